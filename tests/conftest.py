@@ -1,0 +1,53 @@
+"""Shared fixtures.
+
+PostgreSQL and Redis are used when reachable (config.settings.test picks them). With
+FORODHA_REQUIRE_SERVICES=1 (CI) a test that needs a service fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+REQUIRE_SERVICES = os.environ.get("FORODHA_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def require_postgres() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("PostgreSQL is required (FORODHA_REQUIRE_SERVICES=1) but not configured")
+        pytest.skip("needs PostgreSQL")
+
+
+def require_redis() -> None:
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        if REQUIRE_SERVICES:
+            pytest.fail("Redis is required (FORODHA_REQUIRE_SERVICES=1) but not configured")
+        pytest.skip("needs Redis")
+
+
+@pytest.fixture
+def postgres() -> None:
+    require_postgres()
+
+
+@pytest.fixture
+def redis_service() -> None:
+    require_redis()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
