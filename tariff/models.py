@@ -1,0 +1,230 @@
+"""Tariff data: HS 2022 nomenclature, EAC CET eight-digit lines and their duty rates, Kenyan national
+measures (VAT, excise, IDF, RDL, EAC preference, Kenya's vehicle duty) and exchange rates.
+
+Every rate is effective-dated: a row applies on dates `valid_from <= d` and (`valid_to` is null or
+`d <= valid_to`), both inclusive. Rates change by Finance Act / Gazette notice, so an assessment
+always asks for the rates in force on the declaration's registration date. Edits in the admin go
+through `tariff.services`, which bump the cache version read by `tariff.selectors.tariff_book`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+DATE_RANGE_OK = models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from"))
+
+
+class HSNode(models.Model):
+    """One node of the HS 2022 nomenclature: chapter (2 digits), heading (4) or subheading (6)."""
+
+    class Level(models.IntegerChoices):
+        CHAPTER = 2, "Chapter"
+        HEADING = 4, "Heading"
+        SUBHEADING = 6, "Subheading"
+
+    code = models.CharField(primary_key=True, max_length=6, help_text="Digits only: 87, 8703, 870323")
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    description = models.TextField()
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    section = models.CharField(max_length=5, blank=True, help_text="HS section (Roman numeral)")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "HS node"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(level__in=[2, 4, 6]), name="hsnode_level_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description[:60]}"
+
+
+class TariffLine(models.Model):
+    """An EAC CET eight-digit national tariff line, stored without dots ("87032290")."""
+
+    code = models.CharField(max_length=8, db_index=True)
+    description = models.TextField()
+    unit = models.CharField(
+        max_length=16, blank=True, help_text="Statistical unit as printed (kg, u, l, ...)"
+    )
+    hs_subheading = models.ForeignKey(
+        HSNode, on_delete=models.PROTECT, null=True, blank=True, related_name="tariff_lines"
+    )
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "valid_from"], name="tariffline_unique_code_from"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[0-9]{8}$"), name="tariffline_code_8_digits"
+            ),
+            models.CheckConstraint(condition=DATE_RANGE_OK, name="tariffline_dates_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dotted_code} {self.description[:60]}"
+
+    @property
+    def dotted_code(self) -> str:
+        return f"{self.code[:4]}.{self.code[4:6]}.{self.code[6:]}"
+
+
+class RateKind(models.TextChoices):
+    AD_VALOREM = "ad_valorem", "Ad valorem (% of base)"
+    SPECIFIC = "specific", "Specific (amount per unit)"
+    COMPOUND = "compound", "Compound (X % or amount per unit, whichever is higher)"
+
+
+class SpecificUnit(models.TextChoices):
+    KG = "kg", "per kilogram (net)"
+    MT = "MT", "per metric tonne (net)"
+    UNIT = "unit", "per unit (supplementary quantity)"
+    LITRE = "litre", "per litre (supplementary quantity)"
+    MILLE = "mille", "per 1,000 sticks (supplementary quantity)"
+
+
+RATE_SHAPE_OK = (
+    models.Q(kind="ad_valorem", ad_valorem_rate__isnull=False)
+    | models.Q(kind="specific", specific_amount__isnull=False, specific_unit__gt="", specific_currency__gt="")
+    | models.Q(
+        kind="compound",
+        ad_valorem_rate__isnull=False,
+        specific_amount__isnull=False,
+        specific_unit__gt="",
+        specific_currency__gt="",
+    )
+)
+
+
+class DutyRate(models.Model):
+    """Import duty rule for a tariff line. When rows overlap, the highest-precedence source wins:
+    amendment > schedule2 (sensitive items) > schedule1."""
+
+    class Source(models.TextChoices):
+        SCHEDULE1 = "schedule1", "CET Schedule 1"
+        SCHEDULE2 = "schedule2", "CET Schedule 2 (sensitive items)"
+        AMENDMENT = "amendment", "Gazette amendment / stay of application"
+
+    SOURCE_PRECEDENCE = {"schedule1": 1, "schedule2": 2, "amendment": 3}
+
+    tariff_line = models.ForeignKey(TariffLine, on_delete=models.CASCADE, related_name="duty_rates")
+    kind = models.CharField(max_length=16, choices=RateKind.choices)
+    ad_valorem_rate = models.DecimalField(
+        max_digits=7, decimal_places=3, null=True, blank=True, help_text="Percent, e.g. 35.000"
+    )
+    specific_amount = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    specific_currency = models.CharField(max_length=3, blank=True)
+    specific_unit = models.CharField(max_length=8, choices=SpecificUnit.choices, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.SCHEDULE1)
+    rate_text = models.CharField(max_length=200, blank=True, help_text="The rate as printed in the source")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tariff_line", "valid_from"]
+        indexes = [models.Index(fields=["valid_from", "valid_to"], name="dutyrate_validity")]
+        constraints = [
+            models.CheckConstraint(condition=RATE_SHAPE_OK, name="dutyrate_shape_valid"),
+            models.CheckConstraint(condition=DATE_RANGE_OK, name="dutyrate_dates_ordered"),
+            models.UniqueConstraint(
+                fields=["tariff_line", "source", "valid_from"], name="dutyrate_unique_line_source_from"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff_line_id} {self.kind} {self.rate_text or self.ad_valorem_rate}"
+
+
+class NationalMeasure(models.Model):
+    """A Kenyan national measure applied on top of the CET.
+
+    Matching: a measure applies to an item when `hs_prefix` is a prefix of the item's 8-digit code
+    (empty prefix = every code); of several measures of one kind in force, the longest prefix wins
+    (so "870324" 35 % excise beats "8703" 25 %), then the latest `valid_from`. `category` selects
+    variants of one kind: VAT `standard`/`exempt`/`zero_rated`; IDF/RDL `standard`/`reduced`.
+    """
+
+    class Kind(models.TextChoices):
+        VAT = "vat", "VAT"
+        EXCISE = "excise", "Excise duty"
+        IDF = "idf", "Import Declaration Fee"
+        RDL = "rdl", "Railway Development Levy"
+        VEHICLE_DUTY = "vehicle_duty", "Kenya import duty override (e.g. 35 % on vehicles)"
+        EAC_PREFERENCE = "eac_preference", "EAC-origin preference (import duty)"
+        EXEMPTION = "exemption", "Exemption regime (code claimed on an item)"
+
+    class Category(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        EXEMPT = "exempt", "Exempt"
+        ZERO_RATED = "zero_rated", "Zero-rated"
+        REDUCED = "reduced", "Reduced"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.STANDARD)
+    code = models.CharField(
+        max_length=32, blank=True, help_text="Exemption code claimed on items (kind=exemption only)"
+    )
+    hs_prefix = models.CharField(max_length=8, blank=True, help_text="Digits only; empty = all goods")
+    rate_kind = models.CharField(max_length=16, choices=RateKind.choices, default=RateKind.AD_VALOREM)
+    ad_valorem_rate = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    specific_amount = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    specific_currency = models.CharField(max_length=3, blank=True)
+    specific_unit = models.CharField(max_length=8, choices=SpecificUnit.choices, blank=True)
+    description = models.CharField(max_length=300)
+    legal_reference = models.CharField(max_length=200, blank=True)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "hs_prefix", "valid_from"]
+        indexes = [models.Index(fields=["kind", "valid_from"], name="natmeasure_kind_from")]
+        constraints = [
+            models.CheckConstraint(condition=DATE_RANGE_OK, name="natmeasure_dates_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(hs_prefix__regex=r"^[0-9]{0,8}$"), name="natmeasure_prefix"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="exemption")
+                | models.Q(rate_kind="ad_valorem", ad_valorem_rate__isnull=False)
+                | models.Q(rate_kind="specific", specific_amount__isnull=False, specific_unit__gt="")
+                | models.Q(
+                    rate_kind="compound",
+                    ad_valorem_rate__isnull=False,
+                    specific_amount__isnull=False,
+                    specific_unit__gt="",
+                ),
+                name="natmeasure_shape_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.category} {self.hs_prefix or '*'} from {self.valid_from}"
+
+
+class ExchangeRate(models.Model):
+    """KES per one unit of `currency`, fixed for customs purposes from `date`. The rate in force on
+    a day is the latest row with date <= that day (see tariff.selectors.exchange_rate_get)."""
+
+    currency = models.ForeignKey(
+        "reference.Currency", on_delete=models.PROTECT, related_name="exchange_rates"
+    )
+    date = models.DateField()
+    kes_per_unit = models.DecimalField(max_digits=16, decimal_places=6)
+
+    class Meta:
+        ordering = ["currency", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="exchangerate_unique_currency_date"),
+            models.CheckConstraint(
+                condition=models.Q(kes_per_unit__gt=Decimal(0)), name="exchangerate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency_id} {self.date} {self.kes_per_unit}"

@@ -1,0 +1,71 @@
+"""Factories for tariff rows. Most tests use the real loaded data (see tests/conftest.py); these
+build extra lines/rates for edge cases (rate changes on a date, specific rates, ...)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+
+from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, RateKind, TariffLine
+from tests.factories.reference import CurrencyFactory
+
+
+class HSNodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HSNode
+        django_get_or_create = ("code",)
+
+    code = "999999"
+    level = factory.LazyAttribute(lambda o: len(o.code))
+    description = factory.LazyAttribute(lambda o: f"HS {o.code}")
+    parent = None
+
+
+class TariffLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TariffLine
+
+    code = factory.Sequence(lambda n: f"9999{n % 10000:04d}")
+    description = factory.LazyAttribute(lambda o: f"Test line {o.code}")
+    unit = "kg"
+    hs_subheading = None
+    valid_from = dt.date(2022, 7, 1)
+    valid_to = None
+
+
+class DutyRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DutyRate
+
+    tariff_line = factory.SubFactory(TariffLineFactory)
+    kind = RateKind.AD_VALOREM
+    ad_valorem_rate = Decimal("25")
+    source = DutyRate.Source.SCHEDULE1
+    valid_from = dt.date(2022, 7, 1)
+    valid_to = None
+
+
+class NationalMeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NationalMeasure
+
+    kind = NationalMeasure.Kind.EXCISE
+    category = NationalMeasure.Category.STANDARD
+    hs_prefix = ""
+    rate_kind = RateKind.AD_VALOREM
+    ad_valorem_rate = Decimal("10")
+    description = "Test measure"
+    valid_from = dt.date(2022, 7, 1)
+    valid_to = None
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExchangeRate
+        django_get_or_create = ("currency", "date")
+
+    currency = factory.SubFactory(CurrencyFactory)
+    date = dt.date(2025, 1, 1)
+    kes_per_unit = Decimal("129.500000")

@@ -1,0 +1,73 @@
+"""Reads of parties. Agent isolation lives here: an agent sees a trader only through a valid
+authorisation, and anything else is reported as "not found" (never "forbidden", which would
+confirm that the PIN exists)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+
+from core import clock
+from core.exceptions import NotFound
+from traders.models import AgentAuthorisation, AgentStaff, ClearingAgent, Trader
+from traders.validators import is_valid_kra_pin
+
+
+def agent_for_user(user: object) -> ClearingAgent | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        staff = AgentStaff.objects.select_related("agent").get(user_id=user.pk)  # type: ignore[attr-defined]
+    except AgentStaff.DoesNotExist:
+        return None
+    return staff.agent
+
+
+def _authorisations_on(on: dt.date) -> Q:
+    return Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+
+
+def agent_authorised_for(*, agent: ClearingAgent, pin: str, on: dt.date) -> bool:
+    if not is_valid_kra_pin(pin):
+        return False
+    return AgentAuthorisation.objects.filter(_authorisations_on(on), agent=agent, trader__pin=pin).exists()
+
+
+def trader_get_for_agent(*, agent: ClearingAgent, pin: str, on: dt.date | None = None) -> Trader:
+    """The trader with `pin` if `agent` is authorised for it on `on` (default: today), else NotFound."""
+    day = on or clock.today()
+    if is_valid_kra_pin(pin):
+        trader = (
+            Trader.objects.select_related("aeo")
+            .filter(
+                pin=pin,
+                authorisations__in=AgentAuthorisation.objects.filter(_authorisations_on(day), agent=agent),
+            )
+            .distinct()
+            .first()
+        )
+        if trader is not None:
+            return trader
+    raise NotFound(
+        detail=f"No trader with PIN {pin!r} that this agent is authorised to act for.",
+        code="trader_not_found",
+    )
+
+
+def trader_get(pin: str) -> Trader | None:
+    if not is_valid_kra_pin(pin):
+        return None
+    return Trader.objects.select_related("aeo").filter(pin=pin).first()
+
+
+def agent_licence_valid(agent: ClearingAgent, on: dt.date) -> bool:
+    return agent.licence_valid_from <= on <= agent.licence_valid_to
+
+
+def agent_traders(*, agent: ClearingAgent, on: dt.date) -> list[Trader]:
+    return list(
+        Trader.objects.filter(
+            authorisations__in=AgentAuthorisation.objects.filter(_authorisations_on(on), agent=agent)
+        ).distinct()
+    )
