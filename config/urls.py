@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("declarations.urls")),
     path("", include("risk.urls")),
     path("", include("maintenance.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [

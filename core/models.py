@@ -34,3 +34,30 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class OutboxMessage(models.Model):
+    """A task hand-off written in the same transaction as the state change that causes it.
+
+    If the broker is down when the transaction commits, the row stays undispatched and the relay
+    (beat task `core.outbox_relay`) sends it later: nothing decided in the database is lost.
+    A claim lease (`claimed_until`) lets a crashed dispatcher's messages be re-sent; consumers are
+    idempotent, so the rare double send is harmless.
+    """
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_pending_idx",
+                         condition=models.Q(dispatched_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.kwargs}"

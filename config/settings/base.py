@@ -12,6 +12,7 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
+(VAR_DIR / "static").mkdir(exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "declarations",
     "risk",
     "maintenance",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +182,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
+    for _sub in ("out", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
@@ -208,6 +212,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": 3600.0},
+    "outbox-relay": {"task": "core.outbox_relay", "schedule": 5.0},
+    "outbox-purge": {"task": "core.outbox_purge", "schedule": 3600.0},
 }
 
 # --- Forodha ------------------------------------------------------------------------------------
@@ -224,3 +230,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- risk ---------------------------------------------------------------------------------------
+# Selectivity lanes by score (docs/risk.md): < BLUE green, < YELLOW blue, < RED yellow, else red.
+RISK_LANE_BLUE_FROM = env.int("RISK_LANE_BLUE_FROM", default=30)
+RISK_LANE_YELLOW_FROM = env.int("RISK_LANE_YELLOW_FROM", default=50)
+RISK_LANE_RED_FROM = env.int("RISK_LANE_RED_FROM", default=80)
+# Active AEOs with reduced inspection are drawn at this fraction of a random rule's rate.
+RISK_AEO_RANDOM_RATE_FACTOR = env.str("RISK_AEO_RANDOM_RATE_FACTOR", default="0.2")
+# Declarations lodged but unscored for longer than this are re-enqueued by the sweeper.
+RISK_SWEEP_UNSCORED_MINUTES = env.int("RISK_SWEEP_UNSCORED_MINUTES", default=5)
+# Unassigned yellow/red officer tasks escalate to supervisors after this many minutes.
+CLEARANCE_ESCALATION_MINUTES = env.int("CLEARANCE_ESCALATION_MINUTES", default=60)
+# Webhook deliveries: attempts before giving up, first back-off (doubles each time), HTTP timeout.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "risk-sweep-unscored": {"task": "risk.sweep_unscored", "schedule": 60.0},
+        "risk-escalate-tasks": {"task": "risk.escalate_overdue_tasks", "schedule": 60.0},
+    }
+)
+
+# --- maintenance ---------------------------------------------------------------------------------
+# Scheduled windows need this much notice unless marked emergency.
+MAINTENANCE_MIN_NOTICE_HOURS = env.int("MAINTENANCE_MIN_NOTICE_HOURS", default=24)
+# Each process re-reads the version stamp in the cache at most this often (changes show within it).
+MAINTENANCE_CACHE_SECONDS = env.float("MAINTENANCE_CACHE_SECONDS", default=2.0)
+# ... and reloads the windows from the database at least this often even without a bump.
+MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = env.float("MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS", default=60.0)
+# `Forodha-Maintenance` header on API responses when a window starts within this many hours.
+MAINTENANCE_NOTICE_HORIZON_HOURS = env.int("MAINTENANCE_NOTICE_HORIZON_HOURS", default=72)
+# Tasks deferred by a `full` window sleep at most this long per hop (below the broker visibility timeout).
+MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS = env.int("MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS", default=900)
+# Extra HS prefixes replayed first as perishables (exports of chapters 06-09 always are).
+CONTINGENCY_PERISHABLE_HS_PREFIXES: list[str] = env.list("CONTINGENCY_PERISHABLE_HS_PREFIXES", default=[])
+# Dotted path of the callable that lodges one buffered submission during replay.
+CONTINGENCY_LODGE_CALLABLE = env.str("CONTINGENCY_LODGE_CALLABLE", default="declarations.replay.lodge_buffered")
+CONTINGENCY_REPLAY_BATCH_SIZE = env.int("CONTINGENCY_REPLAY_BATCH_SIZE", default=200)
+# Ed25519 receipt key: base64 of the raw 32-byte private key. Without it, and with autogeneration on
+# (dev/test/sandbox; production should set the key and turn it off), a key is kept in the file below.
+RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
+RECEIPT_SIGNING_KEY_FILE = env.str("RECEIPT_SIGNING_KEY_FILE", default=str(VAR_DIR / "receipt_signing_key"))
+RECEIPT_SIGNING_KEY_AUTOGENERATE = env.bool("RECEIPT_SIGNING_KEY_AUTOGENERATE", default=True)
+CELERY_BEAT_SCHEDULE["maintenance-advance-windows"] = {"task": "maintenance.advance_windows", "schedule": 15.0}

@@ -34,6 +34,7 @@ if "REDIS_URL" not in env.ENVIRON and _reachable("127.0.0.1", 6379):
         }
     }
 
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK}

@@ -1,0 +1,38 @@
+# Forodha developer commands. `make run` and `make test` are the two commands in the README.
+#
+# Django 6.1 needs Python >= 3.12: use python3.12 (PATH or pyenv) when present, else python3
+# (on Python 3.11 the pinned markers install Django 5.2 LTS, which this code also supports).
+PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bin/python3.12 $$HOME/.pyenv/versions/3.13*/bin/python3.13 python3.11 python3; do \
+             if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1; then echo $$p; break; fi; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint bench fuzz soak clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || (echo "Python >= 3.11 not found" && exit 1)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo
+run: install
+	$(BIN)/python manage.py devstack
+
+## test: the whole suite (PostgreSQL and Redis when reachable; CI requires them)
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

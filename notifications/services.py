@@ -1,0 +1,66 @@
+"""Writing notifications. Pull feed reads them; push (webhooks) fans them out on workers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+
+from core import clock
+
+from .models import Notification
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _actor_user(actor: Actor) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _after_create(notifications: list[Notification]) -> None:
+    """Hand new notifications to push delivery (webhooks) after commit."""
+    if not notifications:
+        return
+    from core.outbox import outbox_enqueue
+
+    outbox_enqueue(task_name="notifications.fan_out", kwargs={"seqs": [n.seq for n in notifications]})
+
+
+@transaction.atomic
+def notification_create(
+    *,
+    agent: Any,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any] | None = None,
+    declaration_id: uuid.UUID | str | None = None,
+    actor: Actor = None,
+) -> Notification:
+    notification = Notification.objects.create(
+        agent=agent, kind=kind, subject=subject[:300], payload=payload or {},
+        declaration_id=declaration_id, created_at=clock.now(), created_by=_actor_user(actor),
+    )
+    _after_create([notification])
+    return notification
+
+
+@transaction.atomic
+def notification_broadcast_to_agents(
+    *, kind: str, subject: str, payload: dict[str, Any] | None = None, actor: Actor = None
+) -> int:
+    """One notification per agent firm (e.g. maintenance windows scheduled/extended/cancelled)."""
+    from traders.models import ClearingAgent
+
+    now = clock.now()
+    created = Notification.objects.bulk_create(
+        [
+            Notification(agent_id=agent_id, kind=kind, subject=subject[:300], payload=payload or {},
+                         created_at=now, created_by=_actor_user(actor))
+            for agent_id in ClearingAgent.objects.values_list("pk", flat=True)
+        ]
+    )
+    if created and created[0].seq is not None:
+        _after_create(created)
+    return len(created)

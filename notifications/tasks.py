@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger("forodha.notifications")
+
+
+@shared_task(name="notifications.fan_out", acks_late=True)
+def fan_out(seqs: list[int]) -> int:
+    """Hand notifications to push delivery (webhook subscriptions). Idempotent per delivery."""
+    try:
+        from risk.webhooks import webhook_deliveries_enqueue
+    except ImportError:  # push delivery not installed: the pull feed still has everything
+        return 0
+    from .models import Notification
+
+    count = 0
+    for notification in Notification.objects.filter(seq__in=seqs).select_related("agent"):
+        count += webhook_deliveries_enqueue(notification)
+    return count
