@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .webhooks import apis as webhook_apis
+
+urlpatterns = [
+    path("webhooks", webhook_apis.WebhookListCreateApi.as_view(), name="webhooks"),
+    path("webhooks/<uuid:subscription_id>", webhook_apis.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path(
+        "webhooks/<uuid:subscription_id>/deliveries",
+        webhook_apis.WebhookDeliveriesApi.as_view(),
+        name="webhook-deliveries",
+    ),
+]

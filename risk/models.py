@@ -1,0 +1,239 @@
+"""Risk rules (data edited by risk analysts), stored assessments, and the clearance workflow rows:
+officer tasks, release orders, post-clearance audit records. Webhook push models live in
+`risk.webhooks.models` (imported at the bottom so Django registers them with this app)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .scoring import RuleKind
+
+LANE_CHOICES = [("green", "Green"), ("blue", "Blue"), ("yellow", "Yellow"), ("red", "Red")]
+
+
+class RiskRule(models.Model):
+    """One selectivity rule. Effective-dated: it applies to declarations scored while
+    valid_from <= now < valid_to (open-ended when valid_to is empty) and `active` is set.
+    Each rule adds `weight` points to the score, or forces a lane (or both)."""
+
+    Kind = models.TextChoices("Kind", [(k.value, k.value.replace("_", " ")) for k in RuleKind])
+
+    class ForcedLane(models.TextChoices):
+        NONE = "", "None (score only)"
+        BLUE = "blue", "Blue"
+        YELLOW = "yellow", "Yellow"
+        RED = "red", "Red"
+
+    code = models.SlugField(max_length=64, unique=True, help_text="Stable short name, e.g. hs-8703-vehicles.")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    description = models.CharField(max_length=200, help_text="Shown to officers as the reason's prefix.")
+    weight = models.PositiveSmallIntegerField(default=0, help_text="Score points added when the rule hits.")
+    forced_lane = models.CharField(max_length=8, choices=ForcedLane.choices, blank=True, default="")
+    hs_prefixes = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated HS chapter/heading/code prefixes (8703, 8703.22)."
+    )
+    countries = models.CharField(max_length=300, blank=True, help_text="Comma-separated ISO alpha-2 codes.")
+    threshold_percent = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    threshold_count = models.PositiveIntegerField(null=True, blank=True)
+    rate = models.DecimalField(
+        max_digits=6, decimal_places=5, null=True, blank=True, help_text="Random selection rate, 0 to 1."
+    )
+    active = models.BooleanField(default=True)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=[k.value for k in RuleKind]), name="risk_rule_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(forced_lane__in=["", "blue", "yellow", "red"]), name="risk_rule_forced_lane_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weight__gt=0) | ~models.Q(forced_lane=""), name="risk_rule_has_effect"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate__isnull=True) | models.Q(rate__gte=0, rate__lte=1), name="risk_rule_rate_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gt=models.F("valid_from")),
+                name="risk_rule_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind})"
+
+
+class ReferencePrice(models.Model):
+    """Reference price per HS prefix in KES per kg (valuation database), effective-dated."""
+
+    hs_prefix = models.CharField(max_length=10, help_text="Digits only: chapter, heading or full code.")
+    kes_per_kg = models.DecimalField(max_digits=14, decimal_places=2)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["hs_prefix", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hs_prefix__regex=r"^[0-9]{2,10}$"), name="refprice_prefix_digits"
+            ),
+            models.CheckConstraint(condition=models.Q(kes_per_kg__gt=0), name="refprice_positive"),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="refprice_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hs_prefix}: KES {self.kes_per_kg}/kg"
+
+
+class RiskAssessment(models.Model):
+    """The stored selectivity result. Officers see `hits`; agents only see the declaration's channel."""
+
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="risk_assessment"
+    )
+    score = models.PositiveIntegerField()
+    lane = models.CharField(max_length=8, choices=LANE_CHOICES)
+    hits = models.JSONField(default=list, blank=True)
+    priority = models.BooleanField(default=False)
+    aeo_applied = models.BooleanField(default=False)
+    rules_version = models.CharField(max_length=64, help_text="Digest of the rule set and prices used.")
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lane__in=["green", "blue", "yellow", "red"]), name="risk_assessment_lane_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.lane} ({self.score})"
+
+
+class OfficerTask(models.Model):
+    """Work for customs officers on a yellow (documentary check) or red (inspection) declaration."""
+
+    class Queue(models.TextChoices):
+        DOCUMENTARY_CHECK = "documentary_check", "Documentary check"
+        INSPECTION = "inspection", "Physical inspection"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open (unassigned)"
+        ASSIGNED = "assigned", "Assigned"
+        DONE = "done", "Done"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey("declarations.Declaration", on_delete=models.CASCADE, related_name="officer_tasks")
+    queue = models.CharField(max_length=24, choices=Queue.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    lane = models.CharField(max_length=8, choices=LANE_CHOICES)
+    priority = models.BooleanField(default=False, help_text="AEO priority: handle first.")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    inspection_requested_at = models.DateTimeField(null=True, blank=True)
+    findings = models.TextField(blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "created_at"]
+        indexes = [models.Index(fields=["status", "created_at"], name="officer_task_status_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(queue__in=["documentary_check", "inspection"]), name="officer_task_queue_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "assigned", "done"]), name="officer_task_status_valid"
+            ),
+            # At most one live task per declaration: a redelivered task cannot create a second one.
+            models.UniqueConstraint(
+                fields=["declaration"],
+                condition=models.Q(status__in=["open", "assigned"]),
+                name="officer_task_one_live_per_declaration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.declaration_id} ({self.status})"
+
+
+class ReleaseOrder(models.Model):
+    """The release order sent to the cargo handler. One per declaration, enforced by the database."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.PROTECT, related_name="release_order"
+    )
+    number = models.CharField(max_length=32, unique=True)
+    lane = models.CharField(max_length=8, choices=LANE_CHOICES)
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    automatic = models.BooleanField(default=False)
+    message_json = models.JSONField(default=dict)
+    message_edifact = models.TextField()
+    gate_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PostClearanceAudit(models.Model):
+    """Blue lane: released now, audited later by the post-clearance audit unit."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLOSED = "closed", "Closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="post_clearance_audit"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["pending", "closed"]), name="pca_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PCA {self.declaration_id} ({self.status})"
+
+
+from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402
+
+__all__ = [
+    "OfficerTask",
+    "PostClearanceAudit",
+    "ReferencePrice",
+    "ReleaseOrder",
+    "RiskAssessment",
+    "RiskRule",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

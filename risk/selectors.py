@@ -1,0 +1,199 @@
+"""Reads for risk and clearance: rules in force, declaration facts, officer queues, statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from core import clock
+
+from .models import OfficerTask, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
+from .scoring import DeclarationFacts, ItemFacts, RuleSpec, ScoringConfig
+
+
+def _split(value: str, *, digits: bool = False) -> tuple[str, ...]:
+    parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    if digits:
+        parts = ["".join(ch for ch in p if ch.isdigit()) for p in parts]
+    return tuple(p.upper() for p in parts if p)
+
+
+def rule_spec_from_model(rule: RiskRule) -> RuleSpec:
+    return RuleSpec(
+        rule_id=rule.pk,
+        kind=rule.kind,
+        weight=rule.weight,
+        forced_lane=rule.forced_lane or None,
+        description=rule.description,
+        hs_prefixes=_split(rule.hs_prefixes, digits=True),
+        countries=frozenset(_split(rule.countries)),
+        threshold_percent=rule.threshold_percent,
+        threshold_count=rule.threshold_count,
+        rate=rule.rate,
+    )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[RuleSpec, ...]
+    config: ScoringConfig
+    version: str
+
+
+def rule_set_in_force(*, at: dt.datetime | None = None) -> RuleSet:
+    """Active rules valid at `at` and reference prices valid on its date (two queries).
+
+    `version` is a digest of the rules' ids + update times and the prices, stored with each
+    assessment so a result can be traced to the rule set that produced it.
+    """
+    at = at or clock.now()
+    rules = list(
+        RiskRule.objects.filter(active=True, valid_from__lte=at)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .order_by("id")
+    )
+    day = at.date()
+    prices = list(
+        ReferencePrice.objects.filter(valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .order_by("hs_prefix", "valid_from")
+        .values_list("hs_prefix", "kes_per_kg")
+    )
+    # Latest valid_from wins for a prefix listed twice.
+    price_map: dict[str, Decimal] = dict(prices)
+    digest = hashlib.sha256()
+    for rule in rules:
+        digest.update(f"{rule.pk}:{rule.updated_at.isoformat()};".encode())
+    for prefix, price in sorted(price_map.items()):
+        digest.update(f"{prefix}={price};".encode())
+    config = ScoringConfig(
+        blue_from=settings.RISK_LANE_BLUE_FROM,
+        yellow_from=settings.RISK_LANE_YELLOW_FROM,
+        red_from=settings.RISK_LANE_RED_FROM,
+        aeo_random_rate_factor=Decimal(str(settings.RISK_AEO_RANDOM_RATE_FACTOR)),
+        reference_prices=tuple(sorted(price_map.items())),
+    )
+    return RuleSet(rules=tuple(rule_spec_from_model(r) for r in rules), config=config, version=digest.hexdigest()[:16])
+
+
+def declarations_for_scoring(ids: Iterable[Any]) -> QuerySet[Any]:
+    """Declarations with everything scoring reads: one joined query + one for the items."""
+    from declarations.models import Declaration
+
+    return (
+        Declaration.objects.filter(pk__in=list(ids))
+        .select_related("trader", "trader__aeo", "agent", "bill_of_lading", "bill_of_lading__manifest")
+        .prefetch_related("items")
+        .order_by("pk")
+    )
+
+
+def declaration_facts(declaration: Any) -> DeclarationFacts:
+    """Facts from a declaration loaded by `declarations_for_scoring` (no further queries)."""
+    trader = declaration.trader
+    aeo = getattr(trader, "aeo", None) if trader is not None else None
+    today = clock.today()
+    aeo_active = bool(
+        aeo is not None
+        and aeo.status == "active"
+        and aeo.valid_from <= today
+        and (aeo.valid_to is None or aeo.valid_to >= today)
+    )
+    # History = the trader declared before this declaration was lodged (the counter may already
+    # include this declaration, so the first-declared time decides "no history").
+    has_history = bool(
+        trader is not None
+        and trader.first_declared_at is not None
+        and (declaration.lodged_at is None or trader.first_declared_at < declaration.lodged_at)
+    )
+    bl = declaration.bill_of_lading
+    manifest = bl.manifest if bl is not None else None
+    items = tuple(
+        ItemFacts(
+            hs_code="".join(ch for ch in item.hs_code if ch.isdigit()),
+            origin_country=item.origin_country,
+            customs_value_kes=item.customs_value_kes,
+            gross_weight_kg=item.gross_weight_kg,
+            net_weight_kg=item.net_weight_kg,
+            claims_exemption=bool(item.exemption),
+        )
+        for item in declaration.items.all()
+    )
+    return DeclarationFacts(
+        declaration_id=str(declaration.pk),
+        items=items,
+        trader_declarations_count=(trader.declarations_count if has_history and trader is not None else 0),
+        trader_offences_count=trader.offences_count if trader is not None else 0,
+        trader_on_watch_list=bool(trader is not None and trader.on_watch_list),
+        agent_on_watch_list=bool(declaration.agent.on_watch_list),
+        aeo_active=aeo_active,
+        aeo_priority=bool(aeo_active and aeo is not None and aeo.priority),
+        aeo_reduced_inspection=bool(aeo_active and aeo is not None and aeo.reduced_inspection),
+        manifest_gross_weight_kg=bl.gross_weight_kg if bl is not None else None,
+        manifest_late=bool(manifest is not None and manifest.late_lodging),
+    )
+
+
+def risk_assessment_get(*, declaration_id: Any) -> RiskAssessment | None:
+    """Officer view of the selectivity result (hits included). Never exposed to agents."""
+    return RiskAssessment.objects.filter(declaration_id=declaration_id).first()
+
+
+def officer_task_queue(*, queue: str | None = None, unassigned_only: bool = False) -> QuerySet[OfficerTask]:
+    """Live tasks, AEO priority first, then oldest first."""
+    qs = OfficerTask.objects.filter(status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
+    if queue:
+        qs = qs.filter(queue=queue)
+    if unassigned_only:
+        qs = qs.filter(status=OfficerTask.Status.OPEN)
+    return qs.select_related("declaration").order_by("-priority", "created_at")
+
+
+@dataclass(frozen=True)
+class LaneReleaseStats:
+    lane: str
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (the value below which `fraction` of the observations fall)."""
+    if not sorted_values:
+        return None
+    import math
+
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def time_to_release_stats(
+    *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, LaneReleaseStats]:
+    """Time from lodging to release order per lane: count, median and p90 (seconds)."""
+    qs = ReleaseOrder.objects.filter(declaration__lodged_at__isnull=False)
+    if since is not None:
+        qs = qs.filter(issued_at__gte=since)
+    if until is not None:
+        qs = qs.filter(issued_at__lt=until)
+    durations: dict[str, list[float]] = {"green": [], "blue": [], "yellow": [], "red": []}
+    for lane, issued_at, lodged_at in qs.values_list("lane", "issued_at", "declaration__lodged_at"):
+        durations.setdefault(lane, []).append((issued_at - lodged_at).total_seconds())
+    result = {}
+    for lane, values in durations.items():
+        values.sort()
+        result[lane] = LaneReleaseStats(
+            lane=lane,
+            count=len(values),
+            median_seconds=statistics.median(values) if values else None,
+            p90_seconds=_percentile(values, 0.9),
+        )
+    return result

@@ -1,0 +1,35 @@
+"""Risk and clearance writes. Split by sub-domain: assessment (scoring), clearance (workflow and
+officer decisions), release (release orders, gate-out)."""
+
+from .assessment import ScoringOutcome, risk_assessment_create, risk_assessments_create
+from .clearance import (
+    ClearanceOutcome,
+    assessment_amend,
+    clearance_advance,
+    declaration_control_resume,
+    declaration_query_agent,
+    declaration_reject,
+    inspection_findings_record,
+    inspection_request,
+    officer_task_assign,
+    officer_tasks_escalate,
+)
+from .release import declaration_gate_out, declaration_release
+
+__all__ = [
+    "ClearanceOutcome",
+    "ScoringOutcome",
+    "assessment_amend",
+    "clearance_advance",
+    "declaration_control_resume",
+    "declaration_gate_out",
+    "declaration_query_agent",
+    "declaration_reject",
+    "declaration_release",
+    "inspection_findings_record",
+    "inspection_request",
+    "officer_task_assign",
+    "officer_tasks_escalate",
+    "risk_assessment_create",
+    "risk_assessments_create",
+]

@@ -1,0 +1,244 @@
+"""The clearance workflow after payment and selectivity, and the officers' decisions.
+
+`clearance_advance` runs on a worker when a declaration is both paid and scored (whichever
+happens second triggers it): green/blue are released automatically, yellow/red go
+`under_control` with an officer task. Every decision locks the declaration row first, then the
+task row (the lock order everywhere), and records the status change through
+`declarations.services.declaration_transition` (event row + agent notification).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from core import clock
+from core.exceptions import Conflict, NotFound, ValidationFailed, error
+
+from ..models import OfficerTask, ReleaseOrder, RiskAssessment
+from .release import _lock_declaration, _release_locked, _user
+
+QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
+
+
+@dataclass(frozen=True)
+class ClearanceOutcome:
+    declaration_id: str
+    action: str  # released | under_control | waiting_payment | waiting_score | nothing_to_do
+    release_order: ReleaseOrder | None = None
+    task: OfficerTask | None = None
+
+
+@transaction.atomic
+def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOutcome:
+    """Move a paid + scored declaration on. Idempotent: anything past `paid` is left alone."""
+    from declarations.services import declaration_transition
+
+    declaration = _lock_declaration(declaration_id)
+    pk = str(declaration.pk)
+    if declaration.status != "paid":
+        return ClearanceOutcome(
+            pk, "waiting_payment" if declaration.status in ("registered", "assessed") else "nothing_to_do"
+        )
+    assessment = RiskAssessment.objects.filter(declaration_id=declaration.pk).first()
+    if assessment is None:
+        return ClearanceOutcome(pk, "waiting_score")
+    if assessment.lane in ("green", "blue"):
+        order = _release_locked(declaration=declaration, actor=actor, automatic=True, reason="")
+        return ClearanceOutcome(pk, "released", release_order=order)
+    queue = QUEUE_FOR_LANE[assessment.lane]
+    declaration_transition(
+        declaration_id=declaration.pk,
+        to_status="under_control",
+        actor=actor,
+        reason="Documentary check" if queue == OfficerTask.Queue.DOCUMENTARY_CHECK else "Physical examination",
+        payload={"channel": assessment.lane, "control": str(queue)},
+        expected_from="paid",
+    )
+    task, _ = OfficerTask.objects.get_or_create(
+        declaration=declaration,
+        status=OfficerTask.Status.OPEN,
+        defaults={"queue": queue, "lane": assessment.lane, "priority": assessment.priority, "created_at": clock.now()},
+    )
+    return ClearanceOutcome(pk, "under_control", task=task)
+
+
+def _live_task_locked(declaration_id: Any) -> OfficerTask:
+    task = (
+        OfficerTask.objects.select_for_update()
+        .filter(declaration_id=declaration_id, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
+        .first()
+    )
+    if task is None:
+        raise Conflict(detail="This declaration has no open officer task.", code="no_open_task")
+    return task
+
+
+@transaction.atomic
+def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTask:
+    """Assign (or re-assign) a live task to an officer."""
+    task = OfficerTask.objects.filter(pk=task_id).first()
+    if task is None:
+        raise NotFound(detail="Officer task not found.", code="task_not_found")
+    _lock_declaration(task.declaration_id)
+    task = OfficerTask.objects.select_for_update().get(pk=task_id)
+    if task.status == OfficerTask.Status.DONE:
+        raise Conflict(detail="This task is already done.", code="task_done")
+    if officer is None or not getattr(officer, "is_staff", False):
+        raise ValidationFailed(errors=[error("not_an_officer", "Tasks go to customs officers (staff).", "/officer")])
+    task.status = OfficerTask.Status.ASSIGNED
+    task.assigned_to = officer
+    task.assigned_at = clock.now()
+    task.save(update_fields=["status", "assigned_to", "assigned_at"])
+    return task
+
+
+@transaction.atomic
+def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason: str, actor: Any) -> OfficerTask:
+    """Documents required: under_control -> queried; the agent is notified with the list."""
+    from declarations.services import declaration_transition
+
+    if not documents:
+        raise ValidationFailed(errors=[error("required", "Name at least one document.", "/documents")])
+    declaration = _lock_declaration(declaration_id)
+    task = _live_task_locked(declaration.pk)
+    declaration_transition(
+        declaration_id=declaration.pk,
+        to_status="queried",
+        actor=actor,
+        reason=reason or "Documents required",
+        payload={"documents_required": list(documents), "notification_kind": "documents_required"},
+        expected_from="under_control",
+    )
+    task.outcome = "queried"
+    task.save(update_fields=["outcome"])
+    return task
+
+
+@transaction.atomic
+def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str = "") -> OfficerTask:
+    """The agent supplied what was asked: queried -> under_control, the task continues."""
+    from declarations.services import declaration_transition
+
+    declaration = _lock_declaration(declaration_id)
+    task = _live_task_locked(declaration.pk)
+    declaration_transition(
+        declaration_id=declaration.pk,
+        to_status="under_control",
+        actor=actor,
+        reason=reason or "Documents received",
+        expected_from="queried",
+    )
+    task.outcome = ""
+    task.save(update_fields=["outcome"])
+    return task
+
+
+@transaction.atomic
+def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> OfficerTask:
+    """A documentary check found cause for a physical examination: the task moves to the
+    inspection queue and the channel becomes red (the agent sees "physical control")."""
+    from declarations.models import Declaration
+    from notifications.services import notification_create
+
+    declaration = _lock_declaration(declaration_id)
+    if declaration.status != "under_control":
+        raise Conflict(detail="Inspection can only be requested under control.", code="illegal_transition")
+    task = _live_task_locked(declaration.pk)
+    now = clock.now()
+    task.queue = OfficerTask.Queue.INSPECTION
+    task.inspection_requested_at = now
+    task.lane = "red"
+    task.save(update_fields=["queue", "inspection_requested_at", "lane"])
+    Declaration.objects.filter(pk=declaration.pk).update(
+        channel="red", etag_version=F("etag_version") + 1, updated_at=now
+    )
+    notification_create(
+        agent=declaration.agent,
+        kind="physical_control",
+        subject=f"{declaration.entry_number}: physical examination required",
+        payload={"entry_number": declaration.entry_number, "channel": "red"},
+        declaration_id=declaration.pk,
+        actor=actor,
+    )
+    return task
+
+
+@transaction.atomic
+def inspection_findings_record(*, declaration_id: Any, findings: str, compliant: bool, actor: Any) -> OfficerTask:
+    """Record the examination's findings. A non-compliant finding counts as an offence of the
+    trader (a risk indicator for its next declarations); the officer then releases, amends the
+    assessment, or rejects/seizes."""
+    from traders.models import Trader
+
+    if not findings.strip():
+        raise ValidationFailed(errors=[error("required", "Findings must be described.", "/findings")])
+    declaration = _lock_declaration(declaration_id)
+    task = _live_task_locked(declaration.pk)
+    task.findings = findings
+    task.outcome = "compliant" if compliant else "non_compliant"
+    task.save(update_fields=["findings", "outcome"])
+    if not compliant and declaration.trader_id:
+        Trader.objects.filter(pk=declaration.trader_id).update(offences_count=F("offences_count") + 1)
+    return task
+
+
+def assessment_amend(*, declaration_id: Any, body: dict[str, Any], reason: str, actor: Any) -> Any:
+    """An officer's tax-affecting amendment: delegated to the declarations app (new version,
+    new assessment, the agent compares/accepts or pays under protest)."""
+    from declarations import services as declaration_services
+
+    amend = getattr(declaration_services, "declaration_officer_amend", None)
+    if amend is None:
+        raise Conflict(detail="Officer amendments are not available.", code="amendment_unavailable")
+    return amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
+
+
+@transaction.atomic
+def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: bool = False) -> OfficerTask | None:
+    """Reject the declaration (and optionally seize the goods, EACCMA s.210)."""
+    from declarations.services import declaration_transition
+
+    if not reason.strip():
+        raise ValidationFailed(errors=[error("required", "Give the reason.", "/reason")])
+    declaration = _lock_declaration(declaration_id)
+    task = (
+        OfficerTask.objects.select_for_update()
+        .filter(declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
+        .first()
+    )
+    declaration_transition(
+        declaration_id=declaration.pk,
+        to_status="rejected",
+        actor=actor,
+        reason=reason,
+        payload={"seized": seize},
+        expected_from=declaration.status,
+    )
+    if task is not None:
+        task.status = OfficerTask.Status.DONE
+        task.outcome = "seized" if seize else "rejected"
+        task.completed_at = clock.now()
+        if task.assigned_to_id is None and _user(actor) is not None:
+            task.assigned_to = _user(actor)
+        task.save(update_fields=["status", "outcome", "completed_at", "assigned_to"])
+    return task
+
+
+def officer_tasks_escalate(*, older_than_minutes: int, actor: Any = None) -> int:
+    """SLA timer: unassigned yellow/red tasks older than the limit go to supervisors (marked
+    escalated once; supervisors get them at the top of their queue)."""
+    import datetime as dt
+
+    cutoff = clock.now() - dt.timedelta(minutes=older_than_minutes)
+    overdue = list(
+        OfficerTask.objects.filter(
+            status=OfficerTask.Status.OPEN, escalated_at__isnull=True, created_at__lte=cutoff
+        ).values_list("pk", flat=True)
+    )
+    if not overdue:
+        return 0
+    return OfficerTask.objects.filter(pk__in=overdue, escalated_at__isnull=True).update(escalated_at=clock.now())

@@ -1,0 +1,159 @@
+"""Celery entry points of risk, clearance and webhooks.
+
+Every task takes ids, re-reads the rows, re-checks the state and returns early when the work is
+done, so a redelivered message (acks_late + reject_on_worker_lost, a sweeper re-enqueue, an
+outbox re-send) is harmless. Only named transient errors are retried, with backoff and a bound.
+Names are explicit and stable: producers (the outbox, other apps) refer to them by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from core import clock
+from core.exceptions import ApplicationError
+
+logger = logging.getLogger("forodha.risk")
+
+TRANSIENT_ERRORS = (DatabaseOperationalError, InterfaceError, BrokerOperationalError)
+
+RELIABLE: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+    "time_limit": 120,
+    "soft_time_limit": 100,
+}
+
+SCORE_TASK = "risk.score_declaration"
+SCORE_BATCH_TASK = "risk.score_declarations_batch"
+ADVANCE_TASK = "risk.advance_clearance"
+
+
+def _advance(declaration_id: str) -> str:
+    from .services import clearance_advance
+
+    try:
+        return clearance_advance(declaration_id=declaration_id, actor=None).action
+    except ApplicationError as exc:  # e.g. cancelled meanwhile: a business outcome, not retried
+        logger.warning("clearance: %s not advanced: %s", declaration_id, exc)
+        return f"refused:{exc.code}"
+
+
+@shared_task(name=SCORE_TASK, **RELIABLE)
+def score_declaration(declaration_id: str) -> dict[str, Any]:
+    """Score a lodged declaration (idempotent), then advance clearance if it is already paid."""
+    from .services import risk_assessment_create
+
+    outcome = risk_assessment_create(declaration_id=declaration_id, actor=None)
+    action = _advance(declaration_id) if outcome.ready_for_clearance else ""
+    return {
+        "declaration_id": declaration_id,
+        "created": outcome.created,
+        "lane": outcome.assessment.lane if outcome.assessment else None,
+        "skipped": outcome.skipped_reason,
+        "clearance": action,
+    }
+
+
+@shared_task(name=SCORE_BATCH_TASK, **RELIABLE)
+def score_declarations_batch(declaration_ids: list[str]) -> dict[str, int]:
+    """Score many declarations in one transaction (bulk lodging, the sweeper, the benchmark)."""
+    from .services import risk_assessments_create
+
+    outcomes = risk_assessments_create(declaration_ids=declaration_ids, actor=None)
+    advanced = 0
+    for outcome in outcomes:
+        if outcome.ready_for_clearance:
+            _advance(outcome.declaration_id)
+            advanced += 1
+    return {"scored": sum(1 for o in outcomes if o.created), "advanced": advanced}
+
+
+@shared_task(name=ADVANCE_TASK, **RELIABLE)
+def advance_clearance(declaration_id: str) -> str:
+    """Enqueued by the payment service after commit; a no-op until the declaration is scored."""
+    return _advance(declaration_id)
+
+
+@shared_task(name="risk.sweep_unscored", **RELIABLE)
+def sweep_unscored(limit: int = 500) -> dict[str, int]:
+    """Beat: re-enqueue declarations stuck without a score, or paid + scored but not advanced,
+    for longer than RISK_SWEEP_UNSCORED_MINUTES (a lost message, a broker outage the outbox
+    did not cover). Scoring and advancing are idempotent, so a duplicate is harmless."""
+    from config.celery import app
+    from declarations.models import Declaration
+
+    cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
+    unscored = list(
+        Declaration.objects.filter(
+            status__in=["registered", "assessed", "paid"], risk_assessment__isnull=True, lodged_at__lte=cutoff
+        )
+        .order_by("lodged_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for start in range(0, len(unscored), 50):
+        app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
+    stuck = list(
+        Declaration.objects.filter(status="paid", risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    for pk in stuck:
+        app.send_task(ADVANCE_TASK, kwargs={"declaration_id": str(pk)})
+    return {"unscored": len(unscored), "stuck_paid": len(stuck)}
+
+
+@shared_task(name="risk.escalate_overdue_tasks", **RELIABLE)
+def escalate_overdue_tasks() -> int:
+    """Beat: SLA timer for unassigned yellow/red work."""
+    from .services import officer_tasks_escalate
+
+    count = officer_tasks_escalate(older_than_minutes=settings.CLEARANCE_ESCALATION_MINUTES)
+    if count:
+        logger.warning("clearance: %d unassigned officer task(s) escalated to supervisors", count)
+    return count
+
+
+@shared_task(
+    name="risk.deliver_webhook",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseOperationalError, InterfaceError),
+    retry_backoff=2,
+    max_retries=5,
+    time_limit=60,
+    soft_time_limit=45,
+)
+def deliver_webhook(delivery_id: str) -> str:
+    """One attempt at one delivery; on failure the next attempt is scheduled with exponential
+    back-off. One task per delivery: a slow or failing endpoint never holds up another."""
+    from .webhooks.services import webhook_delivery_attempt
+
+    result = webhook_delivery_attempt(delivery_id=delivery_id)
+    if result.retry_in_seconds is not None:
+        deliver_webhook.apply_async(kwargs={"delivery_id": delivery_id}, countdown=result.retry_in_seconds)
+    return result.status
+
+
+@shared_task(name="risk.sweep_webhooks", **RELIABLE)
+def sweep_webhooks() -> int:
+    """Beat: re-enqueue pending deliveries whose retry message was lost."""
+    from .webhooks.services import webhook_deliveries_due
+
+    due = webhook_deliveries_due()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id=delivery_id)
+    return len(due)

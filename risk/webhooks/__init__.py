@@ -1,0 +1,14 @@
+"""Push notifications (webhooks) for agents. The lead's `notifications` app calls
+`webhook_deliveries_enqueue(notification)` for every new notification (pull feed + push)."""
+
+from typing import Any
+
+
+def webhook_deliveries_enqueue(notification: Any) -> int:
+    # Imported here: this package is imported while Django loads models (risk.models).
+    from .services import webhook_deliveries_enqueue as enqueue
+
+    return enqueue(notification)
+
+
+__all__ = ["webhook_deliveries_enqueue"]

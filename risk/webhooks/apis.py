@@ -1,0 +1,121 @@
+"""`POST/GET /api/v1/webhooks`, `GET/DELETE /api/v1/webhooks/{id}`, `GET .../deliveries`:
+an agent firm's push subscriptions. Another firm's subscription is 404, never 403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import NotFound
+from core.pagination import StandardPagination
+from core.serializers import StrictSerializer
+from notifications.enums import NotificationKind
+from traders.selectors import agent_for_user
+
+from .models import WebhookDelivery, WebhookSubscription
+from .services import webhook_subscription_create, webhook_subscription_delete
+
+
+def _agent(request: Request) -> Any:
+    agent = agent_for_user(request.user)
+    if agent is None:
+        raise NotFound(detail="This user is not a member of a clearing agent firm.", code="not_an_agent")
+    return agent
+
+
+class WebhookCreateInputSerializer(StrictSerializer):
+    url = serializers.URLField(max_length=500)
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=NotificationKind.choices), required=False, default=list
+    )
+    description = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class WebhookOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField()
+    kinds = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class WebhookCreatedOutputSerializer(WebhookOutputSerializer):
+    secret = serializers.CharField(help_text="HMAC-SHA256 key; shown only in this response.")
+
+
+class WebhookDeliveryOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    notification_id = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class WebhookListCreateApi(APIView):
+    @extend_schema(
+        tags=["notifications"],
+        summary="Subscribe a URL to push notifications (signed with HMAC-SHA256)",
+        request=WebhookCreateInputSerializer,
+        responses={201: WebhookCreatedOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        agent = _agent(request)
+        serializer = WebhookCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        subscription = webhook_subscription_create(agent=agent, **serializer.validated_data, actor=request.user)
+        return Response(WebhookCreatedOutputSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["notifications"],
+        summary="The agent firm's webhook subscriptions",
+        responses={200: WebhookOutputSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        agent = _agent(request)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(
+            WebhookSubscription.objects.filter(agent=agent).order_by("created_at", "id"), request, view=self
+        )
+        return paginator.get_paginated_response(WebhookOutputSerializer(page, many=True).data)
+
+
+class WebhookDetailApi(APIView):
+    @extend_schema(tags=["notifications"], summary="One webhook subscription", responses={200: WebhookOutputSerializer})
+    def get(self, request: Request, subscription_id: Any) -> Response:
+        subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
+        if subscription is None:
+            raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+        return Response(WebhookOutputSerializer(subscription).data)
+
+    @extend_schema(tags=["notifications"], summary="Delete a webhook subscription", responses={204: None})
+    def delete(self, request: Request, subscription_id: Any) -> Response:
+        webhook_subscription_delete(agent=_agent(request), subscription_id=subscription_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveriesApi(APIView):
+    @extend_schema(
+        tags=["notifications"],
+        summary="Delivery log of a webhook subscription (newest first)",
+        responses={200: WebhookDeliveryOutputSerializer(many=True)},
+    )
+    def get(self, request: Request, subscription_id: Any) -> Response:
+        subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
+        if subscription is None:
+            raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(
+            WebhookDelivery.objects.filter(subscription=subscription).order_by("-created_at", "-id"), request, view=self
+        )
+        return paginator.get_paginated_response(WebhookDeliveryOutputSerializer(page, many=True).data)
