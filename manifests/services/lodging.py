@@ -1,0 +1,158 @@
+"""Lodging a manifest (JSON or CUSCAR), and lodging a saved draft."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from core import clock
+from core.exceptions import ValidationFailed, error
+from manifests.enums import ManifestStatus
+from manifests.inputs import BillInput, ManifestInput, PointerFn, json_pointers
+from manifests.lifecycle import guard_transition
+from manifests.models import BillOfLading, Carrier, Container, Manifest, ManifestVersion
+from manifests.services.common import WEIGHT_Q, is_late, manifest_snapshot, record_transition
+from manifests.services.validation import Resolved, validate_manifest, voyage_key
+
+
+def manifest_lodge(
+    *,
+    carrier: Carrier,
+    data: ManifestInput,
+    actor: Any,
+    draft: bool = False,
+    source: str = "json",
+    pointer: PointerFn | None = None,
+) -> Manifest:
+    """Create a manifest with its B/Ls and containers; lodge it unless `draft`.
+
+    Everything is validated first (every problem reported with its pointer) and written in one
+    transaction, so a rejected manifest leaves nothing behind. Late lodging (after the
+    pre-arrival deadline) is accepted and flagged, not refused.
+    """
+    pointer = pointer or json_pointers()
+    now = clock.now()
+    errors, resolved = validate_manifest(
+        data=data, carrier=carrier, pointer=pointer, now=now, require_bills=not draft
+    )
+    if errors:
+        raise ValidationFailed(errors=errors)
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                carrier=carrier, created_by=_user(actor), created_at=now, updated_at=now,
+                status=ManifestStatus.DRAFT, source=source, **_manifest_fields(data, resolved),
+            )
+            write_bills(manifest=manifest, bills=data.bills, voyage=resolved.voyage_key)
+            record_transition(manifest=manifest, from_status="", to_status=ManifestStatus.DRAFT,
+                              actor=actor, at=now, payload={"source": source})
+            ManifestVersion.objects.create(
+                manifest=manifest, version=1, reason="initial", snapshot=manifest_snapshot(manifest),
+                actor=_user(actor), created_at=now,
+            )
+            if not draft:
+                _lodge(manifest, actor=actor, now=now)
+    except IntegrityError as exc:
+        # A concurrent lodging took the same reference or B/L number between validation and insert.
+        raise ValidationFailed(
+            detail="A manifest or B/L with the same number was lodged concurrently.",
+            errors=[error("duplicate_bill_of_lading", str(exc).splitlines()[0][:200], pointer("bills"))],
+        ) from exc
+    return manifest
+
+
+def manifest_submit(*, manifest_id: UUID, actor: Any) -> Manifest:
+    """Lodge a saved draft (draft -> lodged); the same rules as a direct lodging apply."""
+    now = clock.now()
+    with transaction.atomic():
+        manifest = Manifest.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=manifest_id)
+        guard_transition(manifest.status, ManifestStatus.LODGED)
+        errors: list = []
+        if manifest.eta <= now:
+            errors.append(error("eta_in_past", "The ETA must be in the future to lodge the manifest.", "/eta"))
+        if not manifest.bills_of_lading.exists():
+            errors.append(error("required", "A manifest needs at least one bill of lading.", "/bills_of_lading"))
+        if errors:
+            raise ValidationFailed(errors=errors)
+        _lodge(manifest, actor=actor, now=now)
+    return manifest
+
+
+def _lodge(manifest: Manifest, *, actor: Any, now: Any) -> None:
+    late = is_late(mode=manifest.mode, eta=manifest.eta, lodged_at=now)
+    from_status = manifest.status
+    manifest.status = ManifestStatus.LODGED
+    manifest.lodged_at = now
+    manifest.late_lodging = late
+    manifest.updated_at = now
+    manifest.save(update_fields=["status", "lodged_at", "late_lodging", "updated_at"])
+    record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.LODGED,
+                      actor=actor, at=now, payload={"late_lodging": late})
+
+
+def _manifest_fields(data: ManifestInput, resolved: Resolved) -> dict[str, Any]:
+    return {
+        "reference": data.reference,
+        "mode": data.mode,
+        "vessel_name": data.vessel_name,
+        "vessel_imo": (data.vessel_imo or "").removeprefix("IMO"),
+        "flight_number": data.flight_number,
+        "vehicle_registration": data.vehicle_registration,
+        "voyage_number": resolved.voyage_key,
+        "port_of_loading_id": data.port_of_loading,
+        "port_of_discharge_id": data.port_of_discharge,
+        "office_of_discharge_id": resolved.office_code,
+        "eta": data.eta,
+    }
+
+
+def bill_fields(bill: BillInput) -> dict[str, Any]:
+    assert bill.gross_weight_kg is not None
+    assert bill.packages is not None
+    return {
+        "number": bill.number,
+        "kind": bill.kind,
+        "master_number": bill.master_number,
+        "consolidator_pin": bill.consolidator_pin,
+        "shipper_name": bill.shipper_name,
+        "shipper_address": bill.shipper_address,
+        "consignee_name": bill.consignee_name,
+        "consignee_pin": bill.consignee_pin,
+        "consignee_address": bill.consignee_address,
+        "notify_party_name": bill.notify_party_name,
+        "notify_party_address": bill.notify_party_address,
+        "description": bill.description,
+        "marks": bill.marks,
+        "packages": bill.packages,
+        "package_kind_id": bill.package_kind,
+        "gross_weight_kg": bill.gross_weight_kg.quantize(WEIGHT_Q),
+        "place_of_delivery_id": bill.place_of_delivery or None,
+    }
+
+
+def write_containers(bill: BillOfLading, containers: Any) -> None:
+    Container.objects.bulk_create(
+        [
+            Container(bill_of_lading=bill, number=c.number, size_type=c.size_type, seals=list(c.seals),
+                      packages=c.packages)
+            for c in containers
+        ]
+    )
+
+
+def write_bills(*, manifest: Manifest, bills: tuple[BillInput, ...], voyage: str, start: int = 0) -> None:
+    for position, bill in enumerate(bills, start=start):
+        row = BillOfLading.objects.create(
+            manifest=manifest, carrier_id=manifest.carrier_id, voyage_number=voyage, position=position,
+            **bill_fields(bill),
+        )
+        write_containers(row, bill.containers)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False) else None
+
+
+__all__ = ["manifest_lodge", "manifest_submit", "voyage_key"]

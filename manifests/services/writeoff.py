@@ -1,0 +1,210 @@
+"""Write-off of B/L quantities by declarations (used by the declarations app).
+
+    writeoff_reserve   lodging/registration of a declaration: packages and weight are taken
+    writeoff_release   cancellation (or rejection): the reserved quantities are given back
+    writeoff_settle    release order: reserved -> settled; a fully settled B/L is settled and a
+                       manifest whose B/Ls are all settled is closed
+
+Concurrency: the B/L row is the unit of serialisation. `writeoff_reserve` locks it with
+SELECT ... FOR UPDATE and checks the remaining quantities under the lock, so concurrent
+declarations against one B/L queue up and can never over-declare; a CHECK constraint on the row
+(`bl_packages_not_over_declared`) backs this up. Lock order across the app is
+manifest -> B/L (by pk) -> write-off rows, and `writeoff_reserve` takes only the B/L lock, so
+amendments, settlements and reservations cannot deadlock each other. A caller reserving against
+several B/Ls in one transaction must do it in B/L pk order.
+
+All three run inside the caller's transaction (a savepoint when one is open): a declaration that
+fails later rolls its reservation back with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from core import clock
+from core.exceptions import Conflict, ErrorItem, ValidationFailed, error
+from manifests.enums import BillStatus, EventKind, WriteOffStatus
+from manifests.lifecycle import DECLARABLE
+from manifests.models import BillOfLading, Manifest, WriteOff
+from manifests.services.common import WEIGHT_Q, record_event
+from manifests.services.lifecycle import close_if_settled
+
+POINTER = "/bill_of_lading"
+
+
+def weight_tolerance_kg(bill: BillOfLading) -> Decimal:
+    """Extra weight a declaration may write off beyond the manifested gross weight.
+
+    `MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT` (default 0: declared weight may never exceed the
+    manifest; a larger declared weight needs a manifest amendment first).
+    """
+    percent = Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0")))
+    return (bill.gross_weight_kg * percent / Decimal(100)).quantize(WEIGHT_Q)
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def writeoff_reserve(
+    *,
+    bill_of_lading_id: uuid.UUID,
+    declaration_id: uuid.UUID,
+    packages: int,
+    gross_weight_kg: Decimal,
+    actor: Any,
+) -> WriteOff:
+    """Reserve `packages` and `gross_weight_kg` of a B/L for a declaration.
+
+    One active write-off per (B/L, declaration): calling again for the same pair while it is
+    still reserved replaces its quantities (a declaration amended before release); once settled
+    it is a 409 `writeoff_settled`.
+    """
+    problems: list[ErrorItem] = []
+    if not isinstance(packages, int) or isinstance(packages, bool) or packages <= 0:
+        problems.append(error("packages_not_positive", "Packages written off must be at least 1.", "/packages"))
+    weight = Decimal(gross_weight_kg).quantize(WEIGHT_Q)
+    if weight < 0:
+        problems.append(error("weight_not_positive", "Gross weight cannot be negative.", "/gross_weight_kg"))
+    if problems:
+        raise ValidationFailed(errors=problems)
+
+    now = clock.now()
+    with transaction.atomic():
+        bill = (
+            BillOfLading.objects.select_for_update(of=("self",)).select_related("manifest")
+            .filter(pk=bill_of_lading_id).first()
+        )
+        if bill is None:
+            raise ValidationFailed(errors=[error("bl_not_found", "No such bill of lading.", POINTER)])
+        if bill.manifest.status not in DECLARABLE:
+            raise ValidationFailed(errors=[error(
+                "bl_not_declarable",
+                f"B/L {bill.number} is on a {bill.manifest.status} manifest; it cannot be declared against.",
+                POINTER)])
+        if bill.status == BillStatus.SETTLED:
+            raise ValidationFailed(errors=[error("bl_settled", f"B/L {bill.number} is fully settled.", POINTER)])
+        existing = (
+            WriteOff.objects.select_for_update()
+            .filter(bill_of_lading=bill, declaration_id=declaration_id,
+                    status__in=[WriteOffStatus.RESERVED, WriteOffStatus.SETTLED])
+            .first()
+        )
+        if existing is not None and existing.status == WriteOffStatus.SETTLED:
+            raise Conflict(detail="This declaration's write-off of the B/L is already settled.",
+                           code="writeoff_settled")
+        held_packages = existing.packages if existing else 0
+        held_weight = existing.gross_weight_kg if existing else Decimal("0")
+        remaining_packages = bill.packages_remaining + held_packages
+        remaining_weight = bill.weight_remaining_kg + held_weight
+        if packages > remaining_packages:
+            problems.append(error(
+                "bl_quantity_exceeded",
+                f"B/L {bill.number}: {packages} packages declared, {remaining_packages} remaining.", POINTER))
+        if weight > remaining_weight + weight_tolerance_kg(bill):
+            problems.append(error(
+                "bl_quantity_exceeded",
+                f"B/L {bill.number}: {weight} kg declared, {remaining_weight} kg remaining.", POINTER))
+        if problems:
+            raise ValidationFailed(
+                detail="The declaration takes more than remains on the bill of lading.",
+                code="bl_quantity_exceeded", errors=problems,
+                extra={"packages_remaining": remaining_packages, "weight_remaining_kg": str(remaining_weight)},
+            )
+        bill.packages_reserved += packages - held_packages
+        bill.weight_reserved_kg += weight - held_weight
+        bill.save(update_fields=["packages_reserved", "weight_reserved_kg"])
+        if existing is not None:
+            existing.packages = packages
+            existing.gross_weight_kg = weight
+            existing.save(update_fields=["packages", "gross_weight_kg"])
+            return existing
+        return WriteOff.objects.create(
+            bill_of_lading=bill, declaration_id=declaration_id, packages=packages, gross_weight_kg=weight,
+            created_by=_user(actor), created_at=now,
+        )
+
+
+def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:
+    """Give back everything the declaration still holds reserved; returns how many write-offs.
+
+    Idempotent: a second call (or a call for a declaration without write-offs) returns 0.
+    Settled write-offs are not touched (goods released are gone).
+    """
+    now = clock.now()
+    with transaction.atomic():
+        bill_ids = sorted(set(
+            WriteOff.objects.filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED)
+            .values_list("bill_of_lading_id", flat=True)
+        ))
+        if not bill_ids:
+            return 0
+        bills = {b.pk: b for b in BillOfLading.objects.select_for_update(of=("self",))
+                 .filter(pk__in=bill_ids).order_by("pk")}
+        write_offs = list(
+            WriteOff.objects.select_for_update()
+            .filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED).order_by("bill_of_lading_id")
+        )
+        for write_off in write_offs:
+            bill = bills[write_off.bill_of_lading_id]
+            bill.packages_reserved -= write_off.packages
+            bill.weight_reserved_kg -= write_off.gross_weight_kg
+            bill.save(update_fields=["packages_reserved", "weight_reserved_kg"])
+            write_off.status = WriteOffStatus.RELEASED
+            write_off.released_at = now
+            write_off.save(update_fields=["status", "released_at"])
+    return len(write_offs)
+
+
+def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
+    """Release order: turn the declaration's reservations into settled quantities.
+
+    Settles a B/L whose packages are all settled (event row) and closes a manifest whose B/Ls are
+    all settled (transition event), when it has arrived. Idempotent: returns 0 when nothing is
+    reserved any more.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        bill_ids = sorted(set(
+            WriteOff.objects.filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED)
+            .values_list("bill_of_lading_id", flat=True)
+        ))
+        if not bill_ids:
+            return 0
+        manifest_ids = sorted(set(
+            BillOfLading.objects.filter(pk__in=bill_ids).values_list("manifest_id", flat=True)
+        ))
+        manifests = {m.pk: m for m in Manifest.objects.select_for_update(of=("self",))
+                     .filter(pk__in=manifest_ids).order_by("pk")}
+        bills = {b.pk: b for b in BillOfLading.objects.select_for_update(of=("self",))
+                 .filter(pk__in=bill_ids).order_by("pk")}
+        write_offs = list(
+            WriteOff.objects.select_for_update()
+            .filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED).order_by("bill_of_lading_id")
+        )
+        for write_off in write_offs:
+            bill = bills[write_off.bill_of_lading_id]
+            bill.packages_reserved -= write_off.packages
+            bill.weight_reserved_kg -= write_off.gross_weight_kg
+            bill.packages_settled += write_off.packages
+            bill.weight_settled_kg += write_off.gross_weight_kg
+            fields = ["packages_reserved", "weight_reserved_kg", "packages_settled", "weight_settled_kg"]
+            if bill.packages_settled >= bill.packages and bill.status != BillStatus.SETTLED:
+                bill.status = BillStatus.SETTLED
+                bill.settled_at = now
+                fields += ["status", "settled_at"]
+                record_event(manifest=manifests[bill.manifest_id], bill=bill, kind=EventKind.BILL_SETTLED,
+                             from_status=BillStatus.OPEN, to_status=BillStatus.SETTLED, actor=actor, at=now,
+                             payload={"declaration_id": str(declaration_id)})
+            bill.save(update_fields=fields)
+            write_off.status = WriteOffStatus.SETTLED
+            write_off.settled_at = now
+            write_off.save(update_fields=["status", "settled_at"])
+        for manifest in manifests.values():
+            close_if_settled(manifest, actor=actor, now=now)
+    return len(write_offs)
