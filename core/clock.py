@@ -1,25 +1,57 @@
 """The one clock domain code asks for "now".
 
-Production: the real time. Sandboxes (FORODHA_SANDBOX) may move it; the offset is shared by every
-process (web and workers) through the cache, so timers follow the moved clock everywhere.
+Production: the real time. In sandbox mode (FORODHA_SANDBOX) trainers may move it with
+`manage.py sandbox clock`; the offset lives in the database (ClockState) and is mirrored in the
+shared cache, so every process (web and workers) follows the moved clock within
+`CLOCK_LOCAL_TTL` seconds. Outside sandbox mode the offset is never read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
 CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
+# A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".
+CLOCK_LOCAL_TTL = 0.5
+
+_local = threading.local()
+
+
+def _load_offset_seconds() -> float:
+    value = cache.get(CLOCK_OFFSET_CACHE_KEY)
+    if value is None:
+        from .models import ClockState
+
+        state = ClockState.objects.filter(pk=1).only("offset_seconds").first()
+        value = state.offset_seconds if state else 0.0
+        cache.set(CLOCK_OFFSET_CACHE_KEY, value, timeout=None)
+    return float(value)
 
 
 def offset() -> dt.timedelta:
     if not settings.FORODHA_SANDBOX:
         return dt.timedelta(0)
-    seconds = cache.get(CLOCK_OFFSET_CACHE_KEY)
-    return dt.timedelta(seconds=float(seconds)) if seconds else dt.timedelta(0)
+    memo = getattr(_local, "memo", None)
+    mono = time.monotonic()
+    if memo is None or mono - memo[0] > CLOCK_LOCAL_TTL:
+        memo = (mono, _load_offset_seconds())
+        _local.memo = memo
+    return dt.timedelta(seconds=memo[1])
+
+
+def set_offset(seconds: float, *, actor_label: str = "") -> None:
+    """Persist and publish a new offset (sandbox only; callers check the mode)."""
+    from .models import ClockState
+
+    ClockState.objects.update_or_create(pk=1, defaults={"offset_seconds": seconds, "updated_by": actor_label})
+    cache.set(CLOCK_OFFSET_CACHE_KEY, float(seconds), timeout=None)
+    _local.memo = None
 
 
 def now() -> dt.datetime:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "risk",
     "maintenance",
     "notifications",
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -182,12 +183,13 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -275,3 +277,24 @@ RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
 RECEIPT_SIGNING_KEY_FILE = env.str("RECEIPT_SIGNING_KEY_FILE", default=str(VAR_DIR / "receipt_signing_key"))
 RECEIPT_SIGNING_KEY_AUTOGENERATE = env.bool("RECEIPT_SIGNING_KEY_AUTOGENERATE", default=True)
 CELERY_BEAT_SCHEDULE["maintenance-advance-windows"] = {"task": "maintenance.advance_windows", "schedule": 15.0}
+CELERY_BEAT_SCHEDULE["risk-sweep-webhooks"] = {"task": "risk.sweep_webhooks", "schedule": 60.0}
+
+# --- manifests ---
+# Pre-arrival rule (KRA public notice 554): hours before ETA a manifest is due; later is "late".
+MANIFEST_SEA_PRE_ARRIVAL_HOURS = env.int("MANIFEST_SEA_PRE_ARRIVAL_HOURS", default=48)
+MANIFEST_AIR_PRE_ARRIVAL_HOURS = env.int("MANIFEST_AIR_PRE_ARRIVAL_HOURS", default=4)
+# Percentage of a B/L's gross weight that declarations may write off beyond it (0: never more).
+MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT = env.str("MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", default="0")
+# Payment hands the paid declaration to clearance (risk app) by this task name.
+DECLARATION_PAID_TASK = "risk.advance_clearance"
+
+# --- declarations ---
+# Days between registration (lodging) and the e-slip's payment due date.
+PAYMENT_DUE_DAYS = env.int("PAYMENT_DUE_DAYS", default=5)
+# Shared secret of the simulated bank's HMAC-SHA256 callback signature (X-Forodha-Signature).
+BANK_CALLBACK_SECRET = env.str("BANK_CALLBACK_SECRET", default="insecure-bank-callback-secret")
+# Late entry (EACCMA s.34, > 21 days after discharge): a flat penalty line. ILLUSTRATIVE amount,
+# not a KRA figure (the Act's remedy is removal to a customs warehouse plus charges).
+DECLARATION_LATE_ENTRY_PENALTY_KES = env.str("DECLARATION_LATE_ENTRY_PENALTY_KES", default="10000.00")
+# Agent alteration of a non-tax field after lodging (KRA iCMS practice): USD per field changed.
+DECLARATION_ALTERATION_FEE_USD = env.str("DECLARATION_ALTERATION_FEE_USD", default="5")

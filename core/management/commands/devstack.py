@@ -85,7 +85,7 @@ class Command(BaseCommand):
         finally:
             for child in children.values():
                 if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGTERM)
+                    child.terminate()  # the main process only: Celery then shuts its pool down warmly
             for child in children.values():
                 try:
                     child.wait(timeout=20)
