@@ -1,0 +1,243 @@
+"""Officer admin for the "maintenance admin" group: windows, outages, buffered submissions, reports.
+
+Every write goes through `services` (the forms validate with `window_validate`, which yields the
+same errors as the API and the command); times are shown in East Africa Time (TIME_ZONE).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core import clock
+from core.exceptions import ApplicationError
+
+from . import services
+from .enums import OutageStatus, WindowStatus
+from .models import (
+    BufferedSubmission,
+    MaintenanceWindow,
+    MaintenanceWindowEvent,
+    Outage,
+    OutageEvent,
+    OutageReport,
+)
+
+
+def _form_errors(form: forms.BaseForm, exc: ApplicationError) -> None:
+    for item in exc.errors or []:
+        field = item.pointer.strip("/").split("/")[0] if item.pointer else None
+        target = field if field in form.fields else None
+        form.add_error(target, item.detail)
+    if not exc.errors:
+        form.add_error(None, exc.detail)
+
+
+class WindowAddForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["starts_at", "ends_at", "scope", "mode", "reason", "emergency"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        errors = services.window_validate(
+            starts_at=data.get("starts_at"), ends_at=data.get("ends_at"), scope=data.get("scope", ""),
+            mode=data.get("mode", ""), reason=data.get("reason", ""), emergency=bool(data.get("emergency")),
+            now=clock.now())
+        if errors:
+            _form_errors(self, ApplicationError(errors=errors))
+        return data
+
+    def _post_clean(self) -> None:
+        # The model's own validation would re-check constraints; the service owns the rules.
+        pass
+
+
+class WindowChangeForm(forms.ModelForm):
+    extend_until = forms.DateTimeField(required=False, help_text="New end (East Africa Time).")
+    cancel = forms.BooleanField(required=False, help_text="Cancel the window (ends it now if active).")
+    action_reason = forms.CharField(required=False, max_length=500, label="Reason for the extension/cancellation")
+
+    class Meta:
+        model = MaintenanceWindow
+        fields: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (data.get("extend_until") or data.get("cancel")) and not (data.get("action_reason") or "").strip():
+            self.add_error("action_reason", "A reason is required.")
+        if data.get("extend_until") and data.get("cancel"):
+            self.add_error("cancel", "Extend or cancel, not both.")
+        return data
+
+    def _post_clean(self) -> None:
+        pass
+
+
+class WindowEventInline(admin.TabularInline):
+    model = MaintenanceWindowEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "from_status", "to_status", "actor", "reason", "payload"]
+    readonly_fields = ("created_at", "kind", "from_status", "to_status", "actor", "reason", "payload")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "ends_at", "status", "scope", "mode", "emergency", "reason"]
+    list_filter = ["status", "scope", "mode", "emergency"]
+    search_fields = ["reason"]
+    date_hierarchy = "starts_at"
+    inlines = [WindowEventInline]
+    actions = ["cancel_windows"]
+    readonly_fields = ["id", "status", "starts_at", "ends_at", "scope", "mode", "reason", "emergency",
+                       "notice_given", "created_by", "created_at", "updated_at"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["form"] = WindowChangeForm if obj is not None else WindowAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["starts_at", "ends_at", "scope", "mode", "reason", "emergency"]
+        return [*self.readonly_fields, "extend_until", "cancel", "action_reason"]
+
+    def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            if not change:
+                created = services.window_schedule(
+                    starts_at=data["starts_at"], ends_at=data["ends_at"], scope=data["scope"],
+                    mode=data["mode"], reason=data["reason"], emergency=data["emergency"], actor=request.user)
+                obj.pk = created.pk
+                obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+            elif data.get("cancel"):
+                services.window_cancel(window_id=obj.pk, reason=data["action_reason"], actor=request.user)
+            elif data.get("extend_until"):
+                services.window_extend(window_id=obj.pk, until=data["extend_until"],
+                                       reason=data["action_reason"], actor=request.user)
+        except ApplicationError as exc:
+            # A race lost between the form's check and the locked re-check in the service.
+            details = "; ".join(e.detail for e in exc.errors) or exc.detail
+            messages.error(request, f"Not saved: {details}")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # events are written by the services only
+
+    @admin.action(description="Cancel the selected windows")
+    def cancel_windows(self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]) -> None:
+        done = 0
+        for window in queryset.exclude(status__in=[WindowStatus.CANCELLED, WindowStatus.COMPLETED]):
+            try:
+                services.window_cancel(window_id=window.pk, reason=f"Cancelled in the admin by {request.user}",
+                                       actor=request.user)
+                done += 1
+            except ApplicationError as exc:
+                messages.error(request, f"{window}: {exc.detail}")
+        messages.success(request, f"{done} window(s) cancelled.")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is kept; cancel instead
+
+
+class OutageAddForm(forms.ModelForm):
+    class Meta:
+        model = Outage
+        fields = ["reason"]
+
+
+class OutageEventInline(admin.TabularInline):
+    model = OutageEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "actor", "reason", "payload"]
+    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason", "payload")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Outage)
+class OutageAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "ended_at", "status", "reason", "started_by", "ended_by"]
+    list_filter = ["status"]
+    inlines = [OutageEventInline]
+    actions = ["end_outages"]
+    readonly_fields = ["id", "status", "reason", "started_at", "ended_at", "started_by", "ended_by"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = OutageAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["reason"] if obj is None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Outage, form: Any, change: bool) -> None:
+        if change:
+            return
+        try:
+            created = services.outage_start(reason=form.cleaned_data["reason"], actor=request.user)
+            obj.pk = created.pk
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+        except ApplicationError as exc:
+            messages.error(request, f"Not declared: {exc.detail}")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass
+
+    @admin.action(description="End the selected outages (starts the replay)")
+    def end_outages(self, request: HttpRequest, queryset: QuerySet[Outage]) -> None:
+        for outage in queryset.filter(status=OutageStatus.ACTIVE):
+            try:
+                services.outage_end(outage_id=outage.pk, actor=request.user, reason="Ended in the admin")
+                messages.success(request, f"{outage} ended; replay started.")
+            except ApplicationError as exc:
+                messages.error(request, f"{outage}: {exc.detail}")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BufferedSubmission)
+class BufferedSubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "endpoint", "priority", "status", "agent", "attempts", "finished_at"]
+    list_filter = ["status", "priority", "endpoint"]
+    search_fields = ["id", "body_sha256", "agent__username"]
+    list_select_related = ["agent"]
+    exclude = ["body"]
+
+
+@admin.register(OutageReport)
+class OutageReportAdmin(ReadOnlyAdmin):
+    list_display = ["period_started_at", "period_ended_at", "outage", "window", "submissions", "lodged",
+                    "rejected", "pending", "time_to_drain", "oldest_wait", "drained_at"]
+    list_select_related = ["outage", "window"]
+
+

@@ -1,0 +1,171 @@
+"""REST: system status, receipt key, maintenance windows (JSON and iCalendar)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from icalendar import Calendar, Event
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import clock
+from core.exceptions import ValidationFailed, error
+from core.pagination import StandardPagination
+
+from . import selectors
+from .enums import WindowStatus
+from .models import MaintenanceWindow
+from .receipts import public_key_document
+from .snapshot import WindowView, store
+
+logger = logging.getLogger("forodha.maintenance")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat() if value is not None else None
+
+
+def _window_view_json(window: WindowView) -> dict[str, Any]:
+    return {"id": str(window.id), "starts_at": _iso(window.starts_at), "ends_at": _iso(window.ends_at),
+            "scope": window.scope, "mode": window.mode, "reason": window.reason}
+
+
+class WindowOutputSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "status", "starts_at", "ends_at", "scope", "mode", "reason", "emergency",
+                  "notice_given"]
+
+    def get_status(self, obj: MaintenanceWindow) -> str:
+        # The clock's view: a window is "active" from its first second even if the beat lags.
+        return obj.effective_status(clock.now())
+
+
+_window_schema = inline_serializer("MaintenanceWindowSummary", fields={
+    "id": serializers.UUIDField(), "starts_at": serializers.DateTimeField(),
+    "ends_at": serializers.DateTimeField(), "scope": serializers.CharField(),
+    "mode": serializers.CharField(), "reason": serializers.CharField()})
+
+_status_schema = inline_serializer("SystemStatus", fields={
+    "maintenance": inline_serializer("SystemStatusMaintenance", fields={
+        "active": serializers.BooleanField(), "window": _window_schema}),
+    "upcoming": serializers.ListField(child=_window_schema),
+    "contingency": inline_serializer("SystemStatusContingency", fields={
+        "active": serializers.BooleanField(), "since": serializers.DateTimeField(allow_null=True),
+        "source": serializers.CharField(allow_null=True), "reason": serializers.CharField(allow_null=True),
+        "buffered": serializers.IntegerField(allow_null=True)}),
+})
+
+
+class SystemStatusApi(APIView):
+    """Public: agents poll it before and during windows and outages (served in every scope)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    @extend_schema(responses={200: _status_schema}, tags=["system"], summary="Maintenance and contingency status")
+    def get(self, request: Request) -> Response:
+        now = clock.now()
+        snap = store.get()
+        window = snap.active_window(now)
+        contingency = snap.contingency(now)
+        try:
+            buffered: int | None = selectors.pending_submissions().count()
+        except Exception:  # the database may be the thing under maintenance
+            buffered = None
+        reason = (contingency.outage.reason if contingency.outage
+                  else contingency.window.reason if contingency.window else None)
+        return Response({
+            "maintenance": {"active": window is not None,
+                            "window": _window_view_json(window) if window else None},
+            "upcoming": [_window_view_json(w) for w in snap.upcoming(now)],
+            "contingency": {"active": contingency.active, "since": _iso(contingency.since),
+                            "source": contingency.source, "reason": reason, "buffered": buffered},
+        })
+
+
+class ReceiptKeyApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    @extend_schema(tags=["system"], summary="Public key that signs contingency receipts",
+                   responses={200: inline_serializer("ReceiptKey", fields={
+                       "key_id": serializers.CharField(), "algorithm": serializers.CharField(),
+                       "public_key_pem": serializers.CharField(), "public_key_base64": serializers.CharField(),
+                       "canonicalization": serializers.CharField()})})
+    def get(self, request: Request) -> Response:
+        return Response(public_key_document())
+
+
+class WindowListApi(generics.ListAPIView):
+    """Scheduled, active, completed and cancelled windows (public to authenticated clients)."""
+
+    serializer_class = WindowOutputSerializer
+    pagination_class = StandardPagination
+
+    def get_queryset(self) -> QuerySet[MaintenanceWindow]:
+        status = self.request.query_params.get("status") or None
+        if status is not None and status not in WindowStatus.values:
+            raise ValidationFailed(errors=[error(
+                "invalid_choice", f"Choose one of {', '.join(WindowStatus.values)}.", "/status")])
+        return selectors.window_list(status=status)
+
+    @extend_schema(tags=["maintenance"], summary="Maintenance windows",
+                   parameters=[OpenApiParameter("status", str, enum=WindowStatus.values, required=False)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def windows_ics(windows: list[MaintenanceWindow], now: dt.datetime) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//Forodha//Maintenance windows//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", "Forodha maintenance")
+    for window in windows:
+        event = Event()
+        event.add("uid", f"{window.id}@forodha")
+        event.add("dtstamp", now.astimezone(dt.UTC))
+        event.add("dtstart", window.starts_at.astimezone(dt.UTC))
+        event.add("dtend", window.ends_at.astimezone(dt.UTC))
+        event.add("last-modified", window.updated_at.astimezone(dt.UTC))
+        event.add("summary", f"Forodha maintenance ({window.get_scope_display()}): {window.reason}")
+        eat_start = timezone.localtime(window.starts_at).strftime("%a %d %b %Y %H:%M")
+        eat_end = timezone.localtime(window.ends_at).strftime("%a %d %b %Y %H:%M")
+        event.add("description", (
+            f"{window.reason}\n"
+            f"Scope: {window.scope} ({window.get_scope_display()})\n"
+            f"Mode: {window.mode} ({window.get_mode_display()})\n"
+            f"East Africa Time: {eat_start} to {eat_end}"
+            + ("\nEmergency window" if window.emergency else "")))
+        event.add("status", "CANCELLED" if window.status == WindowStatus.CANCELLED else "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+class WindowCalendarApi(APIView):
+    @extend_schema(tags=["maintenance"], summary="Maintenance windows as an iCalendar feed",
+                   responses={(200, "text/calendar"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        now = clock.now()
+        windows = list(selectors.window_list().filter(ends_at__gte=now - dt.timedelta(days=90))[:1000])
+        response = HttpResponse(windows_ics(windows, now), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="forodha-maintenance.ics"'
+        return response
+

@@ -1,0 +1,208 @@
+"""Maintenance windows, declared outages, buffered submissions and outage reports.
+
+All times are stored in UTC (USE_TZ) and shown in East Africa Time by the admin and the ICS
+description. Business rules live in `services.py`; models only hold data and constraints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .enums import (
+    OutageStatus,
+    SubmissionPriority,
+    SubmissionStatus,
+    WindowEventKind,
+    WindowMode,
+    WindowScope,
+    WindowStatus,
+)
+
+
+class MaintenanceWindow(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=WindowStatus.choices, default=WindowStatus.SCHEDULED)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    scope = models.CharField(max_length=16, choices=WindowScope.choices, default=WindowScope.LODGING)
+    mode = models.CharField(max_length=16, choices=WindowMode.choices, default=WindowMode.REJECT)
+    reason = models.CharField(max_length=500)
+    emergency = models.BooleanField(default=False)
+    notice_given = models.DateTimeField(help_text="When the window was announced.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["status", "ends_at"], name="maint_window_status_end")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                   name="maint_window_ends_after_start"),
+            models.CheckConstraint(condition=models.Q(status__in=WindowStatus.values),
+                                   name="maint_window_status_valid"),
+            models.CheckConstraint(condition=models.Q(scope__in=WindowScope.values),
+                                   name="maint_window_scope_valid"),
+            models.CheckConstraint(condition=models.Q(mode__in=WindowMode.values),
+                                   name="maint_window_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}/{self.mode} {self.starts_at:%Y-%m-%d %H:%M}Z-{self.ends_at:%Y-%m-%d %H:%M}Z"
+
+    def effective_status(self, now: dt.datetime) -> str:
+        """The status the clock says the window is in (the stored one may lag the beat task)."""
+        if self.status == WindowStatus.CANCELLED:
+            return WindowStatus.CANCELLED
+        if now >= self.ends_at:
+            return WindowStatus.COMPLETED
+        if now >= self.starts_at:
+            return WindowStatus.ACTIVE
+        return WindowStatus.SCHEDULED
+
+
+class MaintenanceWindowEvent(models.Model):
+    window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=WindowEventKind.choices)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class Outage(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=OutageStatus.choices, default=OutageStatus.ACTIVE)
+    reason = models.CharField(max_length=500)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=OutageStatus.values),
+                                   name="outage_status_valid"),
+            # At most one declared outage at a time (a partial unique index, PostgreSQL and SQLite).
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status="active"),
+                                    name="outage_single_active"),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="outage_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"outage {self.started_at:%Y-%m-%d %H:%M}Z ({self.status})"
+
+    def length(self, now: dt.datetime) -> dt.timedelta:
+        return (self.ended_at or now) - self.started_at
+
+
+class OutageEvent(models.Model):
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class BufferedSubmission(models.Model):
+    """A lodging request accepted during contingency, stored before its 202 receipt is sent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=SubmissionStatus.choices,
+                              default=SubmissionStatus.PENDING)
+    priority = models.PositiveSmallIntegerField(choices=SubmissionPriority.choices,
+                                                default=SubmissionPriority.NORMAL)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    endpoint = models.CharField(max_length=64, help_text="Which lodging endpoint (see intake.LODGING_ENDPOINTS).")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.BinaryField()
+    body_sha256 = models.CharField(max_length=64)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+    outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="submissions")
+    window = models.ForeignKey(MaintenanceWindow, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="submissions")
+    receipt = models.JSONField(default=dict, help_text="The signed receipt exactly as sent.")
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["priority", "received_at", "id"]
+        indexes = [models.Index(fields=["status", "priority", "received_at"], name="buffered_replay_order")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=SubmissionStatus.values),
+                                   name="buffered_status_valid"),
+            models.CheckConstraint(condition=models.Q(priority__in=SubmissionPriority.values),
+                                   name="buffered_priority_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.id} ({self.status})"
+
+
+class OutageReport(models.Model):
+    """Outcome of one contingency period (a declared outage or a buffer-mode window)."""
+
+    outage = models.OneToOneField(Outage, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="report")
+    window = models.OneToOneField(MaintenanceWindow, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="report")
+    period_started_at = models.DateTimeField()
+    period_ended_at = models.DateTimeField(null=True, blank=True)
+    submissions = models.PositiveIntegerField(default=0)
+    lodged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    replay_started_at = models.DateTimeField(null=True, blank=True)
+    drained_at = models.DateTimeField(null=True, blank=True)
+    time_to_drain = models.DurationField(null=True, blank=True,
+                                         help_text="From the end of the period to the last submission replayed.")
+    oldest_wait = models.DurationField(null=True, blank=True,
+                                       help_text="Longest time between receipt and replay outcome.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-period_started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(outage__isnull=False, window__isnull=True)
+                           | models.Q(outage__isnull=True, window__isnull=False)),
+                name="outage_report_one_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.period_started_at:%Y-%m-%d %H:%M}Z: {self.lodged} lodged, {self.rejected} rejected"

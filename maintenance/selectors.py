@@ -1,0 +1,86 @@
+"""Reads for maintenance windows, outages and buffered submissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from .enums import OutageStatus, SubmissionStatus, WindowMode, WindowScope, WindowStatus
+from .models import BufferedSubmission, MaintenanceWindow, Outage
+
+logger = logging.getLogger("forodha.maintenance")
+
+_LIVE = [WindowStatus.SCHEDULED, WindowStatus.ACTIVE]
+
+
+def window_list(*, status: str | None = None) -> QuerySet[MaintenanceWindow]:
+    qs = MaintenanceWindow.objects.all().order_by("starts_at", "id")
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def active_window(now: dt.datetime) -> MaintenanceWindow | None:
+    """The window in force at `now` by its times (the stored status may lag the beat task)."""
+    return (MaintenanceWindow.objects.filter(status__in=_LIVE, starts_at__lte=now, ends_at__gt=now)
+            .order_by("starts_at").first())
+
+
+def full_window_active(now: dt.datetime) -> MaintenanceWindow | None:
+    """The active `full` window, if any: clearance tasks must wait until it ends."""
+    window = active_window(now)
+    return window if window is not None and window.scope == WindowScope.FULL else None
+
+
+def upcoming_windows(now: dt.datetime) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(status__in=_LIVE, starts_at__gt=now).order_by("starts_at")
+
+
+def overlapping_windows(starts_at: dt.datetime, ends_at: dt.datetime,
+                        exclude_id: Any = None) -> QuerySet[MaintenanceWindow]:
+    qs = MaintenanceWindow.objects.exclude(status=WindowStatus.CANCELLED).filter(
+        starts_at__lt=ends_at, ends_at__gt=starts_at)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs.order_by("starts_at")
+
+
+def active_outage() -> Outage | None:
+    return Outage.objects.filter(status=OutageStatus.ACTIVE).first()
+
+
+def contingency_active(now: dt.datetime) -> bool:
+    """Database view (workers, replay task): an outage is declared or a buffer window is on."""
+    if Outage.objects.filter(status=OutageStatus.ACTIVE).exists():
+        return True
+    window = active_window(now)
+    return window is not None and window.mode == WindowMode.BUFFER
+
+
+def buffered_counts() -> dict[str, int]:
+    counts = {status: 0 for status in SubmissionStatus.values}
+    for row in BufferedSubmission.objects.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def pending_submissions() -> QuerySet[BufferedSubmission]:
+    return BufferedSubmission.objects.filter(
+        Q(status=SubmissionStatus.PENDING) | Q(status=SubmissionStatus.REPLAYING))
+
+
+def aeo_active_pins(pins: Iterable[str], on: dt.date) -> set[str]:
+    """PINs among `pins` whose trader holds an AEO profile active and valid on `on`."""
+    from traders.models import AEOProfile
+
+    wanted = {p for p in pins if p}
+    if not wanted:
+        return set()
+    return set(AEOProfile.objects
+               .filter(trader__pin__in=wanted, status=AEOProfile.Status.ACTIVE, valid_from__lte=on)
+               .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+               .values_list("trader__pin", flat=True))

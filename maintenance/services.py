@@ -1,0 +1,676 @@
+"""Writes: maintenance window lifecycle, outages, buffered intake and the replay.
+
+Lifecycles (one transition table each, one guard, one event row per move):
+
+    window:  scheduled -> active -> completed        (by the clock; the beat task records it)
+             scheduled|active -> cancelled           (an operator; cancelling an active window ends it now)
+             scheduled|active -> (same), "extended"  (an operator moves ends_at later, with a reason)
+    outage:  active -> ended
+
+Every change bumps the cache version stamp on commit so every process reloads its snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Max, Min
+from django.utils import timezone
+
+from core import clock
+from core.exceptions import (
+    ApplicationError,
+    Conflict,
+    ErrorItem,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    error,
+)
+
+from . import notify
+from .enums import (
+    OutageStatus,
+    SubmissionPriority,
+    SubmissionStatus,
+    WindowEventKind,
+    WindowMode,
+    WindowScope,
+    WindowStatus,
+)
+from .intake import LodgingEndpoint, priority_for
+from .models import (
+    BufferedSubmission,
+    MaintenanceWindow,
+    MaintenanceWindowEvent,
+    Outage,
+    OutageEvent,
+    OutageReport,
+)
+from .receipts import sign_receipt
+from .selectors import aeo_active_pins, overlapping_windows
+from .snapshot import Contingency, bump_version
+
+logger = logging.getLogger("forodha.maintenance")
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+# A window may start at "now" (emergency) but not earlier than this (clock skew between client and us).
+PAST_TOLERANCE = dt.timedelta(seconds=60)
+
+WINDOW_TRANSITIONS: dict[str, frozenset[str]] = {
+    WindowStatus.SCHEDULED: frozenset({WindowStatus.ACTIVE, WindowStatus.CANCELLED, WindowStatus.COMPLETED}),
+    WindowStatus.ACTIVE: frozenset({WindowStatus.COMPLETED, WindowStatus.CANCELLED}),
+    WindowStatus.COMPLETED: frozenset(),
+    WindowStatus.CANCELLED: frozenset(),
+}
+EXTENDABLE = frozenset({WindowStatus.SCHEDULED, WindowStatus.ACTIVE})
+
+OUTAGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    OutageStatus.ACTIVE: frozenset({OutageStatus.ENDED}),
+    OutageStatus.ENDED: frozenset(),
+}
+
+
+def _actor(actor: Actor) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _iso(value: dt.datetime) -> str:
+    return timezone.localtime(value).isoformat()
+
+
+def _guard_window(window: MaintenanceWindow, to_status: str) -> None:
+    if to_status not in WINDOW_TRANSITIONS[window.status]:
+        raise Conflict(detail=f"A {window.status} window cannot become {to_status}.",
+                       code="illegal_transition",
+                       errors=[error("illegal_transition", f"{window.status} -> {to_status}", "/status")])
+
+
+def _guard_outage(outage: Outage, to_status: str) -> None:
+    if to_status not in OUTAGE_TRANSITIONS[outage.status]:
+        raise Conflict(detail=f"An {outage.status} outage cannot become {to_status}.",
+                       code="illegal_transition",
+                       errors=[error("illegal_transition", f"{outage.status} -> {to_status}", "/status")])
+
+
+def _window_event(window: MaintenanceWindow, *, kind: str, from_status: str, to_status: str, actor: Actor,
+                  reason: str = "", payload: dict[str, Any] | None = None, now: dt.datetime) -> None:
+    MaintenanceWindowEvent.objects.create(
+        window=window, kind=kind, from_status=from_status, to_status=to_status, actor=_actor(actor),
+        reason=reason[:500], payload=payload or {}, created_at=now)
+
+
+def _serialize_window(window: MaintenanceWindow) -> dict[str, Any]:
+    return {"id": str(window.id), "starts_at": _iso(window.starts_at), "ends_at": _iso(window.ends_at),
+            "scope": window.scope, "mode": window.mode, "reason": window.reason,
+            "emergency": window.emergency, "status": window.status}
+
+
+def _lock_windows() -> None:
+    """Serialise schedule/extend so the overlap check cannot race.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit), backed by the exclusion
+    constraint added in migration 0002. SQLite: the project opens transactions IMMEDIATE, which
+    already takes the database write lock at BEGIN.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x464F524F44484100 & 0x7FFFFFFFFFFFFFFF])
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _aware(value: Any, pointer: str, errors: list[ErrorItem]) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        errors.append(error("invalid", "A date-time is required.", pointer))
+        return None
+    if timezone.is_naive(value):
+        errors.append(error("naive_datetime", "Give the time with its UTC offset.", pointer))
+        return None
+    return value
+
+
+def window_validate(*, starts_at: Any, ends_at: Any, scope: str, mode: str, reason: str, emergency: bool,
+                    now: dt.datetime, exclude_id: Any = None) -> list[ErrorItem]:
+    """Every problem with a proposed window, with pointers (`/starts_at`, ...). Empty when fine."""
+    errors: list[ErrorItem] = []
+    start = _aware(starts_at, "/starts_at", errors)
+    end = _aware(ends_at, "/ends_at", errors)
+    if scope not in WindowScope.values:
+        errors.append(error("invalid_choice", f"Choose one of {', '.join(WindowScope.values)}.", "/scope"))
+    if mode not in WindowMode.values:
+        errors.append(error("invalid_choice", f"Choose one of {', '.join(WindowMode.values)}.", "/mode"))
+    if not (reason or "").strip():
+        errors.append(error("required", "A reason is required (it is shown to agents).", "/reason"))
+    elif len(reason) > 500:
+        errors.append(error("max_length", "At most 500 characters.", "/reason"))
+    if start is None or end is None:
+        return errors
+    if end <= start:
+        errors.append(error("ends_before_start", "The window must end after it starts.", "/ends_at"))
+    if start < now - PAST_TOLERANCE:
+        errors.append(error("in_the_past", "The window cannot start in the past.", "/starts_at"))
+    elif not emergency:
+        notice = dt.timedelta(hours=settings.MAINTENANCE_MIN_NOTICE_HOURS)
+        if start - now < notice:
+            errors.append(error(
+                "insufficient_notice",
+                f"Windows need {settings.MAINTENANCE_MIN_NOTICE_HOURS} h notice; mark it emergency "
+                f"to schedule it sooner (earliest start {_iso(now + notice)}).", "/starts_at"))
+    if end > start:
+        for other in overlapping_windows(start, end, exclude_id=exclude_id):
+            errors.append(error("overlaps_window",
+                                f"Overlaps window {other.id} ({_iso(other.starts_at)} to {_iso(other.ends_at)}).",
+                                "/starts_at"))
+    return errors
+
+
+# --- window lifecycle --------------------------------------------------------------------------
+
+def window_schedule(*, starts_at: dt.datetime, ends_at: dt.datetime, reason: str,
+                    scope: str = WindowScope.LODGING, mode: str = WindowMode.REJECT,
+                    emergency: bool = False, actor: Actor) -> MaintenanceWindow:
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            _lock_windows()
+            errors = window_validate(starts_at=starts_at, ends_at=ends_at, scope=scope, mode=mode,
+                                     reason=reason, emergency=emergency, now=now)
+            if errors:
+                raise ValidationFailed(detail="The maintenance window is not valid.", errors=errors)
+            window = MaintenanceWindow.objects.create(
+                starts_at=starts_at, ends_at=ends_at, scope=scope, mode=mode, reason=reason.strip(),
+                emergency=emergency, notice_given=now, created_by=_actor(actor), created_at=now, updated_at=now)
+            _window_event(window, kind=WindowEventKind.SCHEDULED, from_status="", to_status=window.status,
+                          actor=actor, reason=reason, payload=_serialize_window(window), now=now)
+            notify.broadcast_to_agents(
+                kind="maintenance_scheduled",
+                subject=f"Maintenance {_iso(starts_at)} to {_iso(ends_at)} ({scope}, {mode})",
+                payload=_serialize_window(window), actor=_actor(actor))
+            transaction.on_commit(bump_version)
+    except IntegrityError as exc:
+        # The PostgreSQL exclusion constraint: another process scheduled an overlapping window.
+        raise ValidationFailed(detail="The maintenance window is not valid.", errors=[
+            error("overlaps_window", "Overlaps another window.", "/starts_at")]) from exc
+    return window
+
+
+def _lock_window(window_id: Any) -> MaintenanceWindow:
+    try:
+        return MaintenanceWindow.objects.select_for_update(of=("self",)).get(pk=window_id)
+    except (MaintenanceWindow.DoesNotExist, ValueError, TypeError):
+        raise NotFound(detail=f"No maintenance window {window_id}.") from None
+
+
+def _sync_with_clock(window: MaintenanceWindow, *, now: dt.datetime, actor: Actor) -> list[str]:
+    """Record the moves the clock has already made (scheduled -> active -> completed)."""
+    moves: list[str] = []
+    target = window.effective_status(now)
+    paths: dict[tuple[str, str], list[str]] = {
+        (WindowStatus.SCHEDULED, WindowStatus.ACTIVE): [WindowStatus.ACTIVE],
+        (WindowStatus.SCHEDULED, WindowStatus.COMPLETED): [WindowStatus.ACTIVE, WindowStatus.COMPLETED],
+        (WindowStatus.ACTIVE, WindowStatus.COMPLETED): [WindowStatus.COMPLETED],
+    }
+    path = paths.get((str(window.status), str(target)), [])
+    for to_status in path:
+        _guard_window(window, to_status)
+        from_status = window.status
+        window.status = to_status
+        kind = WindowEventKind.ACTIVATED if to_status == WindowStatus.ACTIVE else WindowEventKind.COMPLETED
+        _window_event(window, kind=kind, from_status=from_status, to_status=to_status, actor=actor,
+                      reason="by the clock", payload={"at": _iso(now)}, now=now)
+        moves.append(to_status)
+    if moves:
+        window.updated_at = now
+        window.save(update_fields=["status", "updated_at"])
+    return moves
+
+
+def window_extend(*, window_id: Any, until: dt.datetime, reason: str, actor: Actor) -> MaintenanceWindow:
+    now = clock.now()
+    errors: list[ErrorItem] = []
+    if not (reason or "").strip():
+        errors.append(error("required", "A reason is required.", "/reason"))
+    _aware(until, "/ends_at", errors)
+    if errors:
+        raise ValidationFailed(detail="The extension is not valid.", errors=errors)
+    with transaction.atomic():
+        _lock_windows()
+        window = _lock_window(window_id)
+        _sync_with_clock(window, now=now, actor=None)
+        if window.status not in EXTENDABLE:
+            raise Conflict(detail=f"A {window.status} window cannot be extended.", code="illegal_transition",
+                           errors=[error("illegal_transition", f"{window.status} window", "/status")])
+        if until <= window.ends_at:
+            errors.append(error("not_later", f"The new end must be after {_iso(window.ends_at)}.", "/ends_at"))
+        elif until <= now:
+            errors.append(error("in_the_past", "The new end is in the past.", "/ends_at"))
+        else:
+            for other in overlapping_windows(window.starts_at, until, exclude_id=window.pk):
+                errors.append(error("overlaps_window", f"Overlaps window {other.id} from {_iso(other.starts_at)}.",
+                                    "/ends_at"))
+        if errors:
+            raise ValidationFailed(detail="The extension is not valid.", errors=errors)
+        previous_end = window.ends_at
+        window.ends_at = until
+        window.updated_at = now
+        window.save(update_fields=["ends_at", "updated_at"])
+        _window_event(window, kind=WindowEventKind.EXTENDED, from_status=window.status, to_status=window.status,
+                      actor=actor, reason=reason,
+                      payload={"ends_at_before": _iso(previous_end), "ends_at": _iso(until)}, now=now)
+        notify.broadcast_to_agents(
+            kind="maintenance_extended",
+            subject=f"Maintenance extended until {_iso(until)}: {reason.strip()}",
+            payload={**_serialize_window(window), "ends_at_before": _iso(previous_end),
+                     "extension_reason": reason.strip()},
+            actor=_actor(actor))
+        transaction.on_commit(bump_version)
+    return window
+
+
+def window_cancel(*, window_id: Any, reason: str, actor: Actor) -> MaintenanceWindow:
+    now = clock.now()
+    if not (reason or "").strip():
+        raise ValidationFailed(detail="A reason is required.", errors=[error("required", "A reason is required.",
+                                                                             "/reason")])
+    with transaction.atomic():
+        window = _lock_window(window_id)
+        _sync_with_clock(window, now=now, actor=None)
+        _guard_window(window, WindowStatus.CANCELLED)
+        from_status = window.status
+        payload: dict[str, Any] = {}
+        fields = ["status", "updated_at"]
+        if from_status == WindowStatus.ACTIVE:
+            # Cancelling a window in progress ends it now; its recorded length (deadline relief for
+            # buffered submissions) is what really happened.
+            payload["ends_at_before"] = _iso(window.ends_at)
+            window.ends_at = max(now, window.starts_at + dt.timedelta(seconds=1))
+            payload["ends_at"] = _iso(window.ends_at)
+            fields.append("ends_at")
+        window.status = WindowStatus.CANCELLED
+        window.updated_at = now
+        window.save(update_fields=fields)
+        _window_event(window, kind=WindowEventKind.CANCELLED, from_status=from_status,
+                      to_status=WindowStatus.CANCELLED, actor=actor, reason=reason, payload=payload, now=now)
+        notify.broadcast_to_agents(
+            kind="maintenance_cancelled",
+            subject=f"Maintenance of {_iso(window.starts_at)} cancelled: {reason.strip()}",
+            payload={**_serialize_window(window), "cancellation_reason": reason.strip()},
+            actor=_actor(actor))
+        transaction.on_commit(bump_version)
+        if from_status == WindowStatus.ACTIVE and window.mode == WindowMode.BUFFER:
+            transaction.on_commit(enqueue_replay)
+    return window
+
+
+def windows_advance(*, now: dt.datetime | None = None) -> list[tuple[MaintenanceWindow, list[str]]]:
+    """Record scheduled -> active -> completed for every window the clock has moved (beat task).
+
+    The middleware does not wait for this: it compares times itself. This keeps the stored
+    status, the event history and the admin truthful, and starts the replay when a buffer window ends.
+    """
+    now = now or clock.now()
+    moved: list[tuple[MaintenanceWindow, list[str]]] = []
+    due = (MaintenanceWindow.objects
+           .filter(status__in=[WindowStatus.SCHEDULED, WindowStatus.ACTIVE], starts_at__lte=now)
+           .order_by("pk").values_list("pk", flat=True))
+    for pk in list(due):
+        with transaction.atomic():
+            window = MaintenanceWindow.objects.select_for_update(of=("self",)).get(pk=pk)
+            moves = _sync_with_clock(window, now=now, actor=None)
+            if moves:
+                transaction.on_commit(bump_version)
+                if WindowStatus.COMPLETED in moves and window.mode == WindowMode.BUFFER:
+                    transaction.on_commit(enqueue_replay)
+                moved.append((window, moves))
+    return moved
+
+
+# --- outages -----------------------------------------------------------------------------------
+
+def outage_start(*, reason: str, actor: Actor) -> Outage:
+    if not (reason or "").strip():
+        raise ValidationFailed(detail="A reason is required.",
+                               errors=[error("required", "A reason is required.", "/reason")])
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            outage = Outage.objects.create(reason=reason.strip()[:500], started_at=now, started_by=_actor(actor))
+            OutageEvent.objects.create(outage=outage, from_status="", to_status=OutageStatus.ACTIVE,
+                                       actor=_actor(actor), reason=reason[:500], created_at=now)
+            notify.broadcast_to_agents(
+                kind="outage_declared",
+                subject="Lodging is in contingency: submissions are buffered with signed receipts",
+                payload={"outage_id": str(outage.id), "since": _iso(now), "reason": outage.reason},
+                actor=_actor(actor))
+            transaction.on_commit(bump_version)
+    except IntegrityError:
+        raise Conflict(detail="An outage is already declared.", code="outage_already_active") from None
+    return outage
+
+
+def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outage:
+    now = clock.now()
+    with transaction.atomic():
+        qs = Outage.objects.select_for_update(of=("self",))
+        outage = (qs.filter(pk=outage_id).first() if outage_id is not None
+                  else qs.filter(status=OutageStatus.ACTIVE).first())
+        if outage is None:
+            raise NotFound(detail="No active outage." if outage_id is None else f"No outage {outage_id}.",
+                           code="no_active_outage" if outage_id is None else "not_found")
+        _guard_outage(outage, OutageStatus.ENDED)
+        outage.status = OutageStatus.ENDED
+        outage.ended_at = now
+        outage.ended_by = _actor(actor)
+        outage.save(update_fields=["status", "ended_at", "ended_by"])
+        OutageEvent.objects.create(outage=outage, from_status=OutageStatus.ACTIVE, to_status=OutageStatus.ENDED,
+                                   actor=_actor(actor), reason=reason[:500],
+                                   payload={"length_seconds": (now - outage.started_at).total_seconds()},
+                                   created_at=now)
+        outage_report_refresh(outage=outage, now=now)
+        notify.broadcast_to_agents(
+            kind="outage_ended",
+            subject="Lodging is back; buffered submissions are being replayed",
+            payload={"outage_id": str(outage.id), "since": _iso(outage.started_at), "until": _iso(now)},
+            actor=_actor(actor))
+        transaction.on_commit(bump_version)
+        transaction.on_commit(enqueue_replay)
+    return outage
+
+
+def enqueue_replay() -> None:
+    """Start the replay task; a broker that is down must not fail the operator's command
+    (the beat task re-kicks the replay while pending submissions remain)."""
+    try:
+        from .tasks import replay_buffered_task
+
+        replay_buffered_task.delay()
+    except Exception:
+        logger.warning("could not enqueue the replay; the beat task will retry", exc_info=True)
+
+
+# --- buffered intake -------------------------------------------------------------------------
+
+def submission_buffer(*, endpoint: LodgingEndpoint, method: str, path: str, headers: dict[str, str],
+                      body: bytes, data: Any, pins: tuple[str, ...], agent: Any,
+                      contingency: Contingency) -> BufferedSubmission:
+    """Store one lodging request durably and sign its receipt. No broker, no worker involved:
+    the row is committed before the caller sends the 202."""
+    now = clock.now()
+    extra = settings.CONTINGENCY_PERISHABLE_HS_PREFIXES
+    priority = priority_for(endpoint, data, extra_prefixes=extra, aeo=False)
+    if priority == SubmissionPriority.NORMAL and pins:
+        # Only now pay for the AEO look-up (manifests and perishables outrank AEO anyway).
+        priority = priority_for(endpoint, data, extra_prefixes=extra, aeo=bool(aeo_active_pins(pins, clock.today())))
+    submission_id = uuid.uuid4()
+    digest = hashlib.sha256(body).hexdigest()
+    receipt = sign_receipt({
+        "submission_id": str(submission_id),
+        "received_at": now.astimezone(dt.UTC).isoformat(),
+        "body_sha256": digest,
+        "endpoint": f"{method} {path}",
+        "agent": agent.get_username(),
+    })
+    with transaction.atomic():
+        return BufferedSubmission.objects.create(
+            id=submission_id, status=SubmissionStatus.PENDING, priority=priority, method=method, path=path,
+            endpoint=endpoint.name, headers=headers, body=body, body_sha256=digest, agent=agent,
+            received_at=now,
+            outage_id=contingency.outage.id if contingency.outage else None,
+            window_id=contingency.window.id if contingency.window and not contingency.outage else None,
+            receipt=receipt)
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What the lodging path says about one buffered submission."""
+
+    lodged: bool
+    entry_number: str | None = None
+    resource_id: str | None = None
+    errors: tuple[ErrorItem, ...] = ()
+    detail: str = ""
+    code: str = ""
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"lodged": self.lodged, "entry_number": self.entry_number, "resource_id": self.resource_id,
+                "errors": [e.as_dict() for e in self.errors], "detail": self.detail, "code": self.code,
+                **({"result": self.result} if self.result else {})}
+
+
+class LodgeCallable(Protocol):
+    """Lodge one buffered submission through the normal lodging path.
+
+    `lodged_at` is the receipt time (it counts as the lodgement time for deadlines);
+    `deadline_extension` is the contingency length to add to payment due dates. Called inside a
+    transaction (a savepoint) that also records the outcome: database writes made here commit
+    together with the submission's `lodged` status, which is what makes the replay exactly-once.
+    Raise an `ApplicationError` (or return `lodged=False`) to reject.
+    """
+
+    def __call__(self, submission: BufferedSubmission, *, lodged_at: dt.datetime,
+                 deadline_extension: dt.timedelta) -> ReplayOutcome: ...
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    reclaimed: int
+    processed: int
+    lodged: int
+    rejected: int
+    errored: int
+    skipped: int
+    remaining: int
+
+
+def default_lodge() -> LodgeCallable:
+    path = settings.CONTINGENCY_LODGE_CALLABLE
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise ServiceUnavailable(detail=f"The replay lodging callable {path} is not available.",
+                                 code="replay_unavailable") from exc
+
+
+def deadline_extension_for(submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
+    """The length of the contingency the submission was received in (outage or buffer window)."""
+    if submission.outage_id is not None and submission.outage is not None:
+        return submission.outage.length(now)
+    if submission.window_id is not None and submission.window is not None:
+        return min(submission.window.ends_at, max(now, submission.window.starts_at)) - submission.window.starts_at
+    return dt.timedelta(0)
+
+
+def _reclaim_interrupted() -> int:
+    """Give rows claimed by an interrupted run back to the queue.
+
+    Safe for exactly-once: a row is `replaying` only while its lodgement has not committed (the
+    lodgement and the `lodged` status commit in one transaction), and rows a live replayer is
+    working on are locked and skipped. A live replayer whose claim is taken over notices its token
+    is gone and leaves the row alone.
+    """
+    with transaction.atomic():
+        ids = list(BufferedSubmission.objects.select_for_update(skip_locked=True)
+                   .filter(status=SubmissionStatus.REPLAYING).values_list("pk", flat=True))
+        if not ids:
+            return 0
+        return BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.REPLAYING).update(
+            status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None)
+
+
+def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.datetime) -> list[uuid.UUID]:
+    with transaction.atomic():
+        ids = list(BufferedSubmission.objects.select_for_update(skip_locked=True)
+                   .filter(status=SubmissionStatus.PENDING).exclude(pk__in=skip)
+                   .order_by("priority", "received_at", "id").values_list("pk", flat=True)[:batch_size])
+        if ids:
+            BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
+                status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=now)
+    return ids
+
+
+def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, actor: Actor) -> None:
+    receipt = {"submission_id": str(submission.id), "received_at": _iso(submission.received_at),
+               "endpoint": submission.receipt.get("endpoint", submission.endpoint)}
+    if outcome.lodged:
+        notify.notify_agent(
+            user=submission.agent, kind="contingency_lodged",
+            subject=f"Buffered submission {submission.id} lodged"
+                    + (f" as {outcome.entry_number}" if outcome.entry_number else ""),
+            payload={**receipt, "entry_number": outcome.entry_number, "resource_id": outcome.resource_id},
+            actor=_actor(actor))
+    else:
+        notify.notify_agent(
+            user=submission.agent, kind="contingency_rejected",
+            subject=f"Buffered submission {submission.id} rejected",
+            payload={**receipt, "code": outcome.code, "detail": outcome.detail,
+                     "errors": [e.as_dict() for e in outcome.errors]},
+            actor=_actor(actor))
+
+
+def replay_buffered(*, actor: Actor, batch_size: int | None = None,
+                    lodge: LodgeCallable | Callable[..., ReplayOutcome] | None = None,
+                    reclaim: bool = True) -> ReplayReport:
+    """Feed every pending buffered submission through `lodge`, exactly once, in priority order
+    (manifests, perishables, AEO traders, then receipt time).
+
+    Exactly-once: rows are claimed in batches (`select_for_update(skip_locked=True)` then a status
+    compare-and-set to `replaying` with this run's token); each row is then locked again and
+    lodged in ONE transaction with its final status, so an interruption rolls the lodgement back
+    with the status and a restart (which reclaims `replaying` rows) lodges it once. A `lodged` or
+    `rejected` row is never claimed again. A row whose lodging raises an unexpected error goes back
+    to `pending` (attempts + 1) and is not retried in the same run.
+    """
+    lodge_fn = lodge or default_lodge()
+    batch_size = batch_size or settings.CONTINGENCY_REPLAY_BATCH_SIZE
+    started = clock.now()
+    token = uuid.uuid4()
+    reclaimed = _reclaim_interrupted() if reclaim else 0
+    counts = {"processed": 0, "lodged": 0, "rejected": 0, "errored": 0, "skipped": 0}
+    errored: set[uuid.UUID] = set()
+    periods: set[tuple[str, uuid.UUID]] = set()
+    extensions: dict[tuple[str, uuid.UUID], dt.timedelta] = {}
+    while True:
+        ids = _claim(batch_size, token, errored, clock.now())
+        if not ids:
+            break
+        for pk in ids:
+            outcome_kind = _replay_one(pk, token, lodge_fn, actor, errored, periods, extensions)
+            counts[outcome_kind] += 1
+            if outcome_kind in ("lodged", "rejected"):
+                counts["processed"] += 1
+    now = clock.now()
+    for kind, period_id in periods:
+        if kind == "outage":
+            outage_report_refresh(outage=Outage.objects.get(pk=period_id), now=now, replay_started_at=started)
+        else:
+            outage_report_refresh(window=MaintenanceWindow.objects.get(pk=period_id), now=now,
+                                  replay_started_at=started)
+    remaining = BufferedSubmission.objects.filter(
+        status__in=[SubmissionStatus.PENDING, SubmissionStatus.REPLAYING]).count()
+    return ReplayReport(started_at=started, finished_at=now, reclaimed=reclaimed, remaining=remaining, **counts)
+
+
+def _replay_one(pk: uuid.UUID, token: uuid.UUID, lodge_fn: Callable[..., ReplayOutcome], actor: Actor,
+                errored: set[uuid.UUID], periods: set[tuple[str, uuid.UUID]],
+                extensions: dict[tuple[str, uuid.UUID], dt.timedelta]) -> str:
+    with transaction.atomic():
+        submission = (BufferedSubmission.objects.select_for_update(of=("self",))
+                      .select_related("outage", "window", "agent")
+                      .filter(pk=pk, status=SubmissionStatus.REPLAYING, claim_token=token).first())
+        if submission is None:
+            return "skipped"  # reclaimed by another run in the meantime
+        now = clock.now()
+        period = (("outage", submission.outage_id) if submission.outage_id
+                  else ("window", submission.window_id) if submission.window_id else None)
+        if period is not None:
+            periods.add(period)  # type: ignore[arg-type]
+            if period not in extensions:
+                extensions[period] = deadline_extension_for(submission, now)  # type: ignore[index]
+            extension = extensions[period]  # type: ignore[index]
+        else:
+            extension = dt.timedelta(0)
+        try:
+            with transaction.atomic():
+                outcome = lodge_fn(submission, lodged_at=submission.received_at, deadline_extension=extension)
+        except ApplicationError as exc:
+            outcome = ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
+        except Exception as exc:
+            logger.exception("replay of buffered submission %s failed", pk)
+            submission.status = SubmissionStatus.PENDING
+            submission.claim_token = None
+            submission.claimed_at = None
+            submission.attempts += 1
+            submission.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+            submission.save(update_fields=["status", "claim_token", "claimed_at", "attempts", "last_error"])
+            errored.add(pk)
+            return "errored"
+        submission.status = SubmissionStatus.LODGED if outcome.lodged else SubmissionStatus.REJECTED
+        submission.result = outcome.as_json()
+        submission.finished_at = now
+        submission.attempts += 1
+        submission.claim_token = None
+        submission.save(update_fields=["status", "result", "finished_at", "attempts", "claim_token"])
+        _notify_outcome(submission, outcome, actor)
+        return "lodged" if outcome.lodged else "rejected"
+
+
+def outage_report_refresh(*, outage: Outage | None = None, window: MaintenanceWindow | None = None,
+                          now: dt.datetime, replay_started_at: dt.datetime | None = None) -> OutageReport:
+    """Recompute the report of one contingency period from its submissions."""
+    if outage is not None:
+        rows = BufferedSubmission.objects.filter(outage=outage)
+        lookup: dict[str, Any] = {"outage": outage}
+        period_start, period_end = outage.started_at, outage.ended_at
+    elif window is not None:
+        rows = BufferedSubmission.objects.filter(window=window)
+        lookup = {"window": window}
+        period_start, period_end = window.starts_at, window.ends_at
+    else:
+        raise ValueError("outage or window is required")
+    by_status = {s: rows.filter(status=s).count() for s in SubmissionStatus.values}
+    aggregates = rows.exclude(finished_at=None).aggregate(
+        last=Max("finished_at"), first=Min("finished_at"),
+        oldest=Max(ExpressionWrapper(F("finished_at") - F("received_at"), output_field=DurationField())))
+    with transaction.atomic():
+        report, _ = OutageReport.objects.select_for_update().get_or_create(
+            **lookup, defaults={"period_started_at": period_start, "updated_at": now})
+        report.period_started_at = period_start
+        report.period_ended_at = period_end
+        report.submissions = sum(by_status.values())
+        report.lodged = by_status[SubmissionStatus.LODGED]
+        report.rejected = by_status[SubmissionStatus.REJECTED]
+        report.pending = by_status[SubmissionStatus.PENDING] + by_status[SubmissionStatus.REPLAYING]
+        if replay_started_at is not None and report.replay_started_at is None:
+            report.replay_started_at = replay_started_at
+        drained = report.pending == 0 and aggregates["last"] is not None
+        report.drained_at = aggregates["last"] if drained else None
+        report.time_to_drain = (aggregates["last"] - period_end
+                                if drained and period_end is not None and aggregates["last"] >= period_end
+                                else (dt.timedelta(0) if drained else None))
+        report.oldest_wait = aggregates["oldest"]
+        report.updated_at = now
+        report.save()
+    return report
+
+
+def retry_after_seconds(ends_at: dt.datetime, now: dt.datetime) -> int:
+    return max(1, math.ceil((ends_at - now).total_seconds()))

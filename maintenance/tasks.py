@@ -1,0 +1,92 @@
+"""Celery entry points and the `full`-window deferral for clearance tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.core.cache import cache
+
+from core import clock
+
+from . import selectors, services
+
+logger = logging.getLogger("forodha.maintenance")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REPLAY_LOCK_KEY = "forodha:maintenance:replay-running"
+REPLAY_LOCK_SECONDS = 3600  # = the task time limit: a crashed replay frees it
+
+
+def seconds_until_window_end(now: dt.datetime | None = None) -> int | None:
+    """Seconds until the active `full` window ends (None when there is none)."""
+    now = now or clock.now()
+    window = selectors.full_window_active(now)
+    if window is None:
+        return None
+    return max(1, math.ceil((window.ends_at - now).total_seconds()))
+
+
+def defer_if_full_window(task_fn: F) -> F:
+    """Decorate a *bound* Celery task (`@shared_task(bind=True)`) so that during a `full` window it
+    re-publishes itself (same id, same arguments) with `countdown` = seconds to the window's end,
+    and returns without running: no failure, no retry budget spent, nothing lost (with acks_late
+    the original message is acknowledged only after the re-publication succeeded).
+
+    The countdown is capped at MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS, below the Redis visibility
+    timeout; a task that wakes inside a (possibly extended) window simply defers again.
+    """
+
+    @functools.wraps(task_fn)
+    def wrapper(self: Task, *args: Any, **kwargs: Any) -> Any:
+        wait = seconds_until_window_end()
+        if wait is None:
+            return task_fn(self, *args, **kwargs)
+        countdown = min(wait, settings.MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS)
+        task_id = getattr(self.request, "id", None)
+        self.apply_async(args=args, kwargs=kwargs, countdown=countdown, task_id=task_id)
+        logger.info("task %s deferred %ss by a full maintenance window", self.name, countdown)
+        return {"deferred": True, "countdown": countdown}
+
+    return wrapper  # type: ignore[return-value]
+
+
+@shared_task(name="maintenance.advance_windows", time_limit=60, soft_time_limit=50)
+def advance_windows() -> dict[str, Any]:
+    """Beat (every 15 s): record window moves made by the clock, and re-kick a replay that has
+    pending work (an enqueue lost while the broker was down, a crashed replay)."""
+    moved = services.windows_advance()
+    now = clock.now()
+    pending = selectors.pending_submissions().exists()
+    kicked = False
+    if pending and not selectors.contingency_active(now) and cache.get(REPLAY_LOCK_KEY) is None:
+        services.enqueue_replay()
+        kicked = True
+    return {"moved": [[str(w.id), moves] for w, moves in moved], "replay_kicked": kicked}
+
+
+@shared_task(name="maintenance.replay_buffered", acks_late=True, time_limit=3600, soft_time_limit=3500)
+def replay_buffered_task() -> dict[str, Any]:
+    """Replay buffered submissions once service is back. Safe to run twice (exactly-once rows);
+    a cache lock only avoids two replays competing for the same rows."""
+    now = clock.now()
+    if selectors.contingency_active(now):
+        return {"skipped": "contingency still active"}
+    token = uuid.uuid4().hex
+    if not cache.add(REPLAY_LOCK_KEY, token, REPLAY_LOCK_SECONDS):
+        return {"skipped": "replay already running"}
+    try:
+        report = services.replay_buffered(actor=None)
+    finally:
+        if cache.get(REPLAY_LOCK_KEY) == token:
+            cache.delete(REPLAY_LOCK_KEY)
+    return {"processed": report.processed, "lodged": report.lodged, "rejected": report.rejected,
+            "errored": report.errored, "remaining": report.remaining}
