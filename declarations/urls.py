@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import apis
+
+urlpatterns = [
+    path("declarations", apis.DeclarationListCreateApi.as_view(), name="declarations"),
+    path("declarations/<uuid:declaration_id>", apis.DeclarationDetailApi.as_view(), name="declaration"),
+    path("declarations/<uuid:declaration_id>/lodge", apis.DeclarationLodgeApi.as_view(), name="declaration-lodge"),
+    path("declarations/<uuid:declaration_id>/cancel", apis.DeclarationCancelApi.as_view(),
+         name="declaration-cancel"),
+    path("declarations/<uuid:declaration_id>/payments", apis.DeclarationPaymentApi.as_view(),
+         name="declaration-payments"),
+    path("declarations/<uuid:declaration_id>/history", apis.DeclarationHistoryApi.as_view(),
+         name="declaration-history"),
+    path("status", apis.StatusLookupApi.as_view(), name="status-lookup"),
+    path("payments/bank-callback", apis.BankCallbackApi.as_view(), name="bank-callback"),
+]

@@ -1,0 +1,343 @@
+"""REST API of declarations (paths fixed by API.md). Views parse, call one service, render."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exception_handler import flatten_errors
+from core.exceptions import PermissionDeniedError, ValidationFailed, error
+from core.pagination import StandardPagination
+from core.serializers import MoneyField, StrictSerializer
+
+from . import selectors, services
+from .enums import Status
+from .models import Assessment, Declaration, ESlip, Payment
+from .serializers import DeclarationInSerializer, DeclarationOutSerializer
+
+TAGS = ["declarations"]
+_problem = OpenApiResponse(description="application/problem+json")
+
+
+def _agent(request: Request) -> Any:
+    from traders.selectors import agent_for_user
+
+    agent = agent_for_user(request.user)
+    if agent is None:
+        raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")
+    return agent
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def render_assessment(assessment: Assessment | None, lines: list[Any] | None = None) -> dict[str, Any] | None:
+    if assessment is None:
+        return None
+    lines = list(assessment.lines.all()) if lines is None else lines
+    return {
+        "version": assessment.version,
+        "currency": "KES",
+        "rate_date": assessment.rate_date.isoformat(),
+        "exchange_rate": f"{assessment.exchange_rate:.6f}",
+        "totals": {name: _money(getattr(assessment, name)) for name in
+                   ("import_duty", "excise_duty", "vat", "idf", "rdl", "penalties", "fees", "total")},
+        "lines": [{"line_no": line.line_no, "tax": line.tax, "base": _money(line.base), "rule": line.rule,
+                   "amount": _money(line.amount)} for line in lines],
+    }
+
+
+def render_eslip(eslip: ESlip | None) -> dict[str, Any] | None:
+    if eslip is None:
+        return None
+    return {"reference": eslip.reference, "amount": _money(eslip.amount), "currency": eslip.currency,
+            "due_date": eslip.due_date.isoformat()}
+
+
+def render_payment(payment: Payment | None) -> dict[str, Any] | None:
+    if payment is None:
+        return None
+    return {"reference": payment.reference, "amount": _money(payment.amount), "currency": payment.currency,
+            "method": payment.method, "bank_reference": payment.bank_reference,
+            "paid_at": payment.paid_at.isoformat()}
+
+
+def render_declaration(declaration: Declaration, *, loaded: bool = True) -> dict[str, Any]:
+    """`loaded`: the declaration came from selectors.declaration_get (prefetched relations)."""
+    assessment = next(iter(declaration.assessments.all()), None)
+    eslip = next((e for e in declaration.eslips.all() if e.is_current), None)
+    try:
+        payment: Payment | None = declaration.payment
+    except Payment.DoesNotExist:
+        payment = None
+    pending = next((r for r in declaration.amendment_requests.all() if r.status == "pending"), None)
+    return {
+        "id": str(declaration.pk),
+        "entry_number": declaration.entry_number,
+        "status": declaration.status,
+        "channel": declaration.channel,
+        "version": declaration.version,
+        "regime": declaration.regime,
+        "office": declaration.office_id,
+        "lodged_at": declaration.lodged_at.isoformat() if declaration.lodged_at else None,
+        "late_entry": declaration.late_entry,
+        "payment_due_date": declaration.payment_due_date.isoformat() if declaration.payment_due_date else None,
+        "declaration": declaration.body,
+        "assessment": render_assessment(assessment),
+        "eslip": render_eslip(eslip),
+        "payment": render_payment(payment),
+        "pending_amendment": None if pending is None else {
+            "id": str(pending.pk), "changed_fields": pending.changed_fields,
+            "created_at": pending.created_at.isoformat()},
+    }
+
+
+def _with_etag(response: Response, declaration: Declaration) -> Response:
+    response["ETag"] = declaration.etag
+    return response
+
+
+def _full(request: Request, agent: Any, declaration_id: Any, status: int = 200) -> Response:
+    declaration = selectors.declaration_get(agent=agent, declaration_id=declaration_id)
+    return _with_etag(Response(render_declaration(declaration), status=status), declaration)
+
+
+class DeclarationListItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    channel = serializers.CharField(allow_null=True)
+    regime = serializers.CharField()
+    office = serializers.CharField(source="office_id", allow_null=True)
+    local_reference = serializers.CharField()
+    ucr = serializers.CharField()
+    bill_of_lading = serializers.CharField(source="bill_of_lading_number")
+    lodged_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class DeclarationListFilterSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    entry_number = serializers.CharField(required=False, max_length=16)
+    ucr = serializers.CharField(required=False, max_length=35)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
+
+
+class DeclarationListCreateApi(APIView):
+    @extend_schema(
+        tags=TAGS, summary="The agent's own declarations (paginated, filterable)",
+        parameters=[OpenApiParameter("status", str, enum=Status.values),
+                    OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
+                    OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: DeclarationListItemSerializer(many=True), 400: _problem},
+    )
+    def get(self, request: Request) -> Response:
+        agent = _agent(request)
+        filters = DeclarationListFilterSerializer(data=request.query_params.dict())
+        if not filters.is_valid():
+            raise ValidationFailed(errors=[error(e["code"], e["detail"], e["pointer"].replace("/", "?", 1))
+                                           for e in flatten_errors(filters.errors)])
+        qs = selectors.declaration_list(
+            agent=agent, status=filters.validated_data.get("status"),
+            entry_number=filters.validated_data.get("entry_number"), ucr=filters.validated_data.get("ucr"))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(DeclarationListItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=TAGS, summary="Lodge a declaration (or save a draft with \"draft\": true)",
+        request=DeclarationInSerializer,
+        responses={201: DeclarationOutSerializer, 400: _problem, 403: _problem, 409: _problem, 413: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        agent = _agent(request)
+        payload = request.data
+        if isinstance(payload, dict) and payload.get("draft") is True:
+            declaration = services.declaration_draft_create(agent=agent, user=request.user, payload=payload,
+                                                            actor=request.user)
+        else:
+            declaration = services.declaration_lodge(agent=agent, user=request.user, payload=payload,
+                                                     actor=request.user)
+        response = _full(request, agent, declaration.pk, status=201)
+        response["Location"] = f"/api/v1/declarations/{declaration.pk}"
+        return response
+
+
+class DeclarationDetailApi(APIView):
+    @extend_schema(tags=TAGS, summary="Read a declaration (ETag header)",
+                   responses={200: DeclarationOutSerializer, 404: _problem})
+    def get(self, request: Request, declaration_id: Any) -> Response:
+        return _full(request, _agent(request), declaration_id)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Edit a draft, alter non-tax fields (new version + fee) or request a tax-affecting amendment",
+        description="Needs If-Match with the current ETag (428 if missing, 412 if stale). Top-level keys of the "
+                    "canonical body replace the stored ones; `items` and `documents` are replaced whole. "
+                    "Tax-affecting changes return 202 with the pending amendment request.",
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
+        request=DeclarationInSerializer,
+        responses={200: DeclarationOutSerializer, 202: DeclarationOutSerializer, 400: _problem, 404: _problem,
+                   409: _problem, 412: _problem, 428: _problem},
+    )
+    def patch(self, request: Request, declaration_id: Any) -> Response:
+        agent = _agent(request)
+        result = services.declaration_update(declaration_id=declaration_id, agent=agent, patch=request.data,
+                                             if_match=request.headers.get("If-Match"), actor=request.user)
+        return _full(request, agent, declaration_id, status=202 if result.kind == "amendment_requested" else 200)
+
+
+class DeclarationLodgeApi(APIView):
+    @extend_schema(tags=TAGS, summary="Lodge a draft", request=None,
+                   responses={201: DeclarationOutSerializer, 400: _problem, 404: _problem, 409: _problem})
+    def post(self, request: Request, declaration_id: Any) -> Response:
+        agent = _agent(request)
+        declaration = services.declaration_draft_lodge(declaration_id=declaration_id, agent=agent,
+                                                       actor=request.user)
+        return _full(request, agent, declaration.pk, status=201)
+
+
+class CancelInSerializer(StrictSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class DeclarationCancelApi(APIView):
+    @extend_schema(tags=TAGS, summary="Cancel (allowed from registered up to under control)",
+                   request=CancelInSerializer,
+                   responses={200: DeclarationOutSerializer, 404: _problem, 409: _problem})
+    def post(self, request: Request, declaration_id: Any) -> Response:
+        agent = _agent(request)
+        data = CancelInSerializer(data=request.data if request.data else {})
+        data.is_valid(raise_exception=True)
+        services.declaration_cancel(declaration_id=declaration_id, agent=agent,
+                                    reason=data.validated_data.get("reason", ""), actor=request.user)
+        return _full(request, agent, declaration_id)
+
+
+class PaymentInSerializer(StrictSerializer):
+    amount = MoneyField(min_value=Decimal(0))
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+    method = serializers.ChoiceField(choices=[c for c in Payment.Method.choices if c[0] != "bank_callback"],
+                                     required=False, default=Payment.Method.BANK_TRANSFER)
+
+
+class DeclarationPaymentApi(APIView):
+    @extend_schema(tags=TAGS, summary="Pay the assessed amount (simulated bank; exact amount only)",
+                   request=PaymentInSerializer,
+                   responses={201: DeclarationOutSerializer, 400: _problem, 404: _problem, 409: _problem})
+    def post(self, request: Request, declaration_id: Any) -> Response:
+        agent = _agent(request)
+        data = PaymentInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.declaration_pay(declaration_id=declaration_id, agent=agent, amount=data.validated_data["amount"],
+                                 currency=data.validated_data["currency"], method=data.validated_data["method"],
+                                 actor=request.user)
+        return _full(request, agent, declaration_id, status=201)
+
+
+_event_schema = inline_serializer("DeclarationEventOut", fields={
+    "kind": serializers.CharField(), "from": serializers.CharField(), "to": serializers.CharField(),
+    "actor": serializers.CharField(), "reason": serializers.CharField(), "payload": serializers.DictField(),
+    "at": serializers.DateTimeField()})
+_history_schema = inline_serializer("DeclarationHistory", fields={
+    "id": serializers.UUIDField(), "status": serializers.CharField(),
+    "events": serializers.ListField(child=_event_schema),
+    "versions": serializers.ListField(child=serializers.DictField()),
+    "amendment_requests": serializers.ListField(child=serializers.DictField())})
+
+
+class DeclarationHistoryApi(APIView):
+    @extend_schema(tags=TAGS, summary="Status history, versions (snapshot + field diff) and amendment requests",
+                   responses={200: _history_schema, 404: _problem})
+    def get(self, request: Request, declaration_id: Any) -> Response:
+        history = selectors.declaration_history(agent=_agent(request), declaration_id=declaration_id)
+        return Response({
+            "id": str(history["id"]),
+            "status": history["status"],
+            "events": [{"kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label,
+                        "reason": e.reason, "payload": e.payload, "at": e.created_at.isoformat()}
+                       for e in history["events"]],
+            "versions": [{**v, "created_at": v["created_at"].isoformat(), "fee_kes": _money(v["fee_kes"])}
+                         for v in history["versions"]],
+            "amendment_requests": [{"id": str(r.pk), "status": r.status, "base_version": r.base_version,
+                                    "changed_fields": r.changed_fields, "decision_reason": r.decision_reason,
+                                    "created_at": r.created_at.isoformat(),
+                                    "decided_at": r.decided_at.isoformat() if r.decided_at else None}
+                                   for r in history["amendment_requests"]],
+        })
+
+
+class StatusLookupApi(APIView):
+    throttle_classes: list[Any] = []
+
+    @extend_schema(
+        tags=TAGS, summary="Cheap status look-up by entry number, UCR or B/L (own declarations only)",
+        parameters=[OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
+                    OpenApiParameter("bl", str)],
+        responses={200: inline_serializer("StatusLookup", fields={
+            "results": serializers.ListField(child=serializers.DictField())}), 400: _problem},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        unknown = sorted(set(params) - {"entry_number", "ucr", "bl"})
+        if unknown:
+            raise ValidationFailed(errors=[error("unknown_field", "Unknown query parameter.", f"?{name}")
+                                           for name in unknown])
+        rows = selectors.status_lookup(user=request.user, entry_number=params.get("entry_number"),
+                                       ucr=params.get("ucr"), bl=params.get("bl"))
+        return Response({"results": [
+            {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
+             "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
+             "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
+            for r in rows]})
+
+
+class BankCallbackInSerializer(StrictSerializer):
+    eslip_reference = serializers.RegexField(r"^[A-Z0-9]{4,24}$")
+    amount = MoneyField(min_value=Decimal(0))
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+    bank_reference = serializers.RegexField(r"^[A-Za-z0-9-]{1,64}$")
+    paid_at = serializers.DateTimeField()
+
+
+class BankCallbackApi(APIView):
+    """System-to-system: the bank signs the raw body (HMAC-SHA256, `X-Forodha-Signature: sha256=<hex>`)
+    with the shared secret `BANK_CALLBACK_SECRET`; no token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=["payments"], summary="Bank payment confirmation (HMAC-signed)", auth=[],
+        parameters=[OpenApiParameter("X-Forodha-Signature", str, OpenApiParameter.HEADER, required=True)],
+        request=BankCallbackInSerializer,
+        responses={201: inline_serializer("BankCallbackOut", fields={
+            "payment_reference": serializers.CharField(), "declaration_id": serializers.UUIDField(),
+            "entry_number": serializers.CharField(), "status": serializers.CharField(),
+            "replayed": serializers.BooleanField()}),
+            200: OpenApiResponse(description="Already recorded (same bank reference)"),
+            400: _problem, 401: _problem, 404: _problem, 409: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        # Verify before parsing: an unsigned body is never interpreted.
+        services.signature_verify(body=request.body, signature=request.headers.get("X-Forodha-Signature"))
+        data = BankCallbackInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        payment, created = services.payment_confirm_from_bank(
+            eslip_reference=v["eslip_reference"], amount=v["amount"], currency=v["currency"],
+            bank_reference=v["bank_reference"], paid_at=v["paid_at"], actor=None)
+        declaration = payment.declaration
+        return Response({"payment_reference": payment.reference, "declaration_id": str(declaration.pk),
+                         "entry_number": declaration.entry_number, "status": declaration.status,
+                         "replayed": not created}, status=201 if created else 200)
+

@@ -1,0 +1,65 @@
+"""iCMS entry numbers: `YY` + office (3 letters) + regime (3) + serial (7 digits) + check digit.
+
+16 characters, e.g. `26MBAIM40000013`... concretely `26MBAIM4` + `0000012` + `6` = `26MBAIM400000126`.
+The serial restarts every calendar year (East Africa Time) per office and regime and is gap-free:
+it comes from `EntryNumberCounter`, locked FOR UPDATE in the lodging transaction, so a rollback
+returns the number. The check digit is Luhn (mod 10) over the 2-digit year and the 7-digit serial:
+it catches every single-digit typo and most transpositions when an entry number is keyed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import EntryNumberCounter
+
+SERIAL_DIGITS = 7
+ENTRY_NUMBER_RE = re.compile(r"^(\d{2})([A-Z]{3})(IM[4-8]|EX[13])(\d{7})(\d)$")
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    # Double every second digit starting from the rightmost digit of the payload.
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def entry_number_format(*, year: int, office_code: str, regime: str, serial: int) -> str:
+    yy = f"{year % 100:02d}"
+    serial_text = f"{serial:0{SERIAL_DIGITS}d}"
+    if len(serial_text) != SERIAL_DIGITS:
+        raise ValueError("serial out of range")
+    return f"{yy}{office_code}{regime}{serial_text}{luhn_check_digit(yy + serial_text)}"
+
+
+def entry_number_valid(value: str) -> bool:
+    match = ENTRY_NUMBER_RE.match(value)
+    if match is None:
+        return False
+    yy, _office, _regime, serial, check = match.groups()
+    return luhn_check_digit(yy + serial) == check
+
+
+def entry_number_next(*, year: int, office_code: str, regime: str) -> str:
+    """Take the next serial. MUST run inside the caller's transaction (the lock lasts until commit).
+
+    The counter row is created with ON CONFLICT DO NOTHING so two first lodgings of a year do not
+    race on the insert; then it is locked and incremented. Callers take it as late as possible in
+    their transaction so the lock is held for the shortest time.
+    """
+    EntryNumberCounter.objects.bulk_create(
+        [EntryNumberCounter(office_code=office_code, regime=regime, year=year, last_serial=0)],
+        ignore_conflicts=True,
+    )
+    counter = EntryNumberCounter.objects.select_for_update().get(
+        office_code=office_code, regime=regime, year=year
+    )
+    counter.last_serial += 1
+    counter.save(update_fields=["last_serial"])
+    return entry_number_format(year=year, office_code=office_code, regime=regime, serial=counter.last_serial)

@@ -1,0 +1,335 @@
+"""Declarations: header, items, documents, versions, stored assessment, e-slip, payment, events.
+
+Amounts in the invoice currency keep 2 places; KES amounts are quantized to 2 places with
+ROUND_HALF_UP (services do it, models only store). Weights keep 3 places (kg to the gram).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .enums import AmendmentStatus, Channel, EventKind, Regime, Status
+
+STATUS_VALUES = [s.value for s in Status]
+
+
+class Declaration(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    regime = models.CharField(max_length=3, choices=Regime.choices, blank=True)
+    cpc = models.CharField("customs procedure code", max_length=7, blank=True)
+    agent = models.ForeignKey("traders.ClearingAgent", on_delete=models.PROTECT, related_name="declarations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    importer_pin = models.CharField(max_length=11, blank=True)
+    exporter_pin = models.CharField(max_length=11, blank=True)
+    trader = models.ForeignKey(
+        "traders.Trader", on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
+    )
+    office = models.ForeignKey(
+        "reference.CustomsOffice", on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
+    )
+    local_reference = models.CharField(max_length=35, blank=True)
+    ucr = models.CharField("unique consignment reference", max_length=35, blank=True)
+    bill_of_lading_number = models.CharField(max_length=35, blank=True)
+    bill_of_lading = models.ForeignKey(
+        "manifests.BillOfLading", on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    invoice_amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    freight_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    insurance_amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    incoterm = models.CharField(max_length=3, blank=True)
+    country_of_export = models.CharField(max_length=2, blank=True)
+    country_of_origin = models.CharField(max_length=2, blank=True)
+    country_of_destination = models.CharField(max_length=2, blank=True)
+    transport_mode = models.CharField(max_length=10, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # null = no lane yet (API.md: channel is green/blue/yellow/red or null).
+    channel = models.CharField(max_length=6, choices=Channel.choices, null=True, blank=True)  # noqa: DJ001
+    entry_number = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    # Registration time: the exchange-rate and tariff date. For a contingency replay it is the
+    # time the buffered body was received, not the time it was replayed.
+    lodged_at = models.DateTimeField(null=True, blank=True)
+    exchange_rate = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    late_entry = models.BooleanField(default=False)
+    payment_due_date = models.DateField(null=True, blank=True)
+    # The canonical request body as last accepted (drafts are stored only here until lodged).
+    body = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    # Bumped on every write; the ETag is derived from it.
+    etag_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["agent", "status", "-created_at"], name="decl_agent_status"),
+            models.Index(fields=["agent", "-created_at"], name="decl_agent_created"),
+            models.Index(fields=["ucr"], name="decl_ucr"),
+            models.Index(fields=["bill_of_lading_number"], name="decl_bl_number"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=STATUS_VALUES), name="decl_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(channel__isnull=True) | models.Q(channel__in=[c.value for c in Channel]),
+                name="decl_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False),
+                name="decl_lodged_has_entry_number",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(regime="") | models.Q(regime__in=[r.value for r in Regime]),
+                name="decl_regime_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.entry_number or f"draft {self.id}"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.id.hex[:12]}-{self.etag_version}"'
+
+    @property
+    def trader_pin(self) -> str:
+        return self.importer_pin or self.exporter_pin
+
+
+class DeclarationItem(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="items")
+    line_no = models.PositiveIntegerField()
+    hs_code = models.CharField(max_length=10)
+    description = models.CharField(max_length=500)
+    origin_country = models.CharField(max_length=2)
+    packages = models.PositiveIntegerField()
+    package_kind = models.CharField(max_length=3)
+    gross_weight_kg = models.DecimalField(max_digits=14, decimal_places=3)
+    net_weight_kg = models.DecimalField(max_digits=14, decimal_places=3)
+    supplementary_quantity = models.DecimalField(max_digits=16, decimal_places=3, null=True, blank=True)
+    supplementary_unit = models.CharField(max_length=8, blank=True)
+    item_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    # CIF in the invoice currency (declared, or apportioned from invoice value + freight + insurance).
+    customs_value = models.DecimalField(max_digits=18, decimal_places=2)
+    customs_value_kes = models.DecimalField(max_digits=18, decimal_places=2)
+    cpc = models.CharField(max_length=7, blank=True)
+    preference = models.CharField(max_length=16, blank=True)
+    exemption = models.CharField(max_length=32, blank=True)
+    idf_reduced = models.BooleanField(default=False)
+    rdl_reduced = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["declaration", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "line_no"], name="declitem_unique_line"),
+            models.CheckConstraint(
+                condition=models.Q(net_weight_kg__lte=models.F("gross_weight_kg")), name="declitem_net_le_gross"
+            ),
+            models.CheckConstraint(condition=models.Q(customs_value__gt=0), name="declitem_value_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} #{self.line_no} {self.hs_code}"
+
+
+class AttachedDocument(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=16, help_text="Document code, e.g. IDF, INV, PKL, COO")
+    reference = models.CharField(max_length=70)
+    issued_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["declaration", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+
+class DeclarationVersion(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    reason = models.CharField(max_length=200)
+    changed_fields = models.JSONField(default=list, blank=True)
+    fee_kes = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "number"], name="declversion_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} v{self.number}"
+
+
+class Assessment(models.Model):
+    """The tariff engine's result stored with the declaration (one per assessed version)."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="assessments")
+    version = models.PositiveIntegerField()
+    rate_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    exchange_rate = models.DecimalField(max_digits=16, decimal_places=6)
+    import_duty = models.DecimalField(max_digits=18, decimal_places=2)
+    excise_duty = models.DecimalField(max_digits=18, decimal_places=2)
+    vat = models.DecimalField(max_digits=18, decimal_places=2)
+    idf = models.DecimalField(max_digits=18, decimal_places=2)
+    rdl = models.DecimalField(max_digits=18, decimal_places=2)
+    penalties = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    fees = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=18, decimal_places=2)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "version"], name="assessment_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} v{self.version} KES {self.total}"
+
+
+class AssessmentLine(models.Model):
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField(help_text="Item line; 0 for declaration-level penalties and fees")
+    tax = models.CharField(max_length=32)
+    base = models.DecimalField(max_digits=18, decimal_places=2)
+    rule = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+
+    class Meta:
+        ordering = ["assessment", "line_no", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.line_no} {self.tax} {self.amount}"
+
+
+class ESlip(models.Model):
+    """The payment slip: the bank matches a payment to it by `reference`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="eslips")
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="eslips")
+    reference = models.CharField(max_length=24, unique=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3, default="KES")
+    due_date = models.DateField()
+    is_current = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} KES {self.amount}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        MPESA = "mpesa", "M-Pesa"
+        RTGS = "rtgs", "RTGS"
+        BANK_CALLBACK = "bank_callback", "Bank confirmation (system)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # One successful payment per declaration: a duplicate is refused by this constraint even when
+    # two requests race past the status check.
+    declaration = models.OneToOneField(Declaration, on_delete=models.CASCADE, related_name="payment")
+    eslip = models.ForeignKey(ESlip, on_delete=models.PROTECT, related_name="payments")
+    reference = models.CharField(max_length=24, unique=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    currency = models.CharField(max_length=3, default="KES")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    bank_reference = models.CharField(max_length=64, blank=True)
+    paid_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-paid_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} KES {self.amount}"
+
+
+class DeclarationEvent(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=EventKind.choices, default=EventKind.TRANSITION)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class AmendmentRequest(models.Model):
+    """A tax-affecting change asked for by the agent; an officer accepts or rejects it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="amendment_requests")
+    status = models.CharField(max_length=10, choices=AmendmentStatus.choices, default=AmendmentStatus.PENDING)
+    base_version = models.PositiveIntegerField()
+    body = models.JSONField(help_text="The complete proposed canonical body")
+    changed_fields = models.JSONField(default=list)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["declaration", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "accepted", "rejected"]), name="amendreq_status_valid"
+            ),
+            # At most one open request per declaration: the officer decides on one change at a time.
+            models.UniqueConstraint(
+                fields=["declaration"], condition=models.Q(status="pending"), name="amendreq_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} amendment {self.status}"
+
+
+class EntryNumberCounter(models.Model):
+    """The last serial issued per office/regime/year. Locked FOR UPDATE inside the lodging
+    transaction: a rollback rolls the increment back too, so serials never have gaps."""
+
+    office_code = models.CharField(max_length=3)
+    regime = models.CharField(max_length=3)
+    year = models.PositiveSmallIntegerField()
+    last_serial = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["office_code", "regime", "year"], name="entrycounter_unique"),
+            models.CheckConstraint(condition=models.Q(last_serial__lte=9_999_999), name="entrycounter_7_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.office_code} {self.regime}: {self.last_serial}"

@@ -1,0 +1,94 @@
+"""Reads of declarations. Every read is scoped to the agent: another agent's declaration is
+"not found" (API.md), never "forbidden"."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from core.exceptions import NotFound, ValidationFailed, error
+
+from .models import AmendmentRequest, Assessment, Declaration, DeclarationEvent, DeclarationVersion, ESlip
+from .services.snapshots import body_diff
+
+
+def declaration_get(*, agent: Any, declaration_id: uuid.UUID | str) -> Declaration:
+    declaration = (
+        Declaration.objects.filter(pk=declaration_id, agent=agent)
+        .select_related("payment")
+        .prefetch_related(
+            Prefetch("assessments", queryset=Assessment.objects.order_by("-version").prefetch_related("lines")),
+            Prefetch("eslips", queryset=ESlip.objects.filter(is_current=True)),
+            Prefetch("amendment_requests", queryset=AmendmentRequest.objects.filter(status="pending")),
+        )
+        .first()
+    )
+    if declaration is None:
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+    return declaration
+
+
+def declaration_list(*, agent: Any, status: str | None = None, entry_number: str | None = None,
+                     ucr: str | None = None) -> QuerySet[Declaration]:
+    qs = Declaration.objects.filter(agent=agent)
+    if status:
+        qs = qs.filter(status=status)
+    if entry_number:
+        qs = qs.filter(entry_number=entry_number)
+    if ucr:
+        qs = qs.filter(ucr=ucr)
+    return qs.order_by("-created_at", "id").only(
+        "id", "entry_number", "status", "channel", "regime", "office_id", "local_reference", "ucr",
+        "bill_of_lading_number", "importer_pin", "exporter_pin", "lodged_at", "created_at", "updated_at",
+        "version", "etag_version",
+    )
+
+
+STATUS_COLUMNS = ("id", "entry_number", "status", "channel", "ucr", "bill_of_lading_number", "regime",
+                  "office_id", "updated_at")
+
+
+def status_lookup(*, user: Any, entry_number: str | None = None, ucr: str | None = None,
+                  bl: str | None = None) -> list[dict[str, Any]]:
+    """One indexed query, a few columns, scoped through the user's agent (no separate agent read)."""
+    given = [(name, value) for name, value in (("entry_number", entry_number), ("ucr", ucr),
+                                                ("bill_of_lading_number", bl)) if value]
+    if len(given) != 1:
+        raise ValidationFailed(
+            detail="Give exactly one of entry_number, ucr, bl.", code="lookup_key_required",
+            errors=[error("lookup_key_required", "Give exactly one of entry_number, ucr, bl.", "")])
+    name, value = given[0]
+    rows = Declaration.objects.filter(**{name: value}, agent__staff__user=user).values(*STATUS_COLUMNS)[:50]
+    return list(rows)
+
+
+def declaration_history(*, agent: Any, declaration_id: uuid.UUID | str) -> dict[str, Any]:
+    declaration = Declaration.objects.filter(pk=declaration_id, agent=agent).only("id", "status").first()
+    if declaration is None:
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+    events = list(DeclarationEvent.objects.filter(declaration=declaration).order_by("created_at", "id"))
+    versions = list(DeclarationVersion.objects.filter(declaration=declaration).order_by("number"))
+    out_versions = []
+    previous: dict[str, Any] | None = None
+    for version in versions:
+        body = version.snapshot.get("body", {})
+        out_versions.append({
+            "number": version.number,
+            "reason": version.reason,
+            "created_at": version.created_at,
+            "fee_kes": version.fee_kes,
+            "changed_fields": version.changed_fields,
+            "snapshot": version.snapshot,
+            "diff": body_diff(previous, body) if previous is not None else [],
+        })
+        previous = body
+    requests = list(AmendmentRequest.objects.filter(declaration=declaration).order_by("created_at"))
+    return {
+        "id": declaration.pk,
+        "status": declaration.status,
+        "events": events,
+        "versions": out_versions,
+        "amendment_requests": requests,
+    }

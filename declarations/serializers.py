@@ -1,0 +1,229 @@
+"""Input and output serializers of the declarations API.
+
+Input: the canonical body of API.md, accepted as is, strict (unknown fields rejected, nested too).
+Structural rules live here (types, formats, lengths, control characters, negative numbers); the
+business rules (tariff, B/L, authorisation, ...) live in `services.validation`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from rest_framework import serializers
+
+from core.serializers import MoneyField, StrictSerializer, StrictSerializerMixin
+
+from .enums import Channel, Incoterm, Regime, Status, TransportMode
+
+MAX_ITEMS = 999  # iCMS caps a declaration at 999 item lines; bigger consignments are split.
+MAX_DOCUMENTS = 99
+
+HS_CODE_REGEX = r"^[0-9]{4}\.?[0-9]{2}\.?[0-9]{2}$"
+PIN_REGEX = r"^[AP][0-9]{9}[A-Z]$"
+
+
+def reject_control_characters(value: str) -> None:
+    """Refuse C0/C1 control characters (NUL breaks PostgreSQL text, CR/LF and the like break flat
+    files and logs), lone surrogates (not encodable) and the Unicode line/paragraph separators.
+    Letters of every script are fine."""
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs") or ch in "\u2028\u2029":
+            raise serializers.ValidationError(
+                f"Control character U+{ord(ch):04X} is not allowed.", code="control_character"
+            )
+
+
+class TextField(serializers.CharField):
+    """A single-line text field: trimmed, no control characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", True)
+        super().__init__(**kwargs)
+        self.validators.append(reject_control_characters)
+
+    def to_internal_value(self, data: Any) -> str:
+        # DRF's CharField also accepts numbers; a text field in JSON must be a string.
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.", code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class CodeField(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.", code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class AmountField(MoneyField):
+    """A non-negative decimal string (numbers in JSON are accepted too, never floats internally)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_digits", 16)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool | float):
+            # Floats lose cents; API.md: amounts are decimal strings.
+            raise serializers.ValidationError("Amounts are decimal strings, e.g. \"425.71\".", code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class WeightField(AmountField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("decimal_places", 3)
+        kwargs.setdefault("max_digits", 14)
+        super().__init__(**kwargs)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError("Must be an integer.", code="invalid_type")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("Must be true or false.", code="invalid_type")
+        return data
+
+
+class DocumentInSerializer(StrictSerializerMixin, serializers.Serializer):
+    kind = CodeField(regex=r"^[A-Z0-9]{2,16}$", help_text="Document code, e.g. IDF, INV, PKL, COO")
+    reference = TextField(max_length=70)
+    issued_on = serializers.DateField(required=False, allow_null=True)
+
+
+class ItemInSerializer(StrictSerializerMixin, serializers.Serializer):
+    hs_code = CodeField(regex=HS_CODE_REGEX, help_text="8-digit HS code, with or without dots: 8703.22.90")
+    description = TextField(max_length=500)
+    origin_country = CodeField(regex=r"^[A-Z]{2}$")
+    packages = StrictIntegerField(min_value=1, max_value=999_999)
+    package_kind = CodeField(regex=r"^[A-Z0-9]{2,3}$")
+    gross_weight_kg = WeightField()
+    net_weight_kg = WeightField()
+    supplementary_quantity = WeightField(required=False, allow_null=True)
+    supplementary_unit = CodeField(regex=r"^[A-Z0-9]{2,8}$", required=False, allow_blank=True)
+    customs_value = AmountField(required=False, allow_null=True, help_text="CIF value in the invoice currency")
+    item_value = AmountField(
+        required=False, allow_null=True,
+        help_text="Invoice value of the item; used when customs_value is absent (freight and insurance "
+                  "are then apportioned by value)",
+    )
+    cpc = CodeField(regex=r"^[0-9]{7}$", required=False, allow_blank=True)
+    preference = CodeField(regex=r"^[A-Z0-9_]{1,16}$", required=False, allow_blank=True)
+    exemption = CodeField(regex=r"^[A-Za-z0-9_./-]{1,32}$", required=False, allow_blank=True)
+    idf_reduced = StrictBooleanField(required=False)
+    rdl_reduced = StrictBooleanField(required=False)
+
+
+class ItemListSerializer(serializers.ListSerializer):
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and len(data) > MAX_ITEMS:
+            # Refuse before validating 10,000 children one by one.
+            raise serializers.ValidationError(
+                [serializers.ErrorDetail(f"At most {MAX_ITEMS} items per declaration; split the consignment.",
+                                         code="too_many_items")]
+            )
+        return super().to_internal_value(data)
+
+
+class ItemsField(ItemInSerializer):
+    class Meta:
+        list_serializer_class = ItemListSerializer
+
+
+class DeclarationInSerializer(StrictSerializer):
+    """The canonical declaration body (API.md), plus optional Forodha fields."""
+
+    draft = StrictBooleanField(required=False, help_text="Save as an editable draft instead of lodging")
+    regime = serializers.ChoiceField(choices=Regime.choices)
+    cpc = CodeField(regex=r"^[0-9]{7}$")
+    office = CodeField(regex=r"^[A-Z]{3}$")
+    importer_pin = CodeField(regex=PIN_REGEX, required=False, allow_blank=True)
+    exporter_pin = CodeField(regex=PIN_REGEX, required=False, allow_blank=True)
+    local_reference = TextField(max_length=35, required=False, allow_blank=True)
+    ucr = CodeField(regex=r"^[A-Z0-9-]{1,35}$", required=False, allow_blank=True)
+    bill_of_lading = CodeField(regex=r"^[A-Z0-9-]{1,35}$", required=False, allow_blank=True)
+    currency = CodeField(regex=r"^[A-Z]{3}$")
+    invoice_amount = AmountField()
+    freight_amount = AmountField(required=False)
+    insurance_amount = AmountField(required=False)
+    incoterm = serializers.ChoiceField(choices=Incoterm.choices, required=False, allow_blank=True)
+    country_of_export = CodeField(regex=r"^[A-Z]{2}$", required=False, allow_blank=True)
+    country_of_origin = CodeField(regex=r"^[A-Z]{2}$", required=False, allow_blank=True)
+    country_of_destination = CodeField(regex=r"^[A-Z]{2}$", required=False, allow_blank=True)
+    transport_mode = serializers.ChoiceField(choices=TransportMode.choices, required=False, allow_blank=True)
+    documents = DocumentInSerializer(many=True, required=False, max_length=MAX_DOCUMENTS)
+    items = ItemsField(many=True, allow_empty=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+
+
+class AssessmentLineOutSerializer(serializers.Serializer):
+    line_no = serializers.IntegerField()
+    tax = serializers.CharField()
+    base = serializers.DecimalField(max_digits=18, decimal_places=2)
+    rule = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class TotalsOutSerializer(serializers.Serializer):
+    import_duty = serializers.DecimalField(max_digits=18, decimal_places=2)
+    excise_duty = serializers.DecimalField(max_digits=18, decimal_places=2)
+    vat = serializers.DecimalField(max_digits=18, decimal_places=2)
+    idf = serializers.DecimalField(max_digits=18, decimal_places=2)
+    rdl = serializers.DecimalField(max_digits=18, decimal_places=2)
+    penalties = serializers.DecimalField(max_digits=18, decimal_places=2)
+    fees = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class AssessmentOutSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    currency = serializers.CharField(help_text="Always KES")
+    rate_date = serializers.DateField()
+    exchange_rate = serializers.DecimalField(max_digits=16, decimal_places=6)
+    totals = TotalsOutSerializer()
+    lines = AssessmentLineOutSerializer(many=True)
+
+
+class ESlipOutSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    due_date = serializers.DateField()
+
+
+class PaymentOutSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    method = serializers.CharField()
+    bank_reference = serializers.CharField()
+    paid_at = serializers.DateTimeField()
+
+
+class DeclarationOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Status.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices, allow_null=True)
+    version = serializers.IntegerField()
+    regime = serializers.CharField()
+    office = serializers.CharField(allow_null=True)
+    lodged_at = serializers.DateTimeField(allow_null=True)
+    late_entry = serializers.BooleanField()
+    payment_due_date = serializers.DateField(allow_null=True)
+    declaration = serializers.DictField(help_text="The canonical body as last accepted")
+    assessment = AssessmentOutSerializer(allow_null=True)
+    eslip = ESlipOutSerializer(allow_null=True)
+    payment = PaymentOutSerializer(allow_null=True)
+    pending_amendment = serializers.DictField(allow_null=True)

@@ -1,0 +1,31 @@
+"""Declaration services (writes). Import from here: `from declarations.services import ...`."""
+
+from .amendments import (
+    UpdateResult,
+    amendment_request_accept,
+    amendment_request_reject,
+    declaration_update,
+    etag_check,
+)
+from .cancellation import declaration_cancel
+from .lifecycle import declaration_channel_set, declaration_transition
+from .lodging import declaration_draft_create, declaration_draft_lodge, declaration_lodge
+from .payments import declaration_pay, payment_confirm_from_bank, signature_compute, signature_verify
+
+__all__ = [
+    "UpdateResult",
+    "amendment_request_accept",
+    "amendment_request_reject",
+    "declaration_cancel",
+    "declaration_channel_set",
+    "declaration_draft_create",
+    "declaration_draft_lodge",
+    "declaration_lodge",
+    "declaration_pay",
+    "declaration_transition",
+    "declaration_update",
+    "etag_check",
+    "payment_confirm_from_bank",
+    "signature_compute",
+    "signature_verify",
+]

@@ -1,0 +1,113 @@
+"""Helpers shared by the declaration services: events, hand-offs to other apps, money."""
+
+from __future__ import annotations
+
+import logging
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+
+from core import clock
+
+from ..models import Declaration, DeclarationEvent
+
+logger = logging.getLogger("forodha.declarations")
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    return str(getattr(actor, "get_username", lambda: "")() or getattr(actor, "pk", "") or "system")
+
+
+def actor_user(actor: Any) -> Any:
+    """Events keep a user FK; a system actor (None or a non-user object) is stored as null."""
+    if actor is None or not hasattr(actor, "_meta") or not getattr(actor, "is_authenticated", False):
+        return None
+    return actor
+
+
+def event_record(
+    *,
+    declaration: Declaration,
+    kind: str,
+    from_status: str,
+    to_status: str,
+    actor: Any,
+    reason: str = "",
+    payload: dict[str, Any] | None = None,
+) -> DeclarationEvent:
+    return DeclarationEvent.objects.create(
+        declaration=declaration,
+        kind=kind,
+        actor=actor_user(actor),
+        actor_label=actor_label(actor)[:150],
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        payload=payload or {},
+        created_at=clock.now(),
+    )
+
+
+def outbox_enqueue(*, task_name: str, kwargs: dict[str, Any]) -> None:
+    """Hand work to Celery after commit, through the core outbox (survives a broker outage)."""
+    try:
+        from core.outbox import outbox_enqueue as core_outbox_enqueue
+    except ImportError:  # the core outbox lands separately; until then send after commit
+        from config.celery import app
+
+        def _send() -> None:
+            try:
+                app.send_task(task_name, kwargs=kwargs)
+            except Exception:  # broker down: the risk sweep picks unscored declarations up
+                logger.warning("could not enqueue %s", task_name, exc_info=True)
+
+        transaction.on_commit(_send)
+        return
+    core_outbox_enqueue(task_name=task_name, kwargs=kwargs)
+
+
+# The notification kind for each status an agent hears about (HMRC-style feed, DOMAIN.md).
+STATUS_NOTIFICATION_KIND: dict[str, str] = {
+    "registered": "accepted",
+    "assessed": "tax_due",
+    "paid": "paid",
+    "under_control": "physical_control",
+    "queried": "queried",
+    "released": "released",
+    "exited": "cleared",
+    "cancelled": "cancelled",
+    "rejected": "rejected",
+}
+
+
+def notify_agent(
+    *, declaration: Declaration, kind: str, subject: str, payload: dict[str, Any], actor: Any
+) -> None:
+    try:
+        from notifications.services import notification_create
+    except ImportError:  # the notifications app lands separately
+        logger.info("notification %s for %s (notifications app not installed)", kind, declaration.pk)
+        return
+    notification_create(
+        agent=declaration.agent, kind=kind, subject=subject, payload=payload,
+        declaration_id=declaration.pk, actor=actor,
+    )
+
+
+def status_payload(declaration: Declaration) -> dict[str, Any]:
+    return {
+        "declaration_id": str(declaration.pk),
+        "entry_number": declaration.entry_number,
+        "status": declaration.status,
+        "channel": declaration.channel,
+        "local_reference": declaration.local_reference,
+    }

@@ -1,0 +1,321 @@
+"""Lodging: drafts, direct lodging, lodging a draft, and the contingency replay entry point.
+
+Lock order inside the lodging transaction (the same for every lodging, so no deadlocks):
+draft declaration row (if any) -> bill of lading (write-off reservation) -> entry-number counter.
+The counter is taken last and held only until commit: it serialises lodgings per office/regime/year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core import clock
+from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
+
+from ..entry_numbers import entry_number_next
+from ..enums import EventKind, Status
+from ..lifecycle import transition_check
+from ..models import (
+    Assessment,
+    AssessmentLine,
+    AttachedDocument,
+    Declaration,
+    DeclarationEvent,
+    DeclarationItem,
+    DeclarationVersion,
+    ESlip,
+)
+from .common import actor_label, actor_user, event_record, money, notify_agent, outbox_enqueue, status_payload
+from .validation import PreparedDeclaration, body_parse, declaration_prepare, late_entry_penalty_kes
+
+RISK_TASK = "risk.score_declaration"
+
+
+def json_safe(value: Any) -> Any:
+    """Decimals/dates as strings, as they arrived (the body is stored as canonical JSON)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+# ------------------------------------------------------------------------------------------------
+# Drafts
+
+
+def _header_from_body(data: dict[str, Any]) -> dict[str, Any]:
+    from reference.selectors import office_get
+
+    office = office_get(data["office"]) if data.get("office") else None
+    return {
+        "regime": data.get("regime") or "",
+        "cpc": data.get("cpc") or "",
+        "office": office,
+        "importer_pin": data.get("importer_pin") or "",
+        "exporter_pin": data.get("exporter_pin") or "",
+        "local_reference": data.get("local_reference") or "",
+        "ucr": data.get("ucr") or "",
+        "bill_of_lading_number": data.get("bill_of_lading") or "",
+        "currency": data.get("currency") or "",
+        "invoice_amount": data.get("invoice_amount"),
+        "freight_amount": data.get("freight_amount") or Decimal(0),
+        "insurance_amount": data.get("insurance_amount") or Decimal(0),
+        "incoterm": data.get("incoterm") or "",
+        "country_of_export": data.get("country_of_export") or "",
+        "country_of_origin": data.get("country_of_origin") or "",
+        "country_of_destination": data.get("country_of_destination") or "",
+        "transport_mode": data.get("transport_mode") or "",
+    }
+
+
+def declaration_draft_create(*, agent: Any, user: Any, payload: dict[str, Any], actor: Any) -> Declaration:
+    """Save an editable draft: structure is checked (types, unknown fields), business rules are not."""
+    body = {k: v for k, v in payload.items() if k != "draft"}
+    data = body_parse(body, partial=True)
+    now = clock.now()
+    with transaction.atomic():
+        declaration = Declaration.objects.create(
+            agent=agent, created_by=actor_user(user), status=Status.DRAFT, body=json_safe(body),
+            created_at=now, updated_at=now, **_header_from_body(data),
+        )
+        event_record(declaration=declaration, kind=EventKind.TRANSITION, from_status="", to_status=Status.DRAFT,
+                     actor=actor, reason="draft saved")
+    return declaration
+
+
+def declaration_draft_update(*, declaration: Declaration, body: dict[str, Any], actor: Any) -> Declaration:
+    """Replace a locked draft's body (caller holds the lock and checked If-Match)."""
+    data = body_parse(body, partial=True)
+    for name, value in _header_from_body(data).items():
+        setattr(declaration, name, value)
+    declaration.body = json_safe(body)
+    declaration.updated_at = clock.now()
+    declaration.etag_version += 1
+    declaration.save()
+    event_record(declaration=declaration, kind=EventKind.DRAFT_EDITED, from_status=Status.DRAFT,
+                 to_status=Status.DRAFT, actor=actor, reason="draft edited")
+    return declaration
+
+
+# ------------------------------------------------------------------------------------------------
+# Lodging
+
+
+def declaration_lodge(
+    *,
+    agent: Any,
+    user: Any,
+    payload: Any,
+    received_at: dt.datetime | None = None,
+    deadline_extension: dt.timedelta | None = None,
+    actor: Any,
+) -> Declaration:
+    """Validate and lodge a canonical body (also the contingency replay's entry point).
+
+    `received_at` is the registration time (rate date, 21-day rule) for bodies buffered during an
+    outage; `deadline_extension` relaxes the 21-day entry deadline (automatic deadline relief).
+    Raises ValidationFailed with every problem; nothing is written unless everything passes.
+    """
+    registered_at = received_at or clock.now()
+    declaration_id = uuid.uuid4()
+    prepared = declaration_prepare(agent=agent, body=payload, registered_at=registered_at,
+                                   deadline_extension=deadline_extension, declaration_id=declaration_id)
+    with transaction.atomic():
+        declaration = Declaration(id=declaration_id, agent=agent, created_by=actor_user(user),
+                                  created_at=clock.now())
+        return _lodge_prepared(declaration=declaration, prepared=prepared, actor=actor, from_status="")
+
+
+def declaration_draft_lodge(*, declaration_id: uuid.UUID | str, agent: Any, actor: Any,
+                            received_at: dt.datetime | None = None,
+                            deadline_extension: dt.timedelta | None = None) -> Declaration:
+    registered_at = received_at or clock.now()
+    draft = Declaration.objects.filter(pk=declaration_id, agent=agent).only("id", "body", "status").first()
+    if draft is None:
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+    transition_check(draft.status, Status.REGISTERED)
+    prepared = declaration_prepare(agent=agent, body=draft.body, registered_at=registered_at,
+                                   deadline_extension=deadline_extension, declaration_id=draft.pk)
+    with transaction.atomic():
+        declaration = Declaration.objects.select_for_update(of=("self",)).get(pk=draft.pk)
+        # Re-check under the lock: a concurrent lodge of the same draft must not lodge it twice.
+        transition_check(declaration.status, Status.REGISTERED)
+        if declaration.body != draft.body:
+            raise Conflict(detail="The draft changed while it was being lodged; retry.", code="draft_changed")
+        return _lodge_prepared(declaration=declaration, prepared=prepared, actor=actor, from_status=Status.DRAFT)
+
+
+def _reserve(declaration: Declaration, prepared: PreparedDeclaration, actor: Any) -> list[ErrorItem]:
+    if prepared.bill_of_lading is None:
+        return []
+    from manifests.services import writeoff_reserve
+
+    try:
+        with transaction.atomic():  # savepoint: a refusal must not poison the outer transaction
+            writeoff_reserve(
+                bill_of_lading_id=prepared.bill_of_lading.pk, declaration_id=declaration.pk,
+                packages=prepared.total_packages, gross_weight_kg=prepared.total_gross_weight_kg, actor=actor,
+            )
+    except ValidationFailed as exc:
+        return [ErrorItem(code=e.code, detail=e.detail, pointer=e.pointer or "/items") for e in exc.errors] or [
+            error(exc.code, exc.detail, "/items")]
+    return []
+
+
+def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, actor: Any,
+                    from_status: str) -> Declaration:
+    """Inside the caller's transaction. Writes everything or raises (rolling everything back)."""
+    errors = list(prepared.errors)
+    if not any(e.pointer == "/bill_of_lading" for e in errors):
+        errors.extend(_reserve(declaration, prepared, actor))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    transition_check(Status.DRAFT, Status.REGISTERED)
+    transition_check(Status.REGISTERED, Status.ASSESSED)
+
+    data = prepared.data
+    now = clock.now()
+    local_registered = timezone.localtime(prepared.registered_at)
+    # Contingency relief: the payment deadline moves by the outage length, in whole days (rounded up).
+    relief_days = -(-prepared.deadline_extension // dt.timedelta(days=1)) if prepared.deadline_extension else 0
+    due_date = local_registered.date() + dt.timedelta(days=settings.PAYMENT_DUE_DAYS + relief_days)
+
+    for name, value in _header_from_body(data).items():
+        setattr(declaration, name, value)
+    declaration.office = prepared.office
+    declaration.trader = prepared.trader
+    declaration.bill_of_lading = prepared.bill_of_lading
+    declaration.body = json_safe(prepared.body)
+    declaration.status = Status.ASSESSED
+    declaration.lodged_at = prepared.registered_at
+    declaration.exchange_rate = prepared.exchange_rate
+    declaration.late_entry = prepared.late_entry
+    declaration.payment_due_date = due_date
+    declaration.version = 1
+    declaration.updated_at = now
+    declaration.etag_version = (declaration.etag_version or 0) + 1
+
+    # Gap-free serial: taken last, held until commit (see module docstring).
+    declaration.entry_number = entry_number_next(
+        year=local_registered.year, office_code=prepared.office.pk, regime=data["regime"])
+    if from_status == Status.DRAFT:
+        declaration.save()
+    else:
+        declaration.save(force_insert=True)
+
+    items_create(declaration, prepared)
+    documents_create(declaration, data)
+    assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
+    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date)
+
+    DeclarationVersion.objects.create(
+        declaration=declaration, number=1, snapshot={"version": 1, "body": declaration.body,
+                                                     "entry_number": declaration.entry_number},
+        reason="lodged", created_by=actor_user(actor), created_at=now,
+    )
+    label = actor_label(actor)[:150]
+    user = actor_user(actor)
+    DeclarationEvent.objects.bulk_create([
+        DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
+                         from_status=from_status, to_status=Status.REGISTERED, reason="lodged",
+                         payload={"entry_number": declaration.entry_number,
+                                  "registered_at": prepared.registered_at.isoformat(),
+                                  "late_entry": prepared.late_entry},
+                         created_at=now),
+        DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
+                         from_status=Status.REGISTERED, to_status=Status.ASSESSED, reason="assessed",
+                         payload={"total": str(assessment.total), "eslip": eslip.reference},
+                         created_at=now),
+    ])
+    if prepared.trader is not None:
+        # Compliance history read by risk (first-time trader). An F() update: no read-modify-write.
+        type(prepared.trader).objects.filter(pk=prepared.trader.pk).update(
+            declarations_count=F("declarations_count") + 1,
+            first_declared_at=Coalesce(F("first_declared_at"), now),
+        )
+    outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
+    notify_agent(
+        declaration=declaration, kind="accepted",
+        subject=f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}",
+        payload={**status_payload(declaration), "total": str(assessment.total),
+                 "eslip_reference": eslip.reference, "due_date": due_date.isoformat()},
+        actor=actor,
+    )
+    return declaration
+
+
+def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> None:
+    DeclarationItem.objects.bulk_create([
+        DeclarationItem(
+            declaration=declaration, line_no=item.line_no, hs_code=item.hs_code, description=item.description,
+            origin_country=item.origin_country, packages=item.packages, package_kind=item.package_kind,
+            gross_weight_kg=item.gross_weight_kg, net_weight_kg=item.net_weight_kg,
+            supplementary_quantity=item.supplementary_quantity, supplementary_unit=item.supplementary_unit,
+            item_value=item.item_value, customs_value=item.customs_value,
+            customs_value_kes=item.customs_value_kes, cpc=item.cpc, preference=item.preference,
+            exemption=item.exemption, idf_reduced=item.idf_reduced, rdl_reduced=item.rdl_reduced,
+        )
+        for item in prepared.items
+    ])
+
+
+def documents_create(declaration: Declaration, data: dict[str, Any]) -> None:
+    documents = data.get("documents") or []
+    if documents:
+        AttachedDocument.objects.bulk_create([
+            AttachedDocument(declaration=declaration, kind=d["kind"], reference=d["reference"],
+                             issued_on=d.get("issued_on"))
+            for d in documents
+        ])
+
+
+def assessment_store(
+    *, declaration: Declaration, prepared: PreparedDeclaration, version: int,
+    fee_lines: tuple[tuple[str, str, Decimal], ...],
+) -> Assessment:
+    """Store the engine's result + the late-entry penalty + alteration fees as one assessment."""
+    zero = Decimal("0.00")
+    result = prepared.assessment
+    totals = result.totals if result is not None else None
+    penalties = late_entry_penalty_kes() if prepared.late_entry else zero
+    fees = money(sum((amount for _tax, _rule, amount in fee_lines), zero))
+    taxes = {name: money(getattr(totals, name)) if totals is not None else zero
+             for name in ("import_duty", "excise_duty", "vat", "idf", "rdl")}
+    assessment = Assessment.objects.create(
+        declaration=declaration, version=version, rate_date=prepared.rate_date, currency="KES",
+        exchange_rate=prepared.exchange_rate, penalties=penalties, fees=fees,
+        total=money(sum(taxes.values(), zero) + penalties + fees), created_at=clock.now(), **taxes,
+    )
+    lines = [
+        AssessmentLine(assessment=assessment, line_no=line.line_no, tax=str(line.tax), base=money(line.base),
+                       rule=str(line.rule)[:200], amount=money(line.amount))
+        for line in (result.lines if result is not None else ())
+    ]
+    if prepared.late_entry:
+        lines.append(AssessmentLine(
+            assessment=assessment, line_no=0, tax="late_entry_penalty", base=zero,
+            rule=f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
+            amount=penalties))
+    for tax, rule, amount in fee_lines:
+        lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
+                                    amount=money(amount)))
+    AssessmentLine.objects.bulk_create(lines)
+    return assessment
+
+
+def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: dt.date) -> ESlip:
+    ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
+    return ESlip.objects.create(
+        declaration=declaration, assessment=assessment,
+        # Deterministic and readable at the bank counter: ES + entry number + assessment version.
+        reference=f"ES{declaration.entry_number}{assessment.version:02d}",
+        amount=assessment.total, currency="KES", due_date=due_date, is_current=True, created_at=clock.now(),
+    )

@@ -1,0 +1,123 @@
+"""Payment of the assessed amount (simulated bank) and the bank's signed confirmation callback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core import clock
+from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed, error
+
+from ..enums import Status
+from ..lifecycle import transition_check
+from ..models import Declaration, ESlip, Payment
+from .common import logger, outbox_enqueue
+from .lifecycle import declaration_transition_locked
+
+SIGNATURE_HEADER = "X-Forodha-Signature"
+
+
+def _already_paid(declaration: Declaration) -> Conflict:
+    return Conflict(detail="This declaration is already paid.", code="already_paid",
+                    errors=[error("already_paid", "A payment was already recorded.", "")])
+
+
+def _record_payment(
+    *, declaration: Declaration, amount: Decimal, currency: str, method: str, bank_reference: str,
+    paid_at: dt.datetime, actor: Any,
+) -> Payment:
+    """Caller holds the declaration lock. Exact amount of the current e-slip, in KES."""
+    if Payment.objects.filter(declaration=declaration).exists():
+        raise _already_paid(declaration)
+    if declaration.status != Status.ASSESSED:
+        transition_check(declaration.status, Status.PAID)
+    eslip = ESlip.objects.filter(declaration=declaration, is_current=True).first()
+    if eslip is None:  # pragma: no cover - every assessed declaration has one
+        raise Conflict(detail="No e-slip to pay.", code="no_eslip")
+    problems = []
+    if currency != eslip.currency:
+        problems.append(error("currency_not_accepted", f"Pay in {eslip.currency}.", "/currency"))
+    if amount != eslip.amount:
+        problems.append(error("amount_mismatch", f"The amount due is {eslip.currency} {eslip.amount}.", "/amount"))
+    if problems:
+        code = "amount_mismatch" if any(p.code == "amount_mismatch" for p in problems) else problems[0].code
+        raise ValidationFailed(detail="The payment does not match the e-slip.", code=code, errors=problems,
+                               extra={"amount_due": str(eslip.amount), "currency": eslip.currency})
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                declaration=declaration, eslip=eslip, reference=f"PAY{uuid.uuid4().hex[:16].upper()}",
+                amount=amount, currency=currency, method=method, bank_reference=bank_reference, paid_at=paid_at,
+            )
+    except IntegrityError:
+        raise _already_paid(declaration) from None
+    declaration_transition_locked(
+        declaration=declaration, to_status=Status.PAID, actor=actor, reason=f"paid via {method}",
+        payload={"payment_reference": payment.reference, "amount": str(amount), "bank_reference": bank_reference},
+    )
+    hook = getattr(settings, "DECLARATION_PAID_TASK", "")
+    if hook:  # clearance (risk app) subscribes by naming its task in settings
+        outbox_enqueue(task_name=hook, kwargs={"declaration_id": str(declaration.pk)})
+    return payment
+
+
+@transaction.atomic
+def declaration_pay(
+    *, declaration_id: uuid.UUID | str, agent: Any, amount: Decimal, currency: str, method: str, actor: Any,
+) -> Payment:
+    try:
+        declaration = Declaration.objects.select_for_update(of=("self",)).get(pk=declaration_id, agent=agent)
+    except (Declaration.DoesNotExist, ValueError):
+        raise NotFound(detail="No such declaration.", code="declaration_not_found") from None
+    return _record_payment(declaration=declaration, amount=amount, currency=currency, method=method,
+                           bank_reference=f"SIM-{uuid.uuid4().hex[:12].upper()}", paid_at=clock.now(), actor=actor)
+
+
+
+def signature_compute(body: bytes) -> str:
+    digest = hmac.new(settings.BANK_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signature_verify(*, body: bytes, signature: str | None) -> None:
+    """Constant-time check of `X-Forodha-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
+    if not settings.BANK_CALLBACK_SECRET or not signature or not hmac.compare_digest(
+            signature_compute(body), signature.strip()):
+        raise ApplicationError(status=401, title="Not authenticated", code="invalid_signature",
+                               detail="Missing or invalid bank signature.",
+                               errors=[error("invalid_signature", "Bad X-Forodha-Signature header.", "")])
+
+
+@transaction.atomic
+def payment_confirm_from_bank(
+    *, eslip_reference: str, amount: Decimal, currency: str, bank_reference: str, paid_at: dt.datetime,
+    actor: Any = None,
+) -> tuple[Payment, bool]:
+    """Record a bank-confirmed payment. Idempotent on `bank_reference`: the bank retries callbacks,
+    so the same confirmation twice returns the first payment (created=False)."""
+    if paid_at > clock.now() + dt.timedelta(minutes=5):
+        raise ValidationFailed(errors=[error("future_date", "paid_at is in the future.", "/paid_at")])
+    eslip = ESlip.objects.filter(reference=eslip_reference).only("id", "declaration_id").first()
+    if eslip is None:
+        raise NotFound(detail="No e-slip with this reference.", code="eslip_not_found",
+                       errors=[error("eslip_not_found", "Unknown e-slip reference.", "/eslip_reference")])
+    declaration = Declaration.objects.select_for_update(of=("self",)).get(pk=eslip.declaration_id)
+    existing = Payment.objects.filter(declaration=declaration).first()
+    if existing is not None:
+        if existing.bank_reference == bank_reference:
+            return existing, False
+        raise _already_paid(declaration)
+    if not ESlip.objects.filter(pk=eslip.pk, is_current=True).exists():
+        raise Conflict(detail="This e-slip was superseded by a re-assessment.", code="eslip_superseded")
+    payment = _record_payment(declaration=declaration, amount=amount, currency=currency,
+                              method=Payment.Method.BANK_CALLBACK, bank_reference=bank_reference,
+                              paid_at=paid_at, actor=actor)
+    logger.info("bank confirmed %s for %s", bank_reference, declaration.entry_number)
+    return payment, True

@@ -1,0 +1,366 @@
+"""Everything checked before a declaration is lodged, collected so that every problem is reported
+at once with a JSON pointer into the request body (API.md).
+
+`declaration_prepare` is pure with respect to writes: it reads reference data, the agent's
+authorisations, the B/L and the tariff, and returns a `PreparedDeclaration` plus the problems found.
+The B/L quantity check is the one rule that needs a lock; lodging runs it inside its transaction
+(`manifests.services.writeoff_reserve`) and merges its problems with these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.exception_handler import flatten_errors
+from core.exceptions import ErrorItem, ValidationFailed, error
+from core.problems import join_pointer
+
+from ..enums import EXPORT_REGIMES, IMPORT_REGIMES, REGIME_CPC_FIRST_DIGIT
+from ..serializers import DeclarationInSerializer
+from .common import money
+
+TWO = Decimal("0.01")
+ENTRY_DEADLINE_DAYS = 21  # EACCMA s.34: goods must be entered within 21 days of discharge
+
+
+@dataclass(frozen=True)
+class PreparedItem:
+    line_no: int
+    hs_code: str
+    description: str
+    origin_country: str
+    packages: int
+    package_kind: str
+    gross_weight_kg: Decimal
+    net_weight_kg: Decimal
+    supplementary_quantity: Decimal | None
+    supplementary_unit: str
+    item_value: Decimal | None
+    customs_value: Decimal
+    customs_value_kes: Decimal
+    cpc: str
+    preference: str
+    exemption: str
+    idf_reduced: bool
+    rdl_reduced: bool
+
+
+@dataclass(frozen=True)
+class PreparedDeclaration:
+    body: dict[str, Any]
+    data: dict[str, Any]
+    registered_at: dt.datetime
+    rate_date: dt.date
+    exchange_rate: Decimal
+    trader: Any
+    office: Any
+    bill_of_lading: Any
+    late_entry: bool
+    entry_deadline: dt.datetime | None
+    deadline_extension: dt.timedelta | None
+    items: tuple[PreparedItem, ...]
+    assessment: Any  # tariff.assessment.Assessment, or None for exports
+    errors: tuple[ErrorItem, ...] = field(default=())
+
+    @property
+    def total_packages(self) -> int:
+        return sum(item.packages for item in self.items)
+
+    @property
+    def total_gross_weight_kg(self) -> Decimal:
+        return sum((item.gross_weight_kg for item in self.items), Decimal("0.000"))
+
+
+def body_parse(body: Any, *, partial: bool = False) -> dict[str, Any]:
+    """Structural validation (types, formats, unknown fields); raises ValidationFailed."""
+    serializer = DeclarationInSerializer(data=body, partial=partial)
+    if not serializer.is_valid():
+        raise ValidationFailed(
+            errors=[error(e["code"], e["detail"], e["pointer"]) for e in flatten_errors(serializer.errors)]
+        )
+    return dict(serializer.validated_data)
+
+
+def hs_digits(code: str) -> str:
+    return code.replace(".", "")
+
+
+def hs_dotted(code: str) -> str:
+    digits = hs_digits(code)
+    return f"{digits[:4]}.{digits[4:6]}.{digits[6:]}"
+
+
+def _apportion_customs_values(data: dict[str, Any], errors: list[ErrorItem]) -> list[Decimal | None]:
+    """CIF per item. Declared `customs_value` wins. Items without it take their `item_value` plus
+    freight and insurance apportioned by value over those items (the last such item absorbs the
+    rounding remainder, so the parts add up to the whole to the cent)."""
+    items = data["items"]
+    charges = data.get("freight_amount") or Decimal(0)
+    charges += data.get("insurance_amount") or Decimal(0)
+    values: list[Decimal | None] = [item.get("customs_value") for item in items]
+    open_indexes = [i for i, v in enumerate(values) if v is None]
+    for i in open_indexes:
+        if items[i].get("item_value") is None:
+            errors.append(error("customs_value_missing",
+                                "Give customs_value (CIF) or item_value for this item.",
+                                join_pointer("items", i, "customs_value")))
+    usable = [i for i in open_indexes if items[i].get("item_value") is not None]
+    base_total = sum((items[i]["item_value"] for i in usable), Decimal(0))
+    remaining = charges
+    for position, i in enumerate(usable):
+        item_value = items[i]["item_value"]
+        if position == len(usable) - 1:
+            share = remaining
+        elif base_total <= 0:
+            share = Decimal(0)  # every value is zero: reported as value_not_positive
+        else:
+            share = (charges * item_value / base_total).quantize(TWO, rounding=ROUND_HALF_UP)
+        remaining -= share
+        values[i] = item_value + share
+    return values
+
+
+def declaration_prepare(
+    *,
+    agent: Any,
+    body: Any,
+    registered_at: dt.datetime,
+    deadline_extension: dt.timedelta | None = None,
+    declaration_id: Any = None,
+) -> PreparedDeclaration:
+    """Validate a body for lodging. Structural problems raise at once; business problems are
+    collected into `PreparedDeclaration.errors` (the caller raises after merging the B/L ones)."""
+    from reference.selectors import (
+        country_exists,
+        currency_exists,
+        office_get,
+        package_kind_exists,
+        unit_exists,
+    )
+    from traders.selectors import agent_authorised_for, agent_licence_valid, trader_get
+
+    if not isinstance(body, dict):
+        body_parse(body)  # raises with the serializer's "expected an object" error
+    clean_body = {k: v for k, v in body.items() if k != "draft"}
+    data = body_parse(clean_body)
+    errors: list[ErrorItem] = []
+    rate_date = timezone.localtime(registered_at).date()
+    regime: str = data["regime"]
+    is_import = regime in IMPORT_REGIMES
+
+    # --- regime and procedure -------------------------------------------------------------------
+    expected_digit = REGIME_CPC_FIRST_DIGIT[regime]
+    if data["cpc"][0] != expected_digit:
+        errors.append(error("cpc_regime_mismatch",
+                            f"A {regime} CPC starts with {expected_digit} (got {data['cpc']}).", "/cpc"))
+    for i, item in enumerate(data["items"]):
+        if item.get("cpc") and item["cpc"][0] != expected_digit:
+            errors.append(error("cpc_regime_mismatch",
+                                f"A {regime} CPC starts with {expected_digit}.", join_pointer("items", i, "cpc")))
+
+    def _required(name: str) -> None:
+        if not data.get(name):
+            errors.append(error("required", f"{name} is required for regime {regime}.", join_pointer(name)))
+
+    def _forbidden(name: str, instead: str) -> None:
+        if data.get(name):
+            errors.append(error("not_allowed_for_regime",
+                                f"{name} is not used for regime {regime}; use {instead}.", join_pointer(name)))
+
+    if is_import:
+        _required("importer_pin")
+        _required("bill_of_lading")
+        _required("country_of_export")
+        _forbidden("exporter_pin", "importer_pin")
+    else:
+        _required("exporter_pin")
+        _required("country_of_destination")
+        _forbidden("importer_pin", "exporter_pin")
+        _forbidden("bill_of_lading", "no transport document (exports are not written off a manifest)")
+    pin_field = "importer_pin" if is_import else "exporter_pin"
+    pin: str = data.get(pin_field) or ""
+
+    # --- agent and trader -----------------------------------------------------------------------
+    if not agent_licence_valid(agent, rate_date):
+        errors.append(error("agent_licence_invalid",
+                            f"The agent's licence is not valid on {rate_date.isoformat()}.", ""))
+    trader = None
+    if pin:
+        if agent_authorised_for(agent=agent, pin=pin, on=rate_date):
+            trader = trader_get(pin)
+        # Someone else's trader and an unknown PIN get the same answer (no PIN enumeration).
+        if trader is None:
+            errors.append(error("trader_not_authorised",
+                                "This agent is not authorised to act for this trader.", join_pointer(pin_field)))
+
+    # --- reference codes ------------------------------------------------------------------------
+    office = office_get(data["office"])
+    if office is None:
+        errors.append(error("unknown_office", f"No customs office {data['office']!r}.", "/office"))
+    if not currency_exists(data["currency"]):
+        errors.append(error("unknown_currency", f"Unknown currency {data['currency']!r}.", "/currency"))
+    for name in ("country_of_export", "country_of_origin", "country_of_destination"):
+        if data.get(name) and not country_exists(data[name]):
+            errors.append(error("unknown_country", f"Unknown country {data[name]!r}.", join_pointer(name)))
+
+    exchange_rate = Decimal(1)
+    if data["currency"] != "KES" and currency_exists(data["currency"]):
+        rate = _exchange_rate(data["currency"], rate_date)
+        if rate is None:
+            errors.append(error("exchange_rate_missing",
+                                f"No {data['currency']} exchange rate in force on {rate_date.isoformat()}.",
+                                "/currency"))
+        else:
+            exchange_rate = rate
+
+    if data["invoice_amount"] <= 0:
+        errors.append(error("value_not_positive", "The invoice amount must be greater than zero.", "/invoice_amount"))
+
+    for i, item in enumerate(data["items"]):
+        ptr = ("items", i)
+        if not country_exists(item["origin_country"]):
+            errors.append(error("unknown_country", f"Unknown country {item['origin_country']!r}.",
+                                join_pointer(*ptr, "origin_country")))
+        if not package_kind_exists(item["package_kind"]):
+            errors.append(error("unknown_package_kind", f"Unknown package kind {item['package_kind']!r}.",
+                                join_pointer(*ptr, "package_kind")))
+        if item.get("supplementary_unit") and not unit_exists(item["supplementary_unit"]):
+            errors.append(error("unknown_unit", f"Unknown unit {item['supplementary_unit']!r}.",
+                                join_pointer(*ptr, "supplementary_unit")))
+        if item["gross_weight_kg"] <= 0:
+            errors.append(error("value_not_positive", "Gross weight must be greater than zero.",
+                                join_pointer(*ptr, "gross_weight_kg")))
+        if item["net_weight_kg"] <= 0:
+            errors.append(error("value_not_positive", "Net weight must be greater than zero.",
+                                join_pointer(*ptr, "net_weight_kg")))
+        if item["net_weight_kg"] > item["gross_weight_kg"]:
+            errors.append(error("net_exceeds_gross", "Net weight exceeds gross weight.",
+                                join_pointer(*ptr, "net_weight_kg")))
+        for name in ("customs_value", "item_value"):
+            if item.get(name) is not None and item[name] <= 0:
+                errors.append(error("value_not_positive", f"{name} must be greater than zero.",
+                                    join_pointer(*ptr, name)))
+    for i, document in enumerate(data.get("documents") or []):
+        if document.get("issued_on") and document["issued_on"] > rate_date:
+            errors.append(error("future_date", "A document cannot be issued after the lodging date.",
+                                join_pointer("documents", i, "issued_on")))
+
+    customs_values = _apportion_customs_values(data, errors)
+
+    # --- transport document ---------------------------------------------------------------------
+    bill_of_lading = None
+    late_entry = False
+    entry_deadline: dt.datetime | None = None
+    if is_import and data.get("bill_of_lading"):
+        from manifests.selectors import bl_find
+
+        bill_of_lading = bl_find(data["bill_of_lading"])
+        if bill_of_lading is None:
+            errors.append(error("bl_not_found", "No bill of lading with this number on a lodged manifest.",
+                                "/bill_of_lading"))
+        else:
+            if pin and bill_of_lading.consignee_pin != pin:
+                errors.append(error("bl_consignee_mismatch",
+                                    "The bill of lading's consignee is not the importer.", "/bill_of_lading"))
+            manifest = bill_of_lading.manifest
+            discharge_office = getattr(manifest, "office_of_discharge_id", None)
+            if office is not None and discharge_office and discharge_office != office.pk:
+                errors.append(error("bl_office_mismatch",
+                                    f"The goods are discharged at {discharge_office}, not {office.pk}.", "/office"))
+            discharged = manifest.discharged_at or manifest.ata
+            if discharged is not None:
+                entry_deadline = discharged + dt.timedelta(days=ENTRY_DEADLINE_DAYS) + (
+                    deadline_extension or dt.timedelta(0))
+                late_entry = registered_at > entry_deadline
+
+    # --- tariff ---------------------------------------------------------------------------------
+    items: list[PreparedItem] = []
+    for i, item in enumerate(data["items"]):
+        value = customs_values[i] or Decimal(0)
+        items.append(PreparedItem(
+            line_no=i + 1,
+            hs_code=hs_dotted(item["hs_code"]),
+            description=item["description"],
+            origin_country=item["origin_country"],
+            packages=item["packages"],
+            package_kind=item["package_kind"],
+            gross_weight_kg=item["gross_weight_kg"],
+            net_weight_kg=item["net_weight_kg"],
+            supplementary_quantity=item.get("supplementary_quantity"),
+            supplementary_unit=item.get("supplementary_unit") or "",
+            item_value=item.get("item_value"),
+            customs_value=money(value),
+            customs_value_kes=money(value * exchange_rate),
+            cpc=item.get("cpc") or "",
+            preference=item.get("preference") or "",
+            exemption=item.get("exemption") or "",
+            idf_reduced=bool(item.get("idf_reduced")),
+            rdl_reduced=bool(item.get("rdl_reduced")),
+        ))
+
+    assessment = None
+    tariff_ready = not any(e.pointer in ("/currency",) for e in errors) and all(
+        v is not None and v > 0 for v in customs_values)
+    if tariff_ready:
+        assessment, tariff_errors = _assess(data["currency"], rate_date, items)
+        errors.extend(tariff_errors)
+
+    return PreparedDeclaration(
+        body=clean_body, data=data, registered_at=registered_at, rate_date=rate_date,
+        exchange_rate=exchange_rate, trader=trader, office=office, bill_of_lading=bill_of_lading,
+        late_entry=late_entry, entry_deadline=entry_deadline, deadline_extension=deadline_extension,
+        items=tuple(items),
+        assessment=assessment if regime not in EXPORT_REGIMES else None, errors=tuple(errors),
+    )
+
+
+def _exchange_rate(currency: str, on: dt.date) -> Decimal | None:
+    from tariff.selectors import exchange_rate_get
+
+    rate = exchange_rate_get(currency, on)
+    if rate is None:
+        return None
+    return Decimal(getattr(rate, "kes_per_unit", rate))
+
+
+def _assess(currency: str, on: dt.date, items: list[PreparedItem]) -> tuple[Any, list[ErrorItem]]:
+    from tariff.selectors import tariff_book
+
+    from tariff.assessment import DeclarationInput, ItemInput, assess
+    from tariff.exceptions import AssessmentFailed
+
+    data = DeclarationInput(
+        date=on,
+        currency=currency,
+        items=tuple(
+            ItemInput(
+                line_no=item.line_no,
+                hs_code=hs_digits(item.hs_code),
+                origin_country=item.origin_country,
+                customs_value=item.customs_value,
+                net_weight_kg=item.net_weight_kg,
+                gross_weight_kg=item.gross_weight_kg,
+                supplementary_quantity=item.supplementary_quantity,
+                supplementary_unit=item.supplementary_unit or None,
+                preference=item.preference or None,
+                exemption=item.exemption or None,
+                idf_reduced=item.idf_reduced,
+                rdl_reduced=item.rdl_reduced,
+            )
+            for item in items
+        ),
+    )
+    try:
+        return assess(data, tariff_book(on)), []
+    except AssessmentFailed as exc:
+        return None, list(exc.errors) or [error(exc.code, exc.detail, "")]
+
+
+def late_entry_penalty_kes() -> Decimal:
+    return money(Decimal(str(settings.DECLARATION_LATE_ENTRY_PENALTY_KES)))
