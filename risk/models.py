@@ -19,7 +19,7 @@ class RiskRule(models.Model):
     valid_from <= now < valid_to (open-ended when valid_to is empty) and `active` is set.
     Each rule adds `weight` points to the score, or forces a lane (or both)."""
 
-    Kind = models.TextChoices("Kind", [(k.value, k.value.replace("_", " ")) for k in RuleKind])
+    KIND_CHOICES = [(k.value, k.value.replace("_", " ")) for k in RuleKind]
 
     class ForcedLane(models.TextChoices):
         NONE = "", "None (score only)"
@@ -28,7 +28,7 @@ class RiskRule(models.Model):
         RED = "red", "Red"
 
     code = models.SlugField(max_length=64, unique=True, help_text="Stable short name, e.g. hs-8703-vehicles.")
-    kind = models.CharField(max_length=40, choices=Kind.choices)
+    kind = models.CharField(max_length=40, choices=KIND_CHOICES)
     description = models.CharField(max_length=200, help_text="Shown to officers as the reason's prefix.")
     weight = models.PositiveSmallIntegerField(default=0, help_text="Score points added when the rule hits.")
     forced_lane = models.CharField(max_length=8, choices=ForcedLane.choices, blank=True, default="")

@@ -186,6 +186,8 @@ def time_to_release_stats(
         qs = qs.filter(issued_at__lt=until)
     durations: dict[str, list[float]] = {"green": [], "blue": [], "yellow": [], "red": []}
     for lane, issued_at, lodged_at in qs.values_list("lane", "issued_at", "declaration__lodged_at"):
+        if lodged_at is None:
+            continue
         durations.setdefault(lane, []).append((issued_at - lodged_at).total_seconds())
     result = {}
     for lane, values in durations.items():

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
 from core import clock
 
@@ -47,9 +46,12 @@ def _score_locked(declaration: Any, rule_set: RuleSet) -> RiskAssessment:
         rules_version=rule_set.version,
         scored_at=clock.now(),
     )
-    # The channel is part of the agent's representation: bump the ETag version with it.
-    type(declaration).objects.filter(pk=declaration.pk).update(
-        channel=str(result.lane), etag_version=F("etag_version") + 1, updated_at=clock.now()
+    # The channel is all the agent ever sees of the result (an event row records it; the ETag
+    # changes with it). The caller holds the row lock, so this re-lock is immediate.
+    from declarations.services import declaration_channel_set
+
+    declaration_channel_set(
+        declaration_id=declaration.pk, channel=str(result.lane), actor=None, reason="selectivity"
     )
     declaration.channel = str(result.lane)
     return assessment

@@ -19,7 +19,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
 
 from ..models import OfficerTask, ReleaseOrder, RiskAssessment
-from .release import _lock_declaration, _release_locked, _user
+from .release import _lock_declaration, _release_locked, _transition, _user
 
 QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
 
@@ -35,8 +35,6 @@ class ClearanceOutcome:
 @transaction.atomic
 def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOutcome:
     """Move a paid + scored declaration on. Idempotent: anything past `paid` is left alone."""
-    from declarations.services import declaration_transition
-
     declaration = _lock_declaration(declaration_id)
     pk = str(declaration.pk)
     if declaration.status != "paid":
@@ -50,13 +48,15 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
         order = _release_locked(declaration=declaration, actor=actor, automatic=True, reason="")
         return ClearanceOutcome(pk, "released", release_order=order)
     queue = QUEUE_FOR_LANE[assessment.lane]
-    declaration_transition(
-        declaration_id=declaration.pk,
+    documentary = queue == OfficerTask.Queue.DOCUMENTARY_CHECK
+    # Yellow: the agent presents the documents for the check; red: the goods for examination.
+    _transition(
+        declaration,
         to_status="under_control",
         actor=actor,
-        reason="Documentary check" if queue == OfficerTask.Queue.DOCUMENTARY_CHECK else "Physical examination",
+        reason="Documentary check" if documentary else "Physical examination",
         payload={"channel": assessment.lane, "control": str(queue)},
-        expected_from="paid",
+        notification_kind="documents_required" if documentary else "physical_control",
     )
     task, _ = OfficerTask.objects.get_or_create(
         declaration=declaration,
@@ -99,19 +99,19 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
 @transaction.atomic
 def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason: str, actor: Any) -> OfficerTask:
     """Documents required: under_control -> queried; the agent is notified with the list."""
-    from declarations.services import declaration_transition
-
     if not documents:
         raise ValidationFailed(errors=[error("required", "Name at least one document.", "/documents")])
     declaration = _lock_declaration(declaration_id)
     task = _live_task_locked(declaration.pk)
-    declaration_transition(
-        declaration_id=declaration.pk,
+    if declaration.status != "under_control":
+        raise Conflict(detail="Only a declaration under control can be queried.", code="illegal_transition")
+    _transition(
+        declaration,
         to_status="queried",
         actor=actor,
         reason=reason or "Documents required",
-        payload={"documents_required": list(documents), "notification_kind": "documents_required"},
-        expected_from="under_control",
+        payload={"documents_required": list(documents)},
+        notification_kind="documents_required",
     )
     task.outcome = "queried"
     task.save(update_fields=["outcome"])
@@ -121,17 +121,11 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
 @transaction.atomic
 def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str = "") -> OfficerTask:
     """The agent supplied what was asked: queried -> under_control, the task continues."""
-    from declarations.services import declaration_transition
-
     declaration = _lock_declaration(declaration_id)
     task = _live_task_locked(declaration.pk)
-    declaration_transition(
-        declaration_id=declaration.pk,
-        to_status="under_control",
-        actor=actor,
-        reason=reason or "Documents received",
-        expected_from="queried",
-    )
+    if declaration.status != "queried":
+        raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
+    _transition(declaration, to_status="under_control", actor=actor, reason=reason or "Documents received")
     task.outcome = ""
     task.save(update_fields=["outcome"])
     return task
@@ -200,8 +194,6 @@ def assessment_amend(*, declaration_id: Any, body: dict[str, Any], reason: str, 
 @transaction.atomic
 def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: bool = False) -> OfficerTask | None:
     """Reject the declaration (and optionally seize the goods, EACCMA s.210)."""
-    from declarations.services import declaration_transition
-
     if not reason.strip():
         raise ValidationFailed(errors=[error("required", "Give the reason.", "/reason")])
     declaration = _lock_declaration(declaration_id)
@@ -210,14 +202,7 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
         .filter(declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
         .first()
     )
-    declaration_transition(
-        declaration_id=declaration.pk,
-        to_status="rejected",
-        actor=actor,
-        reason=reason,
-        payload={"seized": seize},
-        expected_from=declaration.status,
-    )
+    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize})
     if task is not None:
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"

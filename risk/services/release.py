@@ -25,6 +25,45 @@ def _user(actor: Any) -> Any:
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
+def _transition(
+    declaration: Any,
+    *,
+    to_status: str,
+    actor: Any,
+    reason: str,
+    payload: dict[str, Any] | None = None,
+    notification_kind: str | None = None,
+    channel: str | None = None,
+) -> Any:
+    """Move a declaration whose row the caller holds locked (event row + agent notification).
+
+    `notification_kind` overrides the declarations app's default kind for the new status (e.g.
+    `documents_required` for a query, which would otherwise be the generic `queried`).
+    """
+    from declarations.services.common import notify_agent, status_payload
+    from declarations.services.lifecycle import declaration_transition_locked
+
+    from_status = declaration.status
+    declaration_transition_locked(
+        declaration=declaration,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        payload=payload,
+        extra_fields={"channel": channel} if channel else None,
+        notify=notification_kind is None,
+    )
+    if notification_kind is not None:
+        notify_agent(
+            declaration=declaration,
+            kind=notification_kind,
+            subject=f"{declaration.entry_number}: {reason or to_status.replace('_', ' ')}",
+            payload={**status_payload(declaration), "from": from_status, "reason": reason, **(payload or {})},
+            actor=actor,
+        )
+    return declaration
+
+
 def release_message_json(*, declaration: Any, order_number: str, lane: str, issued_at: dt.datetime) -> dict[str, Any]:
     bl = declaration.bill_of_lading
     return {
@@ -80,8 +119,6 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
     The status check under the lock and the one-to-one constraint on ReleaseOrder.declaration
     together make a second release impossible, even if two workers get the same message.
     """
-    from declarations.services import declaration_transition
-
     if ReleaseOrder.objects.filter(declaration_id=declaration.pk).exists():
         raise Conflict(detail="This declaration already has a release order.", code="already_released")
     if declaration.status not in ("paid", "under_control"):
@@ -108,13 +145,12 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
             )
     except IntegrityError as exc:
         raise Conflict(detail="This declaration already has a release order.", code="already_released") from exc
-    declaration_transition(
-        declaration_id=declaration.pk,
+    _transition(
+        declaration,
         to_status="released",
         actor=actor,
         reason=reason or ("Automatic release (green/blue lane)" if automatic else "Released by officer"),
         payload={"release_order": number, "channel": lane},
-        expected_from=declaration.status,
     )
     if declaration.bill_of_lading_id:
         from manifests.services import writeoff_settle
@@ -163,8 +199,6 @@ def declaration_release(*, declaration_id: Any, actor: Any, reason: str = "") ->
 @transaction.atomic
 def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
     """The goods left the port/office: released -> exited (recorded on the release order)."""
-    from declarations.services import declaration_transition
-
     declaration = _lock_declaration(declaration_id)
     order = ReleaseOrder.objects.select_for_update().filter(declaration_id=declaration.pk).first()
     if order is None or declaration.status != "released":
@@ -175,12 +209,7 @@ def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
         )
     order.gate_out_at = clock.now()
     order.save(update_fields=["gate_out_at"])
-    declaration_transition(
-        declaration_id=declaration.pk,
-        to_status="exited",
-        actor=actor,
-        reason="Gate out",
-        payload={"release_order": order.number},
-        expected_from="released",
+    _transition(
+        declaration, to_status="exited", actor=actor, reason="Gate out", payload={"release_order": order.number}
     )
     return order
