@@ -37,9 +37,7 @@ class Currency(models.Model):
         ordering = ["code"]
         verbose_name_plural = "currencies"
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[A-Z]{3}$"), name="currency_code_format"
-            ),
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[A-Z]{3}$"), name="currency_code_format"),
         ]
 
     def __str__(self) -> str:
@@ -63,7 +61,7 @@ class Location(models.Model):
         ordering = ["unlocode"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(unlocode__regex=r"^[A-Z]{2}[A-Z2-9]{3}$"), name="location_unlocode_format"
+                condition=models.Q(unlocode__regex=r"^[A-Z]{2}[A-Z0-9]{3}$"), name="location_unlocode_format"
             ),
         ]
 

@@ -27,9 +27,7 @@ class HSNode(models.Model):
     code = models.CharField(primary_key=True, max_length=6, help_text="Digits only: 87, 8703, 870323")
     level = models.PositiveSmallIntegerField(choices=Level.choices)
     description = models.TextField()
-    parent = models.ForeignKey(
-        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
-    )
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
     section = models.CharField(max_length=5, blank=True, help_text="HS section (Roman numeral)")
 
     class Meta:
@@ -48,9 +46,7 @@ class TariffLine(models.Model):
 
     code = models.CharField(max_length=8, db_index=True)
     description = models.TextField()
-    unit = models.CharField(
-        max_length=16, blank=True, help_text="Statistical unit as printed (kg, u, l, ...)"
-    )
+    unit = models.CharField(max_length=16, blank=True, help_text="Statistical unit as printed (kg, u, l, ...)")
     hs_subheading = models.ForeignKey(
         HSNode, on_delete=models.PROTECT, null=True, blank=True, related_name="tariff_lines"
     )
@@ -61,9 +57,7 @@ class TariffLine(models.Model):
         ordering = ["code", "valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["code", "valid_from"], name="tariffline_unique_code_from"),
-            models.CheckConstraint(
-                condition=models.Q(code__regex=r"^[0-9]{8}$"), name="tariffline_code_8_digits"
-            ),
+            models.CheckConstraint(condition=models.Q(code__regex=r"^[0-9]{8}$"), name="tariffline_code_8_digits"),
             models.CheckConstraint(condition=DATE_RANGE_OK, name="tariffline_dates_ordered"),
         ]
 
@@ -186,9 +180,10 @@ class NationalMeasure(models.Model):
         indexes = [models.Index(fields=["kind", "valid_from"], name="natmeasure_kind_from")]
         constraints = [
             models.CheckConstraint(condition=DATE_RANGE_OK, name="natmeasure_dates_ordered"),
-            models.CheckConstraint(
-                condition=models.Q(hs_prefix__regex=r"^[0-9]{0,8}$"), name="natmeasure_prefix"
+            models.UniqueConstraint(
+                fields=["kind", "category", "code", "hs_prefix", "valid_from"], name="natmeasure_unique_key"
             ),
+            models.CheckConstraint(condition=models.Q(hs_prefix__regex=r"^[0-9]{0,8}$"), name="natmeasure_prefix"),
             models.CheckConstraint(
                 condition=models.Q(kind="exemption")
                 | models.Q(rate_kind="ad_valorem", ad_valorem_rate__isnull=False)
@@ -211,9 +206,7 @@ class ExchangeRate(models.Model):
     """KES per one unit of `currency`, fixed for customs purposes from `date`. The rate in force on
     a day is the latest row with date <= that day (see tariff.selectors.exchange_rate_get)."""
 
-    currency = models.ForeignKey(
-        "reference.Currency", on_delete=models.PROTECT, related_name="exchange_rates"
-    )
+    currency = models.ForeignKey("reference.Currency", on_delete=models.PROTECT, related_name="exchange_rates")
     date = models.DateField()
     kes_per_unit = models.DecimalField(max_digits=16, decimal_places=6)
 
@@ -221,9 +214,7 @@ class ExchangeRate(models.Model):
         ordering = ["currency", "-date"]
         constraints = [
             models.UniqueConstraint(fields=["currency", "date"], name="exchangerate_unique_currency_date"),
-            models.CheckConstraint(
-                condition=models.Q(kes_per_unit__gt=Decimal(0)), name="exchangerate_positive"
-            ),
+            models.CheckConstraint(condition=models.Q(kes_per_unit__gt=Decimal(0)), name="exchangerate_positive"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,248 @@
+"""Reads of tariff data.
+
+`tariff_book(on)` is the hot path (every assessment): books are built once per date and kept in
+this process (at most `MAX_BOOKS` dates); a shared version number in Django's cache, bumped by
+`tariff.services.tariff_cache_invalidate` whenever rates change, is re-read at most every
+`VERSION_CHECK_SECONDS`, so an admin edit reaches every web and worker process within that time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+
+from reference.models import Country
+from tariff.assessment import LineEntry, Measure, RateRule, TariffBook, normalise_hs_code
+from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, TariffLine
+from tariff.services import TARIFF_VERSION_KEY
+
+# A customs exchange rate older than this is not "in force" (rates are fixed at least monthly).
+EXCHANGE_RATE_MAX_AGE_DAYS = 45
+VERSION_CHECK_SECONDS = 2.0
+MAX_BOOKS = 64
+
+_lock = threading.Lock()
+_books: OrderedDict[dt.date, TariffBook] = OrderedDict()
+_state = {"version": None, "checked_at": 0.0}
+
+
+def _in_force(on: dt.date) -> Q:
+    return Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+
+
+def clear_local_cache() -> None:
+    with _lock:
+        _books.clear()
+        _state["checked_at"] = 0.0
+
+
+def _check_version() -> None:
+    now = time.monotonic()
+    if now - _state["checked_at"] < VERSION_CHECK_SECONDS:  # type: ignore[operator]
+        return
+    version = cache.get(TARIFF_VERSION_KEY, 0)
+    with _lock:
+        if version != _state["version"]:
+            _books.clear()
+            _state["version"] = version
+        _state["checked_at"] = now
+
+
+def tariff_book(on: dt.date) -> TariffBook:
+    """Everything in force on `on`, as a plain in-memory book for `tariff.assessment.assess`."""
+    _check_version()
+    book = _books.get(on)
+    if book is None:
+        book = build_tariff_book(on)
+        with _lock:
+            _books[on] = book
+            while len(_books) > MAX_BOOKS:
+                _books.popitem(last=False)
+    return book
+
+
+def _rule(
+    kind: str,
+    av: Decimal | None,
+    amount: Decimal | None,
+    currency: str,
+    unit: str,
+    label: str,
+    interned: dict[tuple[object, ...], RateRule],
+) -> RateRule:
+    key = (kind, av, amount, currency, unit, label)
+    rule = interned.get(key)
+    if rule is None:
+        rule = interned[key] = RateRule(
+            kind=kind,
+            ad_valorem_rate=av,
+            specific_amount=amount,
+            specific_currency=currency,
+            specific_unit=unit,
+            label=label,
+        )
+    return rule
+
+
+def build_tariff_book(on: dt.date) -> TariffBook:
+    interned: dict[tuple[object, ...], RateRule] = {}
+    precedence = DutyRate.SOURCE_PRECEDENCE
+    best: dict[int, tuple[tuple[int, dt.date], RateRule]] = {}
+    for line_id, kind, av, amount, currency, unit, source, start in (
+        DutyRate.objects.filter(_in_force(on))
+        .values_list(
+            "tariff_line_id",
+            "kind",
+            "ad_valorem_rate",
+            "specific_amount",
+            "specific_currency",
+            "specific_unit",
+            "source",
+            "valid_from",
+        )
+        .iterator(chunk_size=5000)
+    ):
+        rank = (precedence.get(source, 0), start)
+        current = best.get(line_id)
+        if current is None or rank > current[0]:
+            av = av.normalize() if av is not None else None
+            best[line_id] = (rank, _rule(kind, av, amount, currency, unit, f"CET {source}", interned))
+    lines: dict[str, LineEntry] = {}
+    for pk, code, description, unit, start, end in (
+        TariffLine.objects.filter(_in_force(on))
+        .values_list("id", "code", "description", "unit", "valid_from", "valid_to")
+        .iterator(chunk_size=5000)
+    ):
+        entry = best.get(pk)
+        lines[code] = LineEntry(code, description, unit, entry[1] if entry else None, start, end)
+    measures = []
+    for m in NationalMeasure.objects.filter(_in_force(on)).order_by("kind", "hs_prefix", "-valid_from"):
+        rule = None
+        if m.kind != NationalMeasure.Kind.EXEMPTION:
+            av = m.ad_valorem_rate.normalize() if m.ad_valorem_rate is not None else None
+            rule = _rule(
+                m.rate_kind,
+                av,
+                m.specific_amount,
+                m.specific_currency or "KES",
+                m.specific_unit,
+                m.get_kind_display(),
+                interned,
+            )
+        measures.append(Measure(m.kind, m.category, m.hs_prefix, rule, m.code, m.description))
+    # Several measures of one kind, category and prefix in force: the latest valid_from wins
+    # (ordered above; TariffBook keeps the first of equal-length prefixes).
+    return TariffBook(
+        on=on,
+        lines=lines,
+        measures=tuple(measures),
+        exchange_rates=exchange_rates_in_force(on),
+        eac_partners=frozenset(Country.objects.filter(is_eac_partner=True).values_list("code", flat=True)),
+        known_codes=frozenset(TariffLine.objects.values_list("code", flat=True).distinct()),
+        hs_subheadings=frozenset(HSNode.objects.filter(level=6).values_list("code", flat=True)),
+    )
+
+
+def exchange_rates_in_force(on: dt.date) -> dict[str, Decimal]:
+    oldest = on - dt.timedelta(days=EXCHANGE_RATE_MAX_AGE_DAYS)
+    rates: dict[str, Decimal] = {}
+    for currency, rate in (
+        ExchangeRate.objects.filter(date__lte=on, date__gte=oldest)
+        .order_by("currency_id", "-date")
+        .values_list("currency_id", "kes_per_unit")
+    ):
+        rates.setdefault(currency, rate)
+    return rates
+
+
+def exchange_rate_row(currency: str, on: dt.date) -> ExchangeRate | None:
+    """The rate in force: the latest row on or before `on`, at most EXCHANGE_RATE_MAX_AGE_DAYS old."""
+    return (
+        ExchangeRate.objects.filter(
+            currency_id=currency, date__lte=on, date__gte=on - dt.timedelta(days=EXCHANGE_RATE_MAX_AGE_DAYS)
+        )
+        .order_by("-date")
+        .first()
+    )
+
+
+def exchange_rate_get(currency: str, on: dt.date) -> Decimal | None:
+    if currency == "KES":
+        return Decimal(1)
+    row = exchange_rate_row(currency, on)
+    return row.kes_per_unit if row is not None else None
+
+
+@dataclass(frozen=True)
+class TariffLineView:
+    """A tariff line in force with its duty rule and the national measures that apply to it."""
+
+    code: str
+    description: str
+    unit: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    duty: RateRule | None
+    national_duty: Measure | None
+    excise: Measure | None
+    vat: Measure | None
+    idf: Measure | None
+    rdl: Measure | None
+    hs_subheading: str
+    hs_description: str
+
+
+def tariff_line_get(code: str, on: dt.date) -> TariffLineView | None:
+    code = normalise_hs_code(code)
+    book = tariff_book(on)
+    rules = book.rules(code)
+    if rules is None:
+        return None
+    node = HSNode.objects.filter(code=code[:6]).only("description").first()
+    return TariffLineView(
+        code=code,
+        description=rules.line.description,
+        unit=rules.line.unit,
+        valid_from=rules.line.valid_from,
+        valid_to=rules.line.valid_to,
+        duty=rules.line.duty,
+        national_duty=rules.national_duty,
+        excise=rules.excise,
+        vat=rules.vat,
+        idf=rules.idf,
+        rdl=rules.rdl,
+        hs_subheading=code[:6],
+        hs_description=node.description if node else "",
+    )
+
+
+def tariff_code_problem(code: str, on: dt.date) -> tuple[str, str]:
+    """Why `code` has no line in force on `on` (hs_code_invalid / _unknown / _not_in_force / _no_tariff_line)."""
+    code = normalise_hs_code(code)
+    if len(code) != 8 or not code.isdigit():
+        return "hs_code_invalid", "An HS code has 8 digits (e.g. 8703.22.90)."
+    return tariff_book(on).code_problem(code)
+
+
+def tariff_lines_search(*, query: str, on: dt.date) -> QuerySet[TariffLine]:
+    """Lines in force on `on` whose code starts with `query` (dots ignored), or whose description,
+    subheading or heading text contains every word of `query`."""
+    qs = TariffLine.objects.filter(_in_force(on)).select_related("hs_subheading").order_by("code")
+    query = query.strip()
+    digits = normalise_hs_code(query)
+    if digits.isdigit():
+        return qs.filter(code__startswith=digits)
+    for word in query.split():
+        qs = qs.filter(
+            Q(description__icontains=word)
+            | Q(hs_subheading__description__icontains=word)
+            | Q(hs_subheading__parent__description__icontains=word)
+        )
+    return qs
