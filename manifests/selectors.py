@@ -15,7 +15,15 @@ from django.db.models import QuerySet
 from core import clock
 from core.exceptions import NotFound
 from manifests.enums import BillStatus, ManifestStatus
-from manifests.models import BillOfLading, Carrier, CarrierStaff, Manifest, ManifestVersion, WriteOff
+from manifests.models import (
+    BillOfLading,
+    Carrier,
+    CarrierStaff,
+    Manifest,
+    ManifestEvent,
+    ManifestVersion,
+    WriteOff,
+)
 from traders.selectors import agent_authorised_for, agent_for_user
 
 
@@ -111,3 +119,15 @@ def bl_get_for_user(*, user: Any, number: str) -> BillOfLading:
 
 def writeoffs_for_declaration(declaration_id: UUID) -> list[WriteOff]:
     return list(WriteOff.objects.filter(declaration_id=declaration_id).select_related("bill_of_lading"))
+
+
+def manifests_visible_to_all() -> QuerySet[Manifest]:
+    """Unfiltered (for rendering a manifest the caller was already allowed to act on)."""
+    return Manifest.objects.select_related("carrier")
+
+
+def manifest_events(manifest: Manifest) -> list[ManifestEvent]:
+    return list(
+        ManifestEvent.objects.filter(manifest=manifest).select_related("actor", "bill_of_lading")
+        .order_by("created_at", "id")
+    )

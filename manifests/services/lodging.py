@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from core import clock
-from core.exceptions import ValidationFailed, error
+from core.exceptions import ErrorItem, ValidationFailed, error
 from manifests.enums import ManifestStatus
 from manifests.inputs import BillInput, ManifestInput, PointerFn, json_pointers
 from manifests.lifecycle import guard_transition
@@ -25,6 +25,7 @@ def manifest_lodge(
     draft: bool = False,
     source: str = "json",
     pointer: PointerFn | None = None,
+    extra_errors: list[ErrorItem] | None = None,
 ) -> Manifest:
     """Create a manifest with its B/Ls and containers; lodge it unless `draft`.
 
@@ -37,6 +38,8 @@ def manifest_lodge(
     errors, resolved = validate_manifest(
         data=data, carrier=carrier, pointer=pointer, now=now, require_bills=not draft
     )
+    # Problems found while mapping (EDIFACT) are reported together with the business ones.
+    errors = [*(extra_errors or []), *errors]
     if errors:
         raise ValidationFailed(errors=errors)
     try:
