@@ -57,7 +57,7 @@ def test_remainder_ten_gives_check_digit_zero() -> None:
         ("csqu3054383", "Not an ISO 6346"),  # lower case is not normalised
         ("CSQU 3054383", "Not an ISO 6346"),
         ("", "Not an ISO 6346"),
-        ("CSQU305438３", "Not an ISO 6346"),  # full-width digit
+        ("CSQU305438\uff13", "Not an ISO 6346"),  # full-width digit three
     ],
 )
 def test_bad_container_numbers_are_rejected(number: str, fragment: str) -> None:
