@@ -209,7 +209,8 @@ def window_schedule(*, starts_at: dt.datetime, ends_at: dt.datetime, reason: str
 
 def _lock_window(window_id: Any) -> MaintenanceWindow:
     try:
-        return MaintenanceWindow.objects.select_for_update(of=("self",)).get(pk=window_id)
+        pk = window_id if isinstance(window_id, uuid.UUID) else uuid.UUID(str(window_id))
+        return MaintenanceWindow.objects.select_for_update(of=("self",)).get(pk=pk)
     except (MaintenanceWindow.DoesNotExist, ValueError, TypeError):
         raise NotFound(detail=f"No maintenance window {window_id}.") from None
 
@@ -365,8 +366,11 @@ def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outa
     now = clock.now()
     with transaction.atomic():
         qs = Outage.objects.select_for_update(of=("self",))
-        outage = (qs.filter(pk=outage_id).first() if outage_id is not None
-                  else qs.filter(status=OutageStatus.ACTIVE).first())
+        try:
+            outage = (qs.filter(pk=uuid.UUID(str(outage_id))).first() if outage_id is not None
+                      else qs.filter(status=OutageStatus.ACTIVE).first())
+        except ValueError:
+            outage = None
         if outage is None:
             raise NotFound(detail="No active outage." if outage_id is None else f"No outage {outage_id}.",
                            code="no_active_outage" if outage_id is None else "not_found")
