@@ -292,7 +292,10 @@ def assessment_store(
     assessment = Assessment.objects.create(
         declaration=declaration, version=version, rate_date=prepared.rate_date, currency="KES",
         exchange_rate=prepared.exchange_rate, penalties=penalties, fees=fees,
-        total=money(sum(taxes.values(), zero) + penalties + fees), created_at=clock.now(), **taxes,
+        # The engine's total is the exact sum rounded once (KRA template), which may differ by a
+        # cent from the sum of the rounded heads; penalties and fees are whole-cent amounts.
+        total=money((totals.total if totals is not None else zero) + penalties + fees),
+        created_at=clock.now(), **taxes,
     )
     lines = [
         AssessmentLine(assessment=assessment, line_no=line.line_no, tax=str(line.tax), base=money(line.base),

@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.models import OutboxMessage
+from declarations.entry_numbers import entry_number_valid
+from declarations.models import (
+    Assessment,
+    AssessmentLine,
+    Declaration,
+    DeclarationEvent,
+    DeclarationItem,
+    DeclarationVersion,
+    ESlip,
+)
+from declarations.services import declaration_lodge
+from manifests.models import BillOfLading
+from notifications.models import Notification
+from tests.factories.declarations import World, body_im4, expected_taxes, item, world_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(client: APIClient, body: Any) -> Any:
+    return client.post("/api/v1/declarations", body, format="json")
+
+
+def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client: APIClient, world: World) -> None:
+    # given: the API.md example body verbatim (KES, one used car, CIF 425.71), with our PIN and B/L
+    body = {
+        "regime": "IM4", "cpc": "4000000", "office": "MBA", "importer_pin": world.trader.pin,
+        "local_reference": "AGT-2026-000123", "bill_of_lading": world.bl.number, "currency": "KES",
+        "invoice_amount": "425.71", "freight_amount": "0.00", "insurance_amount": "0.00", "incoterm": "CIF",
+        "country_of_export": "JP",
+        "items": [{"hs_code": "8703.22.90", "description": "Used motor car, 1490 cc petrol", "origin_country": "JP",
+                   "packages": 1, "package_kind": "NE", "gross_weight_kg": "1150.000", "net_weight_kg": "1100.000",
+                   "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71"}],
+    }
+
+    # when
+    response = _post(client, body)
+
+    # then: DOMAIN.md worked example, to the cent
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["status"] == "assessed"
+    assert data["channel"] is None
+    assert data["assessment"]["totals"] == {
+        "import_duty": "149.00", "excise_duty": "114.94", "vat": "110.34", "idf": "10.64", "rdl": "8.51",
+        "penalties": "0.00", "fees": "0.00", "total": "393.44",
+    }
+    assert data["eslip"]["amount"] == "393.44"
+    assert response["ETag"] == Declaration.objects.get(pk=data["id"]).etag
+
+
+def test_im4_with_20_items_against_a_seeded_manifest(client: APIClient, world: World) -> None:
+    # given
+    body = body_im4(world, items=20)
+    expected = expected_taxes(body["items"], world.usd_rate)
+    packages = sum(i["packages"] for i in body["items"])
+    weight = sum(Decimal(i["gross_weight_kg"]) for i in body["items"])
+
+    # when
+    response = _post(client, body)
+
+    # then
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    declaration = Declaration.objects.get(pk=data["id"])
+    totals = data["assessment"]["totals"]
+    assert {k: Decimal(totals[k]) for k in expected} == expected
+    assert Decimal(totals["total"]) == expected["total"]
+    assert declaration.status == "assessed"
+    assert declaration.entry_number == data["entry_number"]
+    assert len(data["entry_number"]) == 16
+    assert data["entry_number"][2:8] == "MBAIM4"
+    assert entry_number_valid(data["entry_number"])
+    assert DeclarationItem.objects.filter(declaration=declaration).count() == 20
+    item_values = list(DeclarationItem.objects.filter(declaration=declaration).order_by("line_no")
+                       .values_list("customs_value_kes", flat=True))
+    assert item_values == [(Decimal(i["customs_value"]) * world.usd_rate).quantize(Decimal("0.01"))
+                           for i in body["items"]]
+    assessment = Assessment.objects.get(declaration=declaration)
+    assert assessment.total == expected["total"]
+    assert assessment.exchange_rate == world.usd_rate
+    assert AssessmentLine.objects.filter(assessment=assessment, tax="import_duty").count() == 20
+    # two transition events: -> registered -> assessed
+    events = list(DeclarationEvent.objects.filter(declaration=declaration).order_by("id")
+                  .values_list("from_status", "to_status"))
+    assert events == [("", "registered"), ("registered", "assessed")]
+    eslip = ESlip.objects.get(declaration=declaration)
+    assert eslip.amount == expected["total"]
+    assert data["eslip"] == {"reference": eslip.reference, "amount": f"{expected['total']:.2f}", "currency": "KES",
+                             "due_date": (declaration.lodged_at.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
+                                          + dt.timedelta(days=5)).isoformat()}
+    assert DeclarationVersion.objects.filter(declaration=declaration).count() == 1
+    # hand-off to risk through the outbox, one agent notification
+    assert OutboxMessage.objects.filter(task_name="risk.score_declaration",
+                                        kwargs={"declaration_id": str(declaration.pk)}).count() == 1
+    assert Notification.objects.filter(declaration_id=declaration.pk, kind="accepted").count() == 1
+    # B/L quantities reserved
+    world.bl.refresh_from_db()
+    assert world.bl.packages_reserved == packages
+    assert world.bl.weight_reserved_kg == weight
+
+
+def test_customs_value_apportioned_from_item_value_freight_and_insurance(client: APIClient, world: World) -> None:
+    # given: FOB item values 300 + 700 and 100 freight + 11 insurance -> 111 apportioned 33.30 / 77.70
+    items = [item(0, customs_value=None, item_value="300.00"), item(1, item_value="700.00")]
+    del items[1]["customs_value"]
+    body = body_im4(world, freight_amount="100.00", insurance_amount="11.00", incoterm="FOB", currency="KES")
+    body["items"] = items
+
+    # when
+    response = _post(client, body)
+
+    # then
+    assert response.status_code == 201, response.json()
+    values = list(DeclarationItem.objects.filter(declaration_id=response.json()["id"]).order_by("line_no")
+                  .values_list("customs_value", flat=True))
+    assert values == [Decimal("333.30"), Decimal("777.70")]
+
+
+def test_draft_saved_then_lodged(client: APIClient, world: World) -> None:
+    # given: a draft missing items
+    body = body_im4(world, items=2)
+    draft_body = {**body, "draft": True}
+    del draft_body["items"]
+    created = _post(client, draft_body)
+    assert created.status_code == 201, created.json()
+    assert created.json()["status"] == "draft"
+    assert created.json()["entry_number"] is None
+    declaration_id = created.json()["id"]
+
+    # when: completed by PATCH and lodged
+    patched = client.patch(f"/api/v1/declarations/{declaration_id}", {"items": body["items"]}, format="json",
+                           HTTP_IF_MATCH=created["ETag"])
+    assert patched.status_code == 200, patched.json()
+    lodged = client.post(f"/api/v1/declarations/{declaration_id}/lodge")
+
+    # then
+    assert lodged.status_code == 201, lodged.json()
+    assert lodged.json()["status"] == "assessed"
+    assert lodged.json()["id"] == declaration_id
+    events = list(DeclarationEvent.objects.filter(declaration_id=declaration_id, kind="transition")
+                  .order_by("id").values_list("from_status", "to_status"))
+    assert events == [("", "draft"), ("draft", "registered"), ("registered", "assessed")]
+    # lodging twice is illegal
+    again = client.post(f"/api/v1/declarations/{declaration_id}/lodge")
+    assert again.status_code == 409
+    assert again.json()["code"] == "illegal_transition"
+
+
+def test_draft_with_business_errors_cannot_be_lodged_and_stays_draft(client: APIClient, world: World) -> None:
+    # given
+    created = _post(client, {**body_im4(world, items=1, cpc="1000000"), "draft": True})
+    declaration_id = created.json()["id"]
+
+    # when
+    lodged = client.post(f"/api/v1/declarations/{declaration_id}/lodge")
+
+    # then
+    assert lodged.status_code == 400
+    assert [(e["code"], e["pointer"]) for e in lodged.json()["errors"]] == [("cpc_regime_mismatch", "/cpc")]
+    assert Declaration.objects.get(pk=declaration_id).status == "draft"
+
+
+def test_late_entry_is_flagged_with_a_penalty_line(client: APIClient, db: Any) -> None:
+    # given: goods discharged 30 days ago (EACCMA s.34: 21 days)
+    late = world_create(discharged_days_ago=30)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {late.token}")
+
+    # when
+    response = _post(api, body_im4(late, items=1, currency="KES"))
+
+    # then
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["late_entry"] is True
+    assert data["assessment"]["totals"]["penalties"] == "10000.00"
+    penalty = [line for line in data["assessment"]["lines"] if line["tax"] == "late_entry_penalty"]
+    assert len(penalty) == 1
+    assert penalty[0]["amount"] == "10000.00"
+    taxes = expected_taxes(body_im4(late, items=1)["items"], Decimal(1))
+    assert Decimal(data["assessment"]["totals"]["total"]) == taxes["total"] + Decimal("10000.00")
+
+
+def test_contingency_replay_uses_receipt_time_and_extends_deadlines(db: Any) -> None:
+    # given: discharged 24 days ago, received during an outage 22 days ago... i.e. 2 days after discharge + 20
+    world = world_create(discharged_days_ago=24)
+    from core import clock
+
+    received = clock.now() - dt.timedelta(days=4)  # 20 days after discharge: on time
+    # when
+    declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world, currency="KES"),
+                                    received_at=received, deadline_extension=dt.timedelta(hours=30),
+                                    actor=world.user)
+
+    # then
+    assert declaration.lodged_at == received
+    assert declaration.late_entry is False
+    local = received.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
+    assert declaration.payment_due_date == local + dt.timedelta(days=5 + 2)
+
+
+def test_deadline_extension_relieves_a_late_entry(db: Any) -> None:
+    # given: 23 days after discharge, an outage of 3 days
+    world = world_create(discharged_days_ago=23)
+
+    # when
+    declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world, currency="KES"),
+                                    deadline_extension=dt.timedelta(days=3), actor=world.user)
+
+    # then
+    assert declaration.late_entry is False
+
+
+def test_export_uses_exporter_pin_and_no_bl(client: APIClient, world: World) -> None:
+    # given
+    body = body_im4(world, items=1, regime="EX1", cpc="1000100", currency="KES")
+    for name in ("importer_pin", "bill_of_lading", "country_of_export"):
+        del body[name]
+    body.update(exporter_pin=world.trader.pin, country_of_destination="DE")
+
+    # when
+    response = _post(client, body)
+
+    # then
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["entry_number"][2:8] == "MBAEX1"
+    assert data["assessment"]["totals"]["total"] == "0.00"
+    assert BillOfLading.objects.get(pk=world.bl.pk).packages_reserved == 0
