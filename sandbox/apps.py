@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
     verbose_name = "Training sandbox"
+
+    def ready(self) -> None:
+        if settings.FORODHA_SANDBOX:
+            from django.contrib import admin
+
+            admin.site.site_header = "Forodha officer workspace — TRAINING SANDBOX"
+            admin.site.site_title = "Forodha SANDBOX"
+            admin.site.index_title = "Training sandbox: data is fictitious and the clock may be moved"

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.idempotency.IdempotencyMiddleware",
+    "sandbox.middleware.SandboxHeaderMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

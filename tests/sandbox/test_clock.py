@@ -58,3 +58,12 @@ def test_clock_cannot_move_outside_sandbox_mode(settings):
     with pytest.raises(CommandError, match="sandbox_mode_required"):
         call_command("sandbox", "clock", "--advance", "1d")
     assert clock.offset() == dt.timedelta(0)
+
+
+def test_sandbox_responses_say_so(settings, client):
+    settings.FORODHA_SANDBOX = True
+    response = client.get("/api/v1/health/live")
+    assert response["Forodha-Sandbox"] == "true"
+    assert response["Forodha-Sandbox-Clock"].startswith(str(clock.today().year))
+    settings.FORODHA_SANDBOX = False
+    assert "Forodha-Sandbox" not in client.get("/api/v1/health/live")
