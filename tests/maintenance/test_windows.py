@@ -24,7 +24,8 @@ def _pointers(exc: ValidationFailed) -> list[tuple[str, str]]:
 
 
 @pytest.mark.django_db
-def test_schedule_records_event_notifies_agents_and_bumps_the_version(clock, notices, django_capture_on_commit_callbacks):
+def test_schedule_records_event_notifies_agents_and_bumps_the_version(
+        clock, notices, django_capture_on_commit_callbacks):
     # given
     actor = UserFactory(username="ops1")
     snapshot.bump_version()
