@@ -41,12 +41,13 @@ class TextField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", True)
         super().__init__(**kwargs)
-        self.validators.append(reject_control_characters)
 
     def to_internal_value(self, data: Any) -> str:
         # DRF's CharField also accepts numbers; a text field in JSON must be a string.
         if not isinstance(data, str):
             raise serializers.ValidationError("Must be a string.", code="invalid_type")
+        # Checked here, before DRF's own NUL/surrogate validators, so one problem gets one error.
+        reject_control_characters(data)
         return super().to_internal_value(data)
 
 
