@@ -338,7 +338,8 @@ def _apply(
     if specific > ad_valorem:
         return (
             specific,
-            f"{rule.text()}: specific {rule.specific_currency} {rule.specific_amount} x {qty.normalize():f}",
+            f"{rule.text()}: specific {rule.specific_currency} "
+            f"{rule.specific_amount.normalize():f} x {qty.normalize():f}",
         )
     return ad_valorem, f"{rule.text()}: ad valorem"
 

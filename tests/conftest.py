@@ -51,3 +51,15 @@ def redis_service() -> None:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The normal test database, plus the real reference data (HS 2022, EAC CET, Kenyan measures,
+    exchange rates, UN/LOCODE, offices, code lists) loaded once per session by the production
+    loader, so every `db` test sees it (rolled back per test, never reloaded). Transactional tests
+    run last (pytest-django) and flush the tables: they must create their own data."""
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", quiet=True)

@@ -34,12 +34,8 @@ class Trader(models.Model):
     class Meta:
         ordering = ["pin"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(pin__regex=r"^[AP][0-9]{9}[A-Z]$"), name="trader_pin_format"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=["active", "suspended"]), name="trader_status_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(pin__regex=r"^[AP][0-9]{9}[A-Z]$"), name="trader_pin_format"),
+            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]), name="trader_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -71,9 +67,7 @@ class ClearingAgent(models.Model):
 
 
 class AgentStaff(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_staff"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_staff")
     agent = models.ForeignKey(ClearingAgent, on_delete=models.CASCADE, related_name="staff")
 
     class Meta:
@@ -131,9 +125,7 @@ class AEOProfile(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "suspended", "revoked"]), name="aeo_status_valid"
             ),
-            models.CheckConstraint(
-                condition=models.Q(tier__in=["national", "eac_regional"]), name="aeo_tier_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(tier__in=["national", "eac_regional"]), name="aeo_tier_valid"),
             models.CheckConstraint(
                 condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
                 name="aeo_dates_ordered",

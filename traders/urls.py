@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from traders import apis
+
+urlpatterns = [
+    path("traders/<str:pin>", apis.TraderDetailApi.as_view(), name="trader-detail"),
+]

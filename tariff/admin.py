@@ -1,0 +1,110 @@
+"""Officer admin for tariff data. Rates, national measures, exchange rates and lines are
+editable and effective-dated (valid_from / valid_to): to change a rate, close the old row
+(valid_to) and add a new one from the change date. Saves go through tariff.services so every
+process's cached tariff books are invalidated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, TariffLine
+from tariff.services import tariff_cache_invalidate, tariff_row_delete, tariff_row_save
+
+
+class ServiceSavedAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        tariff_row_save(instance=obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        tariff_row_delete(instance=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Model]) -> None:
+        for obj in queryset:
+            tariff_row_delete(instance=obj, actor=request.user)
+        tariff_cache_invalidate()
+
+
+@admin.register(HSNode)
+class HSNodeAdmin(admin.ModelAdmin):
+    list_display = ("code", "level", "section", "description")
+    list_filter = ("level", "section")
+    search_fields = ("code", "description")
+    raw_id_fields = ("parent",)
+
+
+class DutyRateInline(admin.TabularInline):
+    model = DutyRate
+    extra = 0
+    fields = (
+        "kind",
+        "ad_valorem_rate",
+        "specific_amount",
+        "specific_currency",
+        "specific_unit",
+        "source",
+        "rate_text",
+        "valid_from",
+        "valid_to",
+    )
+
+
+@admin.register(TariffLine)
+class TariffLineAdmin(ServiceSavedAdmin):
+    list_display = ("code", "description", "unit", "valid_from", "valid_to")
+    list_filter = ("valid_from", "valid_to")
+    search_fields = ("code", "description")
+    raw_id_fields = ("hs_subheading",)
+    inlines = [DutyRateInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        tariff_cache_invalidate()
+
+
+@admin.register(DutyRate)
+class DutyRateAdmin(ServiceSavedAdmin):
+    list_display = (
+        "tariff_line",
+        "kind",
+        "ad_valorem_rate",
+        "specific_amount",
+        "specific_unit",
+        "source",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("kind", "source", "valid_from")
+    search_fields = ("tariff_line__code", "rate_text")
+    raw_id_fields = ("tariff_line",)
+    list_select_related = ("tariff_line",)
+
+
+@admin.register(NationalMeasure)
+class NationalMeasureAdmin(ServiceSavedAdmin):
+    list_display = (
+        "kind",
+        "category",
+        "code",
+        "hs_prefix",
+        "rate_kind",
+        "ad_valorem_rate",
+        "specific_amount",
+        "specific_currency",
+        "specific_unit",
+        "valid_from",
+        "valid_to",
+    )
+    list_filter = ("kind", "category", "rate_kind")
+    search_fields = ("hs_prefix", "description", "code", "legal_reference")
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ServiceSavedAdmin):
+    list_display = ("currency", "date", "kes_per_unit")
+    list_filter = ("currency",)
+    date_hierarchy = "date"
+    search_fields = ("currency__code",)
