@@ -1,6 +1,7 @@
 """iCMS entry numbers: `YY` + office (3 letters) + regime (3) + serial (7 digits) + check digit.
 
-16 characters, e.g. `26MBAIM40000013`... concretely `26MBAIM4` + `0000012` + `6` = `26MBAIM400000126`.
+16 characters: `26` + `MBA` + `IM4` + `0000012` + `5` = `26MBAIM400000125` (the 12th IM4 entry at
+Mombasa in 2026); `26MBAEX102338457` is export serial 233845.
 The serial restarts every calendar year (East Africa Time) per office and regime and is gap-free:
 it comes from `EntryNumberCounter`, locked FOR UPDATE in the lodging transaction, so a rollback
 returns the number. The check digit is Luhn (mod 10) over the 2-digit year and the 7-digit serial:
