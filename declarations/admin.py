@@ -1,0 +1,117 @@
+"""Declarations in the officer workspace (owned by the officers app, helper H6).
+
+Read-only everywhere: financial and risk fields are never edited here. Changes happen only
+through the decision pages (`officers.views.decision_view`), each calling one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils.html import format_html
+
+from officers import decisions, selectors
+from officers.filters import AeoFilter, AgeFilter, OfficeFilter
+
+from .models import Declaration
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(admin.ModelAdmin):
+    list_display = ("entry_number", "regime", "office_id", "status", "lane", "trader_pin_column", "lodged_at",
+                    "version")
+    list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter)
+    list_select_related = False
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-created_at",)
+    search_fields = ("entry_number",)
+    search_help_text = "Exact entry number, UCR, trader PIN, B/L number or container number."
+    date_hierarchy = None
+    actions = None
+    change_form_template = "officers/declaration_change_form.html"
+    fieldsets = (
+        ("Declaration", {"fields": (
+            "entry_number", "status", "channel", "regime", "cpc", "office", "version", "lodged_at",
+            "local_reference", "ucr", "bill_of_lading_number", "transport_mode",
+        )}),
+        ("Parties", {"fields": ("agent", "trader", "importer_pin", "exporter_pin")}),
+        ("Value (read-only)", {"fields": (
+            "currency", "invoice_amount", "freight_amount", "insurance_amount", "incoterm", "exchange_rate",
+            "country_of_export", "country_of_origin", "country_of_destination", "payment_due_date", "late_entry",
+        )}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return selectors.scope_declarations(super().get_queryset(request), request.user)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> tuple[QuerySet[Any], bool]:
+        return selectors.search_declarations(queryset, search_term), False
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # One joined query, cached for the request (change_view and the detail context share it).
+        cache: dict[str, Any] = request.__dict__.setdefault("_officers_declarations", {})
+        if object_id not in cache:
+            try:
+                cache[object_id] = (
+                    self.get_queryset(request)
+                    .select_related("office", "trader", "agent", "payment", "bill_of_lading")
+                    .filter(pk=object_id)
+                    .first()
+                )
+            except (ValidationError, ValueError):  # malformed UUID -> "does not exist"
+                cache[object_id] = None
+        return cache[object_id]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="lane", ordering="channel")
+    def lane(self, obj: Declaration) -> str:
+        if not obj.channel:
+            return "—"
+        return format_html('<span class="lane lane-{}">{}</span>', obj.channel, obj.channel)
+
+    @admin.display(description="trader PIN")
+    def trader_pin_column(self, obj: Declaration) -> str:
+        return obj.trader_pin
+
+    def get_urls(self) -> list[URLPattern]:
+        from officers.views import decision_view
+
+        def view(request: HttpRequest, object_id: str, key: str) -> HttpResponse:
+            return decision_view(request, model_admin=self, object_id=object_id, key=key)
+
+        return [
+            path("<path:object_id>/decide/<slug:key>/", self.admin_site.admin_view(view),
+                 name="declarations_declaration_decide"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        declaration = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if declaration is not None and self.has_view_permission(request, declaration):
+            detail = selectors.declaration_detail(declaration=declaration)
+            live_task = detail.task if detail.task is not None and detail.task.status != "done" else None
+            pending = next((r for r in detail.amendment_requests if r.status == "pending"), None)
+            context.update({
+                "detail": detail,
+                "decisions": decisions.available(user=request.user, declaration=declaration, task=live_task,
+                                                 amendment=pending),
+            })
+        return super().change_view(request, object_id, form_url, context)
+
+    class Media:
+        css = {"all": ("officers/officers.css",)}

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from declarations.models import Declaration, DeclarationEvent
+from declarations.services import declaration_transition
+from manifests.models import BillOfLading
+from tests.factories.declarations import World, body_im4
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lodged(client: APIClient, world: World) -> Any:
+    response = client.post("/api/v1/declarations", body_im4(world, items=3, currency="KES"), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_cancellation_releases_the_bl_reservation(client: APIClient, world: World, lodged: Any) -> None:
+    # given
+    world.bl.refresh_from_db()
+    assert world.bl.packages_reserved > 0
+
+    # when
+    response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel", {"reason": "duplicate entry"},
+                           format="json")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    bl = BillOfLading.objects.get(pk=world.bl.pk)
+    assert (bl.packages_reserved, bl.weight_reserved_kg) == (0, 0)
+    event = DeclarationEvent.objects.filter(declaration_id=lodged["id"]).order_by("-id").first()
+    assert (event.from_status, event.to_status, event.reason) == ("assessed", "cancelled", "duplicate entry")
+    # the released quantities can be declared again
+    again = client.post("/api/v1/declarations", body_im4(world, items=3, currency="KES"), format="json")
+    assert again.status_code == 201
+
+
+def test_cancellation_after_payment_records_a_refund_claim(client: APIClient, lodged: Any) -> None:
+    client.post(f"/api/v1/declarations/{lodged['id']}/payments",
+                {"amount": lodged["eslip"]["amount"], "currency": "KES"}, format="json")
+    response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel")
+    assert response.status_code == 200
+    event = DeclarationEvent.objects.filter(declaration_id=lodged["id"]).order_by("-id").first()
+    assert event.payload["refund_due"]["amount"] == lodged["eslip"]["amount"]
+
+
+def test_cancellation_after_release_is_409(client: APIClient, lodged: Any) -> None:
+    # given: paid and released by an officer
+    client.post(f"/api/v1/declarations/{lodged['id']}/payments",
+                {"amount": lodged["eslip"]["amount"], "currency": "KES"}, format="json")
+    declaration_transition(declaration_id=lodged["id"], to_status="released", actor=None, reason="green lane")
+
+    # when
+    response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel")
+
+    # then
+    assert response.status_code == 409
+    assert response.json()["code"] == "illegal_transition"
+    assert Declaration.objects.get(pk=lodged["id"]).status == "released"
+
+
+def test_cancelling_twice_is_409(client: APIClient, lodged: Any) -> None:
+    assert client.post(f"/api/v1/declarations/{lodged['id']}/cancel").status_code == 200
+    response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel")
+    assert response.status_code == 409
