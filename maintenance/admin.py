@@ -10,22 +10,31 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from core import clock
 from core.exceptions import ApplicationError
 
 from . import services
 from .enums import OutageStatus, WindowStatus
-from .models import (
-    BufferedSubmission,
-    MaintenanceWindow,
-    MaintenanceWindowEvent,
-    Outage,
-    OutageEvent,
-    OutageReport,
-)
+from .models import BufferedSubmission, MaintenanceWindow, Outage, OutageReport
+
+
+def _history(events: Any) -> str:
+    """Events as a list in East Africa Time (read-only; written by the services only)."""
+    rows = [
+        format_html("<li>{} {} {} &rarr; {} by {}: {} {}</li>",
+                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                    getattr(e, "kind", ""), e.from_status or "-", e.to_status, e.actor or "system", e.reason,
+                    e.payload or "")
+        for e in events
+    ]
+    return format_html("<ul>{}</ul>", mark_safe("".join(rows)))
 
 
 def _form_errors(form: forms.BaseForm, exc: ApplicationError) -> None:
@@ -60,7 +69,8 @@ class WindowAddForm(forms.ModelForm):
 
 
 class WindowChangeForm(forms.ModelForm):
-    extend_until = forms.DateTimeField(required=False, help_text="New end (East Africa Time).")
+    extend_until = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime,
+                                            help_text="New end (East Africa Time).")
     cancel = forms.BooleanField(required=False, help_text="Cancel the window (ends it now if active).")
     action_reason = forms.CharField(required=False, max_length=500, label="Reason for the extension/cancellation")
 
@@ -80,27 +90,19 @@ class WindowChangeForm(forms.ModelForm):
         pass
 
 
-class WindowEventInline(admin.TabularInline):
-    model = MaintenanceWindowEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "kind", "from_status", "to_status", "actor", "reason", "payload"]
-    readonly_fields = ("created_at", "kind", "from_status", "to_status", "actor", "reason", "payload")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(admin.ModelAdmin):
     list_display = ["starts_at", "ends_at", "status", "scope", "mode", "emergency", "reason"]
     list_filter = ["status", "scope", "mode", "emergency"]
     search_fields = ["reason"]
     date_hierarchy = "starts_at"
-    inlines = [WindowEventInline]
     actions = ["cancel_windows"]
     readonly_fields = ["id", "status", "starts_at", "ends_at", "scope", "mode", "reason", "emergency",
-                       "notice_given", "created_by", "created_at", "updated_at"]
+                       "notice_given", "created_by", "created_at", "updated_at", "history"]
+
+    @admin.display(description="History")
+    def history(self, obj: MaintenanceWindow) -> str:
+        return _history(obj.events.select_related("actor"))
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["form"] = WindowChangeForm if obj is not None else WindowAddForm
@@ -158,24 +160,16 @@ class OutageAddForm(forms.ModelForm):
         fields = ["reason"]
 
 
-class OutageEventInline(admin.TabularInline):
-    model = OutageEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "from_status", "to_status", "actor", "reason", "payload"]
-    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason", "payload")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Outage)
 class OutageAdmin(admin.ModelAdmin):
     list_display = ["started_at", "ended_at", "status", "reason", "started_by", "ended_by"]
     list_filter = ["status"]
-    inlines = [OutageEventInline]
     actions = ["end_outages"]
-    readonly_fields = ["id", "status", "reason", "started_at", "ended_at", "started_by", "ended_by"]
+    readonly_fields = ["id", "status", "reason", "started_at", "ended_at", "started_by", "ended_by", "history"]
+
+    @admin.display(description="History")
+    def history(self, obj: Outage) -> str:
+        return _history(obj.events.select_related("actor"))
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
