@@ -17,7 +17,9 @@ class EdifactParser(BaseParser):
 
     media_type = "application/edifact"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
+    def parse(  # type: ignore[override]  # the view receives the interchange text
+        self, stream: Any, media_type: str | None = None, parser_context: Any = None
+    ) -> str:
         raw: bytes = stream.read() if stream is not None else b""
         charset = None
         for param in (media_type or "").split(";")[1:]:

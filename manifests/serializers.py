@@ -201,7 +201,7 @@ class ManifestSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ManifestStatus.choices)
     version = serializers.IntegerField()
     late_lodging = serializers.BooleanField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # declared fields leave the class namespace
 
 
 class ManifestOutSerializer(ManifestSummarySerializer):
