@@ -160,7 +160,7 @@ class DeclarationInSerializer(StrictSerializer):
     country_of_origin = CodeField(regex=r"^[A-Z]{2}$", required=False, allow_blank=True)
     country_of_destination = CodeField(regex=r"^[A-Z]{2}$", required=False, allow_blank=True)
     transport_mode = serializers.ChoiceField(choices=TransportMode.choices, required=False, allow_blank=True)
-    documents = DocumentInSerializer(many=True, required=False, max_length=MAX_DOCUMENTS)
+    documents = DocumentInSerializer(many=True, required=False, max_length=MAX_DOCUMENTS)  # type: ignore[call-arg]
     items = ItemsField(many=True, allow_empty=False)
 
 
