@@ -21,8 +21,8 @@ def pre_arrival_deadline(*, mode: str, eta: dt.datetime) -> dt.datetime | None:
     Road manifests have no pre-arrival deadline in Forodha (trucks are manifested at the border).
     """
     hours = {
-        TransportMode.SEA: settings.MANIFEST_SEA_PRE_ARRIVAL_HOURS,
-        TransportMode.AIR: settings.MANIFEST_AIR_PRE_ARRIVAL_HOURS,
+        TransportMode.SEA: getattr(settings, "MANIFEST_SEA_PRE_ARRIVAL_HOURS", 48),
+        TransportMode.AIR: getattr(settings, "MANIFEST_AIR_PRE_ARRIVAL_HOURS", 4),
     }.get(TransportMode(mode))
     return None if hours is None else eta - dt.timedelta(hours=hours)
 

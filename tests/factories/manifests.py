@@ -28,6 +28,7 @@ def reference_rows() -> None:
     LocationFactory(unlocode="KENBO", name="Nairobi", is_seaport=False, is_airport=True, is_icd=True)
     LocationFactory(unlocode="CNSHA", name="Shanghai", is_seaport=True)
     CustomsOfficeFactory(code="MBA", name="Mombasa Port", location=LocationFactory(unlocode="KEMBA"))
+    CustomsOfficeFactory(code="JKA", name="JKIA", kind="airport", location=LocationFactory(unlocode="KENBO"))
     for code, description in (("CT", "Carton"), ("BG", "Bag"), ("PK", "Package"), ("NE", "Unpacked")):
         PackageKindFactory(code=code, description=description)
 

@@ -242,3 +242,30 @@ def test_cuscar_needs_a_carrier(api_client: Any, refdata: None) -> None:
     response = _post(api_client, cuscar(eta))
     assert response.status_code == 403
     assert response.json()["code"] == "not_a_carrier"
+
+
+def test_house_bill_under_a_master_maps_with_consolidator() -> None:
+    eta, _ = eta_text()
+    text = cuscar(eta).replace(
+        "RFF+BM:MEDUKE654321'",
+        "RFF+BM:MEDUKE654321'\nRFF+BH:HBL0001'\nNAD+CS+P012345678Q::KRA++CONSOLIDATORS LTD'",
+    ).replace("UNT+35+1", "UNT+37+1")
+    mapped = map_cuscar(text)
+    house = mapped.data.bills[1]
+    assert (house.number, house.kind, house.master_number, house.consolidator_pin) == (
+        "HBL0001", "house", "MEDUKE654321", "P012345678Q")
+    assert mapped.pointer("bills", 1, "number") == "/segment/28"
+    assert mapped.pointer("bills", 1, "consolidator_pin") == "/segment/29"
+
+
+def test_air_waybills_by_cuscar(carrier_client: Any) -> None:
+    eta, _ = eta_text()
+    text = (cuscar(eta)
+            .replace("TDT+20+FA612R+1++MSCU:172:20+++9321483:146:11:MSC ANNA:PA'", "TDT+20+KQ101+4'")
+            .replace("LOC+11+KEMBA", "LOC+11+KENBO"))
+    mapped = map_cuscar(text)
+    assert (mapped.data.mode, mapped.data.flight_number, mapped.data.voyage_number) == ("air", "KQ101", "")
+    response = _post(carrier_client, text)
+    assert response.status_code == 201, response.json()
+    assert response.json()["voyage_number"].startswith("KQ101/")
+    assert response.json()["office_of_discharge"] == "JKA"
