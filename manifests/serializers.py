@@ -21,7 +21,7 @@ class ContainerInSerializer(StrictSerializerMixin, serializers.Serializer):
     number = serializers.CharField(max_length=11, help_text="ISO 6346, e.g. CSQU3054383")
     size_type = _text(4, help_text="ISO 6346 size/type code, e.g. 22G1")
     seals = serializers.ListField(child=serializers.CharField(max_length=35), required=False)
-    packages = serializers.IntegerField(required=False, allow_null=True)
+    packages = serializers.IntegerField(required=False, allow_null=True, max_value=99_999_999)
 
 
 class BillInSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -38,7 +38,7 @@ class BillInSerializer(StrictSerializerMixin, serializers.Serializer):
     notify_party_address = _text(1000)
     description = _text(2000)
     marks = _text(2000)
-    packages = serializers.IntegerField(required=False, allow_null=True)
+    packages = serializers.IntegerField(required=False, allow_null=True, max_value=99_999_999)
     package_kind = _text(3)
     gross_weight_kg = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, allow_null=True)
     place_of_delivery = _text(5)

@@ -126,6 +126,10 @@ class CuscarError(Exception):
 def tokenise(text: str) -> list[Seg]:
     """Segments of the interchange, or CuscarError naming the segment where syntax broke."""
     segments: list[Seg] = []
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL; name the segment it is in (terminators before it + 1).
+        position = text[: text.index("\x00")].count("'") + (0 if text.startswith("UNA") else 1)
+        raise CuscarError([error("edifact_syntax", "NUL character in the interchange.", seg_pointer(position))])
     try:
         with warnings.catch_warnings():
             # pydifact warns about directories it has no XML for; Forodha checks D95B itself.
@@ -240,7 +244,7 @@ def _party(seg: Seg) -> tuple[str, str, str]:
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 15 else None
 
 
 def _weight(seg: Seg) -> tuple[Decimal | None, str | None]:
@@ -250,6 +254,8 @@ def _weight(seg: Seg) -> tuple[Decimal | None, str | None]:
     try:
         value = Decimal(raw.replace(",", "."))
     except InvalidOperation:
+        return None, f"Gross weight {raw!r} is not a number."
+    if not value.is_finite():
         return None, f"Gross weight {raw!r} is not a number."
     return value * KG_PER_UNIT[unit], None
 

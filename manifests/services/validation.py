@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Model
+
 from core.exceptions import ErrorItem, error
 from manifests.codes import FLIGHT_RE, VEHICLE_RE, container_number_problem, normalise_imo
 from manifests.enums import BillKind, TransportMode
@@ -19,6 +21,7 @@ from traders.validators import is_valid_kra_pin
 
 DOCUMENT_NUMBER_RE = re.compile(r"[A-Z0-9][A-Z0-9/\-.]{0,34}")
 MAX_WEIGHT_KG = Decimal("99999999999.999")
+MAX_PACKAGES = 99_999_999
 KENYA = "KE"
 
 
@@ -63,6 +66,11 @@ def validate_manifest(
         errors.append(error(code, detail, pointer(*path)))
 
     # --- manifest -----------------------------------------------------------------------------
+    for name in ("reference", "vessel_name", "vessel_imo", "flight_number", "vehicle_registration",
+                 "voyage_number"):
+        limit = 10 if name == "vessel_imo" else _max_length(Manifest, name)
+        if len(getattr(data, name) or "") > limit:
+            add("too_long", f"At most {limit} characters.", name)
     if not data.reference:
         add("required", "The manifest reference is required.", "reference")
     elif existing is None or existing.reference != data.reference:
@@ -172,6 +180,11 @@ def _validate_bill(bill: BillInput, index: int, pointer: PointerFn) -> Iterable[
     def at(*path: str | int) -> str:
         return pointer("bills", index, *path)
 
+    for name in ("kind", "master_number", "consolidator_pin", "shipper_name", "consignee_name", "consignee_pin",
+                 "notify_party_name"):
+        limit = _max_length(BillOfLading, name)
+        if len(getattr(bill, name) or "") > limit:
+            yield error("too_long", f"At most {limit} characters.", at(name))
     if not bill.number:
         yield error("required", "The B/L number is required.", at("number"))
     elif DOCUMENT_NUMBER_RE.fullmatch(bill.number) is None:
@@ -200,13 +213,15 @@ def _validate_bill(bill: BillInput, index: int, pointer: PointerFn) -> Iterable[
         yield error("required", "The number of packages is required.", at("packages"))
     elif bill.packages <= 0:
         yield error("packages_not_positive", "The number of packages must be at least 1.", at("packages"))
+    elif bill.packages > MAX_PACKAGES:
+        yield error("packages_too_large", f"At most {MAX_PACKAGES} packages.", at("packages"))
     if not bill.package_kind:
         yield error("required", "The kind of packages (UN/ECE Rec. 21) is required.", at("package_kind"))
     elif not package_kind_exists(bill.package_kind):
         yield error("unknown_package_kind", f"Unknown kind of package {bill.package_kind!r}.", at("package_kind"))
     if bill.gross_weight_kg is None:
         yield error("required", "The gross weight (kg) is required.", at("gross_weight_kg"))
-    elif bill.gross_weight_kg <= 0 or bill.gross_weight_kg > MAX_WEIGHT_KG:
+    elif not bill.gross_weight_kg.is_finite() or bill.gross_weight_kg <= 0 or bill.gross_weight_kg > MAX_WEIGHT_KG:
         yield error("weight_not_positive", "The gross weight must be more than 0 kg.", at("gross_weight_kg"))
     if bill.place_of_delivery and not location_exists(bill.place_of_delivery):
         yield error("unknown_location", f"Unknown UN/LOCODE {bill.place_of_delivery!r}.", at("place_of_delivery"))
@@ -219,10 +234,17 @@ def _validate_bill(bill: BillInput, index: int, pointer: PointerFn) -> Iterable[
             yield error("duplicate_container", f"Container {container.number} is listed twice on this B/L.",
                         at("containers", c_index, "number"))
         numbers.add(container.number)
-        if container.packages is not None and container.packages <= 0:
-            yield error("packages_not_positive", "Packages in a container must be at least 1.",
+        if len(container.size_type) > 4:
+            yield error("too_long", "An ISO 6346 size/type code has 4 characters.",
+                        at("containers", c_index, "size_type"))
+        if container.packages is not None and not 0 < container.packages <= MAX_PACKAGES:
+            yield error("packages_not_positive", f"Packages in a container must be 1 to {MAX_PACKAGES}.",
                         at("containers", c_index, "packages"))
         for s_index, seal in enumerate(container.seals):
             if not seal or len(seal) > 35:
                 yield error("invalid_seal", "A seal number is 1-35 characters.",
                             at("containers", c_index, "seals", s_index))
+
+
+def _max_length(model: type[Model], name: str) -> int:
+    return int(model._meta.get_field(name).max_length or 0)  # type: ignore[union-attr]

@@ -269,3 +269,64 @@ def test_air_waybills_by_cuscar(carrier_client: Any) -> None:
     assert response.status_code == 201, response.json()
     assert response.json()["voyage_number"].startswith("KQ101/")
     assert response.json()["office_of_discharge"] == "JKA"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "pointer"),
+    [
+        ("MEA+AAE+G+KGM:12000.5'", "MEA+AAE+G+KGM:NaN'", "invalid_weight", "/segment/18"),
+        ("GID+1+10:CT'", "GID+1+99999999999999999999:CT'", "invalid_packages", "/segment/16"),
+        ("GID+1+10:CT'", "GID+1+100000000:CT'", "packages_too_large", "/segment/16"),
+        ("NAD+CZ+++GUANGZHOU TEXTILES'", "NAD+CZ+++" + "G" * 250 + "'", "too_long", "/segment/28"),
+        ("BGM+785+MSC-KE-2026-0042+9'", "BGM+785+" + "R" * 40 + "+9'", "too_long", "/segment/3"),
+        ("MEA+AAE+G+TNE:8.25'", "MEA+AAE+G+LBR:8.25'", "invalid_weight", "/segment/32"),
+        ("DTM+132:", "DTM+132:2026133", "invalid_datetime", "/segment/9"),
+    ],
+)
+def test_bad_values_in_cuscar_are_400_with_segment_pointers(
+    carrier_client: Any, old: str, new: str, code: str, pointer: str
+) -> None:
+    eta, _ = eta_text()
+    text = cuscar(eta).replace(old, new)
+    response = _post(carrier_client, text)
+    assert response.status_code == 400, response.json()
+    assert (code, pointer) in {(e["code"], e["pointer"]) for e in response.json()["errors"]}
+    assert Manifest.objects.count() == 0
+
+
+def test_nul_character_is_a_syntax_error(carrier_client: Any) -> None:
+    eta, _ = eta_text()
+    text = cuscar(eta).replace("COTTON FABRIC", "COTTON\x00FABRIC")
+    response = _post(carrier_client, text)
+    assert response.status_code == 400
+    assert [(e["code"], e["pointer"]) for e in response.json()["errors"]] == [("edifact_syntax", "/segment/31")]
+
+
+def test_mutated_interchanges_never_cause_a_server_error(carrier_client: Any) -> None:
+    # given 40 deterministic random mutations (deleted / duplicated / replaced characters)
+    import random
+
+    rng = random.Random(6346)
+    eta, _ = eta_text()
+    original = cuscar(eta)
+    statuses = []
+    for _ in range(40):
+        chars = list(original)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars))
+            action = rng.choice(("delete", "duplicate", "replace"))
+            if action == "delete":
+                del chars[i]
+            elif action == "duplicate":
+                chars.insert(i, chars[i])
+            else:
+                chars[i] = rng.choice("+:'?A9 \n")
+        # when
+        response = _post(carrier_client, "".join(chars))
+        # then: a clean 201 or a 400 problem with pointers, never a 500
+        statuses.append(response.status_code)
+        assert response.status_code in (201, 400), response.content
+        if response.status_code == 400:
+            assert all(e["pointer"] for e in response.json()["errors"])
+        Manifest.objects.all().delete()
+    assert 400 in statuses
