@@ -73,16 +73,21 @@ class RateRule:
     specific_unit: str = ""  # kg / MT / unit / litre / mille
     label: str = ""  # where it comes from, e.g. "CET schedule1"
     fraction: Decimal = field(default=ZERO, init=False, compare=False, repr=False)
+    _text: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.ad_valorem_rate is not None:
             object.__setattr__(self, "fraction", self.ad_valorem_rate / HUNDRED)
+        object.__setattr__(self, "_text", self._render())
 
     @property
     def is_specific(self) -> bool:
         return self.kind in ("specific", "compound")
 
     def text(self) -> str:
+        return self._text
+
+    def _render(self) -> str:
         av = f"{self.ad_valorem_rate.normalize():f}%" if self.ad_valorem_rate is not None else ""
         if self.kind == "ad_valorem":
             return av
@@ -479,17 +484,22 @@ def _assess_item(
     idf = value * idf_m.rule.fraction if idf_m is not None and idf_m.rule is not None else ZERO
     rdl = value * rdl_m.rule.fraction if rdl_m is not None and rdl_m.rule is not None else ZERO
 
-    value_r = money(value)
-    lines.append(TaxLine(no, IMPORT_DUTY, value_r, duty_rule, money(duty)))
+    q = CENT
+    value_r = values[-1]
+    lines.append(TaxLine(no, IMPORT_DUTY, value_r, duty_rule, duty.quantize(q, ROUND_HALF_UP)))
     if excise_rule is not None:
-        lines.append(TaxLine(no, EXCISE_DUTY, money(base_excise), excise_rule, money(excise)))
-    lines.append(TaxLine(no, VAT, money(base_vat), vat_rule, money(vat)))
+        lines.append(
+            TaxLine(
+                no, EXCISE_DUTY, base_excise.quantize(q, ROUND_HALF_UP), excise_rule, excise.quantize(q, ROUND_HALF_UP)
+            )
+        )
+    lines.append(TaxLine(no, VAT, base_vat.quantize(q, ROUND_HALF_UP), vat_rule, vat.quantize(q, ROUND_HALF_UP)))
     if idf_m is not None and idf_m.rule is not None:
         rule_text = idf_m.rule.text() + (" (reduced)" if idf_m.category == "reduced" else "")
-        lines.append(TaxLine(no, IDF, value_r, rule_text, money(idf)))
+        lines.append(TaxLine(no, IDF, value_r, rule_text, idf.quantize(q, ROUND_HALF_UP)))
     if rdl_m is not None and rdl_m.rule is not None:
         rule_text = rdl_m.rule.text() + (" (reduced)" if rdl_m.category == "reduced" else "")
-        lines.append(TaxLine(no, RDL, value_r, rule_text, money(rdl)))
+        lines.append(TaxLine(no, RDL, value_r, rule_text, rdl.quantize(q, ROUND_HALF_UP)))
     exact_totals[IMPORT_DUTY] += duty
     exact_totals[EXCISE_DUTY] += excise
     exact_totals[VAT] += vat
