@@ -55,7 +55,7 @@ D = Decimal
 
 
 def _in_force(start: dt.date, end: dt.date | None) -> bool:
-    return start <= ON and (end is None or ON <= end)
+    return start <= ON and (end is None or end >= ON)
 
 
 def book_from_files(on: dt.date = ON) -> TariffBook:
@@ -69,7 +69,9 @@ def book_from_files(on: dt.date = ON) -> TariffBook:
         rank = (DutyRate.SOURCE_PRECEDENCE[r.source], r.valid_from)
         if r.code not in best or rank > best[r.code][0]:
             p = r.rate
-            rule = RateRule(p.kind, p.ad_valorem_rate, p.specific_amount, p.specific_currency, p.specific_unit, r.source)
+            rule = RateRule(
+                p.kind, p.ad_valorem_rate, p.specific_amount, p.specific_currency, p.specific_unit, r.source
+            )
             best[r.code] = (rank, rule)
     lines = {
         line.code: LineEntry(line.code, line.description, line.unit, best[line.code][1] if line.code in best else None)
@@ -85,14 +87,18 @@ def book_from_files(on: dt.date = ON) -> TariffBook:
             if m["kind"] != "exemption":
                 av = D(m["ad_valorem_rate"]) if m["ad_valorem_rate"] else None
                 amount = D(m["specific_amount"]) if m["specific_amount"] else None
-                rule = RateRule(m["rate_kind"], av, amount, m["specific_currency"] or "KES", m["specific_unit"], m["kind"])
+                rule = RateRule(
+                    m["rate_kind"], av, amount, m["specific_currency"] or "KES", m["specific_unit"], m["kind"]
+                )
             measures.append(Measure(m["kind"], m["category"], m["hs_prefix"], rule, m["code"], m["description"]))
     rates: dict[str, Decimal] = {}
     with (DATA / "exchange_rates_seed.csv").open(newline="", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             if dt.date.fromisoformat(r["date"]) <= on:
                 rates[r["currency"]] = D(r["kes_per_unit"])  # rows are in date order
-    return TariffBook(on=on, lines=lines, measures=tuple(measures), exchange_rates=rates, eac_partners=EAC_PARTNER_STATES)
+    return TariffBook(
+        on=on, lines=lines, measures=tuple(measures), exchange_rates=rates, eac_partners=EAC_PARTNER_STATES
+    )
 
 
 def declaration() -> DeclarationInput:
