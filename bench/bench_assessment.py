@@ -83,7 +83,7 @@ def book_from_files(on: dt.date = ON) -> TariffBook:
         for m in csv.DictReader(fh):
             if not _in_force(dt.date.fromisoformat(m["valid_from"]), None):
                 continue
-            rule = None
+            rule: RateRule | None = None
             if m["kind"] != "exemption":
                 av = D(m["ad_valorem_rate"]) if m["ad_valorem_rate"] else None
                 amount = D(m["specific_amount"]) if m["specific_amount"] else None
@@ -93,9 +93,9 @@ def book_from_files(on: dt.date = ON) -> TariffBook:
             measures.append(Measure(m["kind"], m["category"], m["hs_prefix"], rule, m["code"], m["description"]))
     rates: dict[str, Decimal] = {}
     with (DATA / "exchange_rates_seed.csv").open(newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            if dt.date.fromisoformat(r["date"]) <= on:
-                rates[r["currency"]] = D(r["kes_per_unit"])  # rows are in date order
+        for row in csv.DictReader(fh):
+            if dt.date.fromisoformat(row["date"]) <= on:
+                rates[row["currency"]] = D(row["kes_per_unit"])  # rows are in date order
     return TariffBook(
         on=on, lines=lines, measures=tuple(measures), exchange_rates=rates, eac_partners=EAC_PARTNER_STATES
     )
