@@ -83,14 +83,16 @@ def book_from_files(on: dt.date = ON) -> TariffBook:
         for m in csv.DictReader(fh):
             if not _in_force(dt.date.fromisoformat(m["valid_from"]), None):
                 continue
-            rule: RateRule | None = None
+            measure_rule: RateRule | None = None
             if m["kind"] != "exemption":
                 av = D(m["ad_valorem_rate"]) if m["ad_valorem_rate"] else None
                 amount = D(m["specific_amount"]) if m["specific_amount"] else None
-                rule = RateRule(
+                measure_rule = RateRule(
                     m["rate_kind"], av, amount, m["specific_currency"] or "KES", m["specific_unit"], m["kind"]
                 )
-            measures.append(Measure(m["kind"], m["category"], m["hs_prefix"], rule, m["code"], m["description"]))
+            measures.append(
+                Measure(m["kind"], m["category"], m["hs_prefix"], measure_rule, m["code"], m["description"])
+            )
     rates: dict[str, Decimal] = {}
     with (DATA / "exchange_rates_seed.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
