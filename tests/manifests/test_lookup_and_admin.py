@@ -78,3 +78,26 @@ def test_admin_searches_by_bill_container_vessel_and_voyage(refdata: None) -> No
     assert response.status_code == 200
     assert b"PILU0000042" in response.content
     assert BillOfLading.objects.count() == 1
+
+
+def test_customs_staff_read_any_manifest_and_bill(refdata: None) -> None:
+    from rest_framework.authtoken.models import Token
+
+    bill = BillOfLadingFactory()
+    officer = get_user_model().objects.create_user("doc_checker", is_staff=True)
+    client = _client(Token.objects.create(user=officer).key)
+    assert client.get(f"/api/v1/manifests/{bill.manifest_id}").status_code == 200
+    assert client.get(f"/api/v1/bills-of-lading/{bill.number}").json()["id"] == str(bill.pk)
+
+
+def test_manifest_list_is_filtered_and_paginated(refdata: None) -> None:
+    staff, token = carrier_with_token()
+    mine = ManifestFactory(carrier=staff.carrier, voyage_number="FA612R")
+    ManifestFactory(carrier=staff.carrier, voyage_number="FA613R", status="arrived")
+    ManifestFactory(voyage_number="FA612R")  # another carrier's
+    client = _client(token)
+    body = client.get("/api/v1/manifests", {"voyage": "FA612R"}).json()
+    assert [m["id"] for m in body["results"]] == [str(mine.pk)]
+    assert {"next", "previous", "results"} <= set(body)
+    assert [m["status"] for m in client.get("/api/v1/manifests", {"status": "arrived"}).json()["results"]] == [
+        "arrived"]
