@@ -73,7 +73,7 @@ def _auth(client: Any, token: str) -> Any:
 
 def test_subscription_create_list_get_delete(api_client):
     # given
-    staff, token = agent_with_token()
+    _staff, token = agent_with_token()
     _auth(api_client, token)
     # when
     created = api_client.post(
@@ -89,13 +89,14 @@ def test_subscription_create_list_get_delete(api_client):
     assert listed.status_code == 200
     assert [r["id"] for r in listed.data["results"]] == [created.data["id"]]
     assert "secret" not in listed.data["results"][0]
-    assert one.status_code == 200 and "secret" not in one.data
+    assert one.status_code == 200
+    assert "secret" not in one.data
     assert deleted.status_code == 204
     assert not WebhookSubscription.objects.exists()
 
 
 def test_another_agents_subscription_is_404(api_client):
-    owner, owner_token = agent_with_token()
+    _owner, owner_token = agent_with_token()
     _other, other_token = agent_with_token()
     sub_id = (
         _auth(api_client, owner_token)

@@ -96,7 +96,11 @@ def workers() -> Iterator[Callable[[], Worker]]:
     started: list[Worker] = []
 
     def start() -> Worker:
+        from config.celery import app
+
         started.append(Worker())
+        # Ready when it answers a no-op task (Django start-up is slow on a loaded machine).
+        app.send_task("core.ping", kwargs={"value": "ready"}).get(timeout=180)
         return started[-1]
 
     yield start
@@ -104,7 +108,7 @@ def workers() -> Iterator[Callable[[], Worker]]:
         worker.stop()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.2) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 120.0, interval: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -224,7 +228,7 @@ def test_worker_killed_mid_task_gives_exactly_one_release(workers, lane_rules):
     from config.celery import app
 
     app.send_task("risk.score_declaration", kwargs={"declaration_id": str(declaration.pk)})
-    wait_for(lambda: _blocked_backends(declaration) >= 1, timeout=60)
+    wait_for(lambda: _blocked_backends(declaration) >= 1, timeout=120)
     # when: the worker dies mid-task (SIGKILL: no ack, no cleanup), the lock is let go
     first.kill()
     unlock.set()
@@ -235,10 +239,10 @@ def test_worker_killed_mid_task_gives_exactly_one_release(workers, lane_rules):
     workers()
     app.send_task("risk.advance_clearance", kwargs={"declaration_id": str(declaration.pk)})
     # then
-    wait_for(lambda: Declaration.objects.get(pk=declaration.pk).status == "released", timeout=60)
+    wait_for(lambda: Declaration.objects.get(pk=declaration.pk).status == "released", timeout=120)
     # the killed worker's unacknowledged message is redelivered (visibility timeout) and runs too
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    wait_for(lambda: broker.hlen("unacked") == 0, timeout=60)
+    wait_for(lambda: broker.hlen("unacked") == 0, timeout=120)
     time.sleep(1.0)
     assert ReleaseOrder.objects.filter(declaration=declaration).count() == 1
     assert DeclarationEvent.objects.filter(declaration=declaration, to_status="released").count() == 1
