@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from uuid import UUID
 
@@ -26,17 +27,22 @@ def manifest_lodge(
     source: str = "json",
     pointer: PointerFn | None = None,
     extra_errors: list[ErrorItem] | None = None,
+    received_at: dt.datetime | None = None,
 ) -> Manifest:
     """Create a manifest with its B/Ls and containers; lodge it unless `draft`.
 
     Everything is validated first (every problem reported with its pointer) and written in one
     transaction, so a rejected manifest leaves nothing behind. Late lodging (after the
     pre-arrival deadline) is accepted and flagged, not refused.
+
+    `received_at`: when a manifest buffered during an outage was received (contingency replay);
+    it is the legal lodging time, so the ETA and pre-arrival rules are judged at that moment.
     """
     pointer = pointer or json_pointers()
     now = clock.now()
+    lodged_at = received_at or now
     errors, resolved = validate_manifest(
-        data=data, carrier=carrier, pointer=pointer, now=now, require_bills=not draft
+        data=data, carrier=carrier, pointer=pointer, now=lodged_at, require_bills=not draft
     )
     # Problems found while mapping (EDIFACT) are reported together with the business ones.
     errors = [*(extra_errors or []), *errors]
@@ -56,7 +62,7 @@ def manifest_lodge(
                 actor=_user(actor), created_at=now,
             )
             if not draft:
-                _lodge(manifest, actor=actor, now=now)
+                _lodge(manifest, actor=actor, now=now, lodged_at=lodged_at)
     except IntegrityError as exc:
         # A concurrent lodging took the same reference or B/L number between validation and insert.
         raise ValidationFailed(
@@ -83,16 +89,17 @@ def manifest_submit(*, manifest_id: UUID, actor: Any) -> Manifest:
     return manifest
 
 
-def _lodge(manifest: Manifest, *, actor: Any, now: Any) -> None:
-    late = is_late(mode=manifest.mode, eta=manifest.eta, lodged_at=now)
+def _lodge(manifest: Manifest, *, actor: Any, now: dt.datetime, lodged_at: dt.datetime | None = None) -> None:
+    lodged_at = lodged_at or now
+    late = is_late(mode=manifest.mode, eta=manifest.eta, lodged_at=lodged_at)
     from_status = manifest.status
     manifest.status = ManifestStatus.LODGED
-    manifest.lodged_at = now
+    manifest.lodged_at = lodged_at
     manifest.late_lodging = late
     manifest.updated_at = now
     manifest.save(update_fields=["status", "lodged_at", "late_lodging", "updated_at"])
     record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.LODGED,
-                      actor=actor, at=now, payload={"late_lodging": late})
+                      actor=actor, at=now, payload={"late_lodging": late, "lodged_at": lodged_at.isoformat()})
 
 
 def _manifest_fields(data: ManifestInput, resolved: Resolved) -> dict[str, Any]:
