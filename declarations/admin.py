@@ -49,7 +49,9 @@ class DeclarationAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return selectors.scope_declarations(super().get_queryset(request), request.user)
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> tuple[QuerySet[Any], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         return selectors.search_declarations(queryset, search_term), False
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:

@@ -1,0 +1,310 @@
+"""Reads for the officer workspace: office scoping, queue rows, the declaration detail page and
+the dashboard figures. Each read runs a fixed number of queries, whatever the data size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Case, Count, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from core import clock
+
+ALL_OFFICES = "*"
+LIVE_TASK = ("open", "assigned")
+LANES = ("green", "blue", "yellow", "red")
+BACKLOG_STATUSES = ("registered", "assessed", "paid", "under_control", "queried")
+
+
+# --- scoping --------------------------------------------------------------------------------------
+
+
+def officer_office(user: Any) -> str | None:
+    """`ALL_OFFICES` for supervisors (and anyone with `view_all_offices`), the officer's office
+    code, or None when an officer has no office assignment yet (sees nothing)."""
+    if hasattr(user, "_officers_office"):
+        cached: str | None = user._officers_office
+        return cached
+    if user.is_superuser or user.has_perm("officers.view_all_offices"):
+        office: str | None = ALL_OFFICES
+    else:
+        from .models import OfficerProfile
+
+        office = OfficerProfile.objects.filter(user_id=user.pk).values_list("office_id", flat=True).first()
+    user._officers_office = office
+    return office
+
+
+def scope_declarations(qs: QuerySet[Any], user: Any, *, prefix: str = "") -> QuerySet[Any]:
+    office = officer_office(user)
+    if office == ALL_OFFICES:
+        return qs
+    if office is None:
+        return qs.none()
+    return qs.filter(**{f"{prefix}office_id": office})
+
+
+# --- SLA ------------------------------------------------------------------------------------------
+
+
+def sla_hours(*, queue: str, priority: bool) -> int:
+    table: dict[str, int] = settings.OFFICERS_SLA_HOURS
+    if priority:
+        # AEO target (DOMAIN.md: AEO cargo cleared in about 6 hours); never longer than the queue's.
+        return min(table.get("aeo", 6), table.get(queue, 24))
+    return table.get(queue, 24)
+
+
+@dataclass(frozen=True)
+class SlaState:
+    age: dt.timedelta
+    limit: dt.timedelta
+
+    @property
+    def overdue(self) -> bool:
+        return self.age > self.limit
+
+    @property
+    def ratio(self) -> float:
+        return self.age / self.limit if self.limit else 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{_short(self.age)} / {_short(self.limit)}"
+
+
+def _short(delta: dt.timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins:02d}m"
+
+
+def task_sla(task: Any, now: dt.datetime | None = None) -> SlaState:
+    now = now or clock.now()
+    limit = dt.timedelta(hours=sla_hours(queue=task.queue, priority=task.priority))
+    return SlaState(age=now - task.created_at, limit=limit)
+
+
+# --- queues ---------------------------------------------------------------------------------------
+
+
+QUEUE_SELECT_RELATED = ("declaration", "declaration__office", "declaration__trader", "declaration__trader__aeo",
+                        "assigned_to")
+
+
+def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
+    """Live officer tasks of one queue, scoped to the user's office."""
+    from risk.models import OfficerTask
+
+    qs = OfficerTask.objects.filter(status__in=LIVE_TASK)
+    if queue == "documentary_check":
+        qs = qs.filter(queue="documentary_check").exclude(declaration__status="queried")
+    elif queue == "inspection":
+        qs = qs.filter(queue="inspection").exclude(declaration__status="queried")
+    elif queue == "assigned_to_me":
+        qs = qs.filter(status="assigned", assigned_to_id=user.pk)
+    elif queue == "escalated":
+        qs = qs.filter(escalated_at__isnull=False)
+    elif queue == "queried":
+        qs = qs.filter(declaration__status="queried")
+    else:
+        raise ValueError(queue)
+    return scope_declarations(qs, user, prefix="declaration__").select_related(*QUEUE_SELECT_RELATED)
+
+
+def search_declarations(qs: QuerySet[Any], term: str, *, prefix: str = "") -> QuerySet[Any]:
+    """Exact look-up by entry number, UCR, trader PIN, B/L number or container number: every
+    branch hits an index (entry number unique, ucr, bl number, pins, container number)."""
+    from manifests.models import Container
+
+    term = term.strip().upper()
+    if not term:
+        return qs
+    by_container = Container.objects.filter(number=term).values("bill_of_lading_id")
+    return qs.filter(
+        Q(**{f"{prefix}entry_number": term})
+        | Q(**{f"{prefix}ucr": term})
+        | Q(**{f"{prefix}importer_pin": term})
+        | Q(**{f"{prefix}exporter_pin": term})
+        | Q(**{f"{prefix}bill_of_lading_number": term})
+        | Q(**{f"{prefix}bill_of_lading_id__in": by_container})
+    )
+
+
+# --- declaration detail ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionPair:
+    number: int
+    previous: int | None
+    reason: str
+    created_at: dt.datetime
+    created_by: str
+    rows: list[dict[str, Any]]  # {"pointer", "before", "after"}
+
+
+@dataclass(frozen=True)
+class DeclarationDetail:
+    declaration: Any
+    items: list[Any]
+    documents: list[Any]
+    assessment: Any | None
+    assessment_lines: list[Any]
+    risk: Any | None
+    task: Any | None
+    task_sla: SlaState | None
+    events: list[Any]
+    versions: list[VersionPair]
+    notifications: list[Any]
+    amendment_requests: list[Any]
+    release_order: Any | None
+    payment: Any | None
+    containers: list[str] = field(default_factory=list)
+
+
+def declaration_detail(*, declaration: Any) -> DeclarationDetail:
+    """Everything the detail page shows, in a fixed number of queries (one per related table)."""
+    from declarations.models import Assessment, DeclarationEvent, DeclarationVersion
+    from declarations.services.snapshots import body_diff
+    from notifications.models import Notification
+    from risk.models import OfficerTask, ReleaseOrder, RiskAssessment
+
+    items = list(declaration.items.all())
+    documents = list(declaration.documents.all())
+    assessment = (
+        Assessment.objects.filter(declaration=declaration)
+        .order_by("-version")
+        .prefetch_related("lines")
+        .first()
+    )
+    lines = list(assessment.lines.all()) if assessment is not None else []
+    risk = RiskAssessment.objects.filter(declaration=declaration).first()
+    # The live task if there is one, else the latest finished one.
+    task = (
+        OfficerTask.objects.filter(declaration=declaration)
+        .select_related("assigned_to")
+        .order_by(Case(When(status__in=LIVE_TASK, then=Value(0)), default=Value(1)), "-created_at")
+        .first()
+    )
+    events = list(
+        DeclarationEvent.objects.filter(declaration=declaration).select_related("actor").order_by("created_at", "id")
+    )
+    version_rows = list(
+        DeclarationVersion.objects.filter(declaration=declaration).select_related("created_by").order_by("number")
+    )
+    versions: list[VersionPair] = []
+    previous_body: dict[str, Any] | None = None
+    previous_number: int | None = None
+    for version in version_rows:
+        body = (version.snapshot or {}).get("body", version.snapshot or {})
+        rows: list[dict[str, Any]] = []
+        if previous_body is not None:
+            for change in body_diff(previous_body, body):
+                rows.append({"pointer": change.get("pointer", ""), "before": change.get("old", change.get("before")),
+                             "after": change.get("new", change.get("after"))})
+        versions.append(VersionPair(
+            number=version.number, previous=previous_number, reason=version.reason, created_at=version.created_at,
+            created_by=version.created_by.get_username() if version.created_by else "system", rows=rows,
+        ))
+        previous_body, previous_number = body, version.number
+    versions.reverse()
+    notifications = list(Notification.objects.filter(declaration_id=declaration.pk).order_by("seq"))
+    amendment_requests = list(declaration.amendment_requests.select_related("requested_by", "decided_by").all())
+    release_order = ReleaseOrder.objects.filter(declaration=declaration).first()
+    payment = getattr(declaration, "payment", None) if _has_payment(declaration) else None
+    containers: list[str] = []
+    if declaration.bill_of_lading_id:
+        from manifests.models import Container
+
+        containers = list(
+            Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
+            .order_by("number").values_list("number", flat=True)
+        )
+    return DeclarationDetail(
+        declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
+        risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
+        events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
+        release_order=release_order, payment=payment, containers=containers,
+    )
+
+
+def _has_payment(declaration: Any) -> bool:
+    from declarations.models import Payment
+
+    try:
+        declaration.payment  # noqa: B018 - loaded by select_related in the admin queryset
+    except Payment.DoesNotExist:
+        return False
+    return True
+
+
+# --- dashboard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaneDay:
+    day: dt.date
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    days: list[LaneDay]
+    release_times: dict[str, Any]  # lane -> risk.selectors.LaneReleaseStats
+    backlog: dict[str, int]
+    windows: list[Any]
+    active_outage: Any | None
+    buffered_pending: int
+    generated_at: dt.datetime
+
+
+def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> Dashboard:
+    """Declarations per lane per day (lodging date, East Africa Time), time to release per lane,
+    backlog per status (office-scoped like the queues), maintenance and contingency state."""
+    from declarations.models import Declaration
+    from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
+    from risk.selectors import time_to_release_stats
+
+    now = clock.now()
+    tz = timezone.get_current_timezone()
+    today = timezone.localtime(now, tz).date()
+    first_day = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(first_day, dt.time.min, tzinfo=tz)
+    base = scope_declarations(Declaration.objects.all(), user)
+    per_day: dict[dt.date, dict[str, int]] = {first_day + dt.timedelta(days=n): dict.fromkeys(LANES, 0)
+                                              for n in range(days)}
+    rows = (
+        base.filter(lodged_at__gte=start, channel__isnull=False)
+        .annotate(day=TruncDate("lodged_at", tzinfo=tz))
+        .values("day", "channel")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        if row["day"] in per_day and row["channel"] in LANES:
+            per_day[row["day"]][row["channel"]] = row["n"]
+    backlog = dict.fromkeys(BACKLOG_STATUSES, 0)
+    for row in base.filter(status__in=BACKLOG_STATUSES).values("status").annotate(n=Count("pk")).order_by():
+        backlog[row["status"]] = row["n"]
+    windows = list(
+        MaintenanceWindow.objects.filter(status__in=["scheduled", "active"], ends_at__gte=now).order_by("starts_at")[:5]
+    )
+    outage = Outage.objects.filter(status="active").order_by("-started_at").first()
+    buffered = BufferedSubmission.objects.filter(status__in=["pending", "replaying"]).count()
+    return Dashboard(
+        days=[LaneDay(day=d, counts=c) for d, c in sorted(per_day.items())],
+        release_times=time_to_release_stats(since=now - dt.timedelta(days=release_days)),
+        backlog=backlog,
+        windows=windows,
+        active_outage=outage,
+        buffered_pending=buffered,
+        generated_at=now,
+    )

@@ -1,0 +1,59 @@
+"""The admin site officers use. Agents (users with an `agent_staff` link) never get in: they use
+the API with a token, and a clearing agent's staff account must not see other firms' work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
+
+
+def is_agent(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    from traders.models import AgentStaff
+
+    cached = getattr(user, "_officers_is_agent", None)
+    if cached is None:
+        cached = AgentStaff.objects.filter(user_id=user.pk).exists()
+        user._officers_is_agent = cached
+    return bool(cached)
+
+
+class OfficerAuthenticationForm(AdminAuthenticationForm):
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "agent": "Clearing-agent accounts cannot use the officer workspace; use the API.",
+    }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        if is_agent(user):
+            raise forms.ValidationError(self.error_messages["agent"], code="agent")
+        super().confirm_login_allowed(user)
+
+
+class OfficerAdminSite(admin.AdminSite):
+    site_header = "Forodha officer workspace"
+    site_title = "Forodha officers"
+    index_title = "Work queues and administration"
+    login_form = OfficerAuthenticationForm
+    index_template = "officers/index.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and not is_agent(user))
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            path("dashboard/", self.admin_view(self._dashboard), name="officers_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def _dashboard(self, request: HttpRequest) -> HttpResponse:
+        from .dashboard import dashboard_view
+
+        return dashboard_view(request, site=self)
