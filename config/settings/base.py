@@ -308,3 +308,18 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- officers ---
+# Officer sessions: 8 hours (one shift), ended when the browser closes; the expiry slides with use.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_SAVE_EVERY_REQUEST = True
+# Login throttling (django-axes, active once "axes" is installed): 5 failures per username + IP
+# lock that pair out for 15 minutes; a successful login resets the counter.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
+# Service level per queue (hours from the task's creation; AEO tasks get the AEO target).
+OFFICERS_SLA_HOURS = {"documentary_check": 4, "inspection": 24, "aeo": 6}
