@@ -192,26 +192,50 @@ def main(seconds: float = 3.0) -> dict[str, object]:
     book_rate = _rate(book_lookup, seconds / 2)
     rules_rate = _rate(rules_lookup, seconds / 2)
     dict_rate = _rate(dict_lookup, seconds / 2)
-    figures: dict[str, object] = {
+    details = {
         "items_per_declaration": len(data.items),
         "tax_lines_per_declaration": len(result.lines),
         "declaration_total_kes": str(result.totals.total),
         "tariff_lines_in_book": len(book.lines),
-        "assessments_per_s_per_core": round(assess_rate),
-        "baseline_bare_arithmetic_per_s": round(arith_rate),
-        "assessment_vs_baseline_ratio": round(assess_rate / arith_rate, 3),
-        "assessment_goal_per_s": 5000,
-        "assessment_goal_met": assess_rate >= 5000,
-        "tariff_book_lookups_per_s": round(book_rate),
-        "line_rules_lookups_per_s": round(rules_rate),
-        "baseline_dict_lookups_per_s": round(dict_rate),
-        "tariff_book_vs_dict_ratio": round(book_rate / dict_rate, 3),
-        "line_rules_vs_dict_ratio": round(rules_rate / dict_rate, 3),
-        "lookup_goal_per_s": 200000,
-        "lookup_goal_met": min(book_rate, rules_rate) >= 200000,
         "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg()[0],
+        "load_average_1m": os.getloadavg()[0],
     }
+    results = [
+        {
+            "scenario": "assess a 20-item declaration (pure, 1 core)",
+            "metric": "assessments_per_s_per_core",
+            "unit": "/s",
+            "value": round(assess_rate, 1),
+            "baseline_name": "bare Decimal arithmetic of the same declaration",
+            "baseline": round(arith_rate, 1),
+            "ratio": round(assess_rate / arith_rate, 4),
+            "goal": ">= 5,000/s",
+            "goal_met": assess_rate >= 5000,
+        },
+        {
+            "scenario": "tariff_book(date), warm cache",
+            "metric": "tariff_book_lookups_per_s",
+            "unit": "/s",
+            "value": round(book_rate, 1),
+            "baseline_name": "plain dict lookup",
+            "baseline": round(dict_rate, 1),
+            "ratio": round(book_rate / dict_rate, 4),
+            "goal": ">= 200,000/s",
+            "goal_met": book_rate >= 200_000,
+        },
+        {
+            "scenario": "book.rules(code): resolved line + measures, warm",
+            "metric": "line_rules_lookups_per_s",
+            "unit": "/s",
+            "value": round(rules_rate, 1),
+            "baseline_name": "plain dict lookup",
+            "baseline": round(dict_rate, 1),
+            "ratio": round(rules_rate / dict_rate, 4),
+            "goal": ">= 200,000/s",
+            "goal_met": rules_rate >= 200_000,
+        },
+    ]
+    figures: dict[str, object] = {"benchmark": "assessment", "results": results, "details": details}
     print(json.dumps(figures, indent=2))
     return figures
 

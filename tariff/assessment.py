@@ -28,6 +28,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from core.exceptions import ErrorItem
 from tariff.exceptions import AssessmentFailed
@@ -235,8 +236,10 @@ class DeclarationInput:
     items: tuple[ItemInput, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class TaxLine:
+class TaxLine(NamedTuple):
+    """One tax on one item. An immutable NamedTuple rather than a frozen dataclass: a 20-item
+    declaration makes ~90 of them and a NamedTuple builds 2.5x faster (see bench_assessment)."""
+
     line_no: int
     tax: str  # import_duty / excise_duty / vat / idf / rdl
     base: Decimal  # KES, the ad valorem base (rounded for display)
