@@ -1,0 +1,219 @@
+"""REST API of transit: e-seal event intake (tracking system), partner-state messages (signed),
+agents' movements and bonds, the officer queue. Views parse, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import PermissionDeniedError, ValidationFailed, error
+from core.pagination import StandardPagination
+
+from . import selectors, services
+from .enums import MovementStatus
+from .models import TransitMovement
+from .serializers import PartnerMessageInSerializer, TrackingEventInSerializer
+from .signing import PARTNER_HEADER, SIGNATURE_HEADER
+
+TAGS = ["transit"]
+_problem = OpenApiResponse(description="application/problem+json")
+
+
+class IsTrackingSystem(BasePermission):
+    """The cargo tracking system's client: a user in TRANSIT_TRACKING_GROUP (agents are refused)."""
+
+    message = "Only the cargo tracking system may post e-seal events."
+    code = "not_tracking_system"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from django.conf import settings
+
+        user = request.user
+        return bool(user and user.is_authenticated
+                    and user.groups.filter(name=settings.TRANSIT_TRACKING_GROUP).exists())
+
+
+class IsCustomsStaff(BasePermission):
+    message = "Only customs officers may read the transit queue."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def _agent(request: Request) -> Any:
+    from traders.selectors import agent_for_user
+
+    agent = agent_for_user(request.user)
+    if agent is None:
+        raise PermissionDeniedError(detail="Only clearing-agent staff can read transit movements.",
+                                    code="not_an_agent")
+    return agent
+
+
+TrackingEventOut = inline_serializer("TrackingEventOut", fields={
+    "event_id": serializers.CharField(), "movement_id": serializers.UUIDField(),
+    "declaration_id": serializers.UUIDField(), "entry_number": serializers.CharField(allow_null=True),
+    "seal_number": serializers.CharField(), "kind": serializers.CharField(),
+    "occurred_at": serializers.DateTimeField(), "received_at": serializers.DateTimeField(),
+    "applied": serializers.BooleanField(), "effects": serializers.ListField(child=serializers.CharField()),
+    "movement_status": serializers.CharField(), "tracking_state": serializers.CharField(),
+    "last_event_at": serializers.DateTimeField(allow_null=True), "duplicate": serializers.BooleanField(),
+})
+
+
+class TrackingEventApi(APIView):
+    permission_classes = [IsTrackingSystem]
+
+    @extend_schema(
+        tags=TAGS, summary="Post one RECTS e-seal event (tracking system only; idempotent by event_id)",
+        request=TrackingEventInSerializer,
+        responses={201: TrackingEventOut, 200: OpenApiResponse(description="Duplicate: the stored result"),
+                   400: _problem, 401: _problem, 403: _problem, 409: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        data = TrackingEventInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        location = v.get("location") or {}
+        outcome = services.tracking_event_record(
+            event_id=v["event_id"], seal_number=v["seal_number"], kind=v["kind"], occurred_at=v["occurred_at"],
+            location_name=location.get("name", ""), latitude=location.get("latitude"),
+            longitude=location.get("longitude"), battery_percent=v.get("battery_percent"),
+            details=v.get("details") or {}, actor=request.user,
+        )
+        return Response({**outcome.event.result, "duplicate": not outcome.created},
+                        status=201 if outcome.created else 200)
+
+
+class PartnerMessageApi(APIView):
+    """System-to-system: a partner state's customs posts a signed confirmation (no token; the
+    signature is the authentication, see docs/transit.md)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        tags=TAGS, summary="Inbound partner-state message (exit/arrival confirmation, rejection), signed",
+        auth=[],
+        parameters=[OpenApiParameter(PARTNER_HEADER, str, OpenApiParameter.HEADER, required=True),
+                    OpenApiParameter(SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True)],
+        request=PartnerMessageInSerializer,
+        responses={201: inline_serializer("PartnerMessageOut", fields={
+            "message_id": serializers.CharField(), "movement_id": serializers.UUIDField(),
+            "kind": serializers.CharField(), "movement_status": serializers.CharField(),
+            "effects": serializers.ListField(child=serializers.CharField()),
+            "received_at": serializers.DateTimeField(), "duplicate": serializers.BooleanField()}),
+            200: OpenApiResponse(description="Duplicate: the stored result"),
+            400: _problem, 401: _problem, 403: _problem, 409: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        outcome = services.partner_message_receive(
+            partner_code=request.headers.get(PARTNER_HEADER), signature=request.headers.get(SIGNATURE_HEADER),
+            body=request.body)
+        return Response({**outcome.message.result, "duplicate": not outcome.created},
+                        status=201 if outcome.created else 200)
+
+
+def render_movement(movement: TransitMovement) -> dict[str, Any]:
+    status = services.transit_status_for(movement.declaration_id) or {}
+    return {**status, "declaration_id": str(movement.declaration_id),
+            "entry_number": movement.declaration.entry_number,
+            "taxes_at_risk": {"amount": str(movement.taxes_at_risk), "currency": "KES"},
+            "eac_aeo": movement.eac_aeo, "priority": movement.priority,
+            "seals": [{"container": s.container_number or None, "e_seal": s.seal_number, "active": s.is_active}
+                      for s in movement.seals.all()]}
+
+
+class TransitMovementOutSerializer(serializers.Serializer):
+    movement_id = serializers.UUIDField()
+    declaration_id = serializers.UUIDField()
+    entry_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=MovementStatus.choices)
+    destination_country = serializers.CharField()
+    office_of_entry = serializers.CharField()
+    office_of_exit = serializers.CharField()
+    departed_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    tracking_state = serializers.CharField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    last_position = serializers.DictField(allow_null=True)
+    bond = serializers.DictField()
+    taxes_at_risk = serializers.DictField()
+    open_alerts = serializers.IntegerField()
+    eac_aeo = serializers.BooleanField()
+    priority = serializers.BooleanField()
+    seals = serializers.ListField(child=serializers.DictField())
+
+
+class MovementListApi(APIView):
+    @extend_schema(tags=TAGS, summary="The agent's transit movements",
+                   parameters=[OpenApiParameter("status", str, enum=MovementStatus.values)],
+                   responses={200: TransitMovementOutSerializer(many=True), 400: _problem, 403: _problem})
+    def get(self, request: Request) -> Response:
+        agent = _agent(request)
+        status = request.query_params.get("status")
+        if status and status not in MovementStatus.values:
+            raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {status!r}.", "?status")])
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.movements_for_agent(agent=agent, status=status), request,
+                                           view=self)
+        return paginator.get_paginated_response([render_movement(m) for m in page or []])
+
+
+class MovementDetailApi(APIView):
+    @extend_schema(tags=TAGS, summary="One transit movement of the agent (status, position, bond)",
+                   responses={200: TransitMovementOutSerializer, 403: _problem, 404: _problem})
+    def get(self, request: Request, movement_id: Any) -> Response:
+        movement = selectors.movement_get_for_agent(agent=_agent(request), movement_id=movement_id)
+        return Response(render_movement(movement))
+
+
+class BondListApi(APIView):
+    @extend_schema(tags=TAGS, summary="Regional bonds of the agent and its traders, with free balance",
+                   responses={200: inline_serializer("RegionalBondOut", many=True, fields={
+                       "number": serializers.CharField(), "principal": serializers.CharField(),
+                       "amount": serializers.CharField(), "balance": serializers.CharField(),
+                       "currency": serializers.CharField(), "status": serializers.CharField()}),
+                       403: _problem})
+    def get(self, request: Request) -> Response:
+        agent = _agent(request)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.bonds_for_agent(agent=agent), request, view=self)
+        return paginator.get_paginated_response([
+            {"number": b.number, "principal": "agent" if b.principal_agent_id else "trader",
+             "amount": str(b.amount), "balance": str(b.balance), "currency": b.currency, "status": b.status,
+             "valid_to": b.valid_to.isoformat() if b.valid_to else None}
+            for b in page or []])
+
+
+class OfficerQueueApi(APIView):
+    permission_classes = [IsCustomsStaff]
+
+    @extend_schema(tags=TAGS, summary="Officer queue: live transit movements with last position and age",
+                   parameters=[OpenApiParameter("status", str), OpenApiParameter("office_of_exit", str),
+                               OpenApiParameter("alerts_only", bool)],
+                   responses={200: inline_serializer("TransitQueue", fields={
+                       "results": serializers.ListField(child=serializers.DictField())}), 403: _problem})
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        rows = selectors.transit_officer_queue(status=params.get("status") or None,
+                                               office_of_exit=params.get("office_of_exit") or None,
+                                               alerts_only=params.get("alerts_only") in ("1", "true"))
+        return Response({"results": [
+            {"movement_id": str(r.movement_id), "declaration_id": str(r.declaration_id),
+             "entry_number": r.entry_number, "status": r.status, "destination_country": r.destination_country,
+             "office_of_exit": r.office_of_exit, "priority": r.priority,
+             "departed_at": r.departed_at.isoformat() if r.departed_at else None,
+             "due_at": r.due_at.isoformat() if r.due_at else None, "age_seconds": int(r.age.total_seconds()),
+             "overdue": r.overdue, "tracking_state": r.tracking_state or None,
+             "last_event_at": r.last_event_at.isoformat() if r.last_event_at else None,
+             "last_position": r.last_position, "open_alerts": r.open_alerts}
+            for r in rows]})

@@ -1,0 +1,68 @@
+"""Input serializers: the `transit` section of an IM8 declaration body, e-seal events from the
+cargo tracking system, and partner-state messages. All strict (unknown fields are rejected)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core.serializers import StrictSerializer, StrictSerializerMixin
+
+from .enums import INBOUND_KINDS, TrackingEventKind
+
+SEAL_REGEX = r"^[A-Z0-9][A-Z0-9-]{4,18}[A-Z0-9]$"
+
+
+class _Str(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a string.", code="invalid_type")
+        return str(super().to_internal_value(data))
+
+
+class TransitContainerInSerializer(StrictSerializerMixin, serializers.Serializer):
+    number = _Str(r"^[A-Z]{4}[0-9]{7}$", help_text="ISO 6346 container number, e.g. CSQU3054383")
+    e_seals = serializers.ListField(child=_Str(SEAL_REGEX), max_length=4, required=False, default=list,
+                                    help_text="RECTS e-seal numbers fixed on this container")
+
+
+class TransitInSerializer(StrictSerializerMixin, serializers.Serializer):
+    """The `transit` section of an IM8 (EAC SCT transit) declaration body."""
+
+    destination_country = _Str(r"^[A-Z]{2}$", required=False,
+                               help_text="Destination partner state (UG, RW, SS, CD, BI, TZ); "
+                                         "defaults to the body's country_of_destination")
+    office_of_exit = _Str(r"^[A-Z]{3}$", help_text="Exit border post, e.g. MAL (Malaba), BSA (Busia)")
+    bond_number = _Str(r"^[A-Z0-9/-]{3,32}$", required=False,
+                       help_text="Regional bond; default: the importer's, else the agent's active bond")
+    vehicle_registration = _Str(r"^[A-Z0-9 -]{2,20}$", required=False)
+    containers = TransitContainerInSerializer(many=True, required=False, default=list)
+    e_seals = serializers.ListField(child=_Str(SEAL_REGEX), max_length=4, required=False, default=list,
+                                    help_text="E-seals on a non-containerised load (truck body)")
+
+
+class LocationInSerializer(StrictSerializerMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
+
+
+class TrackingEventInSerializer(StrictSerializer):
+    event_id = _Str(r"^[A-Za-z0-9._:-]{1,64}$", help_text="The tracking system's unique event id (idempotency)")
+    seal_number = _Str(SEAL_REGEX)
+    kind = serializers.ChoiceField(choices=TrackingEventKind.choices)
+    occurred_at = serializers.DateTimeField(help_text="Event time at the seal (ISO 8601 with offset)")
+    location = LocationInSerializer(required=False)
+    battery_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    details = serializers.DictField(required=False, default=dict)
+
+
+class PartnerMessageInSerializer(StrictSerializer):
+    message_id = _Str(r"^[A-Za-z0-9._:-]{1,64}$")
+    kind = serializers.ChoiceField(choices=[(str(k.value), k.label) for k in INBOUND_KINDS])
+    movement_id = serializers.UUIDField()
+    entry_number = serializers.CharField(max_length=16, required=False)
+    occurred_at = serializers.DateTimeField()
+    office = serializers.CharField(max_length=35, required=False, allow_blank=True)
+    remarks = serializers.CharField(max_length=500, required=False, allow_blank=True)

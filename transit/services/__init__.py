@@ -1,0 +1,57 @@
+"""Transit services (writes) and the hooks that lodging, release and the status look-up call.
+
+Hooks (wired by the declarations/risk apps):
+- `transit_validate(*, payload, on) -> list[ErrorItem]`          lodging, before anything is written
+- `transit_on_lodged(*, declaration, payload, actor) -> TransitMovement`   inside the lodging transaction
+- `transit_on_released(*, declaration, actor) -> TransitMovement | None`   inside the release transaction
+- `transit_on_cancelled(*, declaration, actor) -> TransitMovement | None`  inside the cancellation
+- `transit_status_for(declaration_id) -> dict | None`            status look-up
+"""
+
+from .alerts import alert_assign, alert_open, alert_resolve
+from .bonds import bond_create, bond_release, bond_reserve, bond_top_up
+from .movements import (
+    bond_amount_for,
+    eac_regional_aeo,
+    transit_flag_overdue,
+    transit_on_cancelled,
+    transit_on_lodged,
+    transit_on_released,
+    transit_status_for,
+)
+from .partner import (
+    DeliveryResult,
+    InboundOutcome,
+    PartnerUnreachable,
+    partner_message_deliver,
+    partner_message_receive,
+    partner_messages_due,
+)
+from .tracking import TrackingOutcome, tracking_event_record
+from .validation import transit_validate
+
+__all__ = [
+    "DeliveryResult",
+    "InboundOutcome",
+    "PartnerUnreachable",
+    "TrackingOutcome",
+    "alert_assign",
+    "alert_open",
+    "alert_resolve",
+    "bond_amount_for",
+    "bond_create",
+    "bond_release",
+    "bond_reserve",
+    "bond_top_up",
+    "eac_regional_aeo",
+    "partner_message_deliver",
+    "partner_message_receive",
+    "partner_messages_due",
+    "tracking_event_record",
+    "transit_flag_overdue",
+    "transit_on_cancelled",
+    "transit_on_lodged",
+    "transit_on_released",
+    "transit_status_for",
+    "transit_validate",
+]

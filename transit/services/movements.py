@@ -1,0 +1,301 @@
+"""Transit movements: the lodging and release hooks, closure on the partner's confirmation,
+cancellation, the overdue sweep and the status look-up.
+
+Lock order: declaration -> movement -> bond (lodging creates the declaration then reserves the bond;
+release holds the declaration, then locks the movement; closure locks both in that order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import clock
+from core.exceptions import Conflict, ValidationFailed, error
+
+from ..enums import AlertKind, Direction, MovementStatus, PartnerMessageKind, PartnerMessageStatus
+from ..lifecycle import EN_ROUTE, LIVE, transition_check
+from ..models import BondLedger, PartnerMessage, TransitAlert, TransitMovement, TransitSeal
+from .alerts import alert_open, alerts_resolve_for
+from .bonds import bond_release, bond_reserve
+from .common import money, movement_event, notify_agent
+from .validation import bond_usable_problem, bonds_usable_for, destination_of, transit_section_parse
+
+M = MovementStatus
+DELIVER_TASK = "transit.deliver_partner_message"
+
+
+def eac_regional_aeo(trader: Any, on: dt.date) -> bool:
+    """An active EAC-regional AEO on `on`: transit benefits (reduced bond, priority)."""
+    profile = getattr(trader, "aeo", None) if trader is not None else None
+    if profile is None:
+        return False
+    return (profile.tier == "eac_regional" and profile.status == "active" and profile.valid_from <= on
+            and (profile.valid_to is None or profile.valid_to >= on))
+
+
+def bond_amount_for(*, taxes_at_risk: Decimal, eac_aeo: bool) -> tuple[Decimal, Decimal]:
+    """(factor, amount secured): the taxes at risk, reduced for EAC regional AEOs."""
+    factor = Decimal(settings.TRANSIT_AEO_BOND_FACTOR) if eac_aeo else Decimal(1)
+    return factor, money(taxes_at_risk * factor)
+
+
+def _transition(movement: TransitMovement, to_status: str, *, actor: Any, reason: str,
+                payload: dict[str, Any] | None = None, fields: tuple[str, ...] = ()) -> None:
+    from_status = movement.status
+    transition_check(from_status, to_status)
+    movement.status = to_status
+    movement.updated_at = clock.now()
+    movement.save(update_fields=["status", "updated_at", *fields])
+    movement_event(movement=movement, from_status=from_status, to_status=to_status, actor=actor, reason=reason,
+                   payload=payload)
+
+
+def _resolve_bond(*, declaration: Any, data: dict[str, Any], on: dt.date) -> Any:
+    from ..models import RegionalBond
+
+    pointer = "/transit/bond_number"
+    if data.get("bond_number"):
+        bond = RegionalBond.objects.filter(number=data["bond_number"]).first()
+        if bond is None:
+            raise ValidationFailed(errors=[error("bond_not_found", f"No regional bond {data['bond_number']}.",
+                                                 pointer)])
+        if bond.principal_agent_id not in (None, declaration.agent_id) or (
+                bond.principal_trader_id is not None and bond.principal_trader_id != declaration.trader_id):
+            raise ValidationFailed(errors=[error("bond_not_yours", f"Bond {bond.number} does not secure this "
+                                                                   "agent's or importer's goods.", pointer)])
+        problem = bond_usable_problem(bond, on)
+        if problem:
+            raise ValidationFailed(errors=[error("bond_not_usable", problem, pointer)])
+        return bond
+    bonds = list(bonds_usable_for(agent=declaration.agent, trader=declaration.trader, on=on)
+                 .order_by("created_at", "number"))
+    bond = next((b for b in bonds if b.principal_trader_id is not None), None) or next(iter(bonds), None)
+    if bond is None:
+        raise ValidationFailed(errors=[error("bond_required", "No active regional bond of the importer or the "
+                                                              "agent: name one in bond_number.", pointer)])
+    return bond
+
+
+def transit_on_lodged(*, declaration: Any, payload: dict[str, Any], actor: Any) -> TransitMovement:
+    """Lodging hook (inside the lodging transaction, after the assessment is stored): create the
+    movement, arm its e-seals and reserve the bond for the taxes at risk. Raises (rolling the whole
+    lodging back) when the bond cannot cover it. Idempotent per declaration."""
+    existing = TransitMovement.objects.filter(declaration_id=declaration.pk).first()
+    if existing is not None:
+        return existing
+    data, errors = transit_section_parse(payload.get("transit"))
+    if data is None:
+        raise ValidationFailed(errors=errors)
+    assessment = declaration.assessments.order_by("-version").first()
+    if assessment is None:
+        raise Conflict(detail="The declaration has no assessment: taxes at risk unknown.", code="assessment_missing")
+    now = clock.now()
+    on = timezone.localtime(declaration.lodged_at or now).date()
+    taxes = money(assessment.total)
+    aeo = eac_regional_aeo(declaration.trader, on)
+    factor, secured = bond_amount_for(taxes_at_risk=taxes, eac_aeo=aeo)
+    bond = _resolve_bond(declaration=declaration, data=data, on=on)
+    from reference.models import CustomsOffice
+
+    movement = TransitMovement.objects.create(
+        declaration=declaration, agent_id=declaration.agent_id, status=M.LODGED,
+        destination_country=destination_of(payload, data), office_of_entry_id=declaration.office_id,
+        office_of_exit=CustomsOffice.objects.get(pk=data["office_of_exit"]),
+        vehicle_registration=data.get("vehicle_registration", ""), bond=bond, taxes_at_risk=taxes,
+        bond_factor=factor, amount_secured=secured, eac_aeo=aeo, priority=aeo, lodged_at=now,
+        created_at=now, updated_at=now,
+    )
+    seals = [TransitSeal(movement=movement, container_number=c["number"], seal_number=s)
+             for c in data.get("containers") or [] for s in c.get("e_seals") or []]
+    seals += [TransitSeal(movement=movement, container_number="", seal_number=s) for s in data.get("e_seals") or []]
+    try:
+        with transaction.atomic():
+            TransitSeal.objects.bulk_create(seals)
+    except IntegrityError:
+        raise ValidationFailed(errors=[error("e_seal_in_use", "An e-seal is armed on another live movement.",
+                                             "/transit/containers")]) from None
+    bond_reserve(bond_id=bond.pk, movement=movement, amount=secured, actor=actor)
+    movement_event(movement=movement, from_status="", to_status=M.LODGED, actor=actor, reason="lodged",
+                   payload={"bond": bond.number, "amount_secured": str(secured), "taxes_at_risk": str(taxes),
+                            "eac_aeo": aeo})
+    notify_agent(movement=movement,
+                 subject=f"{declaration.entry_number}: transit to {movement.destination_country} via "
+                         f"{movement.office_of_exit_id}, KES {secured} reserved on bond {bond.number}",
+                 payload={"bond_number": bond.number, "amount_secured": str(secured), "currency": "KES"},
+                 actor=actor)
+    return movement
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def transit_message_body(movement: TransitMovement, message_id: uuid.UUID) -> dict[str, Any]:
+    """The JSON sent to the destination state when the goods are released for transit."""
+    declaration = movement.declaration
+    return {
+        "message_id": str(message_id),
+        "kind": PartnerMessageKind.TRANSIT_DECLARATION.value,
+        "sender": "KE",
+        "recipient": movement.destination_country,
+        "sent_at": clock.now().isoformat(),
+        "movement_id": str(movement.pk),
+        "entry_number": declaration.entry_number,
+        "regime": declaration.regime,
+        "importer_pin": declaration.importer_pin,
+        "bill_of_lading": declaration.bill_of_lading_number,
+        "route": {"office_of_entry": movement.office_of_entry_id, "office_of_exit": movement.office_of_exit_id,
+                  "destination_country": movement.destination_country},
+        "departed_at": movement.departed_at.isoformat() if movement.departed_at else None,
+        "due_at": movement.due_at.isoformat() if movement.due_at else None,
+        "goods": [{"line_no": i.line_no, "hs_code": i.hs_code, "description": i.description,
+                   "packages": i.packages, "gross_weight_kg": str(i.gross_weight_kg),
+                   "customs_value_kes": str(i.customs_value_kes)} for i in declaration.items.all()],
+        "taxes_at_risk": {"amount": str(movement.taxes_at_risk), "currency": "KES"},
+        "bond": {"number": movement.bond.number, "amount_secured": str(movement.amount_secured),
+                 "currency": "KES"},
+        "seals": [{"container": s.container_number, "e_seal": s.seal_number} for s in movement.seals.all()],
+        "eac_aeo": movement.eac_aeo,
+        "vehicle_registration": movement.vehicle_registration,
+    }
+
+
+def _lock_movement_of(declaration_id: Any) -> TransitMovement | None:
+    return (TransitMovement.objects.select_for_update(of=("self",)).select_related("declaration", "bond")
+            .filter(declaration_id=declaration_id).first())
+
+
+def transit_on_released(*, declaration: Any, actor: Any) -> TransitMovement | None:
+    """Release hook (inside the release transaction, declaration row held): the goods depart under
+    the bond; the transit message to the destination state is queued through the outbox. Returns
+    None for a declaration without a movement; idempotent for one already departed."""
+    from core.outbox import outbox_enqueue
+
+    movement = _lock_movement_of(declaration.pk)
+    if movement is None or movement.status != M.LODGED:
+        return movement
+    now = clock.now()
+    movement.departed_at = now
+    movement.due_at = now + dt.timedelta(days=settings.TRANSIT_PERIOD_DAYS)
+    _transition(movement, M.IN_TRANSIT, actor=actor, reason="released for transit",
+                payload={"due_at": movement.due_at.isoformat()}, fields=("departed_at", "due_at"))
+    message_id = uuid.uuid4()
+    body = transit_message_body(movement, message_id)
+    message = PartnerMessage.objects.create(
+        id=message_id, direction=Direction.OUTBOUND, partner=movement.destination_country,
+        kind=PartnerMessageKind.TRANSIT_DECLARATION, message_id=str(message_id), movement=movement, body=body,
+        body_text=_canonical(body), status=PartnerMessageStatus.PENDING, created_at=now, next_attempt_at=now,
+    )
+    outbox_enqueue(task_name=DELIVER_TASK, kwargs={"message_id": str(message.pk)})
+    local_due = timezone.localtime(movement.due_at)
+    notify_agent(movement=movement,
+                 subject=f"{declaration.entry_number}: released for transit, exit at {movement.office_of_exit_id} "
+                         f"due by {local_due:%Y-%m-%d %H:%M} EAT",
+                 payload={"departed_at": now.isoformat(), "due_at": movement.due_at.isoformat()}, actor=actor)
+    return movement
+
+
+def movement_close_locked(*, movement: TransitMovement, actor: Any, reason: str, confirmed_at: dt.datetime,
+                          payload: dict[str, Any]) -> BondLedger | None:
+    """Close a locked, en-route movement: bond released, seals freed, overdue/delivery alerts
+    resolved, declaration released -> exited. The caller holds declaration and movement locks."""
+    movement.closed_at = clock.now()
+    movement.simulator_confirm_due_at = None
+    _transition(movement, M.CLOSED, actor=actor, reason=reason,
+                payload={**payload, "confirmed_at": confirmed_at.isoformat()},
+                fields=("closed_at", "simulator_confirm_due_at"))
+    TransitSeal.objects.filter(movement=movement, is_active=True).update(is_active=False)
+    released = bond_release(movement=movement, actor=actor, reason=f"exit confirmed: {reason}")
+    alerts_resolve_for(movement=movement, kinds=(AlertKind.OVERDUE, AlertKind.DELIVERY_FAILED),
+                       resolution=f"closed: {reason}")
+    declaration = movement.declaration
+    if declaration.status == "released":
+        from declarations.services.lifecycle import declaration_transition_locked
+
+        declaration_transition_locked(declaration=declaration, to_status="exited", actor=actor,
+                                      reason=f"transit exit confirmed ({reason})",
+                                      payload={"movement_id": str(movement.pk)})
+    notify_agent(movement=movement,
+                 subject=f"{declaration.entry_number}: transit closed, exit confirmed; KES "
+                         f"{movement.amount_secured} released on bond {movement.bond.number}",
+                 payload={"closed_at": movement.closed_at.isoformat() if movement.closed_at else None,
+                          "bond_number": movement.bond.number, "amount_released": str(movement.amount_secured)},
+                 actor=actor)
+    return released
+
+
+@transaction.atomic
+def transit_on_cancelled(*, declaration: Any, actor: Any) -> TransitMovement | None:
+    """Cancellation hook: a movement not yet released is cancelled and its bond reservation freed."""
+    movement = _lock_movement_of(declaration.pk)
+    if movement is None or movement.status != M.LODGED:
+        return movement
+    _transition(movement, M.CANCELLED, actor=actor, reason="declaration cancelled")
+    TransitSeal.objects.filter(movement=movement, is_active=True).update(is_active=False)
+    bond_release(movement=movement, actor=actor, reason="declaration cancelled")
+    return movement
+
+
+def transit_flag_overdue(*, actor: Any = None) -> int:
+    """Beat: open an `overdue` alert on every en-route movement past its due time (sandbox clock)."""
+    now = clock.now()
+    ids = list(TransitMovement.objects.filter(status__in=EN_ROUTE, due_at__lt=now)
+               .exclude(alerts__kind=AlertKind.OVERDUE, alerts__status__in=("open", "assigned"))
+               .values_list("pk", flat=True)[:500])
+    opened = 0
+    for movement_id in ids:
+        with transaction.atomic():
+            movement = (TransitMovement.objects.select_for_update(of=("self",)).select_related("declaration")
+                        .get(pk=movement_id))
+            if movement.status not in EN_ROUTE or movement.due_at is None or movement.due_at >= now:
+                continue
+            overdue_by = now - movement.due_at
+            _alert, created = alert_open(
+                movement=movement, kind=AlertKind.OVERDUE, actor=actor,
+                detail=f"due {movement.due_at.isoformat()}, overdue by {overdue_by}; last position "
+                       f"{movement.last_position_name or 'unknown'}")
+            opened += int(created)
+    return opened
+
+
+def transit_status_for(declaration_id: Any) -> dict[str, Any] | None:
+    """The transit part of the status look-up (`GET /api/v1/status`), or None for no movement."""
+    movement = (TransitMovement.objects.select_related("bond").filter(declaration_id=declaration_id).first())
+    if movement is None:
+        return None
+    now = clock.now()
+    released = BondLedger.objects.filter(movement=movement, kind="release").exists()
+    return {
+        "movement_id": str(movement.pk),
+        "status": movement.status,
+        "destination_country": movement.destination_country,
+        "office_of_entry": movement.office_of_entry_id,
+        "office_of_exit": movement.office_of_exit_id,
+        "departed_at": movement.departed_at.isoformat() if movement.departed_at else None,
+        "due_at": movement.due_at.isoformat() if movement.due_at else None,
+        "overdue": bool(movement.status in EN_ROUTE and movement.due_at and movement.due_at < now),
+        "closed_at": movement.closed_at.isoformat() if movement.closed_at else None,
+        "tracking_state": movement.tracking_state or None,
+        "last_event_at": movement.last_event_at.isoformat() if movement.last_event_at else None,
+        "last_position": position_of(movement),
+        "bond": {"number": movement.bond.number, "amount_secured": str(movement.amount_secured),
+                 "currency": "KES", "released": released},
+        "open_alerts": TransitAlert.objects.filter(movement=movement, status__in=("open", "assigned")).count(),
+        "live": movement.status in LIVE,
+    }
+
+
+def position_of(movement: TransitMovement) -> dict[str, Any] | None:
+    if movement.last_latitude is None and not movement.last_position_name:
+        return None
+    return {"name": movement.last_position_name or None,
+            "latitude": None if movement.last_latitude is None else str(movement.last_latitude),
+            "longitude": None if movement.last_longitude is None else str(movement.last_longitude)}
