@@ -9,7 +9,22 @@ from decimal import Decimal
 import factory
 
 from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, RateKind, TariffLine
+from tariff.selectors import clear_local_cache
 from tests.factories.reference import CurrencyFactory
+
+
+class _TariffRowFactory(factory.django.DjangoModelFactory):
+    """Creating a tariff row drops this process's cached tariff books, so the next
+    `tariff_book(date)` sees it (books are cached per date; see tariff.selectors)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        obj = super()._create(model_class, *args, **kwargs)
+        clear_local_cache()
+        return obj
 
 
 class HSNodeFactory(factory.django.DjangoModelFactory):
@@ -23,7 +38,7 @@ class HSNodeFactory(factory.django.DjangoModelFactory):
     parent = None
 
 
-class TariffLineFactory(factory.django.DjangoModelFactory):
+class TariffLineFactory(_TariffRowFactory):
     class Meta:
         model = TariffLine
 
@@ -35,7 +50,7 @@ class TariffLineFactory(factory.django.DjangoModelFactory):
     valid_to = None
 
 
-class DutyRateFactory(factory.django.DjangoModelFactory):
+class DutyRateFactory(_TariffRowFactory):
     class Meta:
         model = DutyRate
 
@@ -47,7 +62,7 @@ class DutyRateFactory(factory.django.DjangoModelFactory):
     valid_to = None
 
 
-class NationalMeasureFactory(factory.django.DjangoModelFactory):
+class NationalMeasureFactory(_TariffRowFactory):
     class Meta:
         model = NationalMeasure
 
@@ -61,7 +76,7 @@ class NationalMeasureFactory(factory.django.DjangoModelFactory):
     valid_to = None
 
 
-class ExchangeRateFactory(factory.django.DjangoModelFactory):
+class ExchangeRateFactory(_TariffRowFactory):
     class Meta:
         model = ExchangeRate
         django_get_or_create = ("currency", "date")
