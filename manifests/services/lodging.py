@@ -65,10 +65,16 @@ def manifest_lodge(
                 _lodge(manifest, actor=actor, now=now, lodged_at=lodged_at)
     except IntegrityError as exc:
         # A concurrent lodging took the same reference or B/L number between validation and insert.
-        raise ValidationFailed(
-            detail="A manifest or B/L with the same number was lodged concurrently.",
-            errors=[error("duplicate_bill_of_lading", str(exc).splitlines()[0][:200], pointer("bills"))],
-        ) from exc
+        message = str(exc)
+        if "manifest_reference_unique_per_carrier" in message:
+            item = error("duplicate_manifest_reference", "A manifest with this reference was just lodged.",
+                         pointer("reference"))
+        elif "bl_number_unique_per_carrier_voyage" in message:
+            item = error("duplicate_bill_of_lading", "A B/L number of this manifest was just lodged on another "
+                         "manifest of the same voyage.", pointer("bills"))
+        else:
+            raise
+        raise ValidationFailed(errors=[item]) from exc
     return manifest
 
 

@@ -217,3 +217,46 @@ def test_lookup_is_given_in_the_declarations_format(bill: BillOfLading) -> None:
     assert found.manifest.ata is None
 
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_lodging_of_the_same_manifest_creates_one(postgres: None) -> None:
+    # given five threads lodging the same manifest for one carrier at once
+    from manifests.serializers import ManifestInSerializer, manifest_input
+    from manifests.services import manifest_lodge
+    from tests.factories.manifests import CarrierFactory
+    from tests.manifests.conftest import manifest_body
+
+    reference_rows()
+    carrier = CarrierFactory()
+    serializer = ManifestInSerializer(data=manifest_body())
+    assert serializer.is_valid(), serializer.errors
+    data = manifest_input(dict(serializer.validated_data))
+    barrier = threading.Barrier(5)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def lodge() -> None:
+        try:
+            barrier.wait(timeout=30)
+            manifest_lodge(carrier=carrier, data=data, actor=None)
+            result = "ok"
+        except ValidationFailed as exc:
+            result = exc.errors[0].code
+        except Exception as exc:
+            result = f"error: {exc!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=lodge) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then exactly one manifest exists, the others got a 400-class duplicate error
+    assert outcomes.count("ok") == 1
+    assert set(outcomes) - {"ok"} <= {"duplicate_manifest_reference", "duplicate_bill_of_lading"}
+    assert len(outcomes) == 5
+    assert BillOfLading.objects.count() == 2
