@@ -47,7 +47,11 @@ def _check_version() -> None:
     now = time.monotonic()
     if now - _state["checked_at"] < VERSION_CHECK_SECONDS:  # type: ignore[operator]
         return
-    version = cache.get(TARIFF_VERSION_KEY, 0)
+    try:
+        version = cache.get(TARIFF_VERSION_KEY, 0)
+    except Exception:  # cache (Redis) down: keep serving the books we have, retry later
+        _state["checked_at"] = now
+        return
     with _lock:
         if version != _state["version"]:
             _books.clear()

@@ -103,3 +103,16 @@ def test_search_by_code_prefix_and_words() -> None:
     rice = set(tariff_lines_search(query="rice", on=on).values_list("code", flat=True))
     assert {"10061000", "10062000", "10063000", "10064000"} <= rice
     assert list(tariff_lines_search(query="milled rice", on=on).values_list("code", flat=True)) == ["10063000"]
+
+
+def test_book_keeps_serving_when_the_cache_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tariff import selectors
+
+    book = tariff_book(dt.date(2025, 2, 3))
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(selectors.cache, "get", broken)
+    selectors._state["checked_at"] = 0.0
+    assert tariff_book(dt.date(2025, 2, 3)) is book
