@@ -11,6 +11,9 @@ it catches every single-digit typo and most transpositions when an entry number 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from django.db import connection
 
 from .models import EntryNumberCounter
 
@@ -50,17 +53,29 @@ def entry_number_valid(value: str) -> bool:
 def entry_number_next(*, year: int, office_code: str, regime: str) -> str:
     """Take the next serial. MUST run inside the caller's transaction (the lock lasts until commit).
 
-    The counter row is created with ON CONFLICT DO NOTHING so two first lodgings of a year do not
-    race on the insert; then it is locked and incremented. Callers take it as late as possible in
-    their transaction so the lock is held for the shortest time.
+    `UPDATE ... SET last_serial = last_serial + 1 RETURNING` locks the row and increments it in one
+    round trip; the lock lasts until the caller commits or rolls back. The first lodging of a year
+    finds no row: it inserts one with ON CONFLICT DO NOTHING (two first lodgings do not race on the
+    insert) and updates again. Callers take the serial as late as possible in their transaction so
+    the lock is held for the shortest time.
     """
-    EntryNumberCounter.objects.bulk_create(
-        [EntryNumberCounter(office_code=office_code, regime=regime, year=year, last_serial=0)],
-        ignore_conflicts=True,
-    )
-    counter = EntryNumberCounter.objects.select_for_update().get(
-        office_code=office_code, regime=regime, year=year
-    )
-    counter.last_serial += 1
-    counter.save(update_fields=["last_serial"])
-    return entry_number_format(year=year, office_code=office_code, regime=regime, serial=counter.last_serial)
+    key = {"office_code": office_code, "regime": regime, "year": year}
+    for _attempt in range(2):
+        # One statement: UPDATE takes the row lock and returns the new value (no read-modify-write).
+        serial = _increment(key)
+        if serial is not None:
+            return entry_number_format(year=year, office_code=office_code, regime=regime, serial=serial)
+        EntryNumberCounter.objects.bulk_create([EntryNumberCounter(last_serial=0, **key)], ignore_conflicts=True)
+    raise RuntimeError("entry-number counter row could not be created")  # pragma: no cover
+
+
+def _increment(key: dict[str, Any]) -> int | None:
+    table = EntryNumberCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_serial = last_serial + 1 "
+            "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
+            [key["office_code"], key["regime"], key["year"]],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None

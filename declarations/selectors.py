@@ -6,12 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
+from rest_framework.authtoken.models import Token
 
 from core.exceptions import NotFound, ValidationFailed, error
+from traders.models import AgentStaff
 
 from .models import AmendmentRequest, Assessment, Declaration, DeclarationEvent, DeclarationVersion, ESlip
 from .services.snapshots import body_diff
+
+User = get_user_model()
 
 
 def declaration_get(*, agent: Any, declaration_id: uuid.UUID | str) -> Declaration:
@@ -62,6 +68,37 @@ def status_lookup(*, user: Any, entry_number: str | None = None, ucr: str | None
     name, value = given[0]
     rows = Declaration.objects.filter(**{name: value}, agent__staff__user=user).values(*STATUS_COLUMNS)[:50]
     return list(rows)
+
+
+_LOOKUP_COLUMN = {"entry_number": "entry_number", "ucr": "ucr", "bl": "bill_of_lading_number"}
+
+
+def status_lookup_by_token(*, token_key: str, entry_number: str | None = None, ucr: str | None = None,
+                           bl: str | None = None) -> list[dict[str, Any]]:
+    """The agent polling hot path: token -> user -> agent staff -> declarations in ONE indexed query
+    (unique index on entry_number, or the ucr / B/L indexes), a few columns, no ORM compilation.
+    An invalid token and "nothing found" both return []: the caller tells them apart."""
+    given = [(name, value) for name, value in (("entry_number", entry_number), ("ucr", ucr), ("bl", bl)) if value]
+    if len(given) != 1:
+        raise ValidationFailed(
+            detail="Give exactly one of entry_number, ucr, bl.", code="lookup_key_required",
+            errors=[error("lookup_key_required", "Give exactly one of entry_number, ucr, bl.", "")])
+    name, value = given[0]
+    column = _LOOKUP_COLUMN[name]
+    sql = (
+        "SELECT d.id, d.entry_number, d.status, d.channel, d.ucr, d.bill_of_lading_number, d.regime, "
+        "d.office_id, d.updated_at "
+        f"FROM {Declaration._meta.db_table} d "
+        f"JOIN {AgentStaff._meta.db_table} s ON s.agent_id = d.agent_id "
+        f"JOIN {Token._meta.db_table} t ON t.user_id = s.user_id "
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"WHERE t.key = %s AND u.is_active AND d.{column} = %s "  # column from the fixed map above
+        "ORDER BY d.created_at DESC LIMIT 50"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token_key, value])
+        rows = cursor.fetchall()
+    return [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in rows]
 
 
 def declaration_history(*, agent: Any, declaration_id: uuid.UUID | str) -> dict[str, Any]:

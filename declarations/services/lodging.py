@@ -88,6 +88,7 @@ def declaration_draft_create(*, agent: Any, user: Any, payload: dict[str, Any], 
         )
         event_record(declaration=declaration, kind=EventKind.TRANSITION, from_status="", to_status=Status.DRAFT,
                      actor=actor, reason="draft saved")
+    declaration_prime(declaration, assessment=None, eslip=None)
     return declaration
 
 
@@ -159,11 +160,11 @@ def _reserve(declaration: Declaration, prepared: PreparedDeclaration, actor: Any
     from manifests.services import writeoff_reserve
 
     try:
-        with transaction.atomic():  # savepoint: a refusal must not poison the outer transaction
-            writeoff_reserve(
-                bill_of_lading_id=prepared.bill_of_lading.pk, declaration_id=declaration.pk,
-                packages=prepared.total_packages, gross_weight_kg=prepared.total_gross_weight_kg, actor=actor,
-            )
+        # writeoff_reserve runs in its own savepoint: a refusal leaves our transaction usable.
+        writeoff_reserve(
+            bill_of_lading_id=prepared.bill_of_lading.pk, declaration_id=declaration.pk,
+            packages=prepared.total_packages, gross_weight_kg=prepared.total_gross_weight_kg, actor=actor,
+        )
     except ValidationFailed as exc:
         return [ErrorItem(code=e.code, detail=e.detail, pointer=e.pointer or "/items") for e in exc.errors] or [
             error(exc.code, exc.detail, "/items")]
@@ -214,7 +215,8 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     items_create(declaration, prepared)
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
-    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date)
+    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True)
+    declaration_prime(declaration, assessment=assessment, eslip=eslip)
 
     DeclarationVersion.objects.create(
         declaration=declaration, number=1, snapshot={"version": 1, "body": declaration.body,
@@ -311,11 +313,24 @@ def assessment_store(
         lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
                                     amount=money(amount)))
     AssessmentLine.objects.bulk_create(lines)
+    assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return assessment
 
 
-def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: dt.date) -> ESlip:
-    ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
+def declaration_prime(declaration: Declaration, *, assessment: Assessment | None, eslip: ESlip | None) -> None:
+    """Fill the relation caches the API renders from, so a fresh lodging is not read back."""
+    declaration._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "assessments": [assessment] if assessment is not None else [],
+        "eslips": [eslip] if eslip is not None else [],
+        "amendment_requests": [],
+    }
+    declaration._state.fields_cache["payment"] = None
+
+
+def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: dt.date,
+                first: bool = False) -> ESlip:
+    if not first:
+        ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
     return ESlip.objects.create(
         declaration=declaration, assessment=assessment,
         # Deterministic and readable at the bank counter: ES + entry number + assessment version.

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from core.exception_handler import flatten_errors
-from core.exceptions import ErrorItem, ValidationFailed, error
+from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
 from core.problems import join_pointer
 
 from ..enums import EXPORT_REGIMES, IMPORT_REGIMES, REGIME_CPC_FIRST_DIGIT
@@ -143,7 +143,7 @@ def declaration_prepare(
         package_kind_exists,
         unit_exists,
     )
-    from traders.selectors import agent_authorised_for, agent_licence_valid, trader_get
+    from traders.selectors import agent_licence_valid, trader_get_for_agent
 
     if not isinstance(body, dict):
         body_parse(body)  # raises with the serializer's "expected an object" error
@@ -192,8 +192,10 @@ def declaration_prepare(
                             f"The agent's licence is not valid on {rate_date.isoformat()}.", ""))
     trader = None
     if pin:
-        if agent_authorised_for(agent=agent, pin=pin, on=rate_date):
-            trader = trader_get(pin)
+        try:  # one query: the trader through a valid authorisation of this agent
+            trader = trader_get_for_agent(agent=agent, pin=pin, on=rate_date)
+        except NotFound:
+            trader = None
         # Someone else's trader and an unknown PIN get the same answer (no PIN enumeration).
         if trader is None:
             errors.append(error("trader_not_authorised",
@@ -321,19 +323,17 @@ def declaration_prepare(
 
 
 def _exchange_rate(currency: str, on: dt.date) -> Decimal | None:
-    from tariff.selectors import exchange_rate_get
+    """The rate in force on the registration date, from the (cached) tariff book of that date: the
+    same figure the assessment engine converts with."""
+    from tariff.selectors import tariff_book
 
-    rate = exchange_rate_get(currency, on)
-    if rate is None:
-        return None
-    return Decimal(getattr(rate, "kes_per_unit", rate))
+    return tariff_book(on).exchange_rates.get(currency)
 
 
 def _assess(currency: str, on: dt.date, items: list[PreparedItem]) -> tuple[Any, list[ErrorItem]]:
-    from tariff.selectors import tariff_book
-
     from tariff.assessment import DeclarationInput, ItemInput, assess
     from tariff.exceptions import AssessmentFailed
+    from tariff.selectors import tariff_book
 
     data = DeclarationInput(
         date=on,

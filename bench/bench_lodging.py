@@ -1,0 +1,419 @@
+"""Declaration lodging benchmark (bounded, about 2 minutes).
+
+1. HTTP lodging of 20-item IM4 declarations (`POST /api/v1/declarations`) served by gunicorn on
+   PostgreSQL, 8 concurrent clients (each against its own B/L, the same office/regime counter, as
+   agents at Mombasa do), for BENCH_LODGE_SECONDS. Reported: declarations/s, p50/p99 latency.
+   Baseline, same run, same database: raw psycopg inserting exactly the same rows per declaration
+   (the rows of a lodged declaration are read back and re-inserted as templates: header, 20 items,
+   assessment + lines, e-slip, version, 2 events, outbox, notification, B/L write-off and the B/L
+   and entry-counter updates) in one transaction per declaration, 8 concurrent connections,
+   pipelined executemany. Goal: ratio >= 0.40 and p99 <= 50 ms.
+2. Status look-up (`GET /api/v1/status?entry_number=`) vs a bare Django view (a function returning
+   a small JSON body through the same middleware stack, no DRF, no auth, no database), same
+   gunicorn, 8 clients. Goal: ratio >= 0.50.
+
+It creates (and drops first) its own database `forodha_bench`; Redis db BENCH_REDIS_DB (default 4)
+serves as cache and broker (outbox messages are published, no worker consumes them).
+Run: .venv/bin/python bench/bench_lodging.py
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "forodha_bench"
+DATABASE_URL = f"{PG}/{DB_NAME}"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '4')}"
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+LODGE_SECONDS = float(os.environ.get("BENCH_LODGE_SECONDS", "20"))
+RAW_SECONDS = float(os.environ.get("BENCH_RAW_SECONDS", "12"))
+LOOKUP_SECONDS = float(os.environ.get("BENCH_LOOKUP_SECONDS", "8"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+ITEMS = 20
+
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["REDIS_URL"] = REDIS_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+_BENCH_URLS = '''
+from django.http import JsonResponse
+from django.urls import path
+
+from config import urls as project_urls
+
+
+def bare(request):
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [path("bench/bare", bare), *project_urls.urlpatterns]
+handler404 = project_urls.handler404
+handler500 = project_urls.handler500
+'''
+
+_BENCH_SETTINGS = '''
+from config.settings.test import *  # noqa
+ROOT_URLCONF = "bench_lodging_urls"
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False,
+           "root": {"level": "WARNING", "handlers": []}}
+'''
+
+
+def _recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB_NAME,),
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _seed() -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from tests.factories.declarations import body_im4, world_create
+    from tests.factories.manifests import BillOfLadingFactory
+
+    world = world_create(bl_packages=1_000_000, bl_weight="999999999.000")
+    bls = [world.bl.number] + [
+        BillOfLadingFactory(manifest=world.manifest, consignee_pin=world.trader.pin, packages=1_000_000,
+                            gross_weight_kg="999999999.000").number
+        for _ in range(CLIENTS * 2)
+    ]
+    bodies = []
+    for n, bl in enumerate(bls):
+        body = body_im4(world, items=ITEMS, bill_of_lading=bl, local_reference=f"BENCH-{n}")
+        bodies.append(json.dumps(body).encode())
+    from django.db import connection
+
+    connection.close()
+    return {"token": world.token, "bodies": bodies, "agent_id": str(world.agent.pk)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_gunicorn(tmp: Path, port: int) -> subprocess.Popen[bytes]:
+    (tmp / "bench_lodging_urls.py").write_text(_BENCH_URLS)
+    (tmp / "bench_lodging_settings.py").write_text(_BENCH_SETTINGS)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_lodging_settings",
+           "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}", "DB_CONN_MAX_AGE": "600"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "-w", str(WORKERS),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/health/live")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _load(port: int, seconds: float, request: Any) -> dict[str, Any]:
+    """CLIENTS threads calling request(conn, client_no) in a loop; returns rate and latencies."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(n: int) -> None:
+        own: list[float] = []
+        barrier.wait()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                status, body = request(conn, n)
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    failures.append(repr(exc))
+                continue
+            elapsed = time.perf_counter() - t0
+            if status >= 300:
+                with lock:
+                    failures.append(f"{status} {body[:300]!r}")
+                continue
+            own.append(elapsed)
+        conn.close()
+        with lock:
+            latencies.extend(own)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - started
+    return {
+        "count": len(latencies),
+        "rate": len(latencies) / wall,
+        "p50_ms": _percentile(latencies, 50) * 1000,
+        "p99_ms": _percentile(latencies, 99) * 1000,
+        "failures": len(failures),
+        "first_failures": failures[:3],
+    }
+
+
+def _http(conn: http.client.HTTPConnection, method: str, path: str, token: str | None,
+          body: bytes | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    if response.getheader("Connection", "").lower() == "close":
+        conn.close()
+    return response.status, data
+
+
+def _http_lodging(port: int, seed: dict[str, Any]) -> dict[str, Any]:
+    token, bodies = seed["token"], seed["bodies"]
+    entries: list[str] = []
+    lock = threading.Lock()
+
+    def lodge(conn: http.client.HTTPConnection, n: int) -> tuple[int, bytes]:
+        status, data = _http(conn, "POST", "/api/v1/declarations", token, bodies[n % len(bodies)])
+        if status == 201:
+            with lock:
+                entries.append(json.loads(data)["entry_number"])
+        return status, data
+
+    result = _load(port, LODGE_SECONDS, lodge)
+    result["entry_numbers"] = entries
+    return result
+
+
+# ---- raw psycopg baseline -------------------------------------------------------------------
+
+_TABLES_BY_DECLARATION = [
+    "declarations_declarationitem", "declarations_declarationversion", "declarations_declarationevent",
+    "notifications_notification", "manifests_writeoff",
+]
+
+
+def _templates(conn: Any, declaration_id: str) -> dict[str, Any]:
+    from psycopg.rows import dict_row
+
+    cur = conn.cursor(row_factory=dict_row)
+
+    def rows(sql: str, *args: Any) -> list[dict[str, Any]]:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+    out: dict[str, Any] = {"declaration": rows("SELECT * FROM declarations_declaration WHERE id = %s",
+                                               declaration_id)[0]}
+    for table in _TABLES_BY_DECLARATION:
+        out[table] = rows(f"SELECT * FROM {table} WHERE declaration_id = %s", declaration_id)  # noqa: S608
+    out["assessment"] = rows("SELECT * FROM declarations_assessment WHERE declaration_id = %s", declaration_id)[0]
+    out["lines"] = rows("SELECT * FROM declarations_assessmentline WHERE assessment_id = %s", out["assessment"]["id"])
+    out["eslip"] = rows("SELECT * FROM declarations_eslip WHERE declaration_id = %s", declaration_id)[0]
+    out["outbox"] = rows("SELECT * FROM core_outboxmessage WHERE kwargs->>'declaration_id' = %s", declaration_id)
+    return out
+
+
+def _adapt(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value) if isinstance(value, dict | list) else value
+
+
+def _insert_sql(table: str, columns: list[str], returning: str | None = None) -> str:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks})" + (f" RETURNING {returning}" if returning else "")
+
+
+def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any]:
+    import psycopg
+
+    from declarations.entry_numbers import entry_number_format
+
+    head = templates["declaration"]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + RAW_SECONDS
+    barrier = threading.Barrier(CLIENTS)
+
+    def strip(row: dict[str, Any], *drop: str) -> dict[str, Any]:
+        return {k: v for k, v in row.items() if k not in drop}
+
+    def worker(n: int) -> None:
+        own: list[float] = []
+        bl_id = bl_ids[n % len(bl_ids)]
+        with psycopg.connect(DATABASE_URL) as conn:
+            barrier.wait()
+            while time.monotonic() < stop_at:
+                t0 = time.perf_counter()
+                new_id = uuid.uuid4()
+                with conn.transaction(), conn.cursor() as cur:
+                    wo = templates["manifests_writeoff"][0]
+                    cur.execute("SELECT id FROM manifests_billoflading WHERE id = %s FOR UPDATE", (bl_id,))
+                    cur.execute("UPDATE manifests_billoflading SET packages_reserved = packages_reserved + %s, "
+                                "weight_reserved_kg = weight_reserved_kg + %s WHERE id = %s",
+                                (wo["packages"], wo["gross_weight_kg"], bl_id))
+                    cur.execute("UPDATE declarations_entrynumbercounter SET last_serial = last_serial + 1 "
+                                "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
+                                ("MBA", "IM4", int(head["entry_number"][:2]) + 2000))
+                    serial = cur.fetchone()[0]  # type: ignore[index]
+                    entry = entry_number_format(year=int(head["entry_number"][:2]) + 2000, office_code="MBA",
+                                                regime="IM4", serial=serial)
+                    row = {**head, "id": new_id, "entry_number": entry}
+                    cur.execute(_insert_sql("declarations_declaration", list(row)), [_adapt(v) for v in row.values()])
+                    for table in ("declarations_declarationitem", "declarations_declarationversion",
+                                  "declarations_declarationevent", "notifications_notification"):
+                        rows = [strip(r, "id", "seq") | {"declaration_id": new_id} for r in templates[table]]
+                        if table == "notifications_notification":
+                            rows = [r | {"id": uuid.uuid4()} for r in rows]
+                        cur.executemany(_insert_sql(table, list(rows[0])), [[_adapt(v) for v in r.values()]
+                                                                             for r in rows])
+                    w = strip(wo, "id") | {"declaration_id": new_id, "bill_of_lading_id": bl_id}
+                    cur.execute(_insert_sql("manifests_writeoff", list(w)), [_adapt(v) for v in w.values()])
+                    a = strip(templates["assessment"], "id") | {"declaration_id": new_id}
+                    cur.execute(_insert_sql("declarations_assessment", list(a), "id"), [_adapt(v) for v in a.values()])
+                    assessment_id = cur.fetchone()[0]  # type: ignore[index]
+                    lines = [strip(r, "id") | {"assessment_id": assessment_id} for r in templates["lines"]]
+                    cur.executemany(_insert_sql("declarations_assessmentline", list(lines[0])),
+                                    [[_adapt(v) for v in r.values()] for r in lines])
+                    e = templates["eslip"] | {"id": uuid.uuid4(), "declaration_id": new_id,
+                                              "assessment_id": assessment_id, "reference": f"ES{entry}01"}
+                    cur.execute(_insert_sql("declarations_eslip", list(e)), [_adapt(v) for v in e.values()])
+                    for message in templates["outbox"]:
+                        m = strip(message, "id") | {"kwargs": {"declaration_id": str(new_id)}}
+                        cur.execute(_insert_sql("core_outboxmessage", list(m)), [_adapt(v) for v in m.values()])
+                own.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(own)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - started
+    return {"count": len(latencies), "rate": len(latencies) / wall,
+            "p50_ms": _percentile(latencies, 50) * 1000, "p99_ms": _percentile(latencies, 99) * 1000}
+
+
+def _gap_free(entries: list[str]) -> bool:
+    serials = sorted(int(e[8:15]) for e in entries)
+    return serials == list(range(serials[0], serials[0] + len(serials))) if serials else True
+
+
+def main() -> dict[str, Any]:
+    import psycopg
+
+    t_start = time.monotonic()
+    _recreate_database()
+    seed = _seed()
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = _start_gunicorn(Path(tmp), port)
+        try:
+            # warm-up: every worker loads the tariff book and reference caches
+            _load_warm = _load(port, 3, lambda conn, n: _http(conn, "POST", "/api/v1/declarations", seed["token"],
+                                                              seed["bodies"][n]))
+            lodging = _http_lodging(port, seed)
+            entry = lodging["entry_numbers"][0] if lodging["entry_numbers"] else ""
+            status = _load(port, LOOKUP_SECONDS, lambda conn, n: _http(
+                conn, "GET", f"/api/v1/status?entry_number={entry}", seed["token"]))
+            bare = _load(port, LOOKUP_SECONDS, lambda conn, n: _http(conn, "GET", "/bench/bare", None))
+        finally:
+            _stop(proc)
+    with psycopg.connect(DATABASE_URL) as conn:
+        row = conn.execute("SELECT id FROM declarations_declaration WHERE entry_number = %s",
+                           (lodging["entry_numbers"][0],)).fetchone()
+        templates = _templates(conn, str(row[0]))  # type: ignore[index]
+        bl_ids = [str(r[0]) for r in conn.execute(
+            "SELECT DISTINCT bill_of_lading_id FROM manifests_writeoff").fetchall()]
+        all_entries = [r[0] for r in conn.execute(
+            "SELECT entry_number FROM declarations_declaration WHERE entry_number IS NOT NULL").fetchall()]
+    raw = _raw_baseline(templates, bl_ids)
+    lodging_ratio = lodging["rate"] / raw["rate"] if raw["rate"] else 0.0
+    lookup_ratio = status["rate"] / bare["rate"] if bare["rate"] else 0.0
+    rows_per_declaration = (1 + sum(len(templates[t]) for t in _TABLES_BY_DECLARATION) + 1
+                            + len(templates["lines"]) + 1 + len(templates["outbox"]))
+    return {
+        "benchmark": "lodging",
+        "results": [
+            {"scenario": f"HTTP lodging, {ITEMS}-item IM4, gunicorn -w {WORKERS}, {CLIENTS} clients",
+             "metric": "declarations/s", "unit": "1/s", "value": round(lodging["rate"], 1),
+             "baseline_name": f"raw psycopg insert of the same {rows_per_declaration} rows, {CLIENTS} connections",
+             "baseline": round(raw["rate"], 1), "ratio": round(lodging_ratio, 3), "goal": ">= 0.40, p99 <= 50 ms",
+             "goal_met": lodging_ratio >= 0.40 and lodging["p99_ms"] <= 50,
+             "latency_ms": {"p50": round(lodging["p50_ms"], 1), "p99": round(lodging["p99_ms"], 1),
+                            "baseline_p50": round(raw["p50_ms"], 1), "baseline_p99": round(raw["p99_ms"], 1)},
+             "count": lodging["count"], "failures": lodging["failures"], "first_failures": lodging["first_failures"],
+             "entry_numbers_gap_free": _gap_free(all_entries)},
+            {"scenario": f"status look-up by entry number, {CLIENTS} clients", "metric": "requests/s", "unit": "1/s",
+             "value": round(status["rate"], 1), "baseline_name": "bare Django view (same middleware, no DRF/DB)",
+             "baseline": round(bare["rate"], 1), "ratio": round(lookup_ratio, 3), "goal": ">= 0.50",
+             "goal_met": lookup_ratio >= 0.50,
+             "latency_ms": {"p50": round(status["p50_ms"], 2), "p99": round(status["p99_ms"], 2),
+                            "baseline_p50": round(bare["p50_ms"], 2), "baseline_p99": round(bare["p99_ms"], 2)},
+             "failures": status["failures"] + bare["failures"]},
+        ],
+        "elapsed_s": round(time.monotonic() - t_start, 1),
+        "warmup_count": _load_warm["count"],
+        "machine_cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2, default=str))
