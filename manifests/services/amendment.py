@@ -43,8 +43,13 @@ from manifests.inputs import (
 from manifests.lifecycle import AMENDABLE
 from manifests.models import BillOfLading, Container, Manifest, ManifestVersion, WriteOff
 from manifests.services.common import manifest_etag, manifest_snapshot, record_event
-from manifests.services.lodging import _manifest_fields, bill_fields, write_bills, write_containers
-from manifests.services.validation import validate_manifest
+from manifests.services.lodging import bill_fields, manifest_fields, write_bills, write_containers
+from manifests.services.validation import Resolved, validate_manifest
+
+_MANIFEST_COLUMNS = (
+    "reference", "mode", "vessel_name", "vessel_imo", "flight_number", "vehicle_registration", "voyage_number",
+    "port_of_loading_id", "port_of_discharge_id", "office_of_discharge_id", "eta",
+)
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,7 @@ def manifest_amend(*, manifest_id: UUID, patch: ManifestPatch, if_match: str | N
         old_version = manifest.version
         manifest.version = old_version + 1
         manifest.updated_at = now
-        manifest.save()
+        manifest.save(update_fields=[*_MANIFEST_COLUMNS, "version", "updated_at"])
         ManifestVersion.objects.create(
             manifest=manifest, version=manifest.version, reason=patch.reason, changes=changes,
             snapshot=manifest_snapshot(manifest), actor=actor if getattr(actor, "pk", None) else None,
@@ -227,9 +232,7 @@ def _write(
     patch: ManifestPatch,
     patched: dict[str, tuple[int, BillPatch]],
 ) -> None:
-    from manifests.services.validation import Resolved
-
-    for name, value in _manifest_fields(merged, Resolved(office_code=office_code, voyage_key=voyage)).items():
+    for name, value in manifest_fields(merged, Resolved(office_code=office_code, voyage_key=voyage)).items():
         setattr(manifest, name, value)
     removed = [by_number[n] for n in patch.remove_bills if n in by_number]
     if removed:

@@ -52,7 +52,7 @@ def manifest_lodge(
         with transaction.atomic():
             manifest = Manifest.objects.create(
                 carrier=carrier, created_by=_user(actor), created_at=now, updated_at=now,
-                status=ManifestStatus.DRAFT, source=source, **_manifest_fields(data, resolved),
+                status=ManifestStatus.DRAFT, source=source, **manifest_fields(data, resolved),
             )
             write_bills(manifest=manifest, bills=data.bills, voyage=resolved.voyage_key)
             record_transition(manifest=manifest, from_status="", to_status=ManifestStatus.DRAFT,
@@ -108,7 +108,7 @@ def _lodge(manifest: Manifest, *, actor: Any, now: dt.datetime, lodged_at: dt.da
                       actor=actor, at=now, payload={"late_lodging": late, "lodged_at": lodged_at.isoformat()})
 
 
-def _manifest_fields(data: ManifestInput, resolved: Resolved) -> dict[str, Any]:
+def manifest_fields(data: ManifestInput, resolved: Resolved) -> dict[str, Any]:
     return {
         "reference": data.reference,
         "mode": data.mode,
