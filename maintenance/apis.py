@@ -161,6 +161,7 @@ def windows_ics(windows: list[MaintenanceWindow], now: dt.datetime) -> bytes:
 
 class WindowCalendarApi(APIView):
     @extend_schema(tags=["maintenance"], summary="Maintenance windows as an iCalendar feed",
+                   operation_id="maintenance_windows_ics",
                    responses={(200, "text/calendar"): OpenApiTypes.STR})
     def get(self, request: Request) -> HttpResponse:
         now = clock.now()

@@ -27,7 +27,7 @@ from core.problems import problem_response
 
 from .enums import WindowScope
 from .intake import EXEMPT_API_PREFIXES, LodgingEndpoint, check_body, lodging_endpoint
-from .snapshot import Contingency, SnapshotStore, WindowView, store
+from .snapshot import Contingency, Snapshot, SnapshotStore, WindowView, store
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOTICE_HEADER = "Forodha-Maintenance"
@@ -77,25 +77,38 @@ class MaintenanceMiddleware:
         if not snap.windows and snap.outage is None:
             return self.get_response(request)
         now = clock.now()
-        window = snap.active_window(now)
+        window, upcoming = snap.around(now, self._horizon)
         if window is None and snap.outage is None:
             response = self.get_response(request)
         else:
-            method = request.method or "GET"
-            endpoint = lodging_endpoint(method, path)
-            contingency = snap.contingency(now)
-            if endpoint is not None and contingency.active:
-                request._forodha_intake = (endpoint, contingency)  # type: ignore[attr-defined]
-                response = self._buffered_intake(request)
-            elif window is not None and not path.startswith(EXEMPT_API_PREFIXES) and in_scope(
-                    window.scope, method, endpoint):
-                response = maintenance_response(window, now)
-            else:
-                response = self.get_response(request)
-        upcoming = snap.next_within(now, dt.timedelta(hours=settings.MAINTENANCE_NOTICE_HORIZON_HOURS))
+            response = self._decide(request, path, snap, window, now)
         if upcoming is not None:
-            response[NOTICE_HEADER] = f"start={_iso(upcoming.starts_at)}, end={_iso(upcoming.ends_at)}"
+            response[NOTICE_HEADER] = upcoming.notice
         return response
+
+    @property
+    def _horizon(self) -> dt.timedelta:
+        hours = settings.MAINTENANCE_NOTICE_HORIZON_HOURS
+        cached = self._horizon_cache
+        if cached is None or cached[0] != hours:
+            cached = self._horizon_cache = (hours, dt.timedelta(hours=hours))
+        return cached[1]
+
+    _horizon_cache: tuple[int, dt.timedelta] | None = None
+
+    def _decide(self, request: HttpRequest, path: str, snap: Snapshot, window: WindowView | None,
+                now: dt.datetime) -> HttpResponse:
+        method = request.method or "GET"
+        endpoint = lodging_endpoint(method, path)
+        if endpoint is not None:
+            contingency = snap.contingency(now)
+            if contingency.active:
+                request._forodha_intake = (endpoint, contingency)  # type: ignore[attr-defined]
+                return self._buffered_intake(request)
+        if window is not None and not path.startswith(EXEMPT_API_PREFIXES) and in_scope(
+                window.scope, method, endpoint):
+            return maintenance_response(window, now)
+        return self.get_response(request)
 
     def _intake(self, request: HttpRequest) -> HttpResponse:
         from .services import submission_buffer

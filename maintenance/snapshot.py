@@ -16,6 +16,7 @@ from the stored status, so windows start and end to the second whatever the beat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from .enums import OutageStatus, WindowMode, WindowScope, WindowStatus
 
@@ -33,7 +35,7 @@ VERSION_CACHE_KEY = "forodha:maintenance:version"
 
 
 @dataclass(frozen=True)
-class WindowView:
+class WindowView:  # frozen, but cached_property writes __dict__ directly
     id: uuid.UUID
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -43,6 +45,13 @@ class WindowView:
 
     def active_at(self, now: dt.datetime) -> bool:
         return self.starts_at <= now < self.ends_at
+
+    @functools.cached_property
+    def notice(self) -> str:
+        """The `Forodha-Maintenance` header value (computed once per snapshot, not per request)."""
+        start = timezone.localtime(self.starts_at).isoformat()
+        end = timezone.localtime(self.ends_at).isoformat()
+        return f"start={start}, end={end}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,16 @@ class Snapshot:
             if now < window.ends_at:
                 return window
         return None
+
+    def around(self, now: dt.datetime, horizon: dt.timedelta) -> tuple[WindowView | None, WindowView | None]:
+        """(the active window, the next one if it starts within `horizon`) in one pass."""
+        active = None
+        for window in self.windows:
+            if window.starts_at > now:
+                return active, (window if window.starts_at - now <= horizon else None)
+            if now < window.ends_at:
+                active = window
+        return active, None
 
     def upcoming(self, now: dt.datetime) -> list[WindowView]:
         return [w for w in self.windows if w.starts_at > now]
