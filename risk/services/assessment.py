@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from core import clock
 
 from ..models import RiskAssessment
-from ..scoring import score_declaration
+from ..scoring import ScoreResult, score_declaration
 from ..selectors import RuleSet, declaration_facts, declarations_for_scoring, rule_set_in_force
 
 logger = logging.getLogger("forodha.risk")
@@ -34,27 +35,52 @@ class ScoringOutcome:
         return self.assessment is not None and self.status == "paid"
 
 
-def _score_locked(declaration: Any, rule_set: RuleSet) -> RiskAssessment:
-    result = score_declaration(declaration_facts(declaration), rule_set.rules, rule_set.config)
-    assessment = RiskAssessment.objects.create(
-        declaration=declaration,
-        score=result.score,
-        lane=str(result.lane),
-        hits=[hit.as_dict() for hit in result.hits],
-        priority=result.priority,
-        aeo_applied=result.aeo_applied,
-        rules_version=rule_set.version,
-        scored_at=clock.now(),
-    )
-    # The channel is all the agent ever sees of the result (an event row records it; the ETag
-    # changes with it). The caller holds the row lock, so this re-lock is immediate.
-    from declarations.services import declaration_channel_set
+def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[RiskAssessment]:
+    """Store the results of declarations whose rows the caller holds locked, in bulk: the
+    assessments, the channel (all the agent ever sees of the result; the ETag changes with it)
+    and one `channel` event row per declaration, as `declaration_channel_set` writes it."""
+    from declarations.enums import EventKind
+    from declarations.models import Declaration, DeclarationEvent
 
-    declaration_channel_set(
-        declaration_id=declaration.pk, channel=str(result.lane), actor=None, reason="selectivity"
+    now = clock.now()
+    assessments = RiskAssessment.objects.bulk_create(
+        [
+            RiskAssessment(
+                declaration=declaration,
+                score=result.score,
+                lane=str(result.lane),
+                hits=[hit.as_dict() for hit in result.hits],
+                priority=result.priority,
+                aeo_applied=result.aeo_applied,
+                rules_version=rule_set.version,
+                scored_at=now,
+            )
+            for declaration, result in scored
+        ]
     )
-    declaration.channel = str(result.lane)
-    return assessment
+    by_lane: dict[str, list[Any]] = {}
+    for declaration, result in scored:
+        by_lane.setdefault(str(result.lane), []).append(declaration.pk)
+        declaration.channel = str(result.lane)
+    for lane, pks in by_lane.items():
+        Declaration.objects.filter(pk__in=pks).update(channel=lane, etag_version=F("etag_version") + 1, updated_at=now)
+    DeclarationEvent.objects.bulk_create(
+        [
+            DeclarationEvent(
+                declaration=declaration,
+                kind=EventKind.CHANNEL,
+                actor=None,
+                actor_label="system",
+                from_status=declaration.status,
+                to_status=declaration.status,
+                reason="selectivity",
+                payload={"channel": str(result.lane)},
+                created_at=now,
+            )
+            for declaration, result in scored
+        ]
+    )
+    return assessments
 
 
 def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None) -> list[ScoringOutcome]:
@@ -62,41 +88,38 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
 
     Rows are locked in primary-key order (the lock order of every multi-declaration write) so a
     concurrent payment waits; declarations already scored are returned as they are (idempotent);
-    ones not in a scorable status (draft, cancelled...) are skipped.
+    ones not in a scorable status (draft, cancelled...) are skipped. Queries per call, whatever
+    the batch size: lock + load, items, existing assessments, rules, prices, then bulk writes.
     """
-    from declarations.models import Declaration
-
     ids = sorted({str(i) for i in declaration_ids})
-    outcomes: list[ScoringOutcome] = []
     if not ids:
-        return outcomes
+        return []
+    outcomes: dict[str, ScoringOutcome] = {}
     with transaction.atomic():
-        locked = list(
-            Declaration.objects.select_for_update(of=("self",))
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        existing = {str(a.declaration_id): a for a in RiskAssessment.objects.filter(declaration_id__in=locked)}
-        todo = [pk for pk in locked if str(pk) not in existing]
-        rule_set = rule_set_in_force() if todo else None
-        loaded = {str(d.pk): d for d in declarations_for_scoring(locked)}
+        loaded = {str(d.pk): d for d in declarations_for_scoring(ids).select_for_update(of=("self",))}
+        existing = {str(a.declaration_id): a for a in RiskAssessment.objects.filter(declaration_id__in=list(loaded))}
+        scored: list[tuple[Any, ScoreResult]] = []
+        rule_set: RuleSet | None = None
         for pk in ids:
             declaration = loaded.get(pk)
             if declaration is None:
-                outcomes.append(ScoringOutcome(pk, None, False, "", "not_found"))
-                continue
-            if pk in existing:
-                outcomes.append(ScoringOutcome(pk, existing[pk], False, declaration.status))
-                continue
-            if declaration.status not in SCORABLE_STATUSES:
-                outcomes.append(ScoringOutcome(pk, None, False, declaration.status, "not_scorable"))
-                continue
+                outcomes[pk] = ScoringOutcome(pk, None, False, "", "not_found")
+            elif pk in existing:
+                outcomes[pk] = ScoringOutcome(pk, existing[pk], False, declaration.status)
+            elif declaration.status not in SCORABLE_STATUSES:
+                outcomes[pk] = ScoringOutcome(pk, None, False, declaration.status, "not_scorable")
+            else:
+                rule_set = rule_set or rule_set_in_force()
+                scored.append(
+                    (declaration, score_declaration(declaration_facts(declaration), rule_set.rules, rule_set.config))
+                )
+        if scored:
             assert rule_set is not None
-            assessment = _score_locked(declaration, rule_set)
-            logger.info("risk: %s scored %s (%s)", pk, assessment.lane, assessment.score)
-            outcomes.append(ScoringOutcome(pk, assessment, True, declaration.status))
-    return outcomes
+            for (declaration, _), assessment in zip(scored, _store(scored, rule_set), strict=True):
+                pk = str(declaration.pk)
+                logger.info("risk: %s scored %s (%s)", pk, assessment.lane, assessment.score)
+                outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status)
+    return [outcomes[pk] for pk in ids]
 
 
 def risk_assessment_create(*, declaration_id: Any, actor: Any = None) -> ScoringOutcome:
