@@ -323,3 +323,46 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
 # Service level per queue (hours from the task's creation; AEO tasks get the AEO target).
 OFFICERS_SLA_HOURS = {"documentary_check": 4, "inspection": 24, "aeo": 6}
+
+# --- transit ---
+# EAC Single Customs Territory transit (docs/transit.md). Days from release (departure) to the
+# latest confirmed exit before a movement is overdue.
+TRANSIT_PERIOD_DAYS = env.int("TRANSIT_PERIOD_DAYS", default=7)
+# Destination partner states accepted for IM8/SCT transit out of Kenya.
+TRANSIT_DESTINATIONS: list[str] = env.list("TRANSIT_DESTINATIONS", default=["UG", "RW", "SS", "CD", "BI", "TZ"])
+# EAC regional AEO: fraction of the taxes at risk that the bond must secure (0.50 = half).
+TRANSIT_AEO_BOND_FACTOR = env.str("TRANSIT_AEO_BOND_FACTOR", default="0.50")
+# Django group of the cargo-tracking system client (RECTS) allowed to post e-seal events.
+TRANSIT_TRACKING_GROUP = env.str("TRANSIT_TRACKING_GROUP", default="cargo_tracking_system")
+# E-seal events stamped further than this in the future are refused (clock skew tolerance).
+TRANSIT_EVENT_FUTURE_TOLERANCE_SECONDS = env.int("TRANSIT_EVENT_FUTURE_TOLERANCE_SECONDS", default=300)
+# Partner-state messages: signature timestamp tolerance, delivery attempts, first back-off, HTTP timeout.
+TRANSIT_SIGNATURE_TOLERANCE_SECONDS = env.int("TRANSIT_SIGNATURE_TOLERANCE_SECONDS", default=300)
+TRANSIT_PARTNER_MAX_ATTEMPTS = env.int("TRANSIT_PARTNER_MAX_ATTEMPTS", default=6)
+TRANSIT_PARTNER_BACKOFF_SECONDS = env.int("TRANSIT_PARTNER_BACKOFF_SECONDS", default=30)
+TRANSIT_PARTNER_TIMEOUT_SECONDS = env.float("TRANSIT_PARTNER_TIMEOUT_SECONDS", default=5.0)
+# Per partner: signing scheme ("hmac" or "ed25519"), endpoint URL ("" = the sandbox simulator),
+# HMAC secret / partner's Ed25519 public key (base64). Empty keys are derived from SECRET_KEY
+# (development and sandbox only; production sets every key).
+TRANSIT_PARTNERS: dict[str, dict[str, str]] = env.json("TRANSIT_PARTNERS", default={
+    "UG": {"name": "Uganda Revenue Authority", "scheme": "hmac", "endpoint": "", "secret": ""},
+    "RW": {"name": "Rwanda Revenue Authority", "scheme": "ed25519", "endpoint": "", "public_key": ""},
+    "SS": {"name": "South Sudan Revenue Authority", "scheme": "hmac", "endpoint": "", "secret": ""},
+    "CD": {"name": "DGDA (DR Congo customs)", "scheme": "hmac", "endpoint": "", "secret": ""},
+    "BI": {"name": "Office Burundais des Recettes", "scheme": "hmac", "endpoint": "", "secret": ""},
+    "TZ": {"name": "Tanzania Revenue Authority", "scheme": "ed25519", "endpoint": "", "public_key": ""},
+})
+# Forodha's own Ed25519 key for messages to ed25519 partners (base64 of the raw 32 bytes; "" = derived).
+TRANSIT_SIGNING_KEY = env.str("TRANSIT_SIGNING_KEY", default="")
+# Partner-state simulator: on in sandbox mode, or forced with this flag (tests, demos).
+TRANSIT_PARTNER_SIMULATOR = env.bool("TRANSIT_PARTNER_SIMULATOR", default=False)
+# Simulator mode when no PartnerSimulatorControl row exists: auto, delay, refuse, silent, unreachable.
+TRANSIT_SIMULATOR_DEFAULT_MODE = env.str("TRANSIT_SIMULATOR_DEFAULT_MODE", default="auto")
+CELERY_BEAT_SCHEDULE["transit-flag-overdue"] = {"task": "transit.flag_overdue", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["transit-simulator-tick"] = {"task": "transit.simulator_tick", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["transit-sweep-deliveries"] = {"task": "transit.sweep_deliveries", "schedule": 120.0}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-defined]
+    "BillKindEnum": "manifests.enums.BillKind",
+    "ManifestStatusEnum": "manifests.enums.ManifestStatus",
+    "TransportModeEnum": "manifests.enums.TransportMode",
+})
