@@ -66,6 +66,10 @@ logger = logging.getLogger("forodha.maintenance")
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
+# Notification kinds (notifications.enums.NotificationKind); `payload["event"]`/`["outcome"]` say which.
+NOTICE_KIND = "maintenance"
+OUTCOME_KIND = "contingency"
+
 # A window may start at "now" (emergency) but not earlier than this (clock skew between client and us).
 PAST_TOLERANCE = dt.timedelta(seconds=60)
 
@@ -196,11 +200,13 @@ def window_schedule(*, starts_at: dt.datetime, ends_at: dt.datetime, reason: str
             _window_event(window, kind=WindowEventKind.SCHEDULED, from_status="", to_status=window.status,
                           actor=actor, reason=reason, payload=_serialize_window(window), now=now)
             notify.broadcast_to_agents(
-                kind="maintenance_scheduled",
+                kind=NOTICE_KIND,
                 subject=f"Maintenance {_iso(starts_at)} to {_iso(ends_at)} ({scope}, {mode})",
-                payload=_serialize_window(window), actor=_actor(actor))
+                payload={"event": "maintenance_scheduled", **_serialize_window(window)}, actor=_actor(actor))
             transaction.on_commit(bump_version)
     except IntegrityError as exc:
+        if "maint_window_no_overlap" not in str(exc):
+            raise
         # The PostgreSQL exclusion constraint: another process scheduled an overlapping window.
         raise ValidationFailed(detail="The maintenance window is not valid.", errors=[
             error("overlaps_window", "Overlaps another window.", "/starts_at")]) from exc
@@ -272,9 +278,9 @@ def window_extend(*, window_id: Any, until: dt.datetime, reason: str, actor: Act
                       actor=actor, reason=reason,
                       payload={"ends_at_before": _iso(previous_end), "ends_at": _iso(until)}, now=now)
         notify.broadcast_to_agents(
-            kind="maintenance_extended",
+            kind=NOTICE_KIND,
             subject=f"Maintenance extended until {_iso(until)}: {reason.strip()}",
-            payload={**_serialize_window(window), "ends_at_before": _iso(previous_end),
+            payload={"event": "maintenance_extended", **_serialize_window(window), "ends_at_before": _iso(previous_end),
                      "extension_reason": reason.strip()},
             actor=_actor(actor))
         transaction.on_commit(bump_version)
@@ -306,9 +312,10 @@ def window_cancel(*, window_id: Any, reason: str, actor: Actor) -> MaintenanceWi
         _window_event(window, kind=WindowEventKind.CANCELLED, from_status=from_status,
                       to_status=WindowStatus.CANCELLED, actor=actor, reason=reason, payload=payload, now=now)
         notify.broadcast_to_agents(
-            kind="maintenance_cancelled",
+            kind=NOTICE_KIND,
             subject=f"Maintenance of {_iso(window.starts_at)} cancelled: {reason.strip()}",
-            payload={**_serialize_window(window), "cancellation_reason": reason.strip()},
+            payload={"event": "maintenance_cancelled", **_serialize_window(window),
+                     "cancellation_reason": reason.strip()},
             actor=_actor(actor))
         transaction.on_commit(bump_version)
         if from_status == WindowStatus.ACTIVE and window.mode == WindowMode.BUFFER:
@@ -352,9 +359,10 @@ def outage_start(*, reason: str, actor: Actor) -> Outage:
             OutageEvent.objects.create(outage=outage, from_status="", to_status=OutageStatus.ACTIVE,
                                        actor=_actor(actor), reason=reason[:500], created_at=now)
             notify.broadcast_to_agents(
-                kind="outage_declared",
+                kind=NOTICE_KIND,
                 subject="Lodging is in contingency: submissions are buffered with signed receipts",
-                payload={"outage_id": str(outage.id), "since": _iso(now), "reason": outage.reason},
+                payload={"event": "outage_declared", "outage_id": str(outage.id), "since": _iso(now),
+                         "reason": outage.reason},
                 actor=_actor(actor))
             transaction.on_commit(bump_version)
     except IntegrityError:
@@ -385,9 +393,10 @@ def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outa
                                    created_at=now)
         outage_report_refresh(outage=outage, now=now)
         notify.broadcast_to_agents(
-            kind="outage_ended",
+            kind=NOTICE_KIND,
             subject="Lodging is back; buffered submissions are being replayed",
-            payload={"outage_id": str(outage.id), "since": _iso(outage.started_at), "until": _iso(now)},
+            payload={"event": "outage_ended", "outage_id": str(outage.id), "since": _iso(outage.started_at),
+                     "until": _iso(now)},
             actor=_actor(actor))
         transaction.on_commit(bump_version)
         transaction.on_commit(enqueue_replay)
@@ -536,16 +545,17 @@ def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, acto
                "endpoint": submission.receipt.get("endpoint", submission.endpoint)}
     if outcome.lodged:
         notify.notify_agent(
-            user=submission.agent, kind="contingency_lodged",
+            user=submission.agent, kind=OUTCOME_KIND,
             subject=f"Buffered submission {submission.id} lodged"
                     + (f" as {outcome.entry_number}" if outcome.entry_number else ""),
-            payload={**receipt, "entry_number": outcome.entry_number, "resource_id": outcome.resource_id},
+            payload={"outcome": "lodged", **receipt, "entry_number": outcome.entry_number,
+                     "resource_id": outcome.resource_id},
             actor=_actor(actor))
     else:
         notify.notify_agent(
-            user=submission.agent, kind="contingency_rejected",
+            user=submission.agent, kind=OUTCOME_KIND,
             subject=f"Buffered submission {submission.id} rejected",
-            payload={**receipt, "code": outcome.code, "detail": outcome.detail,
+            payload={"outcome": "rejected", **receipt, "code": outcome.code, "detail": outcome.detail,
                      "errors": [e.as_dict() for e in outcome.errors]},
             actor=_actor(actor))
 

@@ -48,7 +48,7 @@ def test_maintenance_command_schedule_extend_cancel_list(clock, notices):
     _run("maintenance", "cancel", str(window.id), "--reason", "Postponed")
     window.refresh_from_db()
     assert window.status == WindowStatus.CANCELLED
-    assert [c["kind"] for c in notices["broadcast"]] == ["maintenance_scheduled", "maintenance_extended",
+    assert [c["payload"]["event"] for c in notices["broadcast"]] == ["maintenance_scheduled", "maintenance_extended",
                                                          "maintenance_cancelled"]
 
 
@@ -169,7 +169,7 @@ def test_admin_schedule_through_the_form_uses_the_service(clock, client, notices
                 {"cancel": "on", "action_reason": "Vendor postponed"})
     window.refresh_from_db()
     assert window.status == WindowStatus.CANCELLED
-    assert [c["kind"] for c in notices["broadcast"]] == ["maintenance_scheduled", "maintenance_extended",
+    assert [c["payload"]["event"] for c in notices["broadcast"]] == ["maintenance_scheduled", "maintenance_extended",
                                                          "maintenance_cancelled"]
 
 

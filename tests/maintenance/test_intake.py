@@ -66,7 +66,7 @@ def test_outage_lifecycle_events_and_single_active(clock, notices, django_captur
     assert ended.length(clock()) == 5 * H
     assert list(ended.events.values_list("from_status", "to_status", "actor__username")) == [
         ("", "active", "ops"), ("active", "ended", "ops")]
-    assert [c["kind"] for c in notices["broadcast"]] == ["outage_declared", "outage_ended"]
+    assert [c["payload"]["event"] for c in notices["broadcast"]] == ["outage_declared", "outage_ended"]
     assert enqueued == [1]
     assert OutageReport.objects.get(outage=outage).submissions == 0
     with pytest.raises(NotFound):

@@ -123,8 +123,9 @@ def test_outcomes_are_stored_notified_and_reported(clock, notices):
     assert (report.lodged, report.rejected) == (1, 1)
     # the rejected lodgement's own writes were rolled back, the accepted one's kept
     assert _lodged_groups() == [f"lodged-{ok.id}"]
-    kinds = [(c["kind"], c["payload"]["submission_id"], c["user"]) for c in notices["agent"]]
-    assert kinds == [("contingency_lodged", str(ok.id), ok.agent), ("contingency_rejected", str(bad.id), bad.agent)]
+    kinds = [(c["kind"], c["payload"]["outcome"], c["payload"]["submission_id"], c["user"]) for c in notices["agent"]]
+    assert kinds == [("contingency", "lodged", str(ok.id), ok.agent),
+                     ("contingency", "rejected", str(bad.id), bad.agent)]
     assert notices["agent"][0]["payload"]["entry_number"] == "26MBAIM000000001"
     assert notices["agent"][1]["payload"]["errors"][0]["code"] == "unknown_bill_of_lading"
     outage_report = OutageReport.objects.get(outage=outage)
@@ -225,3 +226,26 @@ def test_two_replayers_racing_lodge_each_submission_once(postgres, clock, notice
     assert len(called) == len(set(called)) == 40
     assert _lodged_groups() == sorted(f"lodged-{s.id}" for s in subs)
     assert set(BufferedSubmission.objects.values_list("status", flat=True)) == {"lodged"}
+
+
+@pytest.mark.django_db
+def test_real_notifications_reach_every_agent_and_the_submitter(clock, django_capture_on_commit_callbacks):
+    # given two agent firms, one with the staff user who submitted during an outage
+    from notifications.models import Notification
+    from tests.factories.traders import AgentStaffFactory, ClearingAgentFactory
+
+    other_firm = ClearingAgentFactory()
+    staff = AgentStaffFactory()
+    outage = OutageFactory(started_at=T0 - H, ended_at=T0, status="ended")
+    submission = _sub(outage, 1, agent=staff.user)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        services.window_schedule(starts_at=T0 + 30 * H, ends_at=T0 + 31 * H, reason="Upgrade", actor=None)
+        services.replay_buffered(actor=None, lodge=FakeLodge())
+    # then
+    scheduled = Notification.objects.filter(kind="maintenance", payload__event="maintenance_scheduled")
+    assert sorted(scheduled.values_list("agent_id", flat=True)) == sorted([other_firm.id, staff.agent.id])
+    lodged = Notification.objects.get(kind="contingency", payload__outcome="lodged")
+    assert lodged.agent_id == staff.agent.id
+    assert lodged.payload["submission_id"] == str(submission.id)
+    assert lodged.payload["entry_number"] == "26MBAIM000000001"

@@ -45,7 +45,8 @@ def test_schedule_records_event_notifies_agents_and_bumps_the_version(
     assert events == [("scheduled", "", "scheduled", "ops1")]
     assert len(notices["broadcast"]) == 1
     call = notices["broadcast"][0]
-    assert call["kind"] == "maintenance_scheduled"
+    assert call["kind"] == "maintenance"
+    assert call["payload"]["event"] == "maintenance_scheduled"
     assert call["payload"]["id"] == str(window.id)
     assert call["payload"]["starts_at"] == "2026-12-03T12:00:00+03:00"
     assert call["actor"] == actor
@@ -130,7 +131,7 @@ def test_extend_active_window_records_reason_and_notifies(clock, notices):
                      ("extended", "active", "active", "Migration slower")]
     assert extended.events.get(kind="extended").payload == {
         "ends_at_before": "2026-12-01T13:00:00+03:00", "ends_at": "2026-12-01T15:00:00+03:00"}
-    assert [c["kind"] for c in notices["broadcast"]] == ["maintenance_extended"]
+    assert [c["payload"]["event"] for c in notices["broadcast"]] == ["maintenance_extended"]
     assert notices["broadcast"][0]["payload"]["extension_reason"] == "Migration slower"
 
 
@@ -176,7 +177,7 @@ def test_cancel_scheduled_and_active_windows(clock, notices):
     assert active.ends_at == T0  # a window in progress ends now
     assert active.events.last().payload == {"ends_at_before": "2026-12-01T13:00:00+03:00",
                                             "ends_at": "2026-12-01T12:00:00+03:00"}
-    assert [c["kind"] for c in notices["broadcast"]] == ["maintenance_cancelled", "maintenance_cancelled"]
+    assert [c["payload"]["event"] for c in notices["broadcast"]] == ["maintenance_cancelled", "maintenance_cancelled"]
     with pytest.raises(Conflict) as again:
         services.window_cancel(window_id=scheduled.id, reason="again", actor=None)
     assert again.value.code == "illegal_transition"
