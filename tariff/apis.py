@@ -9,7 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -145,6 +151,7 @@ class TariffLineDetailApi(APIView):
     @extend_schema(
         tags=["tariff"],
         summary="Tariff line in force: description, duty rule, unit, national measures",
+        operation_id="tariff_line_retrieve",
         parameters=[OpenApiParameter("date", dt.date, description="ISO date; default today (EAT)")],
         responses={200: TariffLineSerializer, 400: _problem, 404: _problem},
     )
@@ -177,13 +184,25 @@ class TariffLineSearchApi(APIView):
     @extend_schema(
         tags=["tariff"],
         summary="Search tariff lines in force by code prefix (dots optional) or words",
+        operation_id="tariff_lines_search",
         parameters=[
             OpenApiParameter("search", str, required=True, description="Code prefix (e.g. 8703.2) or words"),
             OpenApiParameter("date", dt.date, description="ISO date; default today (EAT)"),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: TariffLineSummarySerializer(many=True), 400: _problem},
+        responses={
+            200: inline_serializer(
+                "TariffLinePage",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": TariffLineSummarySerializer(many=True),
+                },
+            ),
+            400: _problem,
+        },
     )
     def get(self, request: Request) -> Response:
         params = parse_query(request, {"search", "date", "page", "page_size"})
@@ -216,6 +235,7 @@ class ExchangeRateApi(APIView):
     @extend_schema(
         tags=["tariff"],
         summary="KES exchange rate(s) in force on a date",
+        operation_id="exchange_rates_retrieve",
         description=(
             "With `currency`: that currency's rate (404 `exchange_rate_missing` when none is in "
             "force). Without: every currency with a rate in force, paginated. The rate in force is "
@@ -227,7 +247,26 @@ class ExchangeRateApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: ExchangeRateSerializer(many=True), 400: _problem, 404: _problem},
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ExchangeRateOrPage",
+                serializers=[
+                    ExchangeRateSerializer,
+                    inline_serializer(
+                        "ExchangeRatePage",
+                        fields={
+                            "count": serializers.IntegerField(),
+                            "next": serializers.URLField(allow_null=True),
+                            "previous": serializers.URLField(allow_null=True),
+                            "results": ExchangeRateSerializer(many=True),
+                        },
+                    ),
+                ],
+                resource_type_field_name=None,
+            ),
+            400: _problem,
+            404: _problem,
+        },
     )
     def get(self, request: Request) -> Response:
         params = parse_query(request, {"currency", "date", "page", "page_size"})

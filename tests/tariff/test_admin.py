@@ -94,3 +94,33 @@ def test_aeo_status_change_in_admin_is_recorded_with_actor(admin_client_h1: Clie
     assert response.status_code == 302, response.content[:2000]
     (change,) = AEOProfileChange.objects.filter(profile=profile)
     assert (change.from_status, change.to_status, change.actor.username) == ("active", "suspended", "chief")
+
+
+def test_aeo_profile_granted_in_admin_records_history(admin_client_h1: Client) -> None:
+    from tests.factories.traders import TraderFactory
+
+    trader = TraderFactory()
+    response = admin_client_h1.post(
+        reverse("admin:traders_aeoprofile_add"),
+        {
+            "trader": str(trader.pk),
+            "tier": "eac_regional",
+            "status": "active",
+            "valid_from": "2025-01-01",
+            "valid_to": "",
+            "automatic_release": "on",
+            "priority": "on",
+            "changes-TOTAL_FORMS": "0",
+            "changes-INITIAL_FORMS": "0",
+            "changes-MIN_NUM_FORMS": "0",
+            "changes-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    (change,) = AEOProfileChange.objects.filter(profile__trader=trader)
+    assert (change.from_status, change.to_status, change.actor.username) == ("", "active", "chief")
+    assert (change.profile.tier, change.profile.reduced_inspection, change.profile.priority) == (
+        "eac_regional",
+        False,
+        True,
+    )

@@ -61,3 +61,16 @@ def test_model_validation_and_db_constraint_reject_bad_pins() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Trader.objects.create(pin="p051234567x", name="Bypass")
     assert not Trader.objects.filter(name="Bypass").exists()
+
+
+def test_validator_works_in_drf_serializers() -> None:
+    from rest_framework import serializers
+
+    class PinSerializer(serializers.Serializer):
+        pin = serializers.CharField(validators=[validate_kra_pin])
+
+    good = PinSerializer(data={"pin": "P051234567X"})
+    bad = PinSerializer(data={"pin": "P051234567X|"})
+    assert good.is_valid() is True
+    assert bad.is_valid() is False
+    assert bad.errors["pin"][0].code == "invalid_kra_pin"
