@@ -157,3 +157,21 @@ def sweep_webhooks() -> int:
     for delivery_id in due:
         deliver_webhook.delay(delivery_id=delivery_id)
     return len(due)
+
+
+@shared_task(name="risk.manifest_arrived", **RELIABLE)
+def manifest_arrived(manifest_id: str) -> int:
+    """Enqueued when a manifest's arrival is recorded: paid declarations waiting for arrival
+    (pre-arrival processing) on its bills of lading are advanced (released if green/blue)."""
+    from declarations.models import Declaration
+
+    waiting = list(
+        Declaration.objects.filter(
+            bill_of_lading__manifest_id=manifest_id, status="paid", risk_assessment__isnull=False
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for pk in waiting:
+        _advance(str(pk))
+    return len(waiting)

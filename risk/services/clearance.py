@@ -19,7 +19,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
 
 from ..models import OfficerTask, ReleaseOrder, RiskAssessment
-from .release import _lock_declaration, _release_locked, _transition, _user
+from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
 
 QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
 
@@ -27,7 +27,8 @@ QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerT
 @dataclass(frozen=True)
 class ClearanceOutcome:
     declaration_id: str
-    action: str  # released | under_control | waiting_payment | waiting_score | nothing_to_do
+    # released | under_control | waiting_payment | waiting_score | waiting_arrival | nothing_to_do
+    action: str
     release_order: ReleaseOrder | None = None
     task: OfficerTask | None = None
 
@@ -45,6 +46,8 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     if assessment is None:
         return ClearanceOutcome(pk, "waiting_score")
     if assessment.lane in ("green", "blue"):
+        if not arrival_allows_release(declaration):
+            return ClearanceOutcome(pk, "waiting_arrival")
         order = _release_locked(declaration=declaration, actor=actor, automatic=True, reason="")
         return ClearanceOutcome(pk, "released", release_order=order)
     queue = QUEUE_FOR_LANE[assessment.lane]

@@ -121,6 +121,11 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
     """
     if ReleaseOrder.objects.filter(declaration_id=declaration.pk).exists():
         raise Conflict(detail="This declaration already has a release order.", code="already_released")
+    if not arrival_allows_release(declaration):
+        raise Conflict(
+            detail="The goods have not arrived; release waits for arrival (pre-arrival clearance: AEO only).",
+            code="awaiting_arrival",
+        )
     if declaration.status not in ("paid", "under_control"):
         raise Conflict(
             detail=f"A declaration in status {declaration.status!r} cannot be released.",
@@ -167,6 +172,25 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
     return order
 
 
+def arrival_allows_release(declaration: Any) -> bool:
+    """Pre-arrival processing (DOMAIN.md): a declaration may be lodged, assessed and paid before
+    the vessel or aircraft arrives, but release waits for the actual arrival (manifest ATA)
+    unless the trader is an active AEO with the pre-arrival clearance benefit."""
+    bl = declaration.bill_of_lading
+    if bl is None or bl.manifest.ata is not None:
+        return True
+    trader = declaration.trader
+    aeo = getattr(trader, "aeo", None) if trader is not None else None
+    today = clock.today()
+    return bool(
+        aeo is not None
+        and aeo.status == "active"
+        and aeo.pre_arrival_clearance
+        and aeo.valid_from <= today
+        and (aeo.valid_to is None or aeo.valid_to >= today)
+    )
+
+
 def _audit_reason(declaration_id: Any) -> str:
     assessment = RiskAssessment.objects.filter(declaration_id=declaration_id).first()
     if assessment is None:
@@ -180,7 +204,7 @@ def _lock_declaration(declaration_id: Any) -> Any:
 
     declaration = (
         Declaration.objects.select_for_update(of=("self",))
-        .select_related("bill_of_lading")
+        .select_related("bill_of_lading__manifest", "trader__aeo", "agent")
         .filter(pk=declaration_id)
         .first()
     )

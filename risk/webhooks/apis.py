@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -62,9 +62,22 @@ class WebhookDeliveryOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+def _page(name: str, item: serializers.Serializer) -> serializers.Serializer:
+    return inline_serializer(
+        name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item,
+        },
+    )
+
+
 class WebhookListCreateApi(APIView):
     @extend_schema(
         tags=["notifications"],
+        operation_id="webhooks_create",
         summary="Subscribe a URL to push notifications (signed with HMAC-SHA256)",
         request=WebhookCreateInputSerializer,
         responses={201: WebhookCreatedOutputSerializer},
@@ -78,8 +91,9 @@ class WebhookListCreateApi(APIView):
 
     @extend_schema(
         tags=["notifications"],
+        operation_id="webhooks_list",
         summary="The agent firm's webhook subscriptions",
-        responses={200: WebhookOutputSerializer(many=True)},
+        responses={200: _page("WebhookSubscriptionPage", WebhookOutputSerializer(many=True))},
     )
     def get(self, request: Request) -> Response:
         agent = _agent(request)
@@ -91,14 +105,24 @@ class WebhookListCreateApi(APIView):
 
 
 class WebhookDetailApi(APIView):
-    @extend_schema(tags=["notifications"], summary="One webhook subscription", responses={200: WebhookOutputSerializer})
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="webhooks_retrieve",
+        summary="One webhook subscription",
+        responses={200: WebhookOutputSerializer},
+    )
     def get(self, request: Request, subscription_id: Any) -> Response:
         subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
         if subscription is None:
             raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
         return Response(WebhookOutputSerializer(subscription).data)
 
-    @extend_schema(tags=["notifications"], summary="Delete a webhook subscription", responses={204: None})
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="webhooks_destroy",
+        summary="Delete a webhook subscription",
+        responses={204: None},
+    )
     def delete(self, request: Request, subscription_id: Any) -> Response:
         webhook_subscription_delete(agent=_agent(request), subscription_id=subscription_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -107,8 +131,9 @@ class WebhookDetailApi(APIView):
 class WebhookDeliveriesApi(APIView):
     @extend_schema(
         tags=["notifications"],
+        operation_id="webhooks_deliveries_list",
         summary="Delivery log of a webhook subscription (newest first)",
-        responses={200: WebhookDeliveryOutputSerializer(many=True)},
+        responses={200: _page("WebhookDeliveryPage", WebhookDeliveryOutputSerializer(many=True))},
     )
     def get(self, request: Request, subscription_id: Any) -> Response:
         subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
