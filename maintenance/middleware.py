@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -28,6 +30,8 @@ from core.problems import problem_response
 from .enums import WindowScope
 from .intake import EXEMPT_API_PREFIXES, LodgingEndpoint, check_body, lodging_endpoint
 from .snapshot import Contingency, Snapshot, SnapshotStore, WindowView, store
+
+logger = logging.getLogger("forodha.maintenance")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOTICE_HEADER = "Forodha-Maintenance"
@@ -104,7 +108,15 @@ class MaintenanceMiddleware:
             contingency = snap.contingency(now)
             if contingency.active:
                 request._forodha_intake = (endpoint, contingency)  # type: ignore[attr-defined]
-                return self._buffered_intake(request)
+                try:
+                    return self._buffered_intake(request)
+                except (OperationalError, InterfaceError):
+                    # Nothing can be stored durably, so no receipt: the agent must retry.
+                    logger.warning("buffered intake: database unavailable")
+                    return problem_response(
+                        status=503, title="Service unavailable", code="database_unavailable",
+                        detail="The submission could not be stored; retry shortly.",
+                        headers={"Retry-After": "5"})
         if window is not None and not path.startswith(EXEMPT_API_PREFIXES) and in_scope(
                 window.scope, method, endpoint):
             return maintenance_response(window, now)

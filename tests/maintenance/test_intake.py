@@ -293,3 +293,18 @@ def test_outage_can_be_ended_by_id_only_once(outage, notices, monkeypatch):
     with pytest.raises(NotFound):
         services.outage_end(actor=None, outage_id="bad")
     assert Outage.objects.get().status == OutageStatus.ENDED
+
+
+@pytest.mark.django_db
+def test_database_failure_at_intake_is_a_503_without_receipt(outage, agent, monkeypatch):
+    from django.db import OperationalError
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(services, "submission_buffer", down)
+    response = _post(agent, declaration_body())
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+    assert BufferedSubmission.objects.count() == 0
