@@ -134,8 +134,10 @@ def tracking_system_token(group_name: str = "cargo_tracking_system") -> str:
     return Token.objects.get_or_create(user=user)[0].key
 
 
-def tracking_event_body(seal: str, kind: str, at: dt.datetime, *, event_id: str | None = None,
-                        place: str = "", lat: str | None = None, lon: str | None = None, **extra: Any) -> dict[str, Any]:
+def tracking_event_body(
+    seal: str, kind: str, at: dt.datetime, *, event_id: str | None = None, place: str = "",
+    lat: str | None = None, lon: str | None = None, **extra: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"event_id": event_id or f"EV-{uuid.uuid4().hex[:16]}", "seal_number": seal,
                             "kind": kind, "occurred_at": at.isoformat()}
     if lat is not None:

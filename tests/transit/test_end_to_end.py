@@ -71,7 +71,8 @@ def test_mombasa_to_malaba_end_to_end(world, bond, frozen, simulator, tracking_c
     result = partner_message_deliver(message_id=outbound.pk)
 
     # then it is delivered, logged once, and a second run does nothing
-    assert result is not None and result.delivered is True
+    assert result is not None
+    assert result.delivered is True
     outbound.refresh_from_db()
     assert (outbound.status, outbound.attempts) == ("delivered", 1)
     assert list(PartnerDelivery.objects.filter(message=outbound).values_list("outcome", "http_status")) == [

@@ -124,16 +124,22 @@ def test_bond_problems(world, bond):
     from tests.factories.traders import TraderFactory
 
     someone_elses = RegionalBondFactory(principal_trader=TraderFactory())
-    assert problems(transit_payload(world, bond_number=suspended.number)) == [("bond_not_usable", "/transit/bond_number")]
+    assert problems(transit_payload(world, bond_number=suspended.number)) == [
+        ("bond_not_usable", "/transit/bond_number")]
     assert problems(transit_payload(world, bond_number=expired.number)) == [("bond_not_usable", "/transit/bond_number")]
     assert problems(transit_payload(world, bond_number=someone_elses.number)) == [
         ("bond_not_yours", "/transit/bond_number")]
 
 
-def _refused_lodging(world, payload, total):
-    with pytest.raises(ValidationFailed) as caught, transaction.atomic():
+def _lodge_in_transaction(world, payload, total):
+    with transaction.atomic():
         declaration = transit_declaration(world, payload, total=total)
         transit_on_lodged(declaration=declaration, payload=payload, actor=world.user)
+
+
+def _refused_lodging(world, payload, total):
+    with pytest.raises(ValidationFailed) as caught:
+        _lodge_in_transaction(world, payload, total)
     return caught.value
 
 
