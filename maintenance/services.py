@@ -603,6 +603,12 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
     return ReplayReport(started_at=started, finished_at=now, reclaimed=reclaimed, remaining=remaining, **counts)
 
 
+class _Rejected(Exception):
+    def __init__(self, outcome: ReplayOutcome) -> None:
+        super().__init__(outcome.code)
+        self.outcome = outcome
+
+
 def _replay_one(pk: uuid.UUID, token: uuid.UUID, lodge_fn: Callable[..., ReplayOutcome], actor: Actor,
                 errored: set[uuid.UUID], periods: set[tuple[str, uuid.UUID]],
                 extensions: dict[tuple[str, uuid.UUID], dt.timedelta]) -> str:
@@ -625,6 +631,10 @@ def _replay_one(pk: uuid.UUID, token: uuid.UUID, lodge_fn: Callable[..., ReplayO
         try:
             with transaction.atomic():
                 outcome = lodge_fn(submission, lodged_at=submission.received_at, deadline_extension=extension)
+                if not outcome.lodged:
+                    raise _Rejected(outcome)  # a rejection keeps nothing the lodge callable wrote
+        except _Rejected as rejected:
+            outcome = rejected.outcome
         except ApplicationError as exc:
             outcome = ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
         except Exception as exc:

@@ -34,7 +34,8 @@ class FakeLodge:
     after the submission) so exactly-once is visible in the data, not only in the call log."""
 
     def __init__(self, interrupt_at: int | None = None, reject: set[str] | None = None,
-                 crash: set[str] | None = None) -> None:
+                 crash: set[str] | None = None, refuse: set[str] | None = None) -> None:
+        self.refuse = refuse or set()
         self.calls: list[tuple[uuid.UUID, dt.datetime, dt.timedelta]] = []
         self.interrupt_at = interrupt_at
         self.reject = reject or set()
@@ -53,6 +54,8 @@ class FakeLodge:
             raise RuntimeError("bug in lodging")
         if ref in self.reject:
             raise ValidationFailed(errors=[error("unknown_bill_of_lading", "No such B/L.", "/bill_of_lading")])
+        if ref in self.refuse:
+            return ReplayOutcome(lodged=False, code="duplicate", detail="Already lodged as 26MBAIM1.")
         return ReplayOutcome(lodged=True, entry_number=f"26MBAIM{n:09d}", resource_id=str(uuid.uuid4()))
 
 
@@ -110,9 +113,10 @@ def test_outcomes_are_stored_notified_and_reported(clock, notices):
     outage = OutageFactory(started_at=T0 - 2 * H, ended_at=T0 - H, status="ended")
     ok = _sub(outage, -100, ref="OK-1")
     bad = _sub(outage, -90, ref="BAD-1")
+    refused = _sub(outage, -80, ref="DUP-1")
     clock.set(T0 + 30 * dt.timedelta(minutes=1))
     # when
-    report = services.replay_buffered(actor=None, lodge=FakeLodge(reject={"BAD-1"}))
+    report = services.replay_buffered(actor=None, lodge=FakeLodge(reject={"BAD-1"}, refuse={"DUP-1"}))
     # then
     ok.refresh_from_db()
     bad.refresh_from_db()
@@ -120,17 +124,20 @@ def test_outcomes_are_stored_notified_and_reported(clock, notices):
     assert ok.result["entry_number"] == "26MBAIM000000001"
     assert bad.result["errors"] == [{"code": "unknown_bill_of_lading", "detail": "No such B/L.",
                                      "pointer": "/bill_of_lading"}]
-    assert (report.lodged, report.rejected) == (1, 1)
-    # the rejected lodgement's own writes were rolled back, the accepted one's kept
+    assert (report.lodged, report.rejected) == (1, 2)
+    refused.refresh_from_db()
+    assert (refused.status, refused.result["code"]) == (SubmissionStatus.REJECTED, "duplicate")
+    # the rejected lodgements' own writes (raised or returned) were rolled back, the accepted one's kept
     assert _lodged_groups() == [f"lodged-{ok.id}"]
     kinds = [(c["kind"], c["payload"]["outcome"], c["payload"]["submission_id"], c["user"]) for c in notices["agent"]]
     assert kinds == [("contingency", "lodged", str(ok.id), ok.agent),
-                     ("contingency", "rejected", str(bad.id), bad.agent)]
+                     ("contingency", "rejected", str(bad.id), bad.agent),
+                     ("contingency", "rejected", str(refused.id), refused.agent)]
     assert notices["agent"][0]["payload"]["entry_number"] == "26MBAIM000000001"
     assert notices["agent"][1]["payload"]["errors"][0]["code"] == "unknown_bill_of_lading"
     outage_report = OutageReport.objects.get(outage=outage)
     assert (outage_report.submissions, outage_report.lodged, outage_report.rejected, outage_report.pending) == (
-        2, 1, 1, 0)
+        3, 1, 2, 0)
     assert outage_report.drained_at == T0 + 30 * dt.timedelta(minutes=1)
     assert outage_report.time_to_drain == dt.timedelta(minutes=90)
     assert outage_report.oldest_wait == dt.timedelta(minutes=130)  # received T0-100 min, done T0+30 min
