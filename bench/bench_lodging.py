@@ -259,7 +259,7 @@ def _templates(conn: Any, declaration_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {"declaration": rows("SELECT * FROM declarations_declaration WHERE id = %s",
                                                declaration_id)[0]}
     for table in _TABLES_BY_DECLARATION:
-        out[table] = rows(f"SELECT * FROM {table} WHERE declaration_id = %s", declaration_id)  # noqa: S608
+        out[table] = rows(f"SELECT * FROM {table} WHERE declaration_id = %s", declaration_id)
     out["assessment"] = rows("SELECT * FROM declarations_assessment WHERE declaration_id = %s", declaration_id)[0]
     out["lines"] = rows("SELECT * FROM declarations_assessmentline WHERE assessment_id = %s", out["assessment"]["id"])
     out["eslip"] = rows("SELECT * FROM declarations_eslip WHERE declaration_id = %s", declaration_id)[0]
@@ -285,13 +285,19 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
     from declarations.entry_numbers import entry_number_format
 
     head = templates["declaration"]
+    year = int(head["entry_number"][:2]) + 2000
     latencies: list[float] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + RAW_SECONDS
     barrier = threading.Barrier(CLIENTS)
 
     def strip(row: dict[str, Any], *drop: str) -> dict[str, Any]:
-        return {k: v for k, v in row.items() if k not in drop}
+        """Drop serial keys (the database assigns them); give UUID keys a fresh value."""
+        out = {k: v for k, v in row.items() if k not in drop or isinstance(v, uuid.UUID)}
+        for key in drop:
+            if isinstance(out.get(key), uuid.UUID):
+                out[key] = uuid.uuid4()
+        return out
 
     def worker(n: int) -> None:
         own: list[float] = []
@@ -302,28 +308,22 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
                 t0 = time.perf_counter()
                 new_id = uuid.uuid4()
                 with conn.transaction(), conn.cursor() as cur:
+                    # Same statements in the same order as the service: B/L lock, rows, trader
+                    # counters, then the entry-number counter and the final status/number update.
                     wo = templates["manifests_writeoff"][0]
                     cur.execute("SELECT id FROM manifests_billoflading WHERE id = %s FOR UPDATE", (bl_id,))
                     cur.execute("UPDATE manifests_billoflading SET packages_reserved = packages_reserved + %s, "
                                 "weight_reserved_kg = weight_reserved_kg + %s WHERE id = %s",
                                 (wo["packages"], wo["gross_weight_kg"], bl_id))
-                    cur.execute("UPDATE declarations_entrynumbercounter SET last_serial = last_serial + 1 "
-                                "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
-                                ("MBA", "IM4", int(head["entry_number"][:2]) + 2000))
-                    serial = cur.fetchone()[0]  # type: ignore[index]
-                    entry = entry_number_format(year=int(head["entry_number"][:2]) + 2000, office_code="MBA",
-                                                regime="IM4", serial=serial)
-                    row = {**head, "id": new_id, "entry_number": entry}
-                    cur.execute(_insert_sql("declarations_declaration", list(row)), [_adapt(v) for v in row.values()])
-                    for table in ("declarations_declarationitem", "declarations_declarationversion",
-                                  "declarations_declarationevent", "notifications_notification"):
-                        rows = [strip(r, "id", "seq") | {"declaration_id": new_id} for r in templates[table]]
-                        if table == "notifications_notification":
-                            rows = [r | {"id": uuid.uuid4()} for r in rows]
-                        cur.executemany(_insert_sql(table, list(rows[0])), [[_adapt(v) for v in r.values()]
-                                                                             for r in rows])
                     w = strip(wo, "id") | {"declaration_id": new_id, "bill_of_lading_id": bl_id}
                     cur.execute(_insert_sql("manifests_writeoff", list(w)), [_adapt(v) for v in w.values()])
+                    row = {**head, "id": new_id, "entry_number": None, "status": "draft"}
+                    cur.execute(_insert_sql("declarations_declaration", list(row)), [_adapt(v) for v in row.values()])
+                    for table in ("declarations_declarationitem", "declarations_declarationversion",
+                                  "declarations_declarationevent"):
+                        rows = [strip(r, "id") | {"declaration_id": new_id} for r in templates[table]]
+                        cur.executemany(_insert_sql(table, list(rows[0])), [[_adapt(v) for v in r.values()]
+                                                                             for r in rows])
                     a = strip(templates["assessment"], "id") | {"declaration_id": new_id}
                     cur.execute(_insert_sql("declarations_assessment", list(a), "id"), [_adapt(v) for v in a.values()])
                     assessment_id = cur.fetchone()[0]  # type: ignore[index]
@@ -331,11 +331,24 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
                     cur.executemany(_insert_sql("declarations_assessmentline", list(lines[0])),
                                     [[_adapt(v) for v in r.values()] for r in lines])
                     e = templates["eslip"] | {"id": uuid.uuid4(), "declaration_id": new_id,
-                                              "assessment_id": assessment_id, "reference": f"ES{entry}01"}
+                                              "assessment_id": assessment_id, "reference": f"EB{new_id.hex[:20]}"}
                     cur.execute(_insert_sql("declarations_eslip", list(e)), [_adapt(v) for v in e.values()])
                     for message in templates["outbox"]:
                         m = strip(message, "id") | {"kwargs": {"declaration_id": str(new_id)}}
                         cur.execute(_insert_sql("core_outboxmessage", list(m)), [_adapt(v) for v in m.values()])
+                    cur.execute("UPDATE traders_trader SET declarations_count = declarations_count + 1 WHERE id = %s",
+                                (head["trader_id"],))
+                    cur.execute("UPDATE declarations_entrynumbercounter SET last_serial = last_serial + 1 "
+                                "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
+                                ("MBA", "IM4", year))
+                    serial = cur.fetchone()[0]  # type: ignore[index]
+                    entry = entry_number_format(year=year, office_code="MBA", regime="IM4", serial=serial)
+                    cur.execute("UPDATE declarations_declaration SET entry_number = %s, status = 'assessed' "
+                                "WHERE id = %s", (entry, new_id))
+                    rows = [strip(r, "seq") | {"id": uuid.uuid4(), "declaration_id": new_id}
+                            for r in templates["notifications_notification"]]
+                    cur.executemany(_insert_sql("notifications_notification", list(rows[0])),
+                                    [[_adapt(v) for v in r.values()] for r in rows])
                 own.append(time.perf_counter() - t0)
         with lock:
             latencies.extend(own)

@@ -1,8 +1,9 @@
 """Lodging: drafts, direct lodging, lodging a draft, and the contingency replay entry point.
 
 Lock order inside the lodging transaction (the same for every lodging, so no deadlocks):
-draft declaration row (if any) -> bill of lading (write-off reservation) -> entry-number counter.
-The counter is taken last and held only until commit: it serialises lodgings per office/regime/year.
+draft declaration row (if any) -> bill of lading (write-off reservation) -> trader counters ->
+entry-number counter. The counter is taken last and held only until commit: it serialises lodgings
+per office/regime/year, so the work done while holding it is kept to two statements.
 """
 
 from __future__ import annotations
@@ -195,7 +196,9 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration.trader = prepared.trader
     declaration.bill_of_lading = prepared.bill_of_lading
     declaration.body = json_safe(prepared.body)
-    declaration.status = Status.ASSESSED
+    # Written as a draft first; ONE final UPDATE sets the entry number and the status (see below).
+    declaration.status = Status.DRAFT
+    declaration.entry_number = None
     declaration.lodged_at = prepared.registered_at
     declaration.exchange_rate = prepared.exchange_rate
     declaration.late_entry = prepared.late_entry
@@ -203,10 +206,6 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration.version = 1
     declaration.updated_at = now
     declaration.etag_version = (declaration.etag_version or 0) + 1
-
-    # Gap-free serial: taken last, held until commit (see module docstring).
-    declaration.entry_number = entry_number_next(
-        year=local_registered.year, office_code=prepared.office.pk, regime=data["regime"])
     if from_status == Status.DRAFT:
         declaration.save()
     else:
@@ -219,8 +218,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration_prime(declaration, assessment=assessment, eslip=eslip)
 
     DeclarationVersion.objects.create(
-        declaration=declaration, number=1, snapshot={"version": 1, "body": declaration.body,
-                                                     "entry_number": declaration.entry_number},
+        declaration=declaration, number=1, snapshot={"version": 1, "body": declaration.body},
         reason="lodged", created_by=actor_user(actor), created_at=now,
     )
     label = actor_label(actor)[:150]
@@ -228,8 +226,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     DeclarationEvent.objects.bulk_create([
         DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
                          from_status=from_status, to_status=Status.REGISTERED, reason="lodged",
-                         payload={"entry_number": declaration.entry_number,
-                                  "registered_at": prepared.registered_at.isoformat(),
+                         payload={"registered_at": prepared.registered_at.isoformat(),
                                   "late_entry": prepared.late_entry},
                          created_at=now),
         DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
@@ -237,13 +234,23 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
                          payload={"total": str(assessment.total), "eslip": eslip.reference},
                          created_at=now),
     ])
+    outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
     if prepared.trader is not None:
-        # Compliance history read by risk (first-time trader). An F() update: no read-modify-write.
+        # Compliance history read by risk (first-time trader). An F() update (no read-modify-write),
+        # late in the transaction because it locks the trader row until commit.
         type(prepared.trader).objects.filter(pk=prepared.trader.pk).update(
             declarations_count=F("declarations_count") + 1,
             first_declared_at=Coalesce(F("first_declared_at"), now),
         )
-    outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
+
+    # Gap-free serial, taken LAST: the counter row stays locked until commit, so everything after
+    # this line serialises lodgings of one office/regime/year. Only the status/number UPDATE and
+    # the agent's notification (which quotes the number) come after it.
+    declaration.entry_number = entry_number_next(
+        year=local_registered.year, office_code=prepared.office.pk, regime=data["regime"])
+    declaration.status = Status.ASSESSED
+    Declaration.objects.filter(pk=declaration.pk).update(entry_number=declaration.entry_number,
+                                                         status=declaration.status)
     notify_agent(
         declaration=declaration, kind="accepted",
         subject=f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}",
@@ -333,7 +340,8 @@ def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: d
         ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
     return ESlip.objects.create(
         declaration=declaration, assessment=assessment,
-        # Deterministic and readable at the bank counter: ES + entry number + assessment version.
-        reference=f"ES{declaration.entry_number}{assessment.version:02d}",
+        # ES + 12 characters of the declaration id + assessment version: known before the entry
+        # number is (the serial is taken last, see _lodge_prepared), unique, easy to key in.
+        reference=f"ES{declaration.pk.hex[:12].upper()}{assessment.version:02d}",
         amount=assessment.total, currency="KES", due_date=due_date, is_current=True, created_at=clock.now(),
     )
