@@ -281,3 +281,46 @@ def _blocked_backends(declaration: Declaration) -> int:
             "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         )
         return int(cursor.fetchone()[0])
+
+
+def test_webhook_delivered_signed_by_a_real_worker_and_a_dead_endpoint_blocks_nothing(workers):
+    from core import clock
+    from notifications.services import notification_create
+    from risk.models import WebhookDelivery, WebhookSubscription
+    from risk.webhooks.signing import signature_verify
+    from tests.factories.traders import agent_with_token
+
+    from .test_webhooks import Receiver
+
+    # given: a worker, a live endpoint and a dead one for the same agent
+    workers()
+    receiver = Receiver([200])
+    try:
+        staff, _ = agent_with_token()
+        good = WebhookSubscription.objects.create(
+            agent=staff.agent, url=receiver.url, secret="k" * 64, created_at=clock.now()
+        )
+        WebhookSubscription.objects.create(
+            agent=staff.agent, url="http://127.0.0.1:9/dead", secret="d" * 64, created_at=clock.now()
+        )
+        # when: a notification is created (outbox -> notifications.fan_out -> one task per delivery)
+        with transaction.atomic():
+            notification = notification_create(agent=staff.agent, kind="released", subject="26MBAIM000000009")
+        # then
+        wait_for(lambda: len(receiver.requests) == 1)
+        wait_for(lambda: WebhookDelivery.objects.filter(attempts__gte=1).count() == 2)
+        [request] = receiver.requests
+        assert signature_verify(
+            secret=good.secret,
+            header=request["headers"]["Forodha-Signature"],
+            body=request["body"],
+            now=int(time.time()),
+        )
+        statuses = dict(WebhookDelivery.objects.values_list("subscription__url", "status"))
+        assert statuses == {receiver.url: "delivered", "http://127.0.0.1:9/dead": "pending"}
+        dead = WebhookDelivery.objects.get(subscription__url="http://127.0.0.1:9/dead")
+        assert dead.next_attempt_at is not None
+        assert dead.next_attempt_at > clock.now()
+        assert str(notification.id) in request["body"].decode()
+    finally:
+        receiver.close()
