@@ -183,15 +183,35 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     return task
 
 
-def assessment_amend(*, declaration_id: Any, body: dict[str, Any], reason: str, actor: Any) -> Any:
-    """An officer's tax-affecting amendment: delegated to the declarations app (new version,
-    new assessment, the agent compares/accepts or pays under protest)."""
+def assessment_amend(
+    *,
+    declaration_id: Any,
+    actor: Any,
+    accept: bool = True,
+    reason: str = "",
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """Officer decision on the assessment, delegated to the declarations app (which owns
+    versions, re-assessment and e-slips): decide the agent's pending amendment request (accept:
+    re-assessed at the original registration date, new version and e-slip; reject with a
+    reason), or, with `body`, an officer-initiated amendment when the declarations app offers
+    `declaration_officer_amend`."""
     from declarations import services as declaration_services
+    from declarations.models import AmendmentRequest
 
-    amend = getattr(declaration_services, "declaration_officer_amend", None)
-    if amend is None:
-        raise Conflict(detail="Officer amendments are not available.", code="amendment_unavailable")
-    return amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
+    if body is not None:
+        amend = getattr(declaration_services, "declaration_officer_amend", None)
+        if amend is None:
+            raise Conflict(detail="Officer-initiated amendments are not available.", code="amendment_unavailable")
+        return amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
+    pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status="pending").first()
+    if pending is None:
+        raise Conflict(detail="There is no pending amendment request.", code="no_pending_amendment")
+    if accept:
+        return declaration_services.amendment_request_accept(request_id=pending.pk, actor=actor)
+    if not reason.strip():
+        raise ValidationFailed(errors=[error("required", "Give the reason.", "/reason")])
+    return declaration_services.amendment_request_reject(request_id=pending.pk, actor=actor, reason=reason)
 
 
 @transaction.atomic

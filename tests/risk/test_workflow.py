@@ -18,6 +18,7 @@ from risk import tasks
 from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 from risk.selectors import time_to_release_stats
 from risk.services import (
+    assessment_amend,
     clearance_advance,
     declaration_control_resume,
     declaration_gate_out,
@@ -340,3 +341,24 @@ def test_batch_scoring_scores_each_once(lane_rules):
         "under_control",
         "under_control",
     ]
+
+
+def test_assessment_amend_decides_the_pending_request_or_refuses(lane_rules, officer):
+    from declarations.models import AmendmentRequest
+
+    declaration = _declaration("yellow", status="assessed")
+    with pytest.raises(Conflict) as nothing:
+        assessment_amend(declaration_id=declaration.pk, actor=officer)
+    with pytest.raises(Conflict) as unavailable:
+        assessment_amend(declaration_id=declaration.pk, actor=officer, body={"items": []}, reason="value")
+    request = AmendmentRequest.objects.create(
+        declaration=declaration,
+        base_version=1,
+        body={},
+        changed_fields=["/items/0/customs_value"],
+        created_at=clock.now(),
+    )
+    decided = assessment_amend(declaration_id=declaration.pk, actor=officer, accept=False, reason="Not supported")
+    request.refresh_from_db()
+    assert (nothing.value.code, unavailable.value.code) == ("no_pending_amendment", "amendment_unavailable")
+    assert (decided.pk, request.status, request.decision_reason) == (request.pk, "rejected", "Not supported")
