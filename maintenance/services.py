@@ -409,7 +409,8 @@ def enqueue_replay() -> None:
     try:
         from .tasks import replay_buffered_task
 
-        replay_buffered_task.delay()
+        for slot in range(max(1, getattr(settings, "CONTINGENCY_REPLAY_WORKERS", 2))):
+            replay_buffered_task.delay(slot=slot)
     except Exception:
         logger.warning("could not enqueue the replay; the beat task will retry", exc_info=True)
 

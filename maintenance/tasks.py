@@ -67,26 +67,30 @@ def advance_windows() -> dict[str, Any]:
     now = clock.now()
     pending = selectors.pending_submissions().exists()
     kicked = False
-    if pending and not selectors.contingency_active(now) and cache.get(REPLAY_LOCK_KEY) is None:
+    if pending and not selectors.contingency_active(now) and cache.get(f"{REPLAY_LOCK_KEY}:0") is None:
         services.enqueue_replay()
         kicked = True
     return {"moved": [[str(w.id), moves] for w, moves in moved], "replay_kicked": kicked}
 
 
 @shared_task(name="maintenance.replay_buffered", acks_late=True, time_limit=3600, soft_time_limit=3500)
-def replay_buffered_task() -> dict[str, Any]:
-    """Replay buffered submissions once service is back. Safe to run twice (exactly-once rows);
-    a cache lock only avoids two replays competing for the same rows."""
+def replay_buffered_task(slot: int = 0) -> dict[str, Any]:
+    """Replay buffered submissions once service is back. `CONTINGENCY_REPLAY_WORKERS` of these run
+    in parallel (one per slot); any number is safe (exactly-once rows), the per-slot cache lock only
+    stops a duplicate enqueue from starting a second replayer in the same slot."""
     now = clock.now()
     if selectors.contingency_active(now):
         return {"skipped": "contingency still active"}
     token = uuid.uuid4().hex
-    if not cache.add(REPLAY_LOCK_KEY, token, REPLAY_LOCK_SECONDS):
+    key = f"{REPLAY_LOCK_KEY}:{slot}"
+    if not cache.add(key, token, REPLAY_LOCK_SECONDS):
         return {"skipped": "replay already running"}
     try:
-        report = services.replay_buffered(actor=None)
+        # Only slot 0 gives back rows of interrupted runs: parallel starters must not keep
+        # taking each other's fresh claims.
+        report = services.replay_buffered(actor=None, reclaim=slot == 0)
     finally:
-        if cache.get(REPLAY_LOCK_KEY) == token:
-            cache.delete(REPLAY_LOCK_KEY)
+        if cache.get(key) == token:
+            cache.delete(key)
     return {"processed": report.processed, "lodged": report.lodged, "rejected": report.rejected,
             "errored": report.errored, "remaining": report.remaining}

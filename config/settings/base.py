@@ -366,3 +366,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
     "ManifestStatusEnum": "manifests.enums.ManifestStatus",
     "TransportModeEnum": "manifests.enums.TransportMode",
 })
+# --- maintenance (replay parallelism) ---
+# Replay tasks started together when service returns (rows are claimed with SKIP LOCKED, so
+# parallel replayers never lodge a submission twice; priority order holds within each stream).
+CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)

@@ -186,3 +186,39 @@ def test_admin_declares_and_ends_an_outage(clock, client, notices, monkeypatch):
     outage.refresh_from_db()
     assert (outage.status, outage.ended_by) == (OutageStatus.ENDED, user)
     assert outage.report.submissions == 0
+
+
+@pytest.mark.django_db
+def test_replay_task_runs_the_replay_once_per_slot(clock, monkeypatch, settings):
+    # given
+    from django.core.cache import cache
+
+    from maintenance import services
+
+    calls = []
+    monkeypatch.setattr(services, "replay_buffered",
+                        lambda **kw: calls.append(kw) or services.ReplayReport(
+                            started_at=T0, finished_at=T0, reclaimed=0, processed=2, lodged=2, rejected=0,
+                            errored=0, skipped=0, remaining=0))
+    # when: slot 1 is already running elsewhere
+    cache.add(f"{tasks.REPLAY_LOCK_KEY}:1", "other", 60)
+    try:
+        first = tasks.replay_buffered_task(slot=0)
+        busy = tasks.replay_buffered_task(slot=1)
+    finally:
+        cache.delete(f"{tasks.REPLAY_LOCK_KEY}:1")
+    # then
+    assert first == {"processed": 2, "lodged": 2, "rejected": 0, "errored": 0, "remaining": 0}
+    assert busy == {"skipped": "replay already running"}
+    assert calls == [{"actor": None, "reclaim": True}]
+    assert cache.get(f"{tasks.REPLAY_LOCK_KEY}:0") is None
+
+
+def test_enqueue_replay_starts_one_task_per_worker_slot(settings, monkeypatch):
+    from maintenance import services
+
+    settings.CONTINGENCY_REPLAY_WORKERS = 3
+    sent = []
+    monkeypatch.setattr(tasks.replay_buffered_task, "delay", lambda **kw: sent.append(kw))
+    services.enqueue_replay()
+    assert sent == [{"slot": 0}, {"slot": 1}, {"slot": 2}]
