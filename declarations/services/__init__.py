@@ -4,6 +4,7 @@ from .amendments import (
     UpdateResult,
     amendment_request_accept,
     amendment_request_reject,
+    declaration_officer_amend,
     declaration_update,
     etag_check,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "declaration_draft_create",
     "declaration_draft_lodge",
     "declaration_lodge",
+    "declaration_officer_amend",
     "declaration_pay",
     "declaration_transition",
     "declaration_update",

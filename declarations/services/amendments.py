@@ -241,7 +241,42 @@ def amendment_request_accept(*, request_id: uuid.UUID | str, actor: Any) -> Decl
     """Officer accepts: re-validate and re-assess at the ORIGINAL registration date, replace items,
     move the B/L reservation, store a new assessment and e-slip, and a new version."""
     request, declaration = _lock_request(request_id)
-    if declaration.status not in TAX_AMENDABLE:
+    return _apply_amendment(request, declaration, actor, officer_initiated=False, reason="amendment accepted")
+
+
+@transaction.atomic
+def declaration_officer_amend(*, declaration_id: uuid.UUID | str, body: Any, reason: str, actor: Any) -> Declaration:
+    """An officer amends (e.g. after examination): same patch semantics as the agent's PATCH, applied
+    at once as a new version. Allowed up to release; after payment the new assessment is stored
+    and the difference to the amount paid is recorded (additional tax or refund, not billed here)."""
+    try:
+        declaration = Declaration.objects.select_for_update(of=("self",)).get(pk=declaration_id)
+    except (Declaration.DoesNotExist, ValueError):
+        raise NotFound(detail="No such declaration.", code="declaration_not_found") from None
+    if declaration.status not in AMENDABLE:
+        raise Conflict(detail=f"A {declaration.status} declaration cannot be amended.", code="not_amendable")
+    if not isinstance(body, dict):
+        body_parse(body)
+    body_parse(body, partial=True)
+    new_body = {**declaration.body, **json_safe(body)}
+    body_parse(new_body)
+    try:
+        with transaction.atomic():
+            request = AmendmentRequest.objects.create(
+                declaration=declaration, base_version=declaration.version, body=new_body,
+                changed_fields=[c["pointer"] for c in body_diff(declaration.body, new_body)],
+                requested_by=_user(actor), created_at=clock.now(),
+            )
+    except IntegrityError:
+        raise Conflict(detail="An amendment request is already pending; decide it first.",
+                       code="amendment_pending") from None
+    return _apply_amendment(request, declaration, actor, officer_initiated=True, reason=reason or "amended by customs")
+
+
+def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor: Any, *, officer_initiated: bool,
+                     reason: str) -> Declaration:
+    paid = declaration.status not in TAX_AMENDABLE
+    if paid and not (officer_initiated and declaration.status in AMENDABLE):
         raise Conflict(detail=f"A {declaration.status} declaration can no longer be amended.",
                        code="amendment_after_payment")
     assert declaration.lodged_at is not None
@@ -267,8 +302,16 @@ def amendment_request_accept(*, request_id: uuid.UUID | str, actor: Any) -> Decl
     version_no = (Assessment.objects.filter(declaration=declaration).order_by("-version")
                   .values_list("version", flat=True).first() or 0) + 1
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=version_no, fee_lines=())
-    eslip_issue(declaration=declaration, assessment=assessment,
-                due_date=declaration.payment_due_date or clock.today())
+    extra: dict[str, Any] = {}
+    if paid:
+        from ..models import Payment
+
+        payment = Payment.objects.filter(declaration=declaration).first()
+        paid_amount = payment.amount if payment is not None else Decimal("0.00")
+        extra["difference_kes"] = str(assessment.total - paid_amount)
+    else:
+        eslip_issue(declaration=declaration, assessment=assessment,
+                    due_date=declaration.payment_due_date or clock.today())
     from .lodging import _header_from_body
 
     for name, value in _header_from_body(prepared.data).items():
@@ -285,20 +328,19 @@ def amendment_request_accept(*, request_id: uuid.UUID | str, actor: Any) -> Decl
         declaration=declaration, number=declaration.version,
         snapshot={"version": declaration.version, "body": declaration.body,
                   "entry_number": declaration.entry_number},
-        reason="amendment accepted", changed_fields=[c["pointer"] for c in body_diff(old_body, declaration.body)],
+        reason=reason[:200], changed_fields=[c["pointer"] for c in body_diff(old_body, declaration.body)],
         created_by=_user(actor), created_at=now,
     )
     request.status = AmendmentStatus.ACCEPTED
     request.decided_by = _user(actor)
     request.decided_at = now
     request.save(update_fields=["status", "decided_by", "decided_at"])
+    payload = {"request_id": str(request.pk), "version": declaration.version, "total": str(assessment.total),
+               "officer_initiated": officer_initiated, **extra}
     event_record(declaration=declaration, kind=EventKind.AMENDMENT_ACCEPTED, from_status=declaration.status,
-                 to_status=declaration.status, actor=actor, reason="amendment accepted",
-                 payload={"request_id": str(request.pk), "version": declaration.version,
-                          "total": str(assessment.total)})
-    notify_agent(declaration=declaration, kind="amended", subject=f"{declaration.entry_number}: amendment accepted",
-                 payload={**status_payload(declaration), "request_id": str(request.pk),
-                          "total": str(assessment.total)}, actor=actor)
+                 to_status=declaration.status, actor=actor, reason=reason, payload=payload)
+    notify_agent(declaration=declaration, kind="amended", subject=f"{declaration.entry_number}: {reason}",
+                 payload={**status_payload(declaration), **payload}, actor=actor)
     return declaration
 
 

@@ -166,3 +166,29 @@ def test_draft_is_freely_editable(client: APIClient, world: World) -> None:
     assert edited.json()["declaration"] == {"regime": "IM4", "local_reference": "D-1", "cpc": "4000000"}
     assert edited.json()["version"] == 1
     assert edited["ETag"] != created["ETag"]
+
+
+def test_officer_amendment_after_payment_records_the_difference(client: APIClient, lodged: Any) -> None:
+    # given: paid, then examined
+    from declarations.models import DeclarationEvent
+    from declarations.services import declaration_officer_amend
+
+    client.post(_url(lodged) + "/payments", {"amount": lodged.json()["eslip"]["amount"], "currency": "KES"},
+                format="json")
+    items = lodged.json()["declaration"]["items"]
+    items[0]["customs_value"] = str(Decimal(items[0]["customs_value"]) * 2)
+
+    # when
+    declaration = declaration_officer_amend(declaration_id=lodged.json()["id"], body={"items": items},
+                                            reason="value uplift after examination", actor=None)
+
+    # then
+    assert declaration.version == 2
+    assert declaration.status == "paid"
+    read = client.get(_url(lodged)).json()
+    new_total = Decimal(read["assessment"]["totals"]["total"])
+    assert new_total == expected_taxes(items, Decimal(1))["total"]
+    assert read["eslip"]["amount"] == lodged.json()["eslip"]["amount"]  # no new slip after payment
+    event = DeclarationEvent.objects.filter(declaration_id=read["id"], kind="amendment_accepted").get()
+    assert event.payload["difference_kes"] == str(new_total - Decimal(lodged.json()["eslip"]["amount"]))
+    assert event.payload["officer_initiated"] is True
