@@ -91,6 +91,8 @@ class QueueAdmin(admin.ModelAdmin):
                    TaskAeoFilter)
     list_select_related = selectors.QUEUE_SELECT_RELATED
     show_full_result_count = False
+    # Facet counts would run one COUNT per filter choice over the whole queue: never.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
     ordering = ("-priority", "created_at")
     search_fields = ("declaration__entry_number",)  # shows the box; get_search_results does the work

@@ -62,8 +62,11 @@ def test_dashboard_figures_and_charts(officer_client):
     assert figures.buffered_pending == 3
     html = response.content.decode()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
-    assert "yellow (3)" in html and "median 4.0 h" in html and "p90 10.0 h" in html
-    assert "Outage active since" in html and "iCMS database upgrade" in html
+    assert "yellow (3)" in html
+    assert "median 4.0 h" in html
+    assert "p90 10.0 h" in html
+    assert "Outage active since" in html
+    assert "iCMS database upgrade" in html
     assert "Buffered submissions waiting for replay: <strong>3</strong>" in html
     assert "<script" not in html.split('id="content-main"')[1]  # charts are server-rendered SVG
     assert "cdn" not in html.lower()

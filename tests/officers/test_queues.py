@@ -85,7 +85,7 @@ def test_search_by_entry_number_ucr_pin_bl_and_container(officer_client):
     nothing = rows(client, url, q="NO-SUCH-THING")
     everything = rows(client, url, q="   ")
     # then
-    assert found == dict.fromkeys(found, [target.pk])
+    assert found == {key: [target.pk] for key in found}
     assert nothing == []
     assert {d.pk for d in everything} == {target.pk, other.pk}
 
