@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from core import clock
+from declarations.entry_numbers import entry_number_format
 from declarations.models import Assessment, Declaration, DeclarationItem
 from manifests.codes import iso6346_check_digit
 from reference.models import CustomsOffice
@@ -113,7 +114,8 @@ def transit_declaration(world: World, payload: dict[str, Any], *, total: Decimal
         trader=world.trader, office=CustomsOffice.objects.get(pk="MBA"), local_reference="AGT-TRANSIT-1",
         bill_of_lading_number=world.bl.number, bill_of_lading=world.bl, currency="KES",
         invoice_amount=Decimal("2000000.00"), country_of_export="JP", country_of_destination="UG",
-        status=status, entry_number=f"{local:%y}MBAIM8{_serial['n']:07d}", lodged_at=now, exchange_rate=Decimal(1),
+        status=status, lodged_at=now, exchange_rate=Decimal(1),
+        entry_number=entry_number_format(year=local.year, office_code="MBA", regime="IM8", serial=_serial["n"]),
         body=payload, created_at=now, updated_at=now,
     )
     DeclarationItem.objects.create(

@@ -146,3 +146,18 @@ def test_officer_queue_api_and_admin_list(world, bond, frozen):
     assert movement.declaration.entry_number in changelist.content.decode()
     assert agent.get("/api/v1/transit/queue").status_code == 403
     assert TransitMovement.objects.count() == 1
+
+
+def test_a_resolved_overdue_task_is_not_reopened_by_the_beat(world, bond, frozen):
+    from transit.services import alert_resolve
+
+    movement = release(lodge(world))
+    frozen.value = movement.due_at + dt.timedelta(hours=1)
+    assert flag_overdue() == 1
+    alert_resolve(alert_id=TransitAlert.objects.get().pk, resolution="truck breakdown at Eldoret, carrier reported",
+                  actor=None)
+
+    frozen.advance(hours=6)
+
+    assert flag_overdue() == 0
+    assert TransitAlert.objects.count() == 1

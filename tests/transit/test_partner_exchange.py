@@ -281,3 +281,46 @@ def test_late_arrival_confirmation_after_closure_is_accepted_without_effect(movi
 
     assert (late.status_code, late.json()["effects"]) == (201, ["already_closed"])
     assert state(moving, bond)[:3] == closed[:3]
+
+
+def test_sweeper_picks_up_only_messages_whose_retry_was_lost(moving, frozen):
+    from transit.services import partner_messages_due
+
+    message = PartnerMessage.objects.get(direction="outbound")
+    assert partner_messages_due() == []
+    frozen.advance(minutes=6)
+    assert partner_messages_due() == [str(message.pk)]
+    message.status = "delivered"
+    message.save(update_fields=["status"])
+    assert partner_messages_due() == []
+
+
+def test_worker_task_retries_until_attempts_are_exhausted(moving, frozen, simulator, settings):
+    from transit.tasks import deliver_partner_message
+
+    # given URA unreachable and 3 attempts allowed (eager apply runs Celery's retries inline)
+    settings.TRANSIT_PARTNER_MAX_ATTEMPTS = 3
+    message = PartnerMessage.objects.get(direction="outbound")
+    PartnerSimulatorControl.objects.create(partner="UG", mode="unreachable")
+
+    # when the worker runs the task
+    result = deliver_partner_message.apply(kwargs={"message_id": str(message.pk)})
+    again = deliver_partner_message.apply(kwargs={"message_id": str(message.pk)})
+
+    # then it retried twice, failed on the third attempt, and a redelivery is skipped
+    assert (result.state, result.result) == ("SUCCESS", "failed")
+    assert (again.state, again.result) == ("SUCCESS", "skipped")
+    assert list(PartnerDelivery.objects.filter(message=message).values_list("attempt", "outcome")) == [
+        (1, "failed"), (2, "failed"), (3, "failed")]
+
+
+def test_worker_task_delivers_once(moving, frozen, simulator):
+    from transit.tasks import deliver_partner_message
+
+    message = PartnerMessage.objects.get(direction="outbound")
+
+    first = deliver_partner_message.apply(kwargs={"message_id": str(message.pk)})
+    second = deliver_partner_message.apply(kwargs={"message_id": str(message.pk)})
+
+    assert (first.result, second.result) == ("delivered", "skipped")
+    assert PartnerDelivery.objects.filter(message=message).count() == 1

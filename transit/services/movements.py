@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core import clock
@@ -247,15 +248,18 @@ def transit_on_cancelled(*, declaration: Any, actor: Any) -> TransitMovement | N
 def transit_flag_overdue(*, actor: Any = None) -> int:
     """Beat: open an `overdue` alert on every en-route movement past its due time (sandbox clock)."""
     now = clock.now()
+    # One overdue task per movement: once an officer has resolved it (e.g. breakdown reported by the
+    # carrier), the beat does not reopen it every run.
+    already = TransitAlert.objects.filter(movement=OuterRef("pk"), kind=AlertKind.OVERDUE)
     ids = list(TransitMovement.objects.filter(status__in=EN_ROUTE, due_at__lt=now)
-               .exclude(alerts__kind=AlertKind.OVERDUE, alerts__status__in=("open", "assigned"))
-               .values_list("pk", flat=True)[:500])
+               .exclude(Exists(already)).order_by("due_at").values_list("pk", flat=True)[:500])
     opened = 0
     for movement_id in ids:
         with transaction.atomic():
             movement = (TransitMovement.objects.select_for_update(of=("self",)).select_related("declaration")
                         .get(pk=movement_id))
-            if movement.status not in EN_ROUTE or movement.due_at is None or movement.due_at >= now:
+            if (movement.status not in EN_ROUTE or movement.due_at is None or movement.due_at >= now
+                    or TransitAlert.objects.filter(movement=movement, kind=AlertKind.OVERDUE).exists()):
                 continue
             overdue_by = now - movement.due_at
             _alert, created = alert_open(

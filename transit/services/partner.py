@@ -126,10 +126,13 @@ def partner_message_deliver(*, message_id: Any) -> DeliveryResult | None:
     return DeliveryResult(message=message, delivered=ok, retry_in_seconds=retry_in)
 
 
-def partner_messages_due(*, limit: int = 200) -> list[str]:
-    """Pending outbound messages whose next attempt is due (the sweeper re-enqueues them)."""
+def partner_messages_due(*, grace_seconds: int = 300, limit: int = 200) -> list[str]:
+    """Pending outbound messages whose next attempt is overdue by more than `grace_seconds`: their
+    Celery retry was lost (worker crash, broker flush); the sweeper re-enqueues them. The grace keeps
+    the sweeper from doubling retries that are merely about to run."""
+    cutoff = clock.now() - dt.timedelta(seconds=grace_seconds)
     return [str(pk) for pk in PartnerMessage.objects.filter(
-        direction=Direction.OUTBOUND, status=PartnerMessageStatus.PENDING, next_attempt_at__lte=clock.now(),
+        direction=Direction.OUTBOUND, status=PartnerMessageStatus.PENDING, next_attempt_at__lte=cutoff,
     ).order_by("next_attempt_at").values_list("pk", flat=True)[:limit]]
 
 
