@@ -10,6 +10,7 @@ from django.db import transaction
 
 from core import clock
 from core.exceptions import ValidationFailed, error
+from core.outbox import outbox_enqueue
 from manifests.enums import BillStatus, ManifestStatus
 from manifests.lifecycle import guard_transition
 from manifests.models import BillOfLading, Manifest
@@ -43,6 +44,9 @@ def manifest_record_arrival(*, manifest_id: UUID, ata: dt.datetime | None, actor
         record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.ARRIVED,
                           actor=actor, at=now, payload={"ata": arrived_at.isoformat()})
         close_if_settled(manifest, actor=actor, now=now)
+        # Declarations lodged pre-arrival and already cleared wait for arrival to be released:
+        # hand the manifest to the clearance workers (outbox: survives a broker outage).
+        outbox_enqueue(task_name="risk.manifest_arrived", kwargs={"manifest_id": str(manifest.pk)})
     return manifest
 
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from core import clock
 from core.exceptions import Conflict
+from core.models import OutboxMessage
 from manifests.enums import ManifestStatus
 from manifests.lifecycle import TRANSITIONS, can_transition, guard_transition
 from manifests.models import BillOfLading, Manifest, ManifestEvent, ManifestVersion
@@ -72,6 +73,9 @@ def test_arrival_and_discharge_record_events(carrier_client: APIClient, carrier_
     assert again.status_code == 409
     assert again.json()["code"] == "illegal_transition"
     assert ManifestEvent.objects.filter(manifest=row, kind="transition").count() == 4
+    # arrival (once) handed the manifest to the clearance workers through the outbox
+    assert list(OutboxMessage.objects.filter(task_name="risk.manifest_arrived").values_list("kwargs", flat=True)) \
+        == [{"manifest_id": str(row.pk)}]
 
 
 def test_arrival_in_the_future_is_refused(carrier_client: APIClient) -> None:
