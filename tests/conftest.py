@@ -63,3 +63,14 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 
     with django_db_blocker.unblock():
         call_command("load_reference_data", quiet=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Per-process caches (tariff books, known reference codes) must not leak between tests that
+    change rows in rolled-back transactions."""
+    from reference.selectors import clear_cache as clear_reference_cache
+    from tariff.selectors import clear_local_cache as clear_tariff_cache
+
+    clear_tariff_cache()
+    clear_reference_cache()

@@ -210,6 +210,21 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queues by work type, so each can get its own workers (README, "Running on several machines").
+# Patterns are matched in order; the first match wins.
+CELERY_TASK_ROUTES = {
+    "risk.score_*": {"queue": "scoring"},
+    "maintenance.replay_*": {"queue": "replay"},
+    "notifications.*": {"queue": "notifications"},
+    "risk.deliver_webhook": {"queue": "notifications"},
+    "risk.sweep_webhooks": {"queue": "notifications"},
+    "transit.deliver_partner_message": {"queue": "notifications"},
+    "transit.sweep_deliveries": {"queue": "notifications"},
+    "risk.*": {"queue": "clearance"},
+    "transit.*": {"queue": "clearance"},
+    "maintenance.*": {"queue": "clearance"},
+}
+FORODHA_QUEUES = ["default", "scoring", "clearance", "notifications", "replay"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -61,7 +61,7 @@ class Worker:
                 "worker",
                 "--pool=solo",
                 "-Q",
-                "default",
+                ",".join(settings.FORODHA_QUEUES),
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",

@@ -130,9 +130,5 @@ class Command(BaseCommand):
 
 
 def _queues() -> list[str]:
-    routes = getattr(settings, "CELERY_TASK_ROUTES", {}) or {}
-    queues = {settings.CELERY_TASK_DEFAULT_QUEUE}
-    for route in routes.values():
-        if isinstance(route, dict) and "queue" in route:
-            queues.add(route["queue"])
-    return sorted(queues)
+    # One embedded worker serves every queue; on several machines each queue gets its own workers.
+    return list(settings.FORODHA_QUEUES)
