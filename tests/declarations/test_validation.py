@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -80,12 +81,24 @@ def test_item_rules(client: APIClient, world: World, overrides: dict[str, Any],
     assert problems(response) == expected
 
 
+@pytest.fixture
+def fresh_tariff_book() -> Iterator[None]:
+    """Tests that edit tariff rows must not leave a stale book in the process-wide cache."""
+    from tariff import selectors
+
+    selectors.clear_local_cache()
+    yield
+    selectors.clear_local_cache()
+
+
+@pytest.mark.usefixtures("fresh_tariff_book")
 def test_hs_code_not_in_force_on_the_lodging_date(client: APIClient, world: World) -> None:
     # given: the line expired yesterday
     from tariff import selectors
     from tariff.models import TariffLine
 
-    TariffLine.objects.filter(code="94036000").update(valid_to=clock.today() - dt.timedelta(days=1))
+    TariffLine.objects.filter(code="94036000").update(valid_from=dt.date(2022, 7, 1),
+                                                       valid_to=clock.today() - dt.timedelta(days=1))
     selectors.clear_local_cache()
     body = body_im4(world, items=1)
     body["items"][0]["hs_code"] = "9403.60.00"
