@@ -241,6 +241,7 @@ def decide(*, decision: Decision, declaration: Any, task: Any, amendment: Any, d
     try:
         return Outcome(True, decision.run(declaration, task, amendment, data, actor))
     except ApplicationError as exc:
-        details = "; ".join(e.detail for e in (exc.errors or []) if e.detail)
+        details = "; ".join(f"{e.pointer}: {e.detail}" if e.pointer else e.detail
+                            for e in (exc.errors or []) if e.detail)
         text = str(exc.detail) + (f" ({details})" if details and details != exc.detail else "")
         return Outcome(False, text, exc)

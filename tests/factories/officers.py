@@ -64,3 +64,26 @@ def declaration_in_queue(lane: str = "yellow", *, office: str = "MBA", hits: lis
 
 def live_task(declaration: Declaration) -> OfficerTask:
     return OfficerTask.objects.get(declaration=declaration, status__in=["open", "assigned"])
+
+
+def lodged_under_control(lane: str = "yellow") -> tuple[Declaration, Any]:
+    """A declaration through the REAL lodging, scoring, payment and clearance services (tariff
+    world from tests.factories.declarations): under control in `lane`, with its assessment,
+    e-slip, payment, lodged version and events. Returns (declaration, world)."""
+    from declarations.models import ESlip
+    from declarations.services import declaration_lodge, declaration_pay
+    from risk import tasks
+    from tests.factories.declarations import body_im4, world_create
+    from tests.factories.risk import RiskRuleFactory
+
+    world = world_create()
+    RiskRuleFactory(code=f"officers-{lane}-{next(_n)}", kind="hs_match", hs_prefixes="8703",
+                    weight=LANE_SCORES[lane])
+    declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world), actor=world.user)
+    tasks.score_declaration(str(declaration.pk))
+    eslip = ESlip.objects.get(declaration=declaration, is_current=True)
+    declaration_pay(declaration_id=declaration.pk, agent=world.agent, amount=eslip.amount, currency=eslip.currency,
+                    method="mpesa", actor=world.user)
+    tasks.advance_clearance(str(declaration.pk))
+    declaration.refresh_from_db()
+    return declaration, world

@@ -3,14 +3,16 @@ service's state change, the event row and the agent's notification."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from declarations.models import AmendmentRequest, Declaration, DeclarationEvent
+from declarations.models import AmendmentRequest, Assessment, Declaration, DeclarationEvent
 from notifications.models import Notification
 from risk.models import OfficerTask, ReleaseOrder
-from tests.factories.officers import declaration_in_queue, live_task, officer_create
+from tests.factories.officers import declaration_in_queue, live_task, lodged_under_control, officer_create
 
 pytestmark = pytest.mark.django_db
 
@@ -211,22 +213,54 @@ def test_reject_and_seize(officer_client):
     assert (task.status, task.outcome, task.assigned_to_id) == ("done", "seized", inspector.pk)
 
 
-def test_amend_assessment_shows_the_service_error_and_changes_nothing(officer_client):
-    # given: the declarations app does not (yet) offer `declaration_officer_amend`
+def test_amend_assessment_creates_a_new_version_the_agent_is_told_about(officer_client):
+    # given: a really lodged, assessed, paid declaration under documentary check
     officer = officer_create("officer")
-    declaration = declaration_in_queue("yellow")
-    before = (counts(declaration), declaration.version)
+    declaration, _world = lodged_under_control("yellow")
+    first = Assessment.objects.get(declaration=declaration)
+    body = json.loads(json.dumps(declaration.body))
+    body["items"][0]["customs_value"] = "1500.00"  # the officer's valuation (was 1000.00)
     client = officer_client(officer)
     # when
     page = client.get(decide_url(declaration, "amend"))
     response = client.post(decide_url(declaration, "amend"), {
-        "body": '{"regime": "IM4", "items": []}', "reason": "HS 8703.23 (1500-3000 cc), not 8703.22",
+        "body": json.dumps(body), "reason": "Value uplifted to the transaction value of identical goods",
         "confirm": "1"})
+    detail = client.get(reverse("admin:declarations_declaration_change", args=[declaration.pk]))
     # then
     assert page.status_code == 200
-    assert b'name="body"' in page.content
-    assert response.status_code == 409
-    assert response.context["form"].non_field_errors() == ["Officer amendments are not available."]
+    assert b"&quot;customs_value&quot;: &quot;1000.00&quot;" in page.content  # prefilled with the current body
+    assert response.status_code == 302
+    declaration.refresh_from_db()
+    assert (declaration.version, declaration.status) == (2, "under_control")
+    second = Assessment.objects.filter(declaration=declaration).latest("version")
+    assert second.version == first.version + 1
+    assert second.total > first.total
+    event = last_event(declaration)
+    assert (event.kind, event.actor_id, event.reason) == (
+        "amendment_accepted", officer.pk, "Value uplifted to the transaction value of identical goods")
+    assert event.payload["officer_initiated"] is True
+    assert event.payload["difference_kes"] == str(second.total - first.total)
+    notification = last_notification(declaration)
+    assert (notification.kind, notification.created_by_id) == ("amended", officer.pk)
+    html = detail.content.decode()
+    assert "<code>/items/0/customs_value</code>" in html
+    assert '<td class="before">1000.00</td>' in html
+    assert '<td class="after">1500.00</td>' in html
+
+
+def test_amend_assessment_refused_by_the_service_changes_nothing(officer_client):
+    # given: the body does not validate (no items)
+    officer = officer_create("officer")
+    declaration, _world = lodged_under_control("yellow")
+    before = (counts(declaration), declaration.version)
+    # when
+    response = officer_client(officer).post(decide_url(declaration, "amend"), {
+        "body": json.dumps({**declaration.body, "items": []}), "reason": "r", "confirm": "1"})
+    # then
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "The request has validation errors. (/items: This list may not be empty.)"]
     declaration.refresh_from_db()
     assert (counts(declaration), declaration.version) == before
 
