@@ -95,7 +95,11 @@ def transit_on_lodged(*, declaration: Any, payload: dict[str, Any], actor: Any) 
     data, errors = transit_section_parse(payload.get("transit"))
     if data is None:
         raise ValidationFailed(errors=errors)
-    assessment = declaration.assessments.order_by("-version").first()
+    from declarations.models import Assessment
+
+    # Query the table, not `declaration.assessments`: lodging may hand over a declaration with a
+    # prefetched (list) cache of its relations.
+    assessment = Assessment.objects.filter(declaration_id=declaration.pk).order_by("-version").first()
     if assessment is None:
         raise Conflict(detail="The declaration has no assessment: taxes at risk unknown.", code="assessment_missing")
     now = clock.now()
