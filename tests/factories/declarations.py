@@ -15,7 +15,7 @@ from typing import Any
 from core import clock
 from manifests.enums import ManifestStatus
 from manifests.models import BillOfLading, Manifest
-from reference.models import Country, Currency, CustomsOffice, PackageKind, Unit
+from reference.models import Currency, CustomsOffice, PackageKind
 from tariff.models import DutyRate, ExchangeRate, NationalMeasure, RateKind, TariffLine
 from tests.factories.manifests import BillOfLadingFactory, ManifestFactory, reference_rows
 from tests.factories.reference import (
@@ -69,11 +69,11 @@ def tariff_rows(on: dt.date | None = None) -> Decimal:
     from tariff import selectors as tariff_selectors
 
     start = dt.date(2022, 7, 1)
-    for code, rate in _CET_RATES.items():
+    for code, cet in _CET_RATES.items():
         if not TariffLine.objects.filter(code=code).exists():
             line = TariffLine.objects.create(code=code, description=f"Line {code}", unit="u", valid_from=start)
-            DutyRate.objects.create(tariff_line=line, kind=RateKind.AD_VALOREM, ad_valorem_rate=Decimal(rate),
-                                    valid_from=start, rate_text=f"{rate}%")
+            DutyRate.objects.create(tariff_line=line, kind=RateKind.AD_VALOREM, ad_valorem_rate=Decimal(cet),
+                                    valid_from=start, rate_text=f"{cet}%")
     if not NationalMeasure.objects.exists():
         measures: list[tuple[str, str, str, Decimal]] = [
             ("vat", "standard", "", Decimal(16)),
@@ -142,8 +142,12 @@ def world_create(*, pin: str | None = None, bl_packages: int = 100, bl_weight: s
     )
     bl = BillOfLadingFactory(manifest=manifest, consignee_pin=trader.pin, packages=bl_packages,
                              gross_weight_kg=Decimal(bl_weight), package_kind=PackageKind.objects.get(code="CT"))
-    return World(agent=staff.agent, staff=staff, token=token, trader=trader, manifest=manifest, bl=bl,
-                 usd_rate=usd_rate)
+    return World(
+        agent=staff.agent, staff=staff, token=token, usd_rate=usd_rate,
+        trader=trader,  # type: ignore[arg-type]
+        manifest=manifest,  # type: ignore[arg-type]
+        bl=bl,  # type: ignore[arg-type]
+    )
 
 
 ITEM_CODES = ("8703.22.90", "8708.99.00", "3926.90.90", "8471.30.00", "9403.60.00", "3004.90.00")
@@ -205,10 +209,3 @@ def expected_taxes(items: list[dict[str, Any]], rate: Decimal) -> dict[str, Deci
     out["total"] = money(sum(exact.values(), Decimal(0)))
     return out
 
-
-def country(code: str) -> Country:
-    return CountryFactory(code=code)
-
-
-def unit(code: str) -> Unit:
-    return UnitFactory(code=code)
