@@ -237,3 +237,60 @@ def test_export_uses_exporter_pin_and_no_bl(client: APIClient, world: World) -> 
     assert data["entry_number"][2:8] == "MBAEX1"
     assert data["assessment"]["totals"]["total"] == "0.00"
     assert BillOfLading.objects.get(pk=world.bl.pk).packages_reserved == 0
+
+
+def test_idempotency_key_lodges_once(client: APIClient, world: World) -> None:
+    # given
+    body = body_im4(world, items=2, currency="KES")
+
+    # when
+    first = client.post("/api/v1/declarations", body, format="json", HTTP_IDEMPOTENCY_KEY="lodge-1")
+    second = client.post("/api/v1/declarations", body, format="json", HTTP_IDEMPOTENCY_KEY="lodge-1")
+    other_body = client.post("/api/v1/declarations", {**body, "local_reference": "X"}, format="json",
+                             HTTP_IDEMPOTENCY_KEY="lodge-1")
+
+    # then
+    assert first.status_code == second.status_code == 201
+    assert second.json()["entry_number"] == first.json()["entry_number"]
+    assert second["Idempotent-Replayed"] == "true"
+    assert other_body.status_code == 422
+    assert Declaration.objects.filter(agent=world.agent).count() == 1
+
+
+def test_replay_callable_lodges_a_buffered_body_at_its_receipt_time(world: World) -> None:
+    # given: a body buffered during an outage 2 hours ago (what maintenance.replay passes in)
+    import json
+    from types import SimpleNamespace
+
+    from core import clock
+    from declarations.replay import lodge_buffered
+
+    received = clock.now() - dt.timedelta(hours=2)
+    submission = SimpleNamespace(endpoint="declarations", path="/api/v1/declarations", agent=world.user,
+                                 body=json.dumps(body_im4(world, currency="KES")).encode())
+
+    # when
+    outcome = lodge_buffered(submission, lodged_at=received, deadline_extension=dt.timedelta(hours=2))
+
+    # then
+    assert outcome.lodged is True
+    declaration = Declaration.objects.get(pk=outcome.resource_id)
+    assert declaration.entry_number == outcome.entry_number
+    assert declaration.lodged_at == received
+
+
+def test_replay_callable_reports_validation_problems(world: World) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from declarations.replay import lodge_buffered
+
+    submission = SimpleNamespace(endpoint="declarations", path="/api/v1/declarations", agent=world.user,
+                                 body=json.dumps(body_im4(world, cpc="1000000")).encode())
+    from core import clock
+
+    outcome = lodge_buffered(submission, lodged_at=clock.now(),
+                             deadline_extension=dt.timedelta(0))
+    assert outcome.lodged is False
+    assert [(e.code, e.pointer) for e in outcome.errors] == [("cpc_regime_mismatch", "/cpc")]
+    assert Declaration.objects.count() == 0
