@@ -214,3 +214,17 @@ def test_late_event_for_a_closed_movement_is_stored_without_effect(moving, track
     assert late.status_code == 201
     assert late.json()["effects"] == ["stored_movement_finished"]
     assert (snapshot(moving), TransitAlert.objects.count()) == (before, 0)
+
+
+def test_tracking_client_create_gives_a_working_token(moving, frozen):
+    from transit.services import tracking_client_create
+
+    _user, key = tracking_client_create(username="rects-kra", actor=None)
+    _same, again = tracking_client_create(username="rects-kra", actor=None)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    response = post(client, tracking_event_body(seals_of(moving)[0], "armed", frozen.value))
+
+    assert key == again
+    assert response.status_code == 201

@@ -27,7 +27,7 @@ from .partner import (
     partner_message_receive,
     partner_messages_due,
 )
-from .tracking import TrackingOutcome, tracking_event_record
+from .tracking import TrackingOutcome, tracking_client_create, tracking_event_record
 from .validation import transit_validate
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "partner_message_deliver",
     "partner_message_receive",
     "partner_messages_due",
+    "tracking_client_create",
     "tracking_event_record",
     "transit_flag_overdue",
     "transit_on_cancelled",

@@ -174,3 +174,20 @@ def _apply(*, movement: TransitMovement, event: TrackingEvent, actor: Any) -> li
                      payload={"event_id": event.event_id, "battery_percent": event.battery_percent}, actor=actor)
         effects.append("agent_notified")
     return effects
+
+
+@transaction.atomic
+def tracking_client_create(*, username: str, actor: Any) -> tuple[Any, str]:
+    """The cargo tracking system's API client: a user in TRANSIT_TRACKING_GROUP and its token
+    (for `sandbox seed` and operators). Idempotent per username; returns (user, token key)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from rest_framework.authtoken.models import Token
+
+    user, created = get_user_model().objects.get_or_create(username=username)
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get_or_create(name=settings.TRANSIT_TRACKING_GROUP)[0])
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key
