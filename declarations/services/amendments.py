@@ -207,6 +207,13 @@ def _amendment_request(declaration: Declaration, new_body: dict[str, Any], chang
             code="amendment_after_payment",
             errors=[error("amendment_after_payment", "Tax-affecting change after payment.", p) for p in tax],
         )
+    # Fail fast: an officer should only ever see requests that would assess. (B/L quantities are
+    # checked again, under the B/L lock, when the request is accepted.)
+    assert declaration.lodged_at is not None
+    prepared = declaration_prepare(agent=declaration.agent, body=new_body, registered_at=declaration.lodged_at,
+                                   declaration_id=declaration.pk)
+    if prepared.errors:
+        raise ValidationFailed(detail="The amended declaration does not validate.", errors=list(prepared.errors))
     try:
         with transaction.atomic():
             request = AmendmentRequest.objects.create(

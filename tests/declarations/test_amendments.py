@@ -192,3 +192,17 @@ def test_officer_amendment_after_payment_records_the_difference(client: APIClien
     event = DeclarationEvent.objects.filter(declaration_id=read["id"], kind="amendment_accepted").get()
     assert event.payload["difference_kes"] == str(new_total - Decimal(lodged.json()["eslip"]["amount"]))
     assert event.payload["officer_initiated"] is True
+
+
+def test_amendment_request_that_would_not_assess_is_refused_at_once(client: APIClient, lodged: Any) -> None:
+    # given
+    items = lodged.json()["declaration"]["items"]
+    items[0]["hs_code"] = "0000.00.00"
+
+    # when
+    response = client.patch(_url(lodged), {"items": items}, format="json", HTTP_IF_MATCH=lodged["ETag"])
+
+    # then
+    assert response.status_code == 400
+    assert [(e["code"], e["pointer"]) for e in response.json()["errors"]] == [("hs_code_unknown", "/items/0/hs_code")]
+    assert AmendmentRequest.objects.count() == 0
