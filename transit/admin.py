@@ -102,6 +102,22 @@ class RegionalBondAdmin(admin.ModelAdmin):
     readonly_fields = ("balance", "created_at")
     inlines = [LedgerInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The face value changes only through `bond_top_up` (ledger row); the number is its identity.
+        return (*self.readonly_fields, "amount", "number", "principal_agent", "principal_trader") if obj else \
+            self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: RegionalBond, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)  # surety, status, validity
+            return
+        from .services import bond_create
+
+        bond = bond_create(number=obj.number, amount=obj.amount, surety=obj.surety, valid_from=obj.valid_from,
+                           valid_to=obj.valid_to, principal_agent=obj.principal_agent,
+                           principal_trader=obj.principal_trader, actor=request.user)
+        obj.pk, obj.balance, obj.created_at, obj._state.adding = bond.pk, bond.balance, bond.created_at, False
+
 
 @admin.register(TrackingEvent)
 class TrackingEventAdmin(_ReadOnly):

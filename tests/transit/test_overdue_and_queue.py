@@ -161,3 +161,24 @@ def test_a_resolved_overdue_task_is_not_reopened_by_the_beat(world, bond, frozen
 
     assert flag_overdue() == 0
     assert TransitAlert.objects.count() == 1
+
+
+def test_officer_executes_a_bond_in_the_admin(world):
+    officer = get_user_model().objects.create_superuser("bonds", "bonds@kra.test", "pw-officer-2")
+    client = APIClient()
+    client.force_login(officer)
+
+    response = client.post("/admin/transit/regionalbond/add/", {
+        "number": "RB/2026/900001", "principal_agent": str(world.agent.pk), "surety": "Equity Bank",
+        "amount": "2500000.00", "currency": "KES", "status": "active", "valid_from": "2026-01-01",
+        "valid_to": "2027-12-31",
+        "ledger-TOTAL_FORMS": "0", "ledger-INITIAL_FORMS": "0", "ledger-MIN_NUM_FORMS": "0",
+        "ledger-MAX_NUM_FORMS": "1000",
+    })
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bond = RegionalBond.objects.get(number="RB/2026/900001")
+    assert (bond.amount, bond.balance, bond.principal_agent_id) == (Decimal("2500000.00"), Decimal("2500000.00"),
+                                                                    world.agent.pk)
+    assert list(BondLedger.objects.filter(bond=bond).values_list("kind", "balance_after")) == [
+        ("top_up", Decimal("2500000.00"))]
