@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "maintenance",
     "notifications",
     "sandbox",
+    "transit",
 ]
 
 MIDDLEWARE = [
@@ -385,3 +386,5 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
 # Replay tasks started together when service returns (rows are claimed with SKIP LOCKED, so
 # parallel replayers never lodge a submission twice; priority order holds within each stream).
 CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)
+# Replayed submissions committed per transaction (each still in its own savepoint).
+CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", default=20)

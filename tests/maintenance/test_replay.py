@@ -149,17 +149,17 @@ def test_exactly_once_after_an_interrupted_run(clock, notices):
     # given five pending submissions
     outage = OutageFactory(started_at=T0 - H, ended_at=T0, status="ended")
     subs = [_sub(outage, m) for m in range(5)]
-    # when the first run is killed while lodging the third
+    # when the first run (committing every 2 rows) is killed while lodging the third
     first = FakeLodge(interrupt_at=3)
     with pytest.raises(KeyboardInterrupt):
-        services.replay_buffered(actor=None, lodge=first, batch_size=10)
-    # then: two lodged, the third rolled back with its lodgement, the rest still claimed
+        services.replay_buffered(actor=None, lodge=first, batch_size=10, commit_every=2)
+    # then: the first pair committed, the third rolled back with its lodgement, the rest still claimed
     statuses = dict(BufferedSubmission.objects.values_list("id", "status"))
     assert [statuses[s.id] for s in subs] == ["lodged", "lodged", "replaying", "replaying", "replaying"]
     assert _lodged_groups() == sorted([f"lodged-{subs[0].id}", f"lodged-{subs[1].id}"])
     # when restarted
     second = FakeLodge()
-    report = services.replay_buffered(actor=None, lodge=second, batch_size=10)
+    report = services.replay_buffered(actor=None, lodge=second, batch_size=10, commit_every=2)
     # and run once more for good measure
     third = FakeLodge()
     services.replay_buffered(actor=None, lodge=third)
@@ -256,3 +256,21 @@ def test_real_notifications_reach_every_agent_and_the_submitter(clock, django_ca
     assert lodged.agent_id == staff.agent.id
     assert lodged.payload["submission_id"] == str(submission.id)
     assert lodged.payload["entry_number"] == "26MBAIM000000001"
+
+
+@pytest.mark.django_db
+def test_an_interruption_rolls_back_the_whole_uncommitted_chunk(clock, notices):
+    # given
+    outage = OutageFactory(started_at=T0 - H, ended_at=T0, status="ended")
+    subs = [_sub(outage, m) for m in range(4)]
+    # when killed at the 2nd lodgement of a 4-row chunk
+    with pytest.raises(KeyboardInterrupt):
+        services.replay_buffered(actor=None, lodge=FakeLodge(interrupt_at=2), commit_every=4)
+    # then nothing of the chunk stays: no lodgement row, no final status
+    assert _lodged_groups() == []
+    assert set(BufferedSubmission.objects.values_list("status", flat=True)) == {"replaying"}
+    # and the restart lodges all four once
+    again = FakeLodge()
+    assert services.replay_buffered(actor=None, lodge=again, commit_every=4).lodged == 4
+    assert sorted(c[0] for c in again.calls) == sorted(s.id for s in subs)
+    assert _lodged_groups() == sorted(f"lodged-{s.id}" for s in subs)
