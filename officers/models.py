@@ -5,6 +5,8 @@ its own "view" permission (a group sees only the queues its work needs)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 
@@ -18,6 +20,8 @@ class OfficerProfile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="officer_profile")
     office = models.ForeignKey("reference.CustomsOffice", on_delete=models.PROTECT, related_name="officers")
     staff_number = models.CharField(max_length=20, blank=True)
+
+    objects: ClassVar[models.Manager[OfficerProfile]] = models.Manager()
 
     class Meta:
         ordering = ["user__username"]
@@ -38,7 +42,7 @@ class OfficerProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.office_id}"
+        return f"{self.user} @ {self.office.pk}"
 
 
 class DocumentaryCheckQueue(OfficerTask):

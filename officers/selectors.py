@@ -4,6 +4,7 @@ the dashboard figures. Each read runs a fixed number of queries, whatever the da
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,39 +104,51 @@ def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
     """Live officer tasks of one queue, scoped to the user's office."""
     from risk.models import OfficerTask
 
+    # "Queried" is read from the task's outcome, which the clearance services set and clear
+    # together with the declaration's status (query -> "queried", documents received -> ""):
+    # the queue counts then need no join to the declarations table.
     qs = OfficerTask.objects.filter(status__in=LIVE_TASK)
     if queue == "documentary_check":
-        qs = qs.filter(queue="documentary_check").exclude(declaration__status="queried")
+        qs = qs.filter(queue="documentary_check").exclude(outcome="queried")
     elif queue == "inspection":
-        qs = qs.filter(queue="inspection").exclude(declaration__status="queried")
+        qs = qs.filter(queue="inspection").exclude(outcome="queried")
     elif queue == "assigned_to_me":
         qs = qs.filter(status="assigned", assigned_to_id=user.pk)
     elif queue == "escalated":
         qs = qs.filter(escalated_at__isnull=False)
     elif queue == "queried":
-        qs = qs.filter(declaration__status="queried")
+        qs = qs.filter(outcome="queried")
     else:
         raise ValueError(queue)
     return scope_declarations(qs, user, prefix="declaration__").select_related(*QUEUE_SELECT_RELATED)
 
 
-def search_declarations(qs: QuerySet[Any], term: str, *, prefix: str = "") -> QuerySet[Any]:
-    """Exact look-up by entry number, UCR, trader PIN, B/L number or container number: every
-    branch hits an index (entry number unique, ucr, bl number, pins, container number)."""
-    from manifests.models import Container
+_PIN = re.compile(r"^[AP][0-9]{9}[A-Z]$")
+_CONTAINER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 
+
+def search_declarations(qs: QuerySet[Any], term: str, *, prefix: str = "") -> QuerySet[Any]:
+    """Exact look-up by entry number, UCR, B/L number, and (when the term has their shape) trader
+    PIN or ISO 6346 container number. Every branch is an indexed equality, so PostgreSQL
+    combines them with a bitmap OR instead of scanning the table."""
     term = term.strip().upper()
     if not term:
         return qs
-    by_container = Container.objects.filter(number=term).values("bill_of_lading_id")
-    return qs.filter(
+    condition = (
         Q(**{f"{prefix}entry_number": term})
         | Q(**{f"{prefix}ucr": term})
-        | Q(**{f"{prefix}importer_pin": term})
-        | Q(**{f"{prefix}exporter_pin": term})
         | Q(**{f"{prefix}bill_of_lading_number": term})
-        | Q(**{f"{prefix}bill_of_lading_id__in": by_container})
     )
+    if _PIN.match(term):
+        condition |= Q(**{f"{prefix}importer_pin": term}) | Q(**{f"{prefix}exporter_pin": term})
+    if _CONTAINER.match(term):
+        from manifests.models import Container
+
+        # One small indexed read first: an IN list of B/L ids keeps the main query index-only.
+        bl_ids = list(Container.objects.filter(number=term).values_list("bill_of_lading_id", flat=True)[:100])
+        if bl_ids:
+            condition |= Q(**{f"{prefix}bill_of_lading_id__in": bl_ids})
+    return qs.filter(condition)
 
 
 # --- declaration detail ---------------------------------------------------------------------------
