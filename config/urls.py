@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("risk.urls")),
     path("", include("maintenance.urls")),
     path("", include("notifications.urls")),
+    path("", include("transit.urls")),
 ]
 
 urlpatterns = [

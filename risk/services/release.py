@@ -161,6 +161,12 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
         from manifests.services import writeoff_settle
 
         writeoff_settle(declaration_id=declaration.pk, actor=actor)
+    if declaration.regime == "IM8":
+        # SCT transit: the movement departs under its regional bond and the destination partner
+        # state is told (docs/transit.md); exit is confirmed by the partner, not at our gate.
+        from transit.services import transit_on_released
+
+        transit_on_released(declaration=declaration, actor=actor)
     if lane == "blue":
         PostClearanceAudit.objects.get_or_create(
             declaration=declaration,
@@ -225,6 +231,12 @@ def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
     """The goods left the port/office: released -> exited (recorded on the release order)."""
     declaration = _lock_declaration(declaration_id)
     order = ReleaseOrder.objects.select_for_update().filter(declaration_id=declaration.pk).first()
+    if declaration.regime == "IM8":
+        raise Conflict(
+            detail="Transit goods exit when the partner state confirms arrival at the exit border post.",
+            code="transit_exit_by_partner",
+            errors=[error("transit_exit_by_partner", "Use the partner-state confirmation.", "/status")],
+        )
     if order is None or declaration.status != "released":
         raise Conflict(
             detail=f"Only released goods can gate out (status {declaration.status!r}).",
