@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from core import clock
 from core.exceptions import ApplicationError
 
 from . import services
@@ -47,6 +46,12 @@ def _form_errors(form: forms.BaseForm, exc: ApplicationError) -> None:
 
 
 class WindowAddForm(forms.ModelForm):
+    """Scheduling happens in `clean()` through the service, so every refusal (including a race
+    lost to another officer under the service's lock) shows as a form error with its field."""
+
+    actor: Any = None  # set per request by MaintenanceWindowAdmin.get_form
+    result: MaintenanceWindow | None = None
+
     class Meta:
         model = MaintenanceWindow
         fields = ["starts_at", "ends_at", "scope", "mode", "reason", "emergency"]
@@ -55,17 +60,16 @@ class WindowAddForm(forms.ModelForm):
         data = super().clean() or {}
         if self.errors:
             return data
-        errors = services.window_validate(
-            starts_at=data.get("starts_at"), ends_at=data.get("ends_at"), scope=data.get("scope", ""),
-            mode=data.get("mode", ""), reason=data.get("reason", ""), emergency=bool(data.get("emergency")),
-            now=clock.now())
-        if errors:
-            _form_errors(self, ApplicationError(errors=errors))
+        try:
+            self.result = services.window_schedule(
+                starts_at=data["starts_at"], ends_at=data["ends_at"], scope=data["scope"], mode=data["mode"],
+                reason=data.get("reason", ""), emergency=bool(data.get("emergency")), actor=self.actor)
+        except ApplicationError as exc:
+            _form_errors(self, exc)
         return data
 
     def _post_clean(self) -> None:
-        # The model's own validation would re-check constraints; the service owns the rules.
-        pass
+        pass  # the service owns the rules; the model instance is the one it created
 
 
 class WindowChangeForm(forms.ModelForm):
@@ -74,16 +78,30 @@ class WindowChangeForm(forms.ModelForm):
     cancel = forms.BooleanField(required=False, help_text="Cancel the window (ends it now if active).")
     action_reason = forms.CharField(required=False, max_length=500, label="Reason for the extension/cancellation")
 
+    actor: Any = None
+
     class Meta:
         model = MaintenanceWindow
         fields: list[str] = []
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (data.get("extend_until") or data.get("cancel")) and not (data.get("action_reason") or "").strip():
-            self.add_error("action_reason", "A reason is required.")
         if data.get("extend_until") and data.get("cancel"):
             self.add_error("cancel", "Extend or cancel, not both.")
+            return data
+        try:
+            if data.get("cancel"):
+                services.window_cancel(window_id=self.instance.pk, reason=data.get("action_reason", ""),
+                                       actor=self.actor)
+            elif data.get("extend_until"):
+                services.window_extend(window_id=self.instance.pk, until=data["extend_until"],
+                                       reason=data.get("action_reason", ""), actor=self.actor)
+        except ApplicationError as exc:
+            for item in exc.errors or []:
+                target = {"/ends_at": "extend_until", "/reason": "action_reason"}.get(item.pointer)
+                self.add_error(target, item.detail)
+            if not exc.errors:
+                self.add_error(None, exc.detail)
         return data
 
     def _post_clean(self) -> None:
@@ -106,7 +124,8 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["form"] = WindowChangeForm if obj is not None else WindowAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.readonly_fields if obj is not None else []
@@ -117,23 +136,11 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "extend_until", "cancel", "action_reason"]
 
     def save_model(self, request: HttpRequest, obj: MaintenanceWindow, form: Any, change: bool) -> None:
-        data = form.cleaned_data
-        try:
-            if not change:
-                created = services.window_schedule(
-                    starts_at=data["starts_at"], ends_at=data["ends_at"], scope=data["scope"],
-                    mode=data["mode"], reason=data["reason"], emergency=data["emergency"], actor=request.user)
-                obj.pk = created.pk
-                obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
-            elif data.get("cancel"):
-                services.window_cancel(window_id=obj.pk, reason=data["action_reason"], actor=request.user)
-            elif data.get("extend_until"):
-                services.window_extend(window_id=obj.pk, until=data["extend_until"],
-                                       reason=data["action_reason"], actor=request.user)
-        except ApplicationError as exc:
-            # A race lost between the form's check and the locked re-check in the service.
-            details = "; ".join(e.detail for e in exc.errors) or exc.detail
-            messages.error(request, f"Not saved: {details}")
+        # The form already went through the service; only hand the admin the saved row.
+        created = getattr(form, "result", None)
+        if created is not None:
+            obj.pk = created.pk
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # events are written by the services only

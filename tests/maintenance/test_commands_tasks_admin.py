@@ -153,6 +153,15 @@ def test_admin_schedule_through_the_form_uses_the_service(clock, client, notices
     window = MaintenanceWindow.objects.get()
     assert window.starts_at == dt.datetime(2026, 12, 5, 19, 0, tzinfo=dt.UTC)
     assert list(window.events.values_list("kind", "actor__username")) == [("scheduled", "officer")]
+    # the change form refuses an extension without a reason or not later than the end
+    no_reason = client.post(f"/admin/maintenance/maintenancewindow/{window.id}/change/", {
+        "extend_until_0": "2026-12-06", "extend_until_1": "08:00:00", "action_reason": ""})
+    assert no_reason.status_code == 200
+    assert "A reason is required." in no_reason.content.decode()
+    earlier = client.post(f"/admin/maintenance/maintenancewindow/{window.id}/change/", {
+        "extend_until_0": "2026-12-06", "extend_until_1": "05:00:00", "action_reason": "x"})
+    assert earlier.status_code == 200
+    assert "The new end must be after 2026-12-06T06:00:00+03:00." in earlier.content.decode()
     # the change form extends with a reason
     change = client.post(f"/admin/maintenance/maintenancewindow/{window.id}/change/", {
         "extend_until_0": "2026-12-06", "extend_until_1": "08:00:00", "action_reason": "Slow migration"})
