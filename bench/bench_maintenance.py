@@ -165,7 +165,7 @@ def _middleware_results(requests: int, rounds: int) -> list[dict[str, Any]]:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.create(user=get_user_model().objects.create(username="bench-reader"))
+    token = Token.objects.create(user=get_user_model().objects.create(username=f"bench-reader-{time.time_ns()}"))
     results.append(_overhead("window within 72 h (notice header), token auth + paginated query",
                              max(200, requests // 4), rounds, path="/api/v1/maintenance/windows",
                              auth=f"Token {token.key}"))
