@@ -38,7 +38,7 @@ LODGING_ENDPOINTS: tuple[LodgingEndpoint, ...] = (
     LodgingEndpoint("manifests", "POST", re.compile(r"^/api/v1/manifests/?$"),
                     ("application/json",), "manifest"),
     LodgingEndpoint("manifests.edifact", "POST", re.compile(r"^/api/v1/manifests/edifact/?$"),
-                    ("application/edifact", "application/edifact-x12", "text/plain"), "manifest_edifact"),
+                    ("application/edifact",), "manifest_edifact"),  # as the normal endpoint's parser
 )
 
 # Always served, whatever the scope: health checks, the status/receipt-key endpoints agents poll.

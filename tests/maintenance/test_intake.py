@@ -308,3 +308,10 @@ def test_database_failure_at_intake_is_a_503_without_receipt(outage, agent, monk
     assert response["Retry-After"] == "5"
     assert response.json()["code"] == "database_unavailable"
     assert BufferedSubmission.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_edifact_needs_the_edifact_media_type_like_the_normal_endpoint(outage, agent):
+    response = agent.post("/api/v1/manifests/edifact", data=CUSCAR, content_type="text/plain")
+    assert response.status_code == 415
+    assert BufferedSubmission.objects.count() == 0
