@@ -195,3 +195,19 @@ def test_admin_forms_require_csrf():
     assert response.status_code == 403
     declaration.refresh_from_db()
     assert declaration.status == "under_control"
+
+
+def test_sync_command_recreates_a_deleted_group():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given
+    Group.objects.filter(name="inspector").delete()
+    out = StringIO()
+    # when
+    call_command("officers_sync_groups", stdout=out)
+    # then
+    inspector = Group.objects.get(name="inspector")
+    assert inspector.permissions.count() == len(GROUP_PERMISSIONS["inspector"])
+    assert f"inspector: {len(GROUP_PERMISSIONS['inspector'])} permissions" in out.getvalue()
