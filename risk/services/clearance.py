@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -66,6 +67,11 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
         status=OfficerTask.Status.OPEN,
         defaults={"queue": queue, "lane": assessment.lane, "priority": assessment.priority, "created_at": clock.now()},
     )
+    if documentary and settings.FORODHA_SANDBOX:
+        # Training sandbox: a local reference starting with Q is queried at once ("documents required").
+        from sandbox.outcomes import auto_query
+
+        auto_query(declaration=declaration, actor=actor)
     return ClearanceOutcome(pk, "under_control", task=task)
 
 

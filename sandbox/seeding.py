@@ -1,0 +1,557 @@
+"""Seeding training worlds (`manage.py sandbox seed`).
+
+Parties come from factory-boy factories (`sandbox.factories`); every lifecycle goes through the
+real services: manifests are lodged, arrive and are discharged; declarations are lodged, scored,
+paid, cleared and decided by officers exactly as in production, with their events and actors.
+
+Reproducibility: every random choice comes from `random.Random(seed)` (and factory-boy's random,
+reseeded with the seed), the services' `uuid.uuid4()` is fed from a seeded generator while seeding
+(declaration ids drive the risk engine's random selection), and the sandbox clock is set to the
+scenario's epoch before anything is written, so rate dates, entry numbers and deadlines are the
+same on every run. Secrets (passwords, API tokens) are random and never part of the digest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import factory.random
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from tqdm import tqdm
+
+from core import clock
+
+from . import factories as f
+from .exceptions import SandboxModeRequired
+
+EAT = ZoneInfo("Africa/Nairobi")
+SYSTEM_LABEL = "sandbox-seed"
+
+
+def require_sandbox() -> None:
+    if not settings.FORODHA_SANDBOX:
+        raise SandboxModeRequired()
+
+
+# --- goods catalogue (real HS 2022 codes of the loaded tariff) ----------------------------------
+
+@dataclass(frozen=True)
+class Goods:
+    hs_code: str
+    description: str
+    origins: tuple[str, ...]
+    package_kind: str
+    kg_per_package: tuple[int, int]
+    usd_per_kg: tuple[Decimal, Decimal]
+    supplementary_unit: str = ""
+    per_package_units: int = 0
+
+
+IMPORT_GOODS: tuple[Goods, ...] = (
+    Goods("8703.22.90", "Used motor car, 1490 cc petrol", ("JP",), "NE", (1050, 1250),
+          (Decimal("4.50"), Decimal("7.00")), "NAR", 1),
+    Goods("8708.99.00", "Spare parts for motor vehicles (brake pads, filters)", ("CN", "JP", "IN"), "CT", (20, 40),
+          (Decimal("6.00"), Decimal("12.00"))),
+    Goods("3926.90.90", "Plastic household articles (buckets, basins)", ("CN",), "CT", (8, 15),
+          (Decimal("1.50"), Decimal("3.00"))),
+    Goods("8471.30.00", "Laptop computers, 14 inch", ("CN",), "CT", (10, 14),
+          (Decimal("60.00"), Decimal("90.00")), "NAR", 5),
+    Goods("9403.60.00", "Wooden office furniture (desks, cabinets)", ("CN", "MY"), "PK", (40, 80),
+          (Decimal("3.00"), Decimal("6.00"))),
+    Goods("8517.13.00", "Smartphones", ("CN", "IN"), "CT", (6, 10), (Decimal("150.00"), Decimal("250.00")),
+          "NAR", 20),
+    Goods("1006.30.00", "Milled white rice, 50 kg bags", ("PK", "IN"), "BG", (50, 50),
+          (Decimal("0.45"), Decimal("0.60"))),
+    Goods("4011.10.00", "New pneumatic tyres for motor cars", ("CN", "TH"), "PK", (8, 10),
+          (Decimal("3.50"), Decimal("5.00")), "NAR", 1),
+)
+TEA = Goods("0902.40.00", "Black tea CTC, Mombasa auction, 60 kg paper sacks", ("KE",), "BG", (61, 61),
+            (Decimal("2.60"), Decimal("3.40")))
+TEA_DESTINATIONS = ("PK", "EG", "GB", "AE", "SD")
+CENT = Decimal("0.01")
+KG = Decimal("0.001")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- the world being built ------------------------------------------------------------------------
+
+@dataclass
+class Firm:
+    agent: Any
+    staff_user: Any
+    token: str
+    traders: list[Any] = field(default_factory=list)
+    prefix: str = "AGT"
+    counter: int = 0
+
+    def next_reference(self, letter: str = "") -> str:
+        self.counter += 1
+        return f"{letter}{self.prefix}-{self.counter:06d}" if letter else f"{self.prefix}-{self.counter:06d}"
+
+
+@dataclass
+class CarrierCtx:
+    carrier: Any
+    user: Any
+    token: str
+
+
+@dataclass
+class Consignment:
+    """A B/L on a lodged manifest, waiting to be declared."""
+
+    bl_number: str
+    trader: Any
+    goods: Goods
+    packages: int
+    gross_kg: Decimal
+    value_usd: Decimal
+    manifest: Any = None
+
+
+# Target state of a seeded declaration -> the path to it.
+PATHS = ("draft", "assessed", "cancelled", "paid_waiting_arrival", "released_auto", "exited",
+         "under_control", "queried", "released_by_officer", "inspected_released", "rejected")
+
+
+class WorldBuilder:
+    """Builds one scenario. Methods are the scenario's vocabulary; `scenarios.py` composes them."""
+
+    def __init__(self, *, scenario: str, seed: int, epoch: dt.datetime, progress: Any = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.epoch = epoch
+        self.rng = random.Random(seed)
+        self.progress = progress
+        self.credentials: dict[str, list[dict[str, Any]]] = {"agents": [], "officers": [], "carriers": [],
+                                                              "trainers": []}
+        self.officers: dict[str, Any] = {}
+        self.firms: list[Firm] = []
+        self.carriers: list[CarrierCtx] = []
+        self._pin_counter = 0
+        self._bl_counter = 0
+        self.notes: list[str] = []
+
+    # --- clock ---------------------------------------------------------------------------------
+    def clock_to(self, at: dt.datetime) -> None:
+        from .clock import sandbox_clock_set
+
+        sandbox_clock_set(at=at, actor_label=SYSTEM_LABEL)
+
+    def at(self, **delta: float) -> dt.datetime:
+        return self.epoch + dt.timedelta(**delta)
+
+    def tick(self, n: int = 1) -> None:
+        if self.progress is not None:
+            self.progress.update(n)
+
+    # --- parties ---------------------------------------------------------------------------------
+    def _password(self) -> str:
+        return f"sbx-{secrets.token_urlsafe(9)}"
+
+    def _token(self, user: Any) -> str:
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        return token.key
+
+    def officer(self, username: str, groups: list[str], office: str = "MBA", *, trainer: bool = False) -> Any:
+        user = f.SandboxUserFactory(username=username, is_staff=True)
+        password = self._password()
+        user.set_password(password)
+        user.save()
+        for name in groups:
+            group, _ = Group.objects.get_or_create(name=name)
+            user.groups.add(group)
+        if apps.is_installed("officers"):
+            from officers.models import OfficerProfile
+
+            OfficerProfile.objects.update_or_create(user=user, defaults={"office_id": office})
+        entry = {"username": username, "password": password, "groups": list(groups), "office": office}
+        self.credentials["trainers" if trainer else "officers"].append(entry)
+        self.officers[username] = user
+        return user
+
+    def officers_of_each_group(self, suffix: str = "") -> None:
+        from .groups import OFFICER_GROUPS, TRAINER
+
+        for name in OFFICER_GROUPS:
+            slug = name.replace(" ", "-")
+            office = "JKA" if name == "inspector" and suffix == "-jka" else "MBA"
+            self.officer(f"{slug}{suffix or '1'}", [name], office)
+        self.officer("trainer1", [TRAINER], "MBA", trainer=True)
+
+    def next_pin(self) -> str:
+        self._pin_counter += 1
+        return f.kra_pin(self.seed % 1000 * 1_000_000 + 51_000_000 + self._pin_counter * 7919)
+
+    def firm(self, *, name: str, licence: str, username: str, prefix: str, traders: int, aeo: int = 0,
+             watch: int = 0, exporters: int = 0) -> Firm:
+        from traders.services import aeo_profile_grant
+
+        agent = f.SandboxClearingAgentFactory(name=name, licence_number=licence)
+        staff = f.SandboxAgentStaffFactory(agent=agent, user=f.SandboxUserFactory(username=username))
+        firm = Firm(agent=agent, staff_user=staff.user, token=self._token(staff.user), prefix=prefix)
+        for i in range(traders):
+            kind = "Tea Estates" if i < exporters else None
+            trader = f.SandboxTraderFactory(pin=self.next_pin(), **({"name": f"{name.split()[0]} {kind} {i + 1} Ltd"}
+                                                                      if kind else {}))
+            if i >= traders - watch:
+                trader.on_watch_list = True
+                trader.watch_reason = "Sandbox: undervaluation of electronics reported by the PCA unit"
+                trader.save(update_fields=["on_watch_list", "watch_reason"])
+            f.SandboxAuthorisationFactory(agent=agent, trader=trader)
+            if exporters <= i < exporters + aeo:
+                aeo_profile_grant(trader=trader, valid_from=dt.date(2020, 1, 1), valid_to=dt.date(2030, 12, 31),
+                                  actor=None)
+            firm.traders.append(trader)
+        self.firms.append(firm)
+        self.credentials["agents"].append({"username": username, "token": firm.token, "agent": name,
+                                           "traders": [t.pin for t in firm.traders]})
+        return firm
+
+    def carrier(self, *, code: str, name: str, username: str) -> CarrierCtx:
+        carrier = f.SandboxCarrierFactory(code=code, name=name)
+        staff = f.SandboxCarrierStaffFactory(carrier=carrier, user=f.SandboxUserFactory(username=username))
+        ctx = CarrierCtx(carrier=carrier, user=staff.user, token=self._token(staff.user))
+        self.carriers.append(ctx)
+        self.credentials["carriers"].append({"username": username, "token": ctx.token, "carrier": code})
+        return ctx
+
+    def risk_rules(self) -> None:
+        """A small, realistic rule set (docs/risk.md) so "normal" references get real scoring."""
+        from risk.models import RiskRule
+
+        valid_from = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        rules = [
+            ("sbx-watch-list", "trader_watch", "Trader on the watch list", 60, "", {}),
+            ("sbx-first-time", "trader_no_history", "First-time trader", 30, "", {}),
+            ("sbx-sensitive", "sensitive_commodity", "EAC sensitive item", 30, "", {}),
+            ("sbx-electronics-origin", "hs_match", "Phones and laptops (valuation risk)", 20, "",
+             {"hs_prefixes": "851713,847130"}),
+            ("sbx-random", "random", "Random compliance selection", 50, "", {"rate": Decimal("0.05")}),
+        ]
+        for code, kind, description, weight, forced, extra in rules:
+            RiskRule.objects.update_or_create(code=code, defaults={
+                "kind": kind, "description": description, "weight": weight, "forced_lane": forced,
+                "active": True, "valid_from": valid_from, **extra})
+
+    # --- manifests -------------------------------------------------------------------------------
+    def consignments(self, firm: Firm, n: int, *, goods: tuple[Goods, ...] = IMPORT_GOODS,
+                     traders: list[Any] | None = None) -> list[Consignment]:
+        pool = traders or firm.traders
+        out = []
+        for _ in range(n):
+            g = self.rng.choice(goods)
+            trader = self.rng.choice(pool)
+            packages = self.rng.randint(1, 3) if g.package_kind == "NE" else self.rng.randint(10, 400)
+            kg = Decimal(packages * self.rng.randint(*g.kg_per_package))
+            price = g.usd_per_kg[0] + (g.usd_per_kg[1] - g.usd_per_kg[0]) * Decimal(self.rng.randint(0, 100)) / 100
+            self._bl_counter += 1
+            out.append(Consignment(bl_number=f"SBX{self.seed % 10000:04d}{self._bl_counter:07d}", trader=trader,
+                                   goods=g, packages=packages, gross_kg=kg.quantize(KG),
+                                   value_usd=money(kg * price)))
+        return out
+
+    def manifest(self, carrier: CarrierCtx, consignments: list[Consignment], *, mode: str = "sea",
+                 reference: str, eta: dt.datetime, name: str = "MSC ANNA", imo: str = "9321483",
+                 voyage: str = "", flight: str = "", loading: str = "CNSHA", office: str = "MBA") -> Any:
+        from manifests.inputs import BillInput, ManifestInput
+        from manifests.services import manifest_lodge
+
+        bills = tuple(
+            BillInput(number=c.bl_number, shipper_name="Far East Export Trading Co Ltd",
+                      consignee_name=c.trader.name, consignee_pin=c.trader.pin, notify_party_name=c.trader.name,
+                      description=c.goods.description, packages=c.packages, package_kind=c.goods.package_kind,
+                      gross_weight_kg=c.gross_kg, place_of_delivery="KEMBA" if office == "MBA" else "KENBO")
+            for c in consignments
+        )
+        data = ManifestInput(
+            reference=reference, mode=mode, vessel_name=name if mode == "sea" else "",
+            vessel_imo=imo if mode == "sea" else "", flight_number=flight, voyage_number=voyage or flight,
+            port_of_loading=loading, port_of_discharge="KEMBA" if office == "MBA" else "KENBO",
+            office_of_discharge=office, eta=eta, bills=bills)
+        manifest = manifest_lodge(carrier=carrier.carrier, data=data, actor=carrier.user)
+        for c in consignments:
+            c.manifest = manifest
+        return manifest
+
+    def arrive(self, manifest: Any, *, discharge: bool = True) -> None:
+        from manifests.services import manifest_record_arrival, manifest_record_discharge
+
+        manifest_record_arrival(manifest_id=manifest.pk, ata=None, actor=self.officers.get("officer1"))
+        if discharge:
+            manifest_record_discharge(manifest_id=manifest.pk, discharged_at=None,
+                                      actor=self.officers.get("officer1"))
+
+    # --- declarations ----------------------------------------------------------------------------
+    def import_body(self, firm: Firm, c: Consignment, reference: str, office: str = "MBA") -> dict[str, Any]:
+        g = c.goods
+        freight = money(c.value_usd * Decimal("0.08"))
+        insurance = money(c.value_usd * Decimal("0.01"))
+        item: dict[str, Any] = {
+            "hs_code": g.hs_code, "description": g.description, "origin_country": self.rng.choice(g.origins),
+            "packages": c.packages, "package_kind": g.package_kind,
+            "gross_weight_kg": str(c.gross_kg), "net_weight_kg": str((c.gross_kg * Decimal("0.95")).quantize(KG)),
+            "customs_value": str(c.value_usd + freight + insurance),
+        }
+        if g.supplementary_unit:
+            item["supplementary_quantity"] = str(c.packages * g.per_package_units)
+            item["supplementary_unit"] = g.supplementary_unit
+        return {
+            "regime": "IM4", "cpc": "4000000", "office": office, "importer_pin": c.trader.pin,
+            "local_reference": reference, "bill_of_lading": c.bl_number, "currency": "USD",
+            "invoice_amount": str(c.value_usd), "freight_amount": str(freight),
+            "insurance_amount": str(insurance), "incoterm": "FOB", "country_of_export": item["origin_country"],
+            "items": [item],
+        }
+
+    def export_body(self, exporter: Any, reference: str, *, sacks: int | None = None) -> dict[str, Any]:
+        sacks = sacks or self.rng.randint(100, 640)
+        kg = Decimal(sacks * 61)
+        price = TEA.usd_per_kg[0] + (TEA.usd_per_kg[1] - TEA.usd_per_kg[0]) * Decimal(self.rng.randint(0, 100)) / 100
+        value = money(kg * price)
+        destination = self.rng.choice(TEA_DESTINATIONS)
+        return {
+            "regime": "EX1", "cpc": "1000100", "office": "MBA", "exporter_pin": exporter.pin,
+            "local_reference": reference, "currency": "USD", "invoice_amount": str(value),
+            "freight_amount": "0.00", "insurance_amount": "0.00", "incoterm": "FOB",
+            "country_of_destination": destination,
+            "items": [{"hs_code": TEA.hs_code, "description": TEA.description, "origin_country": "KE",
+                       "packages": sacks, "package_kind": "BG", "gross_weight_kg": str(kg.quantize(KG)),
+                       "net_weight_kg": str((Decimal(sacks * 60)).quantize(KG)), "customs_value": str(value)}],
+        }
+
+    def lodge(self, firm: Firm, body: dict[str, Any]) -> Any:
+        from declarations.services import declaration_lodge
+
+        return declaration_lodge(agent=firm.agent, user=firm.staff_user, payload=body, actor=firm.staff_user)
+
+    def draft(self, firm: Firm, body: dict[str, Any]) -> Any:
+        from declarations.services import declaration_draft_create
+
+        return declaration_draft_create(agent=firm.agent, user=firm.staff_user, payload={**body, "draft": True},
+                                        actor=firm.staff_user)
+
+    def score(self, declaration: Any) -> str:
+        from risk.services import risk_assessment_create
+
+        outcome = risk_assessment_create(declaration_id=declaration.pk, actor=None)
+        assert outcome.assessment is not None, outcome
+        return outcome.assessment.lane
+
+    def pay(self, firm: Firm, declaration: Any) -> Any:
+        from declarations.models import ESlip
+        from declarations.services import declaration_pay
+
+        eslip = ESlip.objects.get(declaration_id=declaration.pk, is_current=True)
+        method = self.rng.choice(("mpesa", "bank_transfer", "rtgs"))
+        return declaration_pay(declaration_id=declaration.pk, agent=firm.agent, amount=eslip.amount,
+                               currency=eslip.currency, method=method, actor=firm.staff_user)
+
+    def advance(self, declaration: Any) -> str:
+        from risk.services import clearance_advance
+
+        return clearance_advance(declaration_id=declaration.pk, actor=None).action
+
+    def take_path(self, firm: Firm, body: dict[str, Any], path: str) -> Any:
+        """Lodge `body` and drive it to `path` (one of PATHS) through the real services."""
+        from declarations.services import declaration_cancel
+        from risk.services import (
+            declaration_gate_out,
+            declaration_reject,
+            declaration_release,
+            inspection_findings_record,
+            officer_task_assign,
+        )
+
+        if path == "draft":
+            return self.draft(firm, body)
+        declaration = self.lodge(firm, body)
+        self.score(declaration)
+        if path == "assessed":
+            return declaration
+        if path == "cancelled":
+            return declaration_cancel(declaration_id=declaration.pk, agent=firm.agent,
+                                      reason="Wrong consignee entered; will re-lodge", actor=firm.staff_user)
+        self.pay(firm, declaration)
+        action = self.advance(declaration)
+        officer = self.officers.get("officer1")
+        inspector = self.officers.get("inspector1") or officer
+        if path in ("released_by_officer",):
+            task = _open_task(declaration)
+            officer_task_assign(task_id=task.pk, officer=officer, actor=officer)
+            declaration_release(declaration_id=declaration.pk, actor=officer, reason="Documents in order")
+        elif path == "inspected_released":
+            task = _open_task(declaration)
+            officer_task_assign(task_id=task.pk, officer=inspector, actor=inspector)
+            inspection_findings_record(declaration_id=declaration.pk, actor=inspector, compliant=True,
+                                       findings="Container scanned and 10 % of packages opened: as declared")
+            declaration_release(declaration_id=declaration.pk, actor=inspector, reason="Examination compliant")
+        elif path == "rejected":
+            task = _open_task(declaration)
+            officer_task_assign(task_id=task.pk, officer=inspector, actor=inspector)
+            inspection_findings_record(declaration_id=declaration.pk, actor=inspector, compliant=False,
+                                       findings="Goods are smartphones, declared as plastic articles")
+            declaration_reject(declaration_id=declaration.pk, actor=inspector, reason="Misdeclaration of goods")
+        elif path == "exited":
+            if action != "released":
+                raise AssertionError(f"expected an automatic release, got {action}")
+            declaration_gate_out(declaration_id=declaration.pk, actor=officer)
+        declaration.refresh_from_db()
+        return declaration
+
+    def window(self, *, starts_at: dt.datetime, ends_at: dt.datetime, reason: str, mode: str = "reject") -> Any:
+        from maintenance.services import window_schedule
+
+        return window_schedule(starts_at=starts_at, ends_at=ends_at, reason=reason, mode=mode,
+                               actor=self.officers.get("maintenance-admin1"))
+
+
+def _open_task(declaration: Any) -> Any:
+    from risk.models import OfficerTask
+
+    return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=["open", "assigned"])
+
+
+# --- determinism -----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def seeded_uuids(seed: int) -> Iterator[None]:
+    """While seeding, `uuid.uuid4()` (as called by the services) yields a seeded sequence."""
+    rng = random.Random(f"forodha-sandbox-uuid:{seed}")
+    original = uuid.uuid4
+
+    def seeded() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    uuid.uuid4 = seeded  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        uuid.uuid4 = original  # type: ignore[assignment]
+
+
+def world_digest() -> tuple[dict[str, int], str]:
+    """Counts and a sha256 over natural keys and outcomes (no timestamps, no secrets, no ids)."""
+    from declarations.models import Declaration
+    from maintenance.models import MaintenanceWindow
+    from manifests.models import BillOfLading, Manifest
+    from risk.models import OfficerTask, RiskAssessment
+    from traders.models import AEOProfile, AgentAuthorisation, ClearingAgent, Trader
+
+    rows: dict[str, list[Any]] = {
+        "agents": list(ClearingAgent.objects.order_by("licence_number").values_list("licence_number", "name",
+                                                                                    "on_watch_list")),
+        "traders": list(Trader.objects.order_by("pin").values_list("pin", "name", "on_watch_list")),
+        "authorisations": list(AgentAuthorisation.objects.order_by("agent__licence_number", "trader__pin")
+                               .values_list("agent__licence_number", "trader__pin")),
+        "aeo": list(AEOProfile.objects.order_by("trader__pin").values_list("trader__pin", "status", "tier")),
+        "manifests": list(Manifest.objects.order_by("carrier__code", "reference")
+                          .values_list("carrier__code", "reference", "status", "mode")),
+        "bills": list(BillOfLading.objects.order_by("number").values_list("number", "consignee_pin", "packages",
+                                                                           "gross_weight_kg")),
+        "declarations": list(Declaration.objects.order_by("agent__licence_number", "local_reference")
+                             .values_list("agent__licence_number", "local_reference", "regime", "status",
+                                          "channel", "entry_number", "bill_of_lading__number")),
+        "assessments": list(Declaration.objects.filter(assessments__isnull=False)
+                            .order_by("entry_number", "assessments__version")
+                            .values_list("entry_number", "assessments__version", "assessments__total")),
+        "risk": list(RiskAssessment.objects.order_by("declaration__entry_number")
+                     .values_list("declaration__entry_number", "lane", "score")),
+        "tasks": list(OfficerTask.objects.order_by("declaration__entry_number", "queue")
+                      .values_list("declaration__entry_number", "queue", "status", "outcome")),
+        "windows": list(MaintenanceWindow.objects.order_by("starts_at").values_list("reason", "status", "mode")),
+    }
+    counts = {name: len(values) for name, values in rows.items()}
+    payload = json.dumps(rows, default=str, sort_keys=True, separators=(",", ":"))
+    return counts, hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    scenario: str
+    seed: int
+    epoch: dt.datetime
+    counts: dict[str, int]
+    digest: str
+    seconds: float
+    credentials: dict[str, Any]
+
+
+def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: bool = True,
+                 actor_label: str = SYSTEM_LABEL) -> SeedResult:
+    """Build the named scenario's world into the (reset) sandbox database."""
+    from .models import SeedRun
+    from .scenarios import SCENARIOS
+
+    require_sandbox()
+    spec = SCENARIOS.get(scenario)
+    if spec is None:
+        from core.exceptions import ValidationFailed, error
+
+        raise ValidationFailed(errors=[error("unknown_scenario", f"No scenario {scenario!r}; choose one of "
+                                             f"{', '.join(sorted(SCENARIOS))}.", "--scenario")])
+    started = time.perf_counter()
+    factory.random.reseed_random(seed)
+    for factory_class in (f.SandboxUserFactory, f.SandboxTraderFactory, f.SandboxClearingAgentFactory,
+                          f.SandboxCarrierFactory):
+        factory_class.reset_sequence()
+    total = spec.steps(trainees)
+    bar = tqdm(total=total, desc=f"seeding {scenario}", unit="step", disable=not show_progress, leave=False)
+    builder = WorldBuilder(scenario=scenario, seed=seed, epoch=spec.epoch, progress=bar)
+    try:
+        # All or nothing: a failed seed leaves the sandbox as it was (bar the clock).
+        with seeded_uuids(seed), transaction.atomic():
+            builder.clock_to(spec.epoch)
+            spec.build(builder, trainees)
+    finally:
+        bar.close()
+    _quiet_outbox()
+    counts, digest = world_digest()
+    seconds = time.perf_counter() - started
+    credentials = {"scenario": scenario, "seed": seed, "epoch": spec.epoch.isoformat(),
+                   "sandbox_clock": clock.now().astimezone(EAT).isoformat(timespec="seconds"),
+                   **builder.credentials, "notes": builder.notes}
+    SeedRun.objects.create(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
+                           seconds=seconds, created_at=clock.now())
+    return SeedResult(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
+                      seconds=seconds, credentials=credentials)
+
+
+def _quiet_outbox() -> None:
+    """Scoring and clearance already ran synchronously while seeding: the messages the services
+    queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
+    Windows' and notifications' messages are left for the workers."""
+    from core.models import OutboxMessage
+
+    names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
+    fields = {f.name for f in OutboxMessage._meta.get_fields()}
+    if "task_name" not in fields:
+        return
+    if "dispatched_at" in fields:
+        OutboxMessage.objects.filter(task_name__in=names, dispatched_at__isnull=True).update(
+            dispatched_at=clock.now())
+
+
+def run_in_transaction(fn: Callable[[], Any]) -> Any:
+    with transaction.atomic():
+        return fn()
