@@ -29,10 +29,8 @@ def declaration_cancel(*, declaration_id: uuid.UUID | str, agent: Any, reason: s
             errors=[error("illegal_transition", f"{declaration.status} -> cancelled is not allowed.", "/status")],
         )
     payload: dict[str, Any] = {}
-    if declaration.bill_of_lading_id is not None and declaration.status != Status.DRAFT:
-        from manifests.services import writeoff_release
-
-        writeoff_release(declaration_id=declaration.pk, actor=actor)
+    if declaration.bill_of_lading_id is not None:
+        # declaration_transition_locked releases the reservation (writeoff_release) in this transaction.
         payload["bl_released"] = declaration.bill_of_lading_number
     payment = Payment.objects.filter(declaration=declaration).first()
     if payment is not None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from core import clock
 from core.exceptions import Conflict, NotFound, error
 
-from ..enums import EventKind
+from ..enums import EventKind, Status
 from ..lifecycle import transition_check
 from ..models import Declaration
 from .common import STATUS_NOTIFICATION_KIND, event_record, notify_agent, status_payload
@@ -29,6 +29,12 @@ def declaration_transition_locked(
     """Move an already locked declaration (caller holds the row lock inside its transaction)."""
     from_status = declaration.status
     transition_check(from_status, to_status)
+    if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.bill_of_lading_id is not None:
+        # The goods were not (or will not be) cleared under this entry: give the B/L quantities
+        # back so another declaration can write them off. Idempotent (nothing reserved: no-op).
+        from manifests.services import writeoff_release
+
+        writeoff_release(declaration_id=declaration.pk, actor=actor)
     declaration.status = to_status
     declaration.updated_at = clock.now()
     declaration.etag_version += 1

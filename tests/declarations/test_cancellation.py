@@ -69,3 +69,13 @@ def test_cancelling_twice_is_409(client: APIClient, lodged: Any) -> None:
     assert client.post(f"/api/v1/declarations/{lodged['id']}/cancel").status_code == 200
     response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel")
     assert response.status_code == 409
+
+
+def test_rejection_by_customs_also_releases_the_bl(client: APIClient, world: World, lodged: Any) -> None:
+    # when
+    declaration_transition(declaration_id=lodged["id"], to_status="rejected", actor=None, reason="false invoice")
+
+    # then
+    bl = BillOfLading.objects.get(pk=world.bl.pk)
+    assert (bl.packages_reserved, bl.weight_reserved_kg) == (0, 0)
+    assert Declaration.objects.get(pk=lodged["id"]).status == "rejected"
