@@ -48,7 +48,8 @@ def maintenance_settings(settings: Any, tmp_path: Any) -> Any:
     settings.MIDDLEWARE = middleware
     snapshot.store.invalidate()
     yield settings
-    snapshot.store.invalidate()
+    # Windows of this test were rolled back: leave other tests an empty view that needs no query.
+    snapshot.store.prime()
 
 
 @pytest.fixture

@@ -244,3 +244,13 @@ def test_sandbox_clock_offset_moves_the_window_edges(settings, agent_client):
         assert agent_client.get("/api/v1/maintenance/windows").status_code == 200
     finally:
         core_clock.set_offset(0)
+
+
+@pytest.mark.django_db
+def test_primed_store_serves_without_a_query(settings, django_assert_num_queries):
+    settings.MAINTENANCE_CACHE_SECONDS = 2
+    settings.MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = 60
+    store = snapshot.SnapshotStore()
+    store.prime()
+    with django_assert_num_queries(0):
+        assert _mw(store)(RequestFactory().get("/api/v1/x")).status_code == 200
