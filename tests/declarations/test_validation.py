@@ -241,3 +241,26 @@ def test_item_helper_defaults_are_valid(world: World) -> None:
     body = item(5)
     # then: net <= gross in the defaults used everywhere
     assert Decimal(body["net_weight_kg"]) <= Decimal(body["gross_weight_kg"])
+
+
+def test_bl_discharged_at_another_office(client: APIClient, world: World) -> None:
+    # given: the goods are at Mombasa, the entry is lodged at JKIA
+    response = _lodge_fails(client, body_im4(world, items=1, office="JKA"))
+
+    # then
+    assert problems(response) == [("bl_office_mismatch", "/office")]
+
+
+def test_pre_arrival_declaration_is_accepted_and_never_late(db: Any) -> None:
+    # given: the vessel has not arrived (manifest lodged, no ATA / discharge)
+    from declarations.services import declaration_lodge
+
+    early = world_create(discharged_days_ago=None)
+
+    # when
+    declaration = declaration_lodge(agent=early.agent, user=early.user, payload=body_im4(early, items=2),
+                                    actor=early.user)
+
+    # then
+    assert declaration.status == "assessed"
+    assert declaration.late_entry is False
