@@ -74,3 +74,12 @@ def _fresh_process_caches() -> None:
 
     clear_tariff_cache()
     clear_reference_cache()
+
+
+@pytest.fixture(autouse=True)
+def _primed_maintenance_snapshot() -> None:
+    """Start every test from an empty, current maintenance snapshot (no windows), so the
+    middleware makes no query inside a test's query-count assertion."""
+    from maintenance.snapshot import store
+
+    store.prime()

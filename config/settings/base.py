@@ -23,7 +23,10 @@ ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=["localhost", "127.
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The officer workspace overrides admin templates, so it comes first; OfficersAdminConfig makes
+    # admin.site the officer site (agents kept out, dashboard, queues).
+    "officers.apps.OfficersConfig",
+    "officers.apps.OfficersAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "core",
     "reference",
     "traders",
@@ -57,8 +61,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Before idempotency: a request refused by a maintenance window never touches the database.
+    "maintenance.middleware.MaintenanceMiddleware",
     "core.idempotency.IdempotencyMiddleware",
     "sandbox.middleware.SandboxHeaderMiddleware",
+    # Login throttling for the officer admin (5 failures per username + address: 15 min lockout).
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -21,6 +21,9 @@ FORODHA_SANDBOX = False
 if "DATABASE_URL" not in env.ENVIRON:
     raise ImproperlyConfigured("DATABASE_URL must be set in production (PostgreSQL).")
 
+# Contingency receipts must be signed with a managed key (docs/maintenance.md), never a generated one.
+RECEIPT_SIGNING_KEY_AUTOGENERATE = False
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
