@@ -313,11 +313,18 @@ class StatusLookupApi(APIView):
                 raise NotAuthenticated()
             if not (len(auth) == 2 and auth[0] == "Token"):
                 rows = selectors.status_lookup(user=request.user, **keys)
-        return Response({"results": [
-            {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
-             "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
-             "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
-            for r in rows]})
+        results = []
+        for r in rows:
+            row = {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
+                   "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
+                   "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
+            if r["regime"] == "IM8":
+                # Transit movements end to end (position, bond, exit); one more query, IM8 only.
+                from transit.services import transit_status_for
+
+                row["transit"] = transit_status_for(r["id"])
+            results.append(row)
+        return Response({"results": results})
 
 
 class BankCallbackInSerializer(StrictSerializer):

@@ -162,6 +162,11 @@ class DeclarationInSerializer(StrictSerializer):
     transport_mode = serializers.ChoiceField(choices=TransportMode.choices, required=False, allow_blank=True)
     documents = DocumentInSerializer(many=True, required=False, max_length=MAX_DOCUMENTS)  # type: ignore[call-arg]
     items = ItemsField(many=True, allow_empty=False)
+    transit = serializers.DictField(
+        required=False,
+        help_text="IM8 (EAC SCT transit) only: destination_country, office_of_exit, containers with "
+                  "e-seal numbers, bond (docs/transit.md). Validated with /transit/... pointers.",
+    )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ def declaration_transition_locked(
         from manifests.services import writeoff_release
 
         writeoff_release(declaration_id=declaration.pk, actor=actor)
+    if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.regime == "IM8":
+        # A transit movement not yet released is cancelled and its regional bond reservation freed.
+        from transit.services import transit_on_cancelled
+
+        transit_on_cancelled(declaration=declaration, actor=actor)
     declaration.status = to_status
     declaration.updated_at = clock.now()
     declaration.etag_version += 1

@@ -214,6 +214,11 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     items_create(declaration, prepared)
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
+    if declaration.regime == "IM8":
+        # Reserves the regional bond for the taxes at risk (refused -> the whole lodging rolls back).
+        from transit.services import transit_on_lodged
+
+        transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
     eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True)
     declaration_prime(declaration, assessment=assessment, eslip=eslip)
 

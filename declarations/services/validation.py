@@ -306,6 +306,11 @@ def declaration_prepare(
             rdl_reduced=bool(item.get("rdl_reduced")),
         ))
 
+    # --- EAC Single Customs Territory transit (IM8): destination, route, e-seals, bond ----------
+    from transit.services import transit_validate
+
+    errors.extend(transit_validate(payload=clean_body, on=rate_date))
+
     assessment = None
     tariff_ready = not any(e.pointer in ("/currency",) for e in errors) and all(
         v is not None and v > 0 for v in customs_values)

@@ -1,89 +1,114 @@
-"""The hooks against a declaration lodged by the real lodging service (tariff engine, stored
-assessment, entry number), the way the lead wires them: validate, lodge, then `transit_on_lodged`
-in the same transaction, so a refused bond rolls the whole lodging back."""
+"""Transit wired into the real product paths: lodging over the API validates the transit section
+and reserves the regional bond in the lodging transaction, release departs the movement, the
+status look-up shows it, gate-out is refused (the partner confirms exit), cancellation frees the bond."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from core import clock
-from core.exceptions import ValidationFailed
+from core.exceptions import Conflict
 from declarations.models import Assessment, Declaration
-from declarations.services import declaration_lodge
 from tests.factories.transit import RegionalBondFactory, transit_payload
 from transit.models import RegionalBond, TransitMovement
-from transit.services import transit_on_lodged, transit_validate
 
 pytestmark = pytest.mark.django_db
 
 
-def _lodge_with_hook(world, body):
-    core_body = {k: v for k, v in body.items() if k != "transit"}  # until the declarations serializer knows it
-    with transaction.atomic():
-        declaration = declaration_lodge(agent=world.agent, user=world.user, payload=core_body, actor=world.user)
-        movement = transit_on_lodged(declaration=declaration, payload=body, actor=world.user)
-    return declaration, movement
+def _client(world) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=world.user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
 
 
-def test_bond_secures_the_engine_assessment_of_a_really_lodged_im8(world, bond):
-    # given an IM8 body for vehicle parts in USD, valid for transit
+def _usd_body(world):
     body = transit_payload(world, currency="USD", invoice_amount="10000.00")
     body["items"][0]["customs_value"] = "10000.00"
-    assert transit_validate(payload=body, on=clock.today()) == []
+    return body
 
-    # when lodged by the declarations service and handed to the hook
-    declaration, movement = _lodge_with_hook(world, body)
 
-    # then the amount secured is exactly the stored assessment total
+def test_lodging_an_im8_over_the_api_reserves_the_bond_for_the_assessed_taxes(world, bond):
+    # when an IM8 with its transit section is lodged through the API
+    response = _client(world).post("/api/v1/declarations", _usd_body(world), format="json")
+    # then the declaration, its movement and the bond reservation exist together
+    assert response.status_code == 201, response.json()
+    declaration = Declaration.objects.get(pk=response.json()["id"])
     assessment = Assessment.objects.get(declaration_id=declaration.pk)
-    assert declaration.regime == "IM8"
+    movement = TransitMovement.objects.get(declaration_id=declaration.pk)
     assert declaration.entry_number[2:8] == "MBAIM8"
-    assert movement.taxes_at_risk == assessment.total
+    assert movement.status == "lodged"
     assert movement.amount_secured == assessment.total
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00") - assessment.total
 
 
-def test_a_refused_bond_rolls_the_real_lodging_back(world):
+def test_transit_problems_are_reported_with_the_others_and_nothing_is_saved(world, bond):
+    body = _usd_body(world)
+    body["transit"]["office_of_exit"] = "NBO"
+    body["items"][0]["net_weight_kg"] = "9000.000"  # more than gross: a declarations rule
+    response = _client(world).post("/api/v1/declarations", body, format="json")
+    assert response.status_code == 400
+    codes = {(e["pointer"], e["code"]) for e in response.json()["errors"]}
+    assert ("/transit/office_of_exit", "exit_office_not_border_post") in codes
+    assert ("/items/0/net_weight_kg", "net_exceeds_gross") in codes
+    assert (Declaration.objects.count(), TransitMovement.objects.count()) == (0, 0)
+    assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00")
+
+
+def test_a_transit_section_on_a_home_use_entry_is_refused(world, bond):
+    body = _usd_body(world)
+    body["regime"], body["cpc"] = "IM4", "4000000"
+    response = _client(world).post("/api/v1/declarations", body, format="json")
+    assert response.status_code == 400
+    assert ("/transit", "transit_not_allowed") in {(e["pointer"], e["code"]) for e in response.json()["errors"]}
+
+
+def test_a_refused_bond_rolls_the_whole_lodging_back(world):
     bond = RegionalBondFactory(principal_agent=world.agent, amount=Decimal("10.00"))
-    body = transit_payload(world, currency="USD", invoice_amount="10000.00")
-    body["items"][0]["customs_value"] = "10000.00"
-
-    with pytest.raises(ValidationFailed) as caught:
-        _lodge_with_hook(world, body)
-
-    assert caught.value.code == "bond_insufficient"
+    response = _client(world).post("/api/v1/declarations", _usd_body(world), format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bond_insufficient"
     assert (Declaration.objects.count(), TransitMovement.objects.count()) == (0, 0)
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("10.00")
 
 
-def test_really_released_declaration_departs_and_exits_on_confirmation(world, bond, frozen):
+def test_cancellation_frees_the_bond(world, bond):
+    client = _client(world)
+    lodged = client.post("/api/v1/declarations", _usd_body(world), format="json").json()
+    response = client.post(f"/api/v1/declarations/{lodged['id']}/cancel", {"reason": "wrong route"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert TransitMovement.objects.get(declaration_id=lodged["id"]).status == "cancelled"
+    assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00")
+
+
+def test_release_departs_the_movement_status_shows_it_and_the_partner_confirms_exit(world, bond, frozen):
     from declarations.services import declaration_pay
-    from risk.services.release import declaration_release
+    from risk.services.release import declaration_gate_out, declaration_release
     from tests.factories.transit import partner_message_bytes
     from tests.transit.test_partner_exchange import send
-    from transit.services import transit_on_released
 
-    # given a really lodged, paid and released IM8 declaration
-    body = transit_payload(world, currency="USD", invoice_amount="10000.00")
-    body["items"][0]["customs_value"] = "10000.00"
-    declaration, movement = _lodge_with_hook(world, body)
-    total = Assessment.objects.get(declaration_id=declaration.pk).total
-    declaration_pay(declaration_id=declaration.pk, agent=world.agent, amount=total, currency="KES",
+    client = _client(world)
+    lodged = client.post("/api/v1/declarations", _usd_body(world), format="json").json()
+    total = Assessment.objects.get(declaration_id=lodged["id"]).total
+    declaration_pay(declaration_id=lodged["id"], agent=world.agent, amount=total, currency="KES",
                     method="mpesa", actor=world.user)
-    with transaction.atomic():
-        declaration_release(declaration_id=declaration.pk, actor=None)
-        # what the release service will call once wired, declaration row held
-        locked = Declaration.objects.select_for_update(of=("self",)).get(pk=declaration.pk)
-        transit_on_released(declaration=locked, actor=None)
-
-    # when the partner confirms the exit
-    response = send(partner_message_bytes(movement_id=movement.pk, entry_number=declaration.entry_number))
-
-    # then the declaration exits through its own lifecycle and the bond is whole again
+    # when released (the release order itself departs the movement: no separate hook call)
+    declaration_release(declaration_id=lodged["id"], actor=None)
+    movement = TransitMovement.objects.get(declaration_id=lodged["id"])
+    assert movement.status == "in_transit"
+    # then the status look-up shows the movement, and the port gate cannot exit it
+    status = client.get("/api/v1/status", {"entry_number": lodged["entry_number"]}).json()["results"][0]
+    assert status["status"] == "released"
+    assert status["transit"]["status"] == "in_transit"
+    with pytest.raises(Conflict) as refused:
+        declaration_gate_out(declaration_id=lodged["id"], actor=None)
+    assert refused.value.code == "transit_exit_by_partner"
+    # and the partner's confirmation exits it and makes the bond whole
+    response = send(partner_message_bytes(movement_id=movement.pk, entry_number=lodged["entry_number"]))
     assert response.status_code == 201
-    assert Declaration.objects.get(pk=declaration.pk).status == "exited"
+    assert Declaration.objects.get(pk=lodged["id"]).status == "exited"
     assert TransitMovement.objects.get(pk=movement.pk).status == "closed"
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00")
