@@ -72,6 +72,13 @@ class Declaration(models.Model):
             models.Index(fields=["agent", "-created_at"], name="decl_agent_created"),
             models.Index(fields=["ucr"], name="decl_ucr"),
             models.Index(fields=["bill_of_lading_number"], name="decl_bl_number"),
+            # Officer workspace at 100k declarations (bench/bench_officer_queues.py): default list
+            # order, trader search, age filters, backlog per status and office.
+            models.Index(fields=["-created_at", "-id"], name="decl_created_desc"),
+            models.Index(fields=["importer_pin"], name="decl_importer_pin"),
+            models.Index(fields=["exporter_pin"], name="decl_exporter_pin"),
+            models.Index(fields=["lodged_at"], name="decl_lodged_at"),
+            models.Index(fields=["status", "office"], name="decl_status_office"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=STATUS_VALUES), name="decl_status_valid"),

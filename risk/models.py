@@ -154,7 +154,12 @@ class OfficerTask(models.Model):
 
     class Meta:
         ordering = ["-priority", "created_at"]
-        indexes = [models.Index(fields=["status", "created_at"], name="officer_task_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="officer_task_status_created"),
+            # The work queues' order over live tasks only (officer workspace).
+            models.Index(fields=["-priority", "created_at", "-id"], name="officer_task_live_queue",
+                         condition=models.Q(status__in=["open", "assigned"])),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(queue__in=["documentary_check", "inspection"]), name="officer_task_queue_valid"
