@@ -109,9 +109,10 @@ def _append_only_forward(table: str) -> Any:
     def forward(apps: Any, schema_editor: Any) -> None:
         vendor = schema_editor.connection.vendor
         if vendor == "postgresql":
+            # `%%`: schema_editor.execute() passes parameters, so a bare % would be a placeholder.
             schema_editor.execute(
                 "CREATE OR REPLACE FUNCTION forodha_refuse_change() RETURNS trigger AS $$ "
-                "BEGIN RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP "
+                "BEGIN RAISE EXCEPTION 'append-only table %%: %% refused', TG_TABLE_NAME, TG_OP "
                 "USING ERRCODE = 'insufficient_privilege'; END; $$ LANGUAGE plpgsql;"
             )
             schema_editor.execute(
