@@ -200,16 +200,13 @@ def assessment_amend(
     """Officer decision on the assessment, delegated to the declarations app (which owns
     versions, re-assessment and e-slips): decide the agent's pending amendment request (accept:
     re-assessed at the original registration date, new version and e-slip; reject with a
-    reason), or, with `body`, an officer-initiated amendment when the declarations app offers
-    `declaration_officer_amend`."""
+    reason), or, with `body`, an officer-initiated amendment (`declaration_officer_amend`)."""
     from declarations import services as declaration_services
     from declarations.models import AmendmentRequest
+    from declarations.services import declaration_officer_amend
 
     if body is not None:
-        amend = getattr(declaration_services, "declaration_officer_amend", None)
-        if amend is None:
-            raise Conflict(detail="Officer-initiated amendments are not available.", code="amendment_unavailable")
-        return amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
+        return declaration_officer_amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
     pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status="pending").first()
     if pending is None:
         raise Conflict(detail="There is no pending amendment request.", code="no_pending_amendment")

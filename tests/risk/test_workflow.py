@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from core import clock
-from core.exceptions import Conflict
+from core.exceptions import Conflict, ValidationFailed
 from declarations.models import Declaration, DeclarationEvent
 from notifications.models import Notification
 from risk import tasks
@@ -349,7 +349,7 @@ def test_assessment_amend_decides_the_pending_request_or_refuses(lane_rules, off
     declaration = _declaration("yellow", status="assessed")
     with pytest.raises(Conflict) as nothing:
         assessment_amend(declaration_id=declaration.pk, actor=officer)
-    with pytest.raises(Conflict) as unavailable:
+    with pytest.raises(ValidationFailed) as invalid:
         assessment_amend(declaration_id=declaration.pk, actor=officer, body={"items": []}, reason="value")
     request = AmendmentRequest.objects.create(
         declaration=declaration,
@@ -360,5 +360,6 @@ def test_assessment_amend_decides_the_pending_request_or_refuses(lane_rules, off
     )
     decided = assessment_amend(declaration_id=declaration.pk, actor=officer, accept=False, reason="Not supported")
     request.refresh_from_db()
-    assert (nothing.value.code, unavailable.value.code) == ("no_pending_amendment", "amendment_unavailable")
+    assert nothing.value.code == "no_pending_amendment"
+    assert [(e.pointer, e.code) for e in invalid.value.errors] == [("/items", "empty")]
     assert (decided.pk, request.status, request.decision_reason) == (request.pk, "rejected", "Not supported")
