@@ -32,7 +32,7 @@ def test_real_worker_round_trips_a_task_through_redis():
         with app.connection_for_write() as conn:
             Queue(queue, Exchange(queue), routing_key=queue)(conn.default_channel).declare()
         result = app.send_task("core.ping", kwargs={"value": "habari"}, queue=queue)
-        payload = result.get(timeout=60)
+        payload = result.get(timeout=150)
         assert payload["value"] == "habari"
         assert payload["pid"] != os.getpid()  # it ran in the worker process
     finally:

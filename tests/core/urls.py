@@ -1,6 +1,7 @@
 """A test-only URLconf exercising the API plumbing with tiny views."""
 
 import threading
+from typing import Any
 
 from django.urls import include, path
 from rest_framework import serializers
@@ -12,7 +13,7 @@ from core.exceptions import Conflict, PermissionDeniedError
 from core.serializers import StrictSerializer, StrictSerializerMixin
 
 # Tests set these to hold a request "in flight".
-gate = {"entered": threading.Event(), "release": threading.Event(), "calls": 0}
+gate: dict[str, Any] = {"entered": threading.Event(), "release": threading.Event(), "calls": 0}
 
 
 class _Item(StrictSerializerMixin, serializers.Serializer):

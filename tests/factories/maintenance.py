@@ -17,7 +17,7 @@ from tests.factories.traders import UserFactory
 BASE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
-class MaintenanceWindowFactory(factory.django.DjangoModelFactory):
+class MaintenanceWindowFactory(factory.django.DjangoModelFactory[MaintenanceWindow]):
     class Meta:
         model = MaintenanceWindow
 
@@ -31,7 +31,7 @@ class MaintenanceWindowFactory(factory.django.DjangoModelFactory):
     updated_at = BASE
 
 
-class OutageFactory(factory.django.DjangoModelFactory):
+class OutageFactory(factory.django.DjangoModelFactory[Outage]):
     class Meta:
         model = Outage
 
@@ -52,7 +52,7 @@ def declaration_body(*, regime: str = "IM4", hs_code: str = "8703.22.90", pin: s
     }
 
 
-class BufferedSubmissionFactory(factory.django.DjangoModelFactory):
+class BufferedSubmissionFactory(factory.django.DjangoModelFactory[BufferedSubmission]):
     class Meta:
         model = BufferedSubmission
 

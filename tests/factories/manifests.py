@@ -33,7 +33,7 @@ def reference_rows() -> None:
         PackageKindFactory(code=code, description=description)
 
 
-class CarrierFactory(factory.django.DjangoModelFactory):
+class CarrierFactory(factory.django.DjangoModelFactory[Carrier]):
     class Meta:
         model = Carrier
         django_get_or_create = ("code",)
@@ -42,7 +42,7 @@ class CarrierFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"Shipping line {o.code}")
 
 
-class CarrierStaffFactory(factory.django.DjangoModelFactory):
+class CarrierStaffFactory(factory.django.DjangoModelFactory[CarrierStaff]):
     class Meta:
         model = CarrierStaff
 
@@ -56,7 +56,7 @@ def carrier_with_token(*, carrier: Carrier | None = None) -> tuple[CarrierStaff,
     return staff, token.key
 
 
-class ManifestFactory(factory.django.DjangoModelFactory):
+class ManifestFactory(factory.django.DjangoModelFactory[Manifest]):
     class Meta:
         model = Manifest
 
@@ -78,7 +78,7 @@ class ManifestFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(clock.now)
 
 
-class BillOfLadingFactory(factory.django.DjangoModelFactory):
+class BillOfLadingFactory(factory.django.DjangoModelFactory[BillOfLading]):
     class Meta:
         model = BillOfLading
 
@@ -95,7 +95,7 @@ class BillOfLadingFactory(factory.django.DjangoModelFactory):
     gross_weight_kg = Decimal("10000.000")
 
 
-class ContainerFactory(factory.django.DjangoModelFactory):
+class ContainerFactory(factory.django.DjangoModelFactory[Container]):
     class Meta:
         model = Container
 

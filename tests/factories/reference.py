@@ -8,7 +8,7 @@ import factory
 from reference.models import Country, Currency, CustomsOffice, Location, PackageKind, Unit
 
 
-class CountryFactory(factory.django.DjangoModelFactory):
+class CountryFactory(factory.django.DjangoModelFactory[Country]):
     class Meta:
         model = Country
         django_get_or_create = ("code",)
@@ -20,7 +20,7 @@ class CountryFactory(factory.django.DjangoModelFactory):
     )
 
 
-class CurrencyFactory(factory.django.DjangoModelFactory):
+class CurrencyFactory(factory.django.DjangoModelFactory[Currency]):
     class Meta:
         model = Currency
         django_get_or_create = ("code",)
@@ -29,7 +29,7 @@ class CurrencyFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"Currency {o.code}")
 
 
-class LocationFactory(factory.django.DjangoModelFactory):
+class LocationFactory(factory.django.DjangoModelFactory[Location]):
     class Meta:
         model = Location
         django_get_or_create = ("unlocode",)
@@ -40,7 +40,7 @@ class LocationFactory(factory.django.DjangoModelFactory):
     is_seaport = True
 
 
-class CustomsOfficeFactory(factory.django.DjangoModelFactory):
+class CustomsOfficeFactory(factory.django.DjangoModelFactory[CustomsOffice]):
     class Meta:
         model = CustomsOffice
         django_get_or_create = ("code",)
@@ -51,7 +51,7 @@ class CustomsOfficeFactory(factory.django.DjangoModelFactory):
     location = factory.SubFactory(LocationFactory)
 
 
-class PackageKindFactory(factory.django.DjangoModelFactory):
+class PackageKindFactory(factory.django.DjangoModelFactory[PackageKind]):
     class Meta:
         model = PackageKind
         django_get_or_create = ("code",)
@@ -60,7 +60,7 @@ class PackageKindFactory(factory.django.DjangoModelFactory):
     description = "Carton"
 
 
-class UnitFactory(factory.django.DjangoModelFactory):
+class UnitFactory(factory.django.DjangoModelFactory[Unit]):
     class Meta:
         model = Unit
         django_get_or_create = ("code",)

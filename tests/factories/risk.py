@@ -19,7 +19,7 @@ from tests.factories.traders import ClearingAgentFactory, TraderFactory
 _serial = itertools.count(1)
 
 
-class RiskRuleFactory(factory.django.DjangoModelFactory):
+class RiskRuleFactory(factory.django.DjangoModelFactory[RiskRule]):
     class Meta:
         model = RiskRule
 
@@ -35,7 +35,7 @@ class RiskRuleFactory(factory.django.DjangoModelFactory):
     valid_to = None
 
 
-class ReferencePriceFactory(factory.django.DjangoModelFactory):
+class ReferencePriceFactory(factory.django.DjangoModelFactory[ReferencePrice]):
     class Meta:
         model = ReferencePrice
 

@@ -27,7 +27,7 @@ class _TariffRowFactory(factory.django.DjangoModelFactory):
         return obj
 
 
-class HSNodeFactory(factory.django.DjangoModelFactory):
+class HSNodeFactory(factory.django.DjangoModelFactory[HSNode]):
     class Meta:
         model = HSNode
         django_get_or_create = ("code",)

@@ -17,7 +17,7 @@ def make_pin(n: int, prefix: str = "P") -> str:
     return f"{prefix}{n % 10**9:09d}{_PIN_LETTERS[n % len(_PIN_LETTERS)]}"
 
 
-class TraderFactory(factory.django.DjangoModelFactory):
+class TraderFactory(factory.django.DjangoModelFactory[Trader]):
     class Meta:
         model = Trader
         django_get_or_create = ("pin",)
@@ -29,7 +29,7 @@ class TraderFactory(factory.django.DjangoModelFactory):
     phone = "+254700000000"
 
 
-class ClearingAgentFactory(factory.django.DjangoModelFactory):
+class ClearingAgentFactory(factory.django.DjangoModelFactory[ClearingAgent]):
     class Meta:
         model = ClearingAgent
 
@@ -48,7 +48,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.test")
 
 
-class AgentStaffFactory(factory.django.DjangoModelFactory):
+class AgentStaffFactory(factory.django.DjangoModelFactory[AgentStaff]):
     class Meta:
         model = AgentStaff
 
@@ -56,7 +56,7 @@ class AgentStaffFactory(factory.django.DjangoModelFactory):
     agent = factory.SubFactory(ClearingAgentFactory)
 
 
-class AgentAuthorisationFactory(factory.django.DjangoModelFactory):
+class AgentAuthorisationFactory(factory.django.DjangoModelFactory[AgentAuthorisation]):
     class Meta:
         model = AgentAuthorisation
 
@@ -66,7 +66,7 @@ class AgentAuthorisationFactory(factory.django.DjangoModelFactory):
     valid_to = None
 
 
-class AEOProfileFactory(factory.django.DjangoModelFactory):
+class AEOProfileFactory(factory.django.DjangoModelFactory[AEOProfile]):
     class Meta:
         model = AEOProfile
 

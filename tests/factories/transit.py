@@ -54,7 +54,7 @@ def transit_reference() -> None:
                          location=LocationFactory(unlocode="KEEMB", is_seaport=False, is_icd=True))
 
 
-class RegionalBondFactory(factory.django.DjangoModelFactory):
+class RegionalBondFactory(factory.django.DjangoModelFactory[RegionalBond]):
     class Meta:
         model = RegionalBond
 

@@ -204,11 +204,15 @@ def test_replay_task_runs_the_replay_once_per_slot(clock, monkeypatch, settings)
 
     from maintenance import services
 
-    calls = []
-    monkeypatch.setattr(services, "replay_buffered",
-                        lambda **kw: calls.append(kw) or services.ReplayReport(
-                            started_at=T0, finished_at=T0, reclaimed=0, processed=2, lodged=2, rejected=0,
-                            errored=0, skipped=0, remaining=0))
+    calls: list[dict[str, object]] = []
+
+    def fake_replay(**kw: object) -> services.ReplayReport:
+        calls.append(kw)
+        return services.ReplayReport(
+            started_at=T0, finished_at=T0, reclaimed=0, processed=2, lodged=2, rejected=0,
+            errored=0, skipped=0, remaining=0)
+
+    monkeypatch.setattr(services, "replay_buffered", fake_replay)
     # when: slot 1 is already running elsewhere
     cache.add(f"{tasks.REPLAY_LOCK_KEY}:1", "other", 60)
     try:

@@ -9,6 +9,7 @@ import json
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from rest_framework.authtoken.models import Token
 
@@ -102,7 +103,8 @@ def test_buffered_receipt_is_signed_and_verifies_with_the_published_key(outage, 
     raw = base64.b64decode(key_doc["public_key_base64"])
     assert receipts.verify_receipt(receipt, raw) is True
     pem_key = load_pem_public_key(key_doc["public_key_pem"].encode())
-    pem_key.verify(base64.b64decode(receipt["signature"]),  # type: ignore[union-attr]
+    assert isinstance(pem_key, Ed25519PublicKey)
+    pem_key.verify(base64.b64decode(receipt["signature"]),
                    receipts.canonical_bytes({k: v for k, v in receipt.items() if k != "signature"}))
     # a tampered receipt does not verify
     assert receipts.verify_receipt({**receipt, "received_at": "2026-12-01T08:00:00+00:00"}, raw) is False

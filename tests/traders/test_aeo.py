@@ -91,7 +91,7 @@ def test_aeo_effective_needs_active_status_and_validity() -> None:
     profile = AEOProfileFactory(valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2025, 12, 31))
     assert aeo_is_effective(profile, dt.date(2025, 6, 1)) is True
     assert aeo_is_effective(profile, dt.date(2026, 1, 1)) is False
-    profile.status = "suspended"
+    profile.status = AEOProfile.Status.SUSPENDED
     assert aeo_is_effective(profile, dt.date(2025, 6, 1)) is False
     assert aeo_is_effective(None, dt.date(2025, 6, 1)) is False
 
