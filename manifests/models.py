@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
+from core.audit import ChainSpec, next_hashes
 from manifests.enums import (
     BillKind,
     BillStatus,
@@ -268,12 +270,30 @@ class ManifestEvent(models.Model):
     )
     created_at = models.DateTimeField()
 
+    # Hash chain per manifest (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
+    prev_hash = models.CharField(max_length=64, editable=False, default="")
+    hash = models.CharField(max_length=64, editable=False, default="")
+
     class Meta:
         ordering = ["manifest", "created_at", "id"]
         constraints = [models.CheckConstraint(condition=_in("kind", EventKind), name="manifest_event_kind_valid")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status or '-'} -> {self.to_status or '-'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
+        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
+        if self._state.adding and not self.hash:
+            self.prev_hash, self.hash = next_hashes(MANIFEST_EVENT_CHAIN, self)
+        super().save(*args, **kwargs)
+
+
+MANIFEST_EVENT_CHAIN = ChainSpec(
+    ManifestEvent, "manifest_id",
+    ("manifest_id", "bill_of_lading_id", "kind", "from_status", "to_status", "reason", "payload", "actor_id",
+     "created_at"),
+)
 
 
 class WriteOff(models.Model):

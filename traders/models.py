@@ -4,10 +4,12 @@ authorisations, and AEO (Authorised Economic Operator) profiles with their chang
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
+from core.audit import ChainSpec, next_hashes
 from traders.validators import validate_kra_pin
 
 
@@ -149,9 +151,26 @@ class AEOProfileChange(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
+    # Hash chain per profile (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
+    prev_hash = models.CharField(max_length=64, editable=False, default="")
+    hash = models.CharField(max_length=64, editable=False, default="")
+
     class Meta:
         ordering = ["profile", "created_at", "id"]
         verbose_name = "AEO profile change"
 
     def __str__(self) -> str:
         return f"{self.profile_id}: {self.from_status or '-'} -> {self.to_status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
+        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
+        if self._state.adding and not self.hash:
+            self.prev_hash, self.hash = next_hashes(AEO_PROFILE_CHANGE_CHAIN, self)
+        super().save(*args, **kwargs)
+
+
+AEO_PROFILE_CHANGE_CHAIN = ChainSpec(
+    AEOProfileChange, "profile_id",
+    ("profile_id", "actor_id", "from_status", "to_status", "reason", "payload", "created_at"),
+)

@@ -37,7 +37,16 @@ from ..models import (
     DeclarationVersion,
     ESlip,
 )
-from .common import actor_label, actor_user, event_record, money, notify_agent, outbox_enqueue, status_payload
+from .common import (
+    actor_label,
+    actor_user,
+    event_record,
+    events_chain,
+    money,
+    notify_agent,
+    outbox_enqueue,
+    status_payload,
+)
 from .validation import PreparedDeclaration, body_parse, declaration_prepare, late_entry_penalty_kes
 
 RISK_TASK = "risk.score_declaration"
@@ -228,7 +237,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     )
     label = actor_label(actor)[:150]
     user = actor_user(actor)
-    DeclarationEvent.objects.bulk_create([
+    DeclarationEvent.objects.bulk_create(events_chain([
         DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
                          from_status=from_status, to_status=Status.REGISTERED, reason="lodged",
                          payload={"registered_at": prepared.registered_at.isoformat(),
@@ -238,7 +247,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
                          from_status=Status.REGISTERED, to_status=Status.ASSESSED, reason="assessed",
                          payload={"total": str(assessment.total), "eslip": eslip.reference},
                          created_at=now),
-    ])
+    ]))
     outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
     if prepared.trader is not None:
         # Compliance history read by risk (first-time trader). An F() update (no read-modify-write),

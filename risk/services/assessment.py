@@ -42,6 +42,7 @@ def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[Ris
     and one `channel` event row per declaration, as `declaration_channel_set` writes it."""
     from declarations.enums import EventKind
     from declarations.models import Declaration, DeclarationEvent
+    from declarations.services.common import events_chain
 
     now = clock.now()
     assessments = RiskAssessment.objects.bulk_create(
@@ -66,7 +67,7 @@ def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[Ris
     for lane, pks in by_lane.items():
         Declaration.objects.filter(pk__in=pks).update(channel=lane, etag_version=F("etag_version") + 1, updated_at=now)
     DeclarationEvent.objects.bulk_create(
-        [
+        events_chain([
             DeclarationEvent(
                 declaration=declaration,
                 kind=EventKind.CHANNEL,
@@ -79,7 +80,7 @@ def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[Ris
                 created_at=now,
             )
             for declaration, result in scored
-        ]
+        ])
     )
     return assessments
 
