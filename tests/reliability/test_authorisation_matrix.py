@@ -22,7 +22,6 @@ from risk.models import WebhookSubscription
 from tests.factories.declarations import body_im4, world_create
 from tests.factories.manifests import carrier_with_token
 from tests.factories.transit import RegionalBondFactory, transit_world
-from tests.factories.traders import agent_with_token
 
 from .conftest import client_for, table_counts
 
@@ -121,7 +120,7 @@ def principals(officer_token: str) -> tuple[dict[str, str | None], dict[str, Any
     other = world_create()
     transit = transit_world(containers=1)
     RegionalBondFactory(principal_agent=transit.agent, amount=Decimal("1000000.00"))
-    carrier_staff, carrier_token = carrier_with_token(carrier=world.manifest.carrier)
+    _, carrier_token = carrier_with_token(carrier=world.manifest.carrier)
     _, carrier_other_token = carrier_with_token()
     declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world), actor=world.user)
     webhook = WebhookSubscription.objects.create(agent=world.agent, url="https://hooks.example.test/forodha",
