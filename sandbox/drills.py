@@ -190,8 +190,8 @@ def _step_restore(drill: Drill, actor_label: str) -> dict[str, Any]:
 
     _move(RESTORED, actor_label)
     outage = outage_end(actor=_trainer(actor_label), reason="Service restored (drill)")
-    return {"outage_id": str(outage.pk), "length_hours": round((outage.ended_at - outage.started_at)
-                                                                .total_seconds() / 3600, 1)}
+    ended = outage.ended_at or clock.now()
+    return {"outage_id": str(outage.pk), "length_hours": round((ended - outage.started_at).total_seconds() / 3600, 1)}
 
 
 def _step_replay(drill: Drill, actor_label: str) -> dict[str, Any]:

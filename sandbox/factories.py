@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+import factory.random
 from django.contrib.auth import get_user_model
 
 from manifests.models import Carrier, CarrierStaff

@@ -48,6 +48,8 @@ def sandbox_reset(*, actor_label: str) -> ResetResult:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                # Deferred foreign-key checks of this transaction must run before TRUNCATE can.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables)
                                + " RESTART IDENTITY CASCADE")
         else:

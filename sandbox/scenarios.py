@@ -25,8 +25,8 @@ class ScenarioSpec:
     description: str
 
 
-def _eat(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=EAT)  # type: ignore[misc]
+def _eat(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=EAT)
 
 
 # --- demo ----------------------------------------------------------------------------------------
@@ -71,7 +71,9 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
         sea_consignments[i] = w.consignments(firm, 1, traders=[firm.traders[ti]])
     vessel = w.manifest(msc, [c for cs in sea_consignments.values() for c in cs], reference="MSC-ANNA-611A",
                         eta=epoch - dt.timedelta(hours=12), voyage="611A")
-    air_pre = w.consignments(pwani, 2, traders=[pwani.traders[1], pwani.traders[0]])
+    # One for a normal trader (waits for the aircraft), one for the AEO (pre-arrival clearance).
+    air_pre = w.consignments(pwani, 1, traders=[pwani.traders[1]]) + w.consignments(pwani, 1,
+                                                                                    traders=[pwani.traders[0]])
     flight = w.manifest(kq, air_pre, mode="air", reference="KQ0311-0303", flight="KQ311", office="JKA",
                         loading="AEDXB", eta=epoch + dt.timedelta(days=1))
     w.tick(2)

@@ -174,7 +174,7 @@ class WorldBuilder:
         return token.key
 
     def officer(self, username: str, groups: list[str], office: str = "MBA", *, trainer: bool = False) -> Any:
-        user = f.SandboxUserFactory(username=username, is_staff=True)
+        user: Any = f.SandboxUserFactory(username=username, is_staff=True)
         password = self._password()
         user.set_password(password)
         user.save()
@@ -207,13 +207,12 @@ class WorldBuilder:
              watch: int = 0, exporters: int = 0) -> Firm:
         from traders.services import aeo_profile_grant
 
-        agent = f.SandboxClearingAgentFactory(name=name, licence_number=licence)
-        staff = f.SandboxAgentStaffFactory(agent=agent, user=f.SandboxUserFactory(username=username))
+        agent: Any = f.SandboxClearingAgentFactory(name=name, licence_number=licence)
+        staff: Any = f.SandboxAgentStaffFactory(agent=agent, user=f.SandboxUserFactory(username=username))
         firm = Firm(agent=agent, staff_user=staff.user, token=self._token(staff.user), prefix=prefix)
         for i in range(traders):
-            kind = "Tea Estates" if i < exporters else None
-            trader = f.SandboxTraderFactory(pin=self.next_pin(), **({"name": f"{name.split()[0]} {kind} {i + 1} Ltd"}
-                                                                      if kind else {}))
+            extra = {"name": f"{name.split()[0]} Tea Estates {i + 1} Ltd"} if i < exporters else {}
+            trader: Any = f.SandboxTraderFactory(pin=self.next_pin(), **extra)
             if i >= traders - watch:
                 trader.on_watch_list = True
                 trader.watch_reason = "Sandbox: undervaluation of electronics reported by the PCA unit"
@@ -229,8 +228,8 @@ class WorldBuilder:
         return firm
 
     def carrier(self, *, code: str, name: str, username: str) -> CarrierCtx:
-        carrier = f.SandboxCarrierFactory(code=code, name=name)
-        staff = f.SandboxCarrierStaffFactory(carrier=carrier, user=f.SandboxUserFactory(username=username))
+        carrier: Any = f.SandboxCarrierFactory(code=code, name=name)
+        staff: Any = f.SandboxCarrierStaffFactory(carrier=carrier, user=f.SandboxUserFactory(username=username))
         ctx = CarrierCtx(carrier=carrier, user=staff.user, token=self._token(staff.user))
         self.carriers.append(ctx)
         self.credentials["carriers"].append({"username": username, "token": ctx.token, "carrier": code})
@@ -249,8 +248,11 @@ class WorldBuilder:
              {"hs_prefixes": "851713,847130"}),
             ("sbx-random", "random", "Random compliance selection", 50, "", {"rate": Decimal("0.05")}),
         ]
-        for code, kind, description, weight, forced, extra in rules:
-            RiskRule.objects.update_or_create(code=code, defaults={
+        # Fixed ids: the random rule's draw hashes (declaration id, rule id), and a database
+        # sequence would give other ids after earlier (rolled back or wiped) rows.
+        for n, (code, kind, description, weight, forced, extra) in enumerate(rules):
+            assert isinstance(extra, dict)
+            RiskRule.objects.update_or_create(code=code, defaults={"id": 9001 + n,
                 "kind": kind, "description": description, "weight": weight, "forced_lane": forced,
                 "active": True, "valid_from": valid_from, **extra})
 

@@ -1,0 +1,189 @@
+"""Seeding: same seed, same world; every status and lane in the demo; credentials as API.md says;
+classroom isolation through the API; reset; refusal outside sandbox mode."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from core import clock
+from declarations.models import Declaration, DeclarationEvent
+from manifests.models import Manifest
+from sandbox.models import SeedRun
+from sandbox.seeding import sandbox_seed, world_digest
+from traders.models import ClearingAgent, Trader
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(scenario: str, seed: int, tmp_path, trainees: int = 0) -> dict:
+    out = tmp_path / f"{scenario}-{seed}.json"
+    args = ["sandbox", "seed", "--scenario", scenario, "--seed", str(seed), "--credentials-out", str(out),
+            "--no-progress"]
+    if trainees:
+        args += ["--trainees", str(trainees)]
+    call_command(*args)
+    return json.loads(out.read_text())
+
+
+def test_same_seed_gives_the_same_world(sandbox, tmp_path):
+    # given a demo world and its digest
+    first = _seed("demo", 11, tmp_path)
+    counts, digest = world_digest()
+    # when the sandbox is reset and seeded again with the same seed
+    call_command("sandbox", "reset", "--yes")
+    assert Declaration.objects.count() == 0
+    second = _seed("demo", 11, tmp_path)
+    # then the world is the same (natural keys, statuses, lanes, entry numbers, amounts)
+    assert world_digest() == (counts, digest)
+    assert [r.digest for r in SeedRun.objects.all()] == [digest]  # the reset wiped the first run's row
+    # and only the secrets differ
+    assert [a["traders"] for a in first["agents"]] == [a["traders"] for a in second["agents"]]
+    assert first["agents"][0]["token"] != second["agents"][0]["token"]
+
+
+def test_another_seed_gives_another_world(sandbox, tmp_path):
+    _seed("demo", 1, tmp_path)
+    _, one = world_digest()
+    call_command("sandbox", "reset", "--yes")
+    _seed("demo", 2, tmp_path)
+    assert world_digest()[1] != one
+
+
+def test_demo_covers_every_status_and_lane(sandbox, tmp_path):
+    creds = _seed("demo", 42, tmp_path)
+    statuses = set(Declaration.objects.values_list("status", flat=True))
+    assert statuses >= {"draft", "assessed", "paid", "under_control", "queried", "released", "exited",
+                        "cancelled", "rejected"}
+    assert set(Declaration.objects.exclude(channel=None).values_list("channel", flat=True)) == {
+        "green", "blue", "yellow", "red"}
+    assert set(Declaration.objects.values_list("regime", flat=True)) == {"IM4", "EX1"}
+    assert set(Manifest.objects.values_list("mode", flat=True)) == {"sea", "air"}
+    assert Trader.objects.filter(on_watch_list=True).count() == 1
+    assert Trader.objects.filter(aeo__status="active").count() == 1
+    from maintenance.models import MaintenanceWindow
+
+    window = MaintenanceWindow.objects.get()
+    assert window.status == "scheduled"
+    assert window.starts_at > clock.now()
+    # every transition was made by a real service: events carry their actors
+    officer = get_user_model().objects.get(username="officer1")
+    assert DeclarationEvent.objects.filter(actor=officer, to_status="released").exists()
+    # credentials file as API.md: agents with token and traders, officers with password and groups
+    assert {"username", "token", "traders"} <= set(creds["agents"][0])
+    assert {"username", "password", "groups"} <= set(creds["officers"][0])
+    groups = {g for o in creds["officers"] for g in o["groups"]}
+    assert groups == {"officer", "inspector", "supervisor", "risk analyst", "maintenance admin"}
+    assert creds["trainers"][0]["groups"] == ["trainer"]
+    user = get_user_model().objects.get(username=creds["officers"][0]["username"])
+    assert user.check_password(creds["officers"][0]["password"])
+    assert user.is_staff
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {creds['agents'][0]['token']}")
+    listed = client.get("/api/v1/declarations")
+    assert listed.status_code == 200
+    assert listed["Forodha-Sandbox"] == "true"
+
+
+def test_classroom_trainees_cannot_see_each_other(sandbox, tmp_path, api_client):
+    # given a classroom of three trainees
+    creds = _seed("classroom", 5, tmp_path, trainees=3)
+    assert [a["username"] for a in creds["agents"]] == ["trainee01", "trainee02", "trainee03"]
+    assert ClearingAgent.objects.count() == 3
+    one, two = creds["agents"][0], creds["agents"][1]
+    theirs = Declaration.objects.filter(agent__staff__user__username="trainee02")
+    their_declaration = theirs.first()
+    assert their_declaration is not None
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {one['token']}")
+    # when trainee01 looks around
+    listed = api_client.get("/api/v1/declarations")
+    by_id = api_client.get(f"/api/v1/declarations/{their_declaration.pk}")
+    by_entry = api_client.get(f"/api/v1/status?entry_number={their_declaration.entry_number}")
+    trader = api_client.get(f"/api/v1/traders/{two['traders'][0]}")
+    own_trader = api_client.get(f"/api/v1/traders/{one['traders'][0]}")
+    body = {"regime": "IM4", "cpc": "4000000", "office": "MBA", "importer_pin": two["traders"][0],
+            "local_reference": "T01-STEAL", "bill_of_lading": their_declaration.bill_of_lading.number,
+            "currency": "KES", "invoice_amount": "1000.00", "incoterm": "CIF", "country_of_export": "CN",
+            "items": [{"hs_code": "3926.90.90", "description": "Plastic articles", "origin_country": "CN",
+                       "packages": 1, "package_kind": "CT", "gross_weight_kg": "10.000", "net_weight_kg": "9.000"}]}
+    lodged = api_client.post("/api/v1/declarations", body, format="json")
+    # then they see only their own firm's data
+    own = set(Declaration.objects.filter(agent__staff__user__username="trainee01").values_list("pk", flat=True))
+    assert {r["id"] for r in listed.json()["results"]} == {str(pk) for pk in own}
+    assert by_id.status_code == 404
+    assert by_entry.status_code == 404 or by_entry.json().get("results", []) == []
+    assert trader.status_code == 404
+    assert own_trader.status_code == 200
+    assert lodged.status_code == 400
+    assert "trader_not_authorised" in {e["code"] for e in lodged.json()["errors"]}
+    assert not Declaration.objects.filter(local_reference="T01-STEAL").exists()
+
+
+def test_reset_keeps_reference_data_superusers_and_groups(sandbox, tmp_path):
+    from django.contrib.auth.models import Group
+
+    from reference.models import CustomsOffice
+    from tariff.models import TariffLine
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
+    offices, lines = CustomsOffice.objects.count(), TariffLine.objects.count()
+    _seed("demo", 3, tmp_path)
+    call_command("sandbox", "clock", "--advance", "2d")
+    # when
+    call_command("sandbox", "reset", "--yes")
+    # then
+    assert list(get_user_model().objects.values_list("username", flat=True)) == ["root"]
+    assert admin.pk == get_user_model().objects.get().pk
+    assert Group.objects.filter(name="officer").exists()
+    assert (CustomsOffice.objects.count(), TariffLine.objects.count()) == (offices, lines)
+    assert world_digest()[0] == dict.fromkeys(world_digest()[0], 0)
+    assert clock.offset().total_seconds() == 0
+
+
+def test_outage_drill_world(sandbox, tmp_path):
+    _seed("outage-drill", 9, tmp_path)
+    assert clock.today().isoformat() == "2024-11-18"
+    tea = Declaration.objects.filter(regime="EX1", items__hs_code__startswith="0902")
+    assert tea.filter(status="assessed").count() == 2
+    assert tea.filter(status__in=["released", "exited"]).count() == 2
+    from sandbox.models import Drill
+
+    drill = Drill.objects.get(name="outage")
+    assert drill.step == 0
+    assert len(drill.state["bodies"]) == 8
+
+
+def test_seed_refuses_unknown_scenario_and_classroom_without_trainees(sandbox):
+    with pytest.raises(CommandError):
+        call_command("sandbox", "seed", "--scenario", "nowhere", "--seed", "1")
+    with pytest.raises(CommandError, match="--trainees"):
+        call_command("sandbox", "seed", "--scenario", "classroom", "--seed", "1")
+
+
+@pytest.mark.parametrize("args", [
+    ["seed", "--scenario", "demo", "--seed", "1"],
+    ["reset", "--yes"],
+    ["drill", "status"],
+    ["drill", "next"],
+    ["report"],
+    ["clock", "--set", "2024-11-18T08:00:00+03:00"],
+])
+def test_every_sandbox_command_refuses_outside_sandbox_mode(settings, args):
+    settings.FORODHA_SANDBOX = False
+    get_user_model().objects.create_user("someone")
+    with pytest.raises(CommandError, match="sandbox_mode_required"):
+        call_command("sandbox", *args)
+    assert get_user_model().objects.filter(username="someone").exists()
+    assert Declaration.objects.count() == 0
+
+
+def test_seed_service_refuses_outside_sandbox_mode(settings):
+    from sandbox.exceptions import SandboxModeRequired
+
+    settings.FORODHA_SANDBOX = False
+    with pytest.raises(SandboxModeRequired):
+        sandbox_seed(scenario="demo", seed=1, show_progress=False)
