@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -38,7 +40,7 @@ class SandboxHeaderMiddleware:
         return response
 
     def _deterministic_rejection(self, request: HttpRequest) -> HttpResponse | None:
-        if request.method != "POST":
+        if request.method != "POST" or validation_reports_outcomes():
             return None
         match = _LODGE_PATH.match(request.path_info)
         if match is None:
@@ -55,6 +57,17 @@ class SandboxHeaderMiddleware:
         return problem_response(status=400, title="Validation failed", code="validation_error",
                                 detail="The request has validation errors.",
                                 errors=[e.as_dict() for e in errors])
+
+
+@functools.cache
+def validation_reports_outcomes() -> bool:
+    """True once the declarations validation calls `sandbox.outcomes.lodging_errors` itself (then X
+    is reported there, together with every other problem, and this pre-check stands aside)."""
+    try:
+        from declarations.services import validation
+    except ImportError:  # pragma: no cover
+        return False
+    return "lodging_errors" in inspect.getsource(validation)
 
 
 def _json_body(request: HttpRequest) -> Any:

@@ -55,6 +55,7 @@ DEMO_PLAN: tuple[tuple[int, int, str, str], ...] = (
 def build_demo(w: WorldBuilder, _trainees: int) -> None:
     epoch = w.epoch
     w.clock_to(epoch - dt.timedelta(days=3))
+    w.superuser()
     w.officers_of_each_group()
     w.risk_rules()
     pwani = w.firm(name="Pwani Clearing and Forwarding Ltd", licence="SBX/CA/00101", username="pwani-clearing",

@@ -190,6 +190,16 @@ class WorldBuilder:
         self.officers[username] = user
         return user
 
+    def superuser(self, username: str = "admin") -> None:
+        """A superuser for the trainer's admin tour (kept by `sandbox reset`; new password per seed)."""
+        user: Any = f.SandboxUserFactory(username=username)
+        user.is_staff = user.is_superuser = True
+        password = self._password()
+        user.set_password(password)
+        user.save()
+        self.credentials["officers"].insert(0, {"username": username, "password": password,
+                                                "groups": ["superuser"], "office": "MBA"})
+
     def officers_of_each_group(self, suffix: str = "") -> None:
         from .groups import OFFICER_GROUPS, TRAINER
 

@@ -77,7 +77,8 @@ def test_demo_covers_every_status_and_lane(sandbox, tmp_path):
     assert {"username", "token", "traders"} <= set(creds["agents"][0])
     assert {"username", "password", "groups"} <= set(creds["officers"][0])
     groups = {g for o in creds["officers"] for g in o["groups"]}
-    assert groups == {"officer", "inspector", "supervisor", "risk analyst", "maintenance admin"}
+    assert groups == {"superuser", "officer", "inspector", "supervisor", "risk analyst", "maintenance admin"}
+    assert get_user_model().objects.get(username="admin").is_superuser
     assert creds["trainers"][0]["groups"] == ["trainer"]
     user = get_user_model().objects.get(username=creds["officers"][0]["username"])
     assert user.check_password(creds["officers"][0]["password"])
@@ -136,8 +137,9 @@ def test_reset_keeps_reference_data_superusers_and_groups(sandbox, tmp_path):
     # when
     call_command("sandbox", "reset", "--yes")
     # then
-    assert list(get_user_model().objects.values_list("username", flat=True)) == ["root"]
-    assert admin.pk == get_user_model().objects.get().pk
+    # (the demo's own superuser is a superuser too: kept, with a new password at the next seed)
+    assert sorted(get_user_model().objects.values_list("username", flat=True)) == ["admin", "root"]
+    assert get_user_model().objects.filter(pk=admin.pk).exists()
     assert Group.objects.filter(name="officer").exists()
     assert (CustomsOffice.objects.count(), TariffLine.objects.count()) == (offices, lines)
     assert world_digest()[0] == dict.fromkeys(world_digest()[0], 0)
