@@ -31,8 +31,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+## bench: every bench/bench_*.py on PostgreSQL + Redis here -> bench/results/latest.{json,md} + PNG plots
+## (BENCH_ONLY=lodging,replay runs a subset; see docs/performance.md)
 bench: install
 	$(BIN)/python -m bench.run
+
+## soak: mixed load (agents lodging/paying/polling, officers deciding) for SOAK_SECONDS (<= 600)
+## -> bench/results/soak.json + soak.png; fails if any request errored
+SOAK_SECONDS ?= 180
+soak: install
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m bench.soak
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,23 @@ def discover() -> list[str]:
     return [n for n in names if not only or any(o in n for o in only.split(","))]
 
 
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+RUN_DB = "forodha_bench_run"
+
+
+def fresh_database() -> str:
+    """A new empty PostgreSQL database for a benchmark that does not create its own (they all run
+    on PostgreSQL + Redis here; a benchmark that makes its own database overrides DATABASE_URL)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                     "AND pid <> pg_backend_pid()", (RUN_DB,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
+        conn.execute(f'CREATE DATABASE "{RUN_DB}"')
+    return f"{PG}/{RUN_DB}"
+
+
 def run_one(name: str) -> dict[str, Any]:
     """Run bench.<name>.main() in a fresh interpreter and parse the JSON it prints last."""
     code = (
@@ -36,7 +53,8 @@ def run_one(name: str) -> dict[str, Any]:
         f"m = importlib.import_module('bench.{name}'); r = m.main();"
         "print('BENCH-RESULT ' + json.dumps(r, default=str))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": fresh_database(),
+           "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=int(os.environ.get("BENCH_TIMEOUT", "900")))
     for line in reversed(proc.stdout.splitlines()):
@@ -120,19 +138,22 @@ def plots(report: dict[str, Any]) -> list[str]:
         plt.close(fig)
         written.append(path.name)
     for bench in report["benchmarks"]:
-        for series_name, points in (bench.get("series") or {}).items():
-            if not points:
-                continue
-            fig, ax = plt.subplots(figsize=(8, 4))
-            ax.plot([p[0] for p in points], [p[1] for p in points])
-            ax.set_xlabel("seconds")
-            ax.set_ylabel("items")
-            ax.set_title(f"{bench['benchmark']}: {series_name}")
-            fig.tight_layout()
-            path = RESULTS / f"{bench['benchmark']}_{series_name}.png"
-            fig.savefig(path, dpi=100)
-            plt.close(fig)
-            written.append(path.name)
+        series = {k: v for k, v in (bench.get("series") or {}).items() if v}
+        if not series:
+            continue
+        # all series of one benchmark on one figure (the replay: buffered / lodged / scored over time)
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for series_name, points in series.items():
+            ax.plot([p[0] for p in points], [p[1] for p in points], label=series_name)
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("items")
+        ax.set_title(f"{bench['benchmark']}: " + ", ".join(series))
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        path = RESULTS / f"{bench['benchmark']}_curves.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path.name)
     return written
 
 

@@ -1,0 +1,247 @@
+"""Contingency replay benchmark: 25,000 buffered 20-item declarations (a five-day Mombasa outage).
+
+Buffered IM4 bodies (20 items each, spread over BENCH_REPLAY_BLS bills of lading, received during
+an ended outage) are replayed by BENCH_REPLAY_PROCS processes running
+`maintenance.services.replay_buffered` (the real `declarations.replay.lodge_buffered`: validation,
+B/L write-off, assessment, e-slip, entry number, outbox), while BENCH_REPLAY_SCORERS solo Celery
+workers on the `scoring` queue score what the outbox hands them. The parent samples, once a
+second, how many are still buffered, lodged+assessed, and scored (the drain curve).
+Timed: until every declaration is lodged, assessed and scored (goal <= 180 s on 2 cores). If the
+run is not done after BENCH_REPLAY_MAX_SECONDS (default 300, to keep `make bench` bounded) it is
+stopped and the time for all N is projected from the steady drain rate (marked "projected").
+Baseline in the same run: the replay machinery alone (claim, lock, record, report) with a no-op
+lodge callable over BENCH_REPLAY_BASELINE_N of the same rows, one process.
+
+Creates (and drops first) its own database `forodha_bench_replay`; Redis db BENCH_REPLAY_REDIS_DB
+(default 12) is cache and broker (flushed). Run: .venv/bin/python -m bench.bench_replay
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "forodha_bench_replay"
+DATABASE_URL = f"{PG}/{DB_NAME}"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REPLAY_REDIS_DB', '12')}"
+N = int(os.environ.get("BENCH_REPLAY_N", "25000"))
+PROCS = int(os.environ.get("BENCH_REPLAY_PROCS", "2"))
+SCORERS = int(os.environ.get("BENCH_REPLAY_SCORERS", "1"))
+BLS = int(os.environ.get("BENCH_REPLAY_BLS", "100"))
+MAX_SECONDS = float(os.environ.get("BENCH_REPLAY_MAX_SECONDS", "300"))
+BASELINE_N = min(N, int(os.environ.get("BENCH_REPLAY_BASELINE_N", "5000")))
+ITEMS = 20
+
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ["REDIS_URL"] = REDIS_URL
+os.environ["CELERY_BROKER_URL"] = REDIS_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+_REPLAY_CHILD = (
+    "import django, sys; django.setup();"
+    "from maintenance.services import replay_buffered;"
+    "r = replay_buffered(actor=None); print('REPLAY', r.lodged, r.rejected, r.errored, flush=True)"
+)
+
+
+def _recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                     "AND pid <> pg_backend_pid()", (DB_NAME,))
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def _seed() -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from core import clock
+    from maintenance.models import Outage
+    from tests.factories.declarations import body_im4, world_create
+    from tests.factories.manifests import BillOfLadingFactory
+
+    world = world_create(bl_packages=10**8, bl_weight="9999999999.000")
+    bls = [world.bl.number] + [
+        BillOfLadingFactory(manifest=world.manifest, consignee_pin=world.trader.pin, packages=10**8,
+                            gross_weight_kg="9999999999.000", package_kind=world.bl.package_kind).number
+        for _ in range(BLS - 1)
+    ]
+    now = clock.now()
+    outage = Outage.objects.create(reason="bench: five-day Mombasa outage", started_at=now - dt.timedelta(days=5),
+                                   ended_at=now - dt.timedelta(minutes=1), status="ended")
+    templates = [json.dumps(body_im4(world, items=ITEMS, bill_of_lading=bl, local_reference="REF-XXXXXXXXXX"))
+                 for bl in bls]
+    return {"user_id": world.user.pk if hasattr(world, "user") else world.staff.user_id, "outage_id": outage.pk,
+            "templates": templates, "now": now}
+
+
+def _fill(seed: dict[str, Any], n: int) -> None:
+    """n buffered submissions, received over the last hour (same-day exchange rate), in chunks."""
+    from maintenance.models import BufferedSubmission
+
+    now = seed["now"]
+    templates = seed["templates"]
+    chunk: list[Any] = []
+    for i in range(n):
+        body = templates[i % len(templates)].replace("REF-XXXXXXXXXX", f"REF-{i:010d}").encode()
+        chunk.append(BufferedSubmission(
+            method="POST", path="/api/v1/declarations", endpoint="declarations", body=body,
+            body_sha256=hashlib.sha256(body).hexdigest(), agent_id=seed["user_id"], outage_id=seed["outage_id"],
+            received_at=now - dt.timedelta(seconds=3600 * (n - i) / n + 61)))
+        if len(chunk) == 1000:
+            BufferedSubmission.objects.bulk_create(chunk)
+            chunk = []
+    if chunk:
+        BufferedSubmission.objects.bulk_create(chunk)
+
+
+def _baseline(seed: dict[str, Any]) -> dict[str, Any]:
+    from maintenance import services
+    from maintenance.models import BufferedSubmission
+    from maintenance.services import ReplayOutcome
+
+    _fill(seed, BASELINE_N)
+
+    def lodge(submission: Any, *, lodged_at: dt.datetime, deadline_extension: dt.timedelta) -> ReplayOutcome:
+        return ReplayOutcome(lodged=True, entry_number="26MBAIM400000001")
+
+    started = time.perf_counter()
+    report = services.replay_buffered(actor=None, lodge=lodge)
+    elapsed = time.perf_counter() - started
+    assert report.lodged == BASELINE_N, report
+    BufferedSubmission.objects.all().delete()
+    return {"rate": BASELINE_N / elapsed, "seconds": elapsed}
+
+
+def _counts(conn: Any) -> tuple[int, int, int]:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM maintenance_bufferedsubmission WHERE status IN ('pending', 'replaying')),"
+        " (SELECT count(*) FROM declarations_declaration WHERE entry_number IS NOT NULL),"
+        " (SELECT count(*) FROM risk_riskassessment)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _steady_rate(points: list[list[float]]) -> float:
+    """Items/s over the part of the curve after the first 10 % of the elapsed time."""
+    if len(points) < 3:
+        return 0.0
+    start = next((p for p in points if p[0] >= points[-1][0] * 0.1), points[0])
+    end = points[-1]
+    return (end[1] - start[1]) / (end[0] - start[0]) if end[0] > start[0] else 0.0
+
+
+def main() -> dict[str, Any]:
+    import psycopg
+    import redis
+
+    t_start = time.monotonic()
+    _recreate_database()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    seed = _seed()
+    baseline = _baseline(seed)
+    fill_started = time.monotonic()
+    _fill(seed, N)
+    fill_seconds = time.monotonic() - fill_started
+    from django.db import connection
+
+    connection.close()
+    python = sys.executable
+    scorers = [_spawn([python, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", "scoring", "-n",
+                       f"replayscorer{i}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
+                       "-l", "ERROR"]) for i in range(SCORERS)]
+    time.sleep(3)  # workers boot (Django import) before the clock starts
+    buffered_curve: list[list[float]] = []
+    lodged_curve: list[list[float]] = []
+    scored_curve: list[list[float]] = []
+    finished = False
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        started = time.monotonic()
+        replayers = [_spawn([python, "-c", _REPLAY_CHILD]) for _ in range(PROCS)]
+        try:
+            while True:
+                time.sleep(1.0)
+                elapsed = time.monotonic() - started
+                buffered, lodged, scored = _counts(conn)
+                buffered_curve.append([round(elapsed, 1), buffered])
+                lodged_curve.append([round(elapsed, 1), lodged])
+                scored_curve.append([round(elapsed, 1), scored])
+                if scored >= N and lodged >= N:
+                    finished = True
+                    break
+                if all(p.poll() is not None for p in replayers) and buffered == 0 and scored >= lodged:
+                    break
+                if elapsed > MAX_SECONDS:
+                    break
+        finally:
+            _stop(replayers)
+            _stop(scorers)
+        elapsed = time.monotonic() - started
+        buffered, lodged, scored = _counts(conn)
+        rejected = conn.execute("SELECT count(*) FROM maintenance_bufferedsubmission WHERE status = 'rejected'"
+                                ).fetchone()[0]  # type: ignore[index]
+        first_rejection = conn.execute("SELECT result FROM maintenance_bufferedsubmission WHERE status = "
+                                       "'rejected' LIMIT 1").fetchone()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    lodge_rate = _steady_rate(lodged_curve)
+    score_rate = _steady_rate(scored_curve)
+    end_to_end_rate = min(lodge_rate, score_rate) if score_rate else lodge_rate
+    seconds_for_n = elapsed if finished else (N / end_to_end_rate if end_to_end_rate else float("inf"))
+    rate = N / seconds_for_n if seconds_for_n else 0.0
+    return {
+        "benchmark": "replay",
+        "results": [{
+            "scenario": (f"replay of {N:,} buffered {ITEMS}-item declarations, {PROCS} replay processes + "
+                         f"{SCORERS} scoring worker(s), lodged+assessed+scored"
+                         + ("" if finished else f" (stopped at {MAX_SECONDS:.0f} s, projected)")),
+            "metric": "declarations/s", "unit": "1/s", "value": round(rate, 1),
+            "baseline_name": f"replay machinery with a no-op lodge ({BASELINE_N:,} rows, 1 process)",
+            "baseline": round(baseline["rate"], 1), "ratio": round(rate / baseline["rate"], 4),
+            "goal": f"{N:,} in <= 180 s", "goal_met": seconds_for_n <= 180,
+            "seconds_for_all": round(seconds_for_n, 1), "measured_to_completion": finished,
+            "lodged": lodged, "scored": scored, "still_buffered": buffered, "rejected": rejected,
+            "first_rejection": first_rejection[0] if first_rejection else None,
+            "lodge_rate_steady": round(lodge_rate, 2), "score_rate_steady": round(score_rate, 2),
+            "baseline_seconds_for_all_projected": round(N / baseline["rate"], 1),
+        }],
+        "series": {"drain_buffered": buffered_curve, "drain_lodged": lodged_curve, "drain_scored": scored_curve},
+        "fill_seconds": round(fill_seconds, 1),
+        "elapsed_s": round(time.monotonic() - t_start, 1),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2, default=str))
