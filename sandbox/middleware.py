@@ -47,7 +47,7 @@ class SandboxHeaderMiddleware:
             return None
         from .outcomes import lodging_errors
 
-        data = _draft_body(match.group("id")) if match.group("id") else _json_body(request)
+        data = _draft_body(match.group("id"), request) if match.group("id") else _json_body(request)
         if not isinstance(data, dict) or (not match.group("id") and data.get("draft") is True):
             return None
         errors = lodging_errors(data)
@@ -77,11 +77,16 @@ def _json_body(request: HttpRequest) -> Any:
         return None
 
 
-def _draft_body(declaration_id: str) -> Any:
+def _draft_body(declaration_id: str, request: HttpRequest) -> Any:
+    """The body of the caller's own draft (someone else's: None, and the view answers 404)."""
     from declarations.models import Declaration
 
+    user = _request_user(request)
+    if user is None:
+        return None
     try:
-        return Declaration.objects.filter(pk=declaration_id).values_list("body", flat=True).first()
+        return (Declaration.objects.filter(pk=declaration_id, agent__staff__user=user)
+                .values_list("body", flat=True).first())
     except Exception:  # a malformed id: the view answers 404 itself
         return None
 

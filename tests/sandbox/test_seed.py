@@ -119,8 +119,15 @@ def test_classroom_trainees_cannot_see_each_other(sandbox, tmp_path, api_client)
     assert by_entry.status_code == 404 or by_entry.json().get("results", []) == []
     assert trader.status_code == 404
     assert own_trader.status_code == 200
+    their_draft_lodge = api_client.post(f"/api/v1/declarations/{their_declaration.pk}/lodge", {}, format="json")
+    feed = api_client.get("/api/v1/notifications")
     assert lodged.status_code == 400
     assert "trader_not_authorised" in {e["code"] for e in lodged.json()["errors"]}
+    assert their_draft_lodge.status_code == 404
+    assert feed.status_code == 200
+    assert feed.json()["results"]
+    assert {n["payload"].get("entry_number") for n in feed.json()["results"]} <= set(
+        Declaration.objects.filter(pk__in=own).values_list("entry_number", flat=True)) | {None}
     assert not Declaration.objects.filter(local_reference="T01-STEAL").exists()
 
 
@@ -189,3 +196,20 @@ def test_seed_service_refuses_outside_sandbox_mode(settings):
     settings.FORODHA_SANDBOX = False
     with pytest.raises(SandboxModeRequired):
         sandbox_seed(scenario="demo", seed=1, show_progress=False)
+
+
+def test_peak_day_scenario_at_a_small_scale(sandbox, monkeypatch, tmp_path):
+    """The peak-day build path (a full run is 2,500 declarations: measured by hand, docs/sandbox.md)."""
+    from sandbox import scenarios
+
+    monkeypatch.setattr(scenarios, "PEAK_FIRMS", 3)
+    monkeypatch.setattr(scenarios, "PEAK_PER_VESSEL", 8)
+    monkeypatch.setattr(scenarios, "PEAK_EXPORTS", 6)
+    creds = _seed("mombasa-peak-day", 7, tmp_path)
+    assert len(creds["agents"]) == 3
+    assert Declaration.objects.count() == 5 * 8 + 6
+    assert Manifest.objects.filter(status__in=["discharged", "closed"]).count() == 5
+    lodged = Declaration.objects.exclude(lodged_at=None)
+    first, last = lodged.order_by("lodged_at").first(), lodged.order_by("lodged_at").last()
+    assert first.lodged_at >= scenarios.SCENARIOS["mombasa-peak-day"].epoch
+    assert (last.lodged_at - first.lodged_at).total_seconds() > 10 * 3600  # spread over the day
