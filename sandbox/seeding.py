@@ -535,9 +535,9 @@ def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: 
         with seeded_uuids(seed), transaction.atomic():
             builder.clock_to(spec.epoch)
             spec.build(builder, trainees)
+            _quiet_outbox()  # before the commit, whose hook sends what is still pending
     finally:
         bar.close()
-    _quiet_outbox()
     counts, digest = world_digest()
     seconds = time.perf_counter() - started
     credentials = {"scenario": scenario, "seed": seed, "epoch": spec.epoch.isoformat(),

@@ -70,6 +70,10 @@ def test_demo_covers_every_status_and_lane(sandbox, tmp_path):
     window = MaintenanceWindow.objects.get()
     assert window.status == "scheduled"
     assert window.starts_at > clock.now()
+    # scoring and clearance ran while seeding: their worker messages are not left pending
+    from core.models import OutboxMessage
+
+    assert not OutboxMessage.objects.filter(task_name__startswith="risk.", dispatched_at__isnull=True).exists()
     # every transition was made by a real service: events carry their actors
     officer = get_user_model().objects.get(username="officer1")
     assert DeclarationEvent.objects.filter(actor=officer, to_status="released").exists()
