@@ -135,11 +135,14 @@ class DeclarationListFilterSerializer(StrictSerializer):
 
 class DeclarationListCreateApi(APIView):
     @extend_schema(
-        tags=TAGS, summary="The agent's own declarations (paginated, filterable)",
+        tags=TAGS, operation_id="v1_declarations_list", summary="The agent's own declarations (paginated, filterable)",
         parameters=[OpenApiParameter("status", str, enum=Status.values),
                     OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
                     OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: DeclarationListItemSerializer(many=True), 400: _problem},
+        responses={200: inline_serializer("DeclarationPage", fields={
+            "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": DeclarationListItemSerializer(many=True)}), 400: _problem},
     )
     def get(self, request: Request) -> Response:
         agent = _agent(request)

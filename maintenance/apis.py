@@ -53,14 +53,19 @@ class WindowOutputSerializer(serializers.ModelSerializer):
         return obj.effective_status(clock.now())
 
 
-_window_schema = inline_serializer("MaintenanceWindowSummary", fields={
-    "id": serializers.UUIDField(), "starts_at": serializers.DateTimeField(),
-    "ends_at": serializers.DateTimeField(), "scope": serializers.CharField(),
-    "mode": serializers.CharField(), "reason": serializers.CharField()})
+def _window_fields() -> dict[str, serializers.Field]:
+    return {"id": serializers.UUIDField(), "starts_at": serializers.DateTimeField(),
+            "ends_at": serializers.DateTimeField(), "scope": serializers.CharField(),
+            "mode": serializers.CharField(), "reason": serializers.CharField()}
+
+
+_window_schema = inline_serializer("MaintenanceWindowSummary", fields=_window_fields())
 
 _status_schema = inline_serializer("SystemStatus", fields={
     "maintenance": inline_serializer("SystemStatusMaintenance", fields={
-        "active": serializers.BooleanField(), "window": _window_schema}),
+        "active": serializers.BooleanField(),
+        # null when no window is active
+        "window": type(_window_schema)(allow_null=True)}),
     "upcoming": serializers.ListField(child=_window_schema),
     "contingency": inline_serializer("SystemStatusContingency", fields={
         "active": serializers.BooleanField(), "since": serializers.DateTimeField(allow_null=True),

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,7 +70,9 @@ class ManifestListCreateApi(APIView):
             OpenApiParameter("vessel", OpenApiTypes.STR),
             OpenApiParameter("reference", OpenApiTypes.STR),
         ],
-        responses={200: ManifestSummarySerializer(many=True)},
+        responses={200: inline_serializer("ManifestPage", fields={
+            "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True), "results": ManifestSummarySerializer(many=True)})},
     )
     def get(self, request: Request) -> Response:
         qs = selectors.manifests_visible_to(request.user)

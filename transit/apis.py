@@ -154,9 +154,13 @@ class TransitMovementOutSerializer(serializers.Serializer):
 
 
 class MovementListApi(APIView):
-    @extend_schema(tags=TAGS, summary="The agent's transit movements",
+    @extend_schema(tags=TAGS, operation_id="v1_transit_movements_list", summary="The agent's transit movements",
                    parameters=[OpenApiParameter("status", str, enum=MovementStatus.values)],
-                   responses={200: TransitMovementOutSerializer(many=True), 400: _problem, 403: _problem})
+                   responses={200: inline_serializer("TransitMovementPage", fields={
+                       "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+                       "previous": serializers.URLField(allow_null=True),
+                       "results": TransitMovementOutSerializer(many=True)}), 400: _problem,
+                              403: _problem})
     def get(self, request: Request) -> Response:
         agent = _agent(request)
         status = request.query_params.get("status")
@@ -178,10 +182,14 @@ class MovementDetailApi(APIView):
 
 class BondListApi(APIView):
     @extend_schema(tags=TAGS, summary="Regional bonds of the agent and its traders, with free balance",
-                   responses={200: inline_serializer("RegionalBondOut", many=True, fields={
-                       "number": serializers.CharField(), "principal": serializers.CharField(),
-                       "amount": serializers.CharField(), "balance": serializers.CharField(),
-                       "currency": serializers.CharField(), "status": serializers.CharField()}),
+                   responses={200: inline_serializer("RegionalBondPage", fields={
+                       "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+                       "previous": serializers.URLField(allow_null=True),
+                       "results": inline_serializer("RegionalBondOut", many=True, fields={
+                           "number": serializers.CharField(), "principal": serializers.CharField(),
+                           "amount": serializers.CharField(), "balance": serializers.CharField(),
+                           "currency": serializers.CharField(), "status": serializers.CharField(),
+                           "valid_to": serializers.DateField(allow_null=True)})}),
                        403: _problem})
     def get(self, request: Request) -> Response:
         agent = _agent(request)
