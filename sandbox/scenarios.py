@@ -172,20 +172,23 @@ def build_peak(w: WorldBuilder, _trainees: int) -> None:
     work += [(firm, trader) for firm, trader in (w.rng.choice(exporters) for _ in range(PEAK_EXPORTS))]
     w.rng.shuffle(work)
     day_seconds = 14 * 3600
-    for n, (firm, thing) in enumerate(work):
-        letter, path = _peak_path(w)
-        reference = firm.next_reference(letter)
-        if hasattr(thing, "bl_number"):
-            body = w.import_body(firm, thing, reference)
-        else:
-            body = w.export_body(thing, reference)
-            if path in ("released_by_officer", "inspected_released", "rejected", "queried"):
-                letter, path = "G", "exited"
-                body["local_reference"] = "G" + reference
-        w.take_path(firm, body, path)
-        if n % 20 == 19:
-            w.clock_to(epoch + dt.timedelta(seconds=day_seconds * (n + 1) / len(work)))
-        w.tick()
+    chunk = 25
+    for start in range(0, len(work), chunk):
+        batch = []
+        for firm, thing in work[start:start + chunk]:
+            letter, path = _peak_path(w)
+            reference = firm.next_reference(letter)
+            if hasattr(thing, "bl_number"):
+                body = w.import_body(firm, thing, reference)
+            else:
+                body = w.export_body(thing, reference)
+                if path in ("released_by_officer", "inspected_released", "rejected", "queried"):
+                    path = "exited"
+                    body["local_reference"] = "G" + reference
+            batch.append((firm, body, path))
+        w.take_paths(batch)
+        w.clock_to(epoch + dt.timedelta(seconds=day_seconds * min(start + chunk, len(work)) / len(work)))
+        w.tick(len(batch))
     saturday = (epoch + dt.timedelta(days=(5 - epoch.weekday()) % 7)).replace(hour=22, minute=0)
     w.window(starts_at=saturday, ends_at=saturday + dt.timedelta(hours=8), reason="iCMS weekend maintenance")
 

@@ -384,7 +384,17 @@ class WorldBuilder:
 
         return clearance_advance(declaration_id=declaration.pk, actor=None).action
 
-    def take_path(self, firm: Firm, body: dict[str, Any], path: str) -> Any:
+    def take_paths(self, work: list[tuple[Firm, dict[str, Any], str]]) -> list[Any]:
+        """Several declarations: lodged one by one, scored in ONE batch (the scoring task's bulk
+        path), then each driven on to its path."""
+        from risk.services import risk_assessments_create
+
+        lodged = [None if path == "draft" else self.lodge(firm, body) for firm, body, path in work]
+        risk_assessments_create(declaration_ids=[d.pk for d in lodged if d is not None])
+        return [self.take_path(firm, body, path, lodged=declaration)
+                for (firm, body, path), declaration in zip(work, lodged, strict=True)]
+
+    def take_path(self, firm: Firm, body: dict[str, Any], path: str, *, lodged: Any = None) -> Any:
         """Lodge `body` and drive it to `path` (one of PATHS) through the real services."""
         from declarations.services import declaration_cancel
         from risk.services import (
@@ -397,8 +407,11 @@ class WorldBuilder:
 
         if path == "draft":
             return self.draft(firm, body)
-        declaration = self.lodge(firm, body)
-        self.score(declaration)
+        if lodged is None:
+            declaration = self.lodge(firm, body)
+            self.score(declaration)
+        else:
+            declaration = lodged  # lodged and scored by `take_paths`
         if path == "assessed":
             return declaration
         if path == "cancelled":

@@ -216,4 +216,4 @@ def test_peak_day_scenario_at_a_small_scale(sandbox, monkeypatch, tmp_path):
     lodged = Declaration.objects.exclude(lodged_at=None)
     first, last = lodged.order_by("lodged_at").first(), lodged.order_by("lodged_at").last()
     assert first.lodged_at >= scenarios.SCENARIOS["mombasa-peak-day"].epoch
-    assert (last.lodged_at - first.lodged_at).total_seconds() > 10 * 3600  # spread over the day
+    assert (last.lodged_at - first.lodged_at).total_seconds() > 5 * 3600  # spread over the day (2 batches here)
