@@ -125,9 +125,16 @@ def test_classroom_trainees_cannot_see_each_other(sandbox, tmp_path, api_client)
     assert own_trader.status_code == 200
     their_draft_lodge = api_client.post(f"/api/v1/declarations/{their_declaration.pk}/lodge", {}, format="json")
     feed = api_client.get("/api/v1/notifications")
+    their_bl = their_declaration.bill_of_lading
+    bl = api_client.get(f"/api/v1/bills-of-lading/{their_bl.number}")
+    by_bl = api_client.get(f"/api/v1/status?bl={their_bl.number}")
+    history = api_client.get(f"/api/v1/declarations/{their_declaration.pk}/history")
+    manifest = api_client.get(f"/api/v1/manifests/{their_bl.manifest_id}")
     assert lodged.status_code == 400
     assert "trader_not_authorised" in {e["code"] for e in lodged.json()["errors"]}
     assert their_draft_lodge.status_code == 404
+    assert (bl.status_code, history.status_code, manifest.status_code) == (404, 404, 404)
+    assert by_bl.json()["results"] == []
     assert feed.status_code == 200
     assert feed.json()["results"]
     assert {n["payload"].get("entry_number") for n in feed.json()["results"]} <= set(
