@@ -535,6 +535,14 @@ def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: 
 
         raise ValidationFailed(errors=[error("unknown_scenario", f"No scenario {scenario!r}; choose one of "
                                              f"{', '.join(sorted(SCENARIOS))}.", "--scenario")])
+    from traders.models import ClearingAgent
+
+    if ClearingAgent.objects.exists():
+        from core.exceptions import Conflict
+
+        raise Conflict(detail="The sandbox already holds a world: run `manage.py sandbox reset` first "
+                              "(the same seed only gives the same world on an empty sandbox).",
+                       code="sandbox_not_empty")
     started = time.perf_counter()
     factory.random.reseed_random(seed)
     for factory_class in (f.SandboxUserFactory, f.SandboxTraderFactory, f.SandboxClearingAgentFactory,

@@ -177,6 +177,14 @@ def test_outage_drill_world(sandbox, tmp_path):
     assert len(drill.state["bodies"]) == 8
 
 
+def test_seed_refuses_a_sandbox_that_is_not_empty(sandbox, tmp_path):
+    _seed("classroom", 1, tmp_path, trainees=1)
+    before = world_digest()
+    with pytest.raises(CommandError, match="sandbox_not_empty"):
+        _seed("demo", 1, tmp_path)
+    assert world_digest() == before
+
+
 def test_seed_refuses_unknown_scenario_and_classroom_without_trainees(sandbox):
     with pytest.raises(CommandError):
         call_command("sandbox", "seed", "--scenario", "nowhere", "--seed", "1")
