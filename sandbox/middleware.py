@@ -1,17 +1,13 @@
 """Make a sandbox unmistakable, and the sandbox-only API behaviour.
 
 - every response carries `Forodha-Sandbox: true` and the (possibly moved) clock;
-- deterministic outcome X: lodging a declaration whose local reference starts with X is refused
-  with 400 `sandbox_outcome_rejected` (see sandbox.outcomes) before the view runs;
+- (deterministic outcome X is reported by declarations validation itself: sandbox.outcomes);
 - 4xx answers to authenticated API clients are recorded (`ApiErrorRecord`) for the trainee report.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +16,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from core import clock
-from core.problems import problem_response
-
-_LODGE_PATH = re.compile(r"^/api/v1/declarations(?:/(?P<id>[0-9a-fA-F-]{36})/lodge)?$")
 
 
 class SandboxHeaderMiddleware:
@@ -32,62 +25,18 @@ class SandboxHeaderMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not settings.FORODHA_SANDBOX:
             return self.get_response(request)
-        response = self._deterministic_rejection(request) or self.get_response(request)
+        response = self.get_response(request)
         response["Forodha-Sandbox"] = "true"
         response["Forodha-Sandbox-Clock"] = timezone.localtime(clock.now()).isoformat(timespec="seconds")
         if 400 <= response.status_code < 500 and request.path_info.startswith("/api/"):
             _record_error(request, response)
         return response
 
-    def _deterministic_rejection(self, request: HttpRequest) -> HttpResponse | None:
-        if request.method != "POST" or validation_reports_outcomes():
-            return None
-        match = _LODGE_PATH.match(request.path_info)
-        if match is None:
-            return None
-        from .outcomes import lodging_errors
-
-        data = _draft_body(match.group("id"), request) if match.group("id") else _json_body(request)
-        if not isinstance(data, dict) or (not match.group("id") and data.get("draft") is True):
-            return None
-        errors = lodging_errors(data)
-        if not errors:
-            return None
-        request._sandbox_local_reference = str(data.get("local_reference", ""))[:64]  # type: ignore[attr-defined]
-        return problem_response(status=400, title="Validation failed", code="validation_error",
-                                detail="The request has validation errors.",
-                                errors=[e.as_dict() for e in errors])
-
-
-@functools.cache
-def validation_reports_outcomes() -> bool:
-    """True once the declarations validation calls `sandbox.outcomes.lodging_errors` itself (then X
-    is reported there, together with every other problem, and this pre-check stands aside)."""
-    try:
-        from declarations.services import validation
-    except ImportError:  # pragma: no cover
-        return False
-    return "lodging_errors" in inspect.getsource(validation)
-
 
 def _json_body(request: HttpRequest) -> Any:
     try:
         return json.loads(request.body or b"null")
     except Exception:  # not JSON, or the stream was already consumed (RawPostDataException)
-        return None
-
-
-def _draft_body(declaration_id: str, request: HttpRequest) -> Any:
-    """The body of the caller's own draft (someone else's: None, and the view answers 404)."""
-    from declarations.models import Declaration
-
-    user = _request_user(request)
-    if user is None:
-        return None
-    try:
-        return (Declaration.objects.filter(pk=declaration_id, agent__staff__user=user)
-                .values_list("body", flat=True).first())
-    except Exception:  # a malformed id: the view answers 404 itself
         return None
 
 

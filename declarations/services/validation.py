@@ -318,6 +318,11 @@ def declaration_prepare(
         assessment, tariff_errors = _assess(data["currency"], rate_date, items)
         errors.extend(tariff_errors)
 
+    # Training sandbox: a local reference starting with X is rejected at validation (no-op otherwise).
+    from sandbox.outcomes import lodging_errors as sandbox_lodging_errors
+
+    errors.extend(sandbox_lodging_errors(clean_body))
+
     return PreparedDeclaration(
         body=clean_body, data=data, registered_at=registered_at, rate_date=rate_date,
         exchange_rate=exchange_rate, trader=trader, office=office, bill_of_lading=bill_of_lading,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from declarations.models import Declaration
@@ -120,25 +118,12 @@ def test_x_outside_sandbox_mode_lodges_normally(settings, api_client):
     assert ApiErrorRecord.objects.count() == 0
 
 
-def test_x_through_the_service_once_wired(sandbox, monkeypatch):
-    """The lodging service reports X with every other problem once the lead adds the one-line call
-    in declarations.services.validation.declaration_prepare (docs/sandbox.md); until then this
-    test stands in for that line at the service boundary."""
+def test_x_through_the_service_once_wired(sandbox):
+    """The lodging service reports X together with every other problem (declarations validation
+    calls sandbox.outcomes.lodging_errors), so direct service calls and contingency replays get it too."""
     from core.exceptions import ValidationFailed
-    from declarations.services import declaration_lodge, lodging
-    from declarations.services import validation as validation_module
+    from declarations.services import declaration_lodge
 
-    original = validation_module.declaration_prepare
-
-    def prepare_with_sandbox(**kwargs):  # type: ignore[no-untyped-def]
-        prepared = original(**kwargs)
-        extra = tuple(lodging_errors(kwargs["body"]))
-        return dataclasses.replace(prepared, errors=prepared.errors + extra) if extra else prepared
-
-    with open(validation_module.__file__) as source:
-        wired = "lodging_errors" in source.read()
-    if not wired:
-        monkeypatch.setattr(lodging, "declaration_prepare", prepare_with_sandbox)
     world = sandbox_world()
     with pytest.raises(ValidationFailed) as excinfo:
         declaration_lodge(agent=world.agent, user=world.user,
