@@ -221,7 +221,8 @@ class DeclarationCancelApi(APIView):
                    responses={200: DeclarationOutSerializer, 404: _problem, 409: _problem})
     def post(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
-        data = CancelInSerializer(data=request.data if request.data else {})
+        # An empty body is no reason; a JSON body must be an object (null, [], 0 are 400, not a cancel).
+        data = CancelInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.declaration_cancel(declaration_id=declaration_id, agent=agent,
                                     reason=data.validated_data.get("reason", ""), actor=request.user)

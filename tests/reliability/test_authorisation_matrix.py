@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-from rest_framework.authtoken.models import Token
-
-from core import clock
-from declarations.services import declaration_lodge
-from risk.models import WebhookSubscription
-from tests.factories.declarations import body_im4, world_create
-from tests.factories.manifests import carrier_with_token
-from tests.factories.transit import RegionalBondFactory, transit_world
 
 from .conftest import client_for, table_counts
 
@@ -112,35 +103,6 @@ def _object_routes() -> dict[str, str]:
 def test_every_object_route_is_classified() -> None:
     # then: a new object endpoint needs a case (owner, readers) before it can ship
     assert set(_object_routes()) == set(CASES)
-
-
-@pytest.fixture
-def principals(officer_token: str) -> tuple[dict[str, str | None], dict[str, Any]]:
-    world = world_create()
-    other = world_create()
-    transit = transit_world(containers=1)
-    RegionalBondFactory(principal_agent=transit.agent, amount=Decimal("1000000.00"))
-    _, carrier_token = carrier_with_token(carrier=world.manifest.carrier)
-    _, carrier_other_token = carrier_with_token()
-    declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world), actor=world.user)
-    webhook = WebhookSubscription.objects.create(agent=world.agent, url="https://hooks.example.test/forodha",
-                                                 secret="s" * 64, created_at=clock.now())
-    from tests.transit.conftest import lodge
-
-    movement = lodge(transit)
-    from manifests.models import ManifestVersion
-
-    ManifestVersion.objects.get_or_create(manifest=world.manifest, version=1, defaults={
-        "snapshot": {}, "reason": "lodged", "created_at": clock.now()})
-    tokens: dict[str, str | None] = {
-        "agent": world.token, "agent_other": other.token, "carrier": carrier_token,
-        "carrier_other": carrier_other_token, "transit_agent": transit.token, "officer": officer_token,
-        "anonymous": None,
-    }
-    assert Token.objects.filter(key__in=[t for t in tokens.values() if t]).count() == 6
-    objects = {"declaration": declaration.pk, "webhook": webhook.pk, "movement": movement.pk,
-               "manifest": world.manifest.pk, "bl": world.bl.number, "pin": world.trader.pin}
-    return tokens, objects
 
 
 def _supported(path: str) -> set[str]:
