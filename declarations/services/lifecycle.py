@@ -35,6 +35,11 @@ def declaration_transition_locked(
         from manifests.services import writeoff_release
 
         writeoff_release(declaration_id=declaration.pk, actor=actor)
+    if to_status == Status.CANCELLED and from_status == Status.UNDER_CONTROL:
+        # Cancelled while under officer control: close its task so it leaves the work queues.
+        from risk.services.clearance import officer_tasks_close
+
+        officer_tasks_close(declaration_id=declaration.pk, outcome="cancelled")
     if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.regime == "IM8":
         # A transit movement not yet released is cancelled and its regional bond reservation freed.
         from transit.services import transit_on_cancelled

@@ -144,7 +144,9 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
 def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> OfficerTask:
     """A documentary check found cause for a physical examination: the task moves to the
     inspection queue and the channel becomes red (the agent sees "physical control")."""
+    from declarations.enums import EventKind
     from declarations.models import Declaration
+    from declarations.services.common import event_record
     from notifications.services import notification_create
 
     declaration = _lock_declaration(declaration_id)
@@ -152,12 +154,19 @@ def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> Offic
         raise Conflict(detail="Inspection can only be requested under control.", code="illegal_transition")
     task = _live_task_locked(declaration.pk)
     now = clock.now()
+    previous_lane = declaration.channel
     task.queue = OfficerTask.Queue.INSPECTION
     task.inspection_requested_at = now
     task.lane = "red"
     task.save(update_fields=["queue", "inspection_requested_at", "lane"])
     Declaration.objects.filter(pk=declaration.pk).update(
         channel="red", etag_version=F("etag_version") + 1, updated_at=now
+    )
+    # The lane change is a state change of the declaration: it goes on its timeline with the actor.
+    event_record(
+        declaration=declaration, kind=EventKind.CHANNEL, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=reason or "Physical examination requested",
+        payload={"channel": {"from": previous_lane, "to": "red"}, "task": str(task.pk)},
     )
     notification_create(
         agent=declaration.agent,
@@ -237,6 +246,14 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
             task.assigned_to = _user(actor)
         task.save(update_fields=["status", "outcome", "completed_at", "assigned_to"])
     return task
+
+
+def officer_tasks_close(*, declaration_id: Any, outcome: str) -> int:
+    """Close the live officer task of a declaration that left control some other way (the agent
+    cancelled it): it must not linger in the work queues. Caller holds the declaration lock."""
+    return OfficerTask.objects.filter(
+        declaration_id=declaration_id, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED]
+    ).update(status=OfficerTask.Status.DONE, outcome=outcome, completed_at=clock.now())
 
 
 def officer_tasks_escalate(*, older_than_minutes: int, actor: Any = None) -> int:

@@ -158,8 +158,11 @@ def test_request_inspection(officer_client):
     assert task.inspection_requested_at is not None
     notification = last_notification(declaration)
     assert (notification.kind, notification.payload["channel"]) == ("physical_control", "red")
-    # risk.services.inspection_request writes no declaration event (reported as a gap to H5)
-    assert DeclarationEvent.objects.filter(declaration=declaration).count() == events_before
+    # the lane change is on the declaration's timeline, with the officer and the reason
+    event = DeclarationEvent.objects.filter(declaration=declaration).order_by("-pk").first()
+    assert DeclarationEvent.objects.filter(declaration=declaration).count() == events_before + 1
+    assert (event.kind, event.actor, event.reason, event.payload["channel"]) == (
+        "channel", officer, "Seal number differs from the manifest", {"from": "yellow", "to": "red"})
 
 
 def test_record_findings_non_compliant_counts_an_offence(officer_client):
@@ -333,6 +336,9 @@ def test_cancel_on_agents_request_needs_supervisor(officer_client):
     assert (event.to_status, event.actor_id, event.reason) == (
         "cancelled", supervisor.pk, "Agent's letter ref. CA/22/118: duplicate entry")
     assert last_notification(declaration).kind == "cancelled"
+    # and its task left the work queues
+    task = OfficerTask.objects.get(declaration=declaration)
+    assert (task.status, task.outcome) == ("done", "cancelled")
 
 
 def test_decision_that_does_not_apply_is_refused_with_a_message(officer_client):
