@@ -46,6 +46,8 @@ LODGE_SECONDS = float(os.environ.get("BENCH_LODGE_SECONDS", "20"))
 RAW_SECONDS = float(os.environ.get("BENCH_RAW_SECONDS", "12"))
 LOOKUP_SECONDS = float(os.environ.get("BENCH_LOOKUP_SECONDS", "8"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+# Also measure with the settings proposed in docs/performance.md (CONN_HEALTH_CHECKS off).
+PROPOSED = os.environ.get("BENCH_LODGING_PROPOSED", "1") == "1"
 ITEMS = 20
 
 os.environ["DATABASE_URL"] = DATABASE_URL
@@ -78,6 +80,14 @@ DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 LOGGING = {"version": 1, "disable_existing_loggers": False,
            "root": {"level": "WARNING", "handlers": []}}
+'''
+
+
+# Proposed to the lead (docs/performance.md): no per-request health-check round trip. A dead
+# connection then fails one request per process (Django drops it after the error) instead of none.
+_PROPOSED_SETTINGS = '''
+from bench_lodging_settings import *  # noqa
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 '''
 
 
@@ -125,10 +135,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_gunicorn(tmp: Path, port: int) -> subprocess.Popen[bytes]:
+def _start_gunicorn(tmp: Path, port: int, settings_module: str = "bench_lodging_settings") -> subprocess.Popen[bytes]:
     (tmp / "bench_lodging_urls.py").write_text(_BENCH_URLS)
     (tmp / "bench_lodging_settings.py").write_text(_BENCH_SETTINGS)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench_lodging_settings",
+    (tmp / "bench_lodging_settings_proposed.py").write_text(_PROPOSED_SETTINGS)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module,
            "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}", "DB_CONN_MAX_AGE": "600"}
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "-w", str(WORKERS),
@@ -291,6 +302,7 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
     head = templates["declaration"]
     year = int(head["entry_number"][:2]) + 2000
     latencies: list[float] = []
+    deadlocks: list[int] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + RAW_SECONDS
     barrier = threading.Barrier(CLIENTS)
@@ -311,48 +323,56 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
             while time.monotonic() < stop_at:
                 t0 = time.perf_counter()
                 new_id = uuid.uuid4()
-                with conn.transaction(), conn.cursor() as cur:
-                    # Same statements in the same order as the service: B/L lock, rows, trader
-                    # counters, then the entry-number counter and the final status/number update.
-                    wo = templates["manifests_writeoff"][0]
-                    cur.execute("SELECT id FROM manifests_billoflading WHERE id = %s FOR UPDATE", (bl_id,))
-                    cur.execute("UPDATE manifests_billoflading SET packages_reserved = packages_reserved + %s, "
-                                "weight_reserved_kg = weight_reserved_kg + %s WHERE id = %s",
-                                (wo["packages"], wo["gross_weight_kg"], bl_id))
-                    w = strip(wo, "id") | {"declaration_id": new_id, "bill_of_lading_id": bl_id}
-                    cur.execute(_insert_sql("manifests_writeoff", list(w)), [_adapt(v) for v in w.values()])
-                    row = {**head, "id": new_id, "entry_number": None, "status": "draft"}
-                    cur.execute(_insert_sql("declarations_declaration", list(row)), [_adapt(v) for v in row.values()])
-                    for table in ("declarations_declarationitem", "declarations_declarationversion",
-                                  "declarations_declarationevent"):
-                        rows = [strip(r, "id") | {"declaration_id": new_id} for r in templates[table]]
-                        cur.executemany(_insert_sql(table, list(rows[0])), [[_adapt(v) for v in r.values()]
-                                                                             for r in rows])
-                    a = strip(templates["assessment"], "id") | {"declaration_id": new_id}
-                    cur.execute(_insert_sql("declarations_assessment", list(a), "id"), [_adapt(v) for v in a.values()])
-                    assessment_id = cur.fetchone()[0]  # type: ignore[index]
-                    lines = [strip(r, "id") | {"assessment_id": assessment_id} for r in templates["lines"]]
-                    cur.executemany(_insert_sql("declarations_assessmentline", list(lines[0])),
-                                    [[_adapt(v) for v in r.values()] for r in lines])
-                    e = templates["eslip"] | {"id": uuid.uuid4(), "declaration_id": new_id,
-                                              "assessment_id": assessment_id, "reference": f"EB{new_id.hex[:20]}"}
-                    cur.execute(_insert_sql("declarations_eslip", list(e)), [_adapt(v) for v in e.values()])
-                    for message in templates["outbox"]:
-                        m = strip(message, "id") | {"kwargs": {"declaration_id": str(new_id)}}
-                        cur.execute(_insert_sql("core_outboxmessage", list(m)), [_adapt(v) for v in m.values()])
-                    cur.execute("UPDATE traders_trader SET declarations_count = declarations_count + 1 WHERE id = %s",
-                                (head["trader_id"],))
-                    cur.execute("UPDATE declarations_entrynumbercounter SET last_serial = last_serial + 1 "
-                                "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
-                                ("MBA", "IM4", year))
-                    serial = cur.fetchone()[0]  # type: ignore[index]
-                    entry = entry_number_format(year=year, office_code="MBA", regime="IM4", serial=serial)
-                    cur.execute("UPDATE declarations_declaration SET entry_number = %s, status = 'assessed' "
-                                "WHERE id = %s", (entry, new_id))
-                    rows = [strip(r, "seq") | {"id": uuid.uuid4(), "declaration_id": new_id}
-                            for r in templates["notifications_notification"]]
-                    cur.executemany(_insert_sql("notifications_notification", list(rows[0])),
-                                    [[_adapt(v) for v in r.values()] for r in rows])
+                try:
+                    with conn.transaction(), conn.cursor() as cur:
+                        # Same statements in the same order as the service: B/L lock, rows, trader
+                        # counters, then the entry-number counter and the final status/number update.
+                        wo = templates["manifests_writeoff"][0]
+                        cur.execute("SELECT id FROM manifests_billoflading WHERE id = %s FOR UPDATE", (bl_id,))
+                        cur.execute("UPDATE manifests_billoflading SET packages_reserved = packages_reserved + %s, "
+                                    "weight_reserved_kg = weight_reserved_kg + %s WHERE id = %s",
+                                    (wo["packages"], wo["gross_weight_kg"], bl_id))
+                        w = strip(wo, "id") | {"declaration_id": new_id, "bill_of_lading_id": bl_id}
+                        cur.execute(_insert_sql("manifests_writeoff", list(w)), [_adapt(v) for v in w.values()])
+                        row = {**head, "id": new_id, "entry_number": None, "status": "draft"}
+                        cur.execute(_insert_sql("declarations_declaration", list(row)),
+                                    [_adapt(v) for v in row.values()])
+                        for table in ("declarations_declarationitem", "declarations_declarationversion",
+                                      "declarations_declarationevent"):
+                            rows = [strip(r, "id") | {"declaration_id": new_id} for r in templates[table]]
+                            cur.executemany(_insert_sql(table, list(rows[0])), [[_adapt(v) for v in r.values()]
+                                                                                 for r in rows])
+                        a = strip(templates["assessment"], "id") | {"declaration_id": new_id}
+                        cur.execute(_insert_sql("declarations_assessment", list(a), "id"),
+                                    [_adapt(v) for v in a.values()])
+                        assessment_id = cur.fetchone()[0]  # type: ignore[index]
+                        lines = [strip(r, "id") | {"assessment_id": assessment_id} for r in templates["lines"]]
+                        cur.executemany(_insert_sql("declarations_assessmentline", list(lines[0])),
+                                        [[_adapt(v) for v in r.values()] for r in lines])
+                        e = templates["eslip"] | {"id": uuid.uuid4(), "declaration_id": new_id,
+                                                  "assessment_id": assessment_id, "reference": f"EB{new_id.hex[:20]}"}
+                        cur.execute(_insert_sql("declarations_eslip", list(e)), [_adapt(v) for v in e.values()])
+                        for message in templates["outbox"]:
+                            m = strip(message, "id") | {"kwargs": {"declaration_id": str(new_id)}}
+                            cur.execute(_insert_sql("core_outboxmessage", list(m)), [_adapt(v) for v in m.values()])
+                        cur.execute("UPDATE traders_trader SET declarations_count = declarations_count + 1 "
+                                    "WHERE id = %s", (head["trader_id"],))
+                        cur.execute("UPDATE declarations_entrynumbercounter SET last_serial = last_serial + 1 "
+                                    "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
+                                    ("MBA", "IM4", year))
+                        serial = cur.fetchone()[0]  # type: ignore[index]
+                        entry = entry_number_format(year=year, office_code="MBA", regime="IM4", serial=serial)
+                        cur.execute("UPDATE declarations_declaration SET entry_number = %s, status = 'assessed' "
+                                    "WHERE id = %s", (entry, new_id))
+                        rows = [strip(r, "seq") | {"id": uuid.uuid4(), "declaration_id": new_id}
+                                for r in templates["notifications_notification"]]
+                        cur.executemany(_insert_sql("notifications_notification", list(rows[0])),
+                                        [[_adapt(v) for v in r.values()] for r in rows])
+                except psycopg.errors.DeadlockDetected:
+                    # the transaction was rolled back; retried like the application would be (counted)
+                    with lock:
+                        deadlocks.append(1)
+                    continue
                 own.append(time.perf_counter() - t0)
         with lock:
             latencies.extend(own)
@@ -364,8 +384,24 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
     for t in threads:
         t.join()
     wall = time.monotonic() - started
-    return {"count": len(latencies), "rate": len(latencies) / wall,
+    return {"count": len(latencies), "rate": len(latencies) / wall, "deadlocks": len(deadlocks),
             "p50_ms": _percentile(latencies, 50) * 1000, "p99_ms": _percentile(latencies, 99) * 1000}
+
+
+def _proposed_results(proposed: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """Same scenarios with CONN_HEALTH_CHECKS off (for the lead's decision; not a headline)."""
+    if not proposed:
+        return {}
+    lodging, status, bare = proposed["lodging"], proposed["status"], proposed["bare"]
+    return {
+        "settings": "CONN_HEALTH_CHECKS = False (CONN_MAX_AGE 600 kept)",
+        "lodging_rate": round(lodging["rate"], 1), "lodging_ratio_to_raw": round(lodging["rate"] / raw["rate"], 3)
+        if raw["rate"] else None, "lodging_p50_ms": round(lodging["p50_ms"], 1),
+        "lodging_p99_ms": round(lodging["p99_ms"], 1),
+        "status_rate": round(status["rate"], 1), "bare_rate": round(bare["rate"], 1),
+        "status_ratio": round(status["rate"] / bare["rate"], 3) if bare["rate"] else None,
+        "failures": lodging["failures"] + status["failures"] + bare["failures"],
+    }
 
 
 def _gap_free(entries: list[str]) -> bool:
@@ -393,6 +429,20 @@ def main() -> dict[str, Any]:
             bare = _load(port, LOOKUP_SECONDS, lambda conn, n: _http(conn, "GET", "/bench/bare", None))
         finally:
             _stop(proc)
+        proposed: dict[str, Any] = {}
+        if PROPOSED:
+            port = _free_port()
+            proc = _start_gunicorn(Path(tmp), port, "bench_lodging_settings_proposed")
+            try:
+                _load(port, 2, lambda conn, n: _http(conn, "POST", "/api/v1/declarations", seed["token"],
+                                                     seed["bodies"][n]))
+                proposed["lodging"] = _load(port, LODGE_SECONDS / 2, lambda conn, n: _http(
+                    conn, "POST", "/api/v1/declarations", seed["token"], seed["bodies"][n % len(seed["bodies"])]))
+                proposed["status"] = _load(port, LOOKUP_SECONDS, lambda conn, n: _http(
+                    conn, "GET", f"/api/v1/status?entry_number={entry}", seed["token"]))
+                proposed["bare"] = _load(port, LOOKUP_SECONDS, lambda conn, n: _http(conn, "GET", "/bench/bare", None))
+            finally:
+                _stop(proc)
     with psycopg.connect(DATABASE_URL) as conn:
         row = conn.execute("SELECT id FROM declarations_declaration WHERE entry_number = %s",
                            (lodging["entry_numbers"][0],)).fetchone()
@@ -416,7 +466,8 @@ def main() -> dict[str, Any]:
              "goal_met": lodging_ratio >= 0.40 and lodging["p99_ms"] <= 50,
              "latency_ms": {"p50": round(lodging["p50_ms"], 1), "p99": round(lodging["p99_ms"], 1),
                             "baseline_p50": round(raw["p50_ms"], 1), "baseline_p99": round(raw["p99_ms"], 1)},
-             "count": lodging["count"], "failures": lodging["failures"], "first_failures": lodging["first_failures"],
+             "count": lodging["count"], "failures": lodging["failures"], "baseline_deadlocks": raw["deadlocks"],
+             "first_failures": lodging["first_failures"],
              "entry_numbers_gap_free": _gap_free(all_entries)},
             {"scenario": f"status look-up by entry number, {CLIENTS} clients", "metric": "requests/s", "unit": "1/s",
              "value": round(status["rate"], 1), "baseline_name": "bare Django view (same middleware, no DRF/DB)",
@@ -428,6 +479,7 @@ def main() -> dict[str, Any]:
         ],
         "elapsed_s": round(time.monotonic() - t_start, 1),
         "warmup_count": _load_warm["count"],
+        "proposed_settings": _proposed_results(proposed, raw),
         "machine_cpus": os.cpu_count(),
     }
 

@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ BLS = int(os.environ.get("BENCH_REPLAY_BLS", "100"))
 MAX_SECONDS = float(os.environ.get("BENCH_REPLAY_MAX_SECONDS", "300"))
 BASELINE_N = min(N, int(os.environ.get("BENCH_REPLAY_BASELINE_N", "5000")))
 ITEMS = 20
+# BENCH_REPLAY_COALESCE=0: the outbox sends one scoring message per declaration (the behaviour
+# before the outbox coalesced them), to measure the difference.
+COALESCE = os.environ.get("BENCH_REPLAY_COALESCE", "1") == "1"
 
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["REDIS_URL"] = REDIS_URL
@@ -138,8 +142,8 @@ def _counts(conn: Any) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _spawn(args: list[str], tmp: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": f"{tmp}{os.pathsep}{ROOT}", "DJANGO_SETTINGS_MODULE": "bench_replay_settings"}
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 
@@ -180,9 +184,13 @@ def main() -> dict[str, Any]:
 
     connection.close()
     python = sys.executable
+    tmp_dir = tempfile.TemporaryDirectory()
+    tmp = tmp_dir.name
+    Path(tmp, "bench_replay_settings.py").write_text(
+        f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa\nOUTBOX_COALESCE = {COALESCE}\n")
     scorers = [_spawn([python, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", "scoring", "-n",
                        f"replayscorer{i}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
-                       "-l", "ERROR"]) for i in range(SCORERS)]
+                       "-l", "ERROR"], tmp) for i in range(SCORERS)]
     time.sleep(3)  # workers boot (Django import) before the clock starts
     buffered_curve: list[list[float]] = []
     lodged_curve: list[list[float]] = []
@@ -190,7 +198,7 @@ def main() -> dict[str, Any]:
     finished = False
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         started = time.monotonic()
-        replayers = [_spawn([python, "-c", _REPLAY_CHILD]) for _ in range(PROCS)]
+        replayers = [_spawn([python, "-c", _REPLAY_CHILD], tmp) for _ in range(PROCS)]
         try:
             while True:
                 time.sleep(1.0)
@@ -216,6 +224,7 @@ def main() -> dict[str, Any]:
         first_rejection = conn.execute("SELECT result FROM maintenance_bufferedsubmission WHERE status = "
                                        "'rejected' LIMIT 1").fetchone()
     redis.Redis.from_url(REDIS_URL).flushdb()
+    tmp_dir.cleanup()
     lodge_rate = _steady_rate(lodged_curve)
     score_rate = _steady_rate(scored_curve)
     end_to_end_rate = min(lodge_rate, score_rate) if score_rate else lodge_rate
@@ -226,6 +235,7 @@ def main() -> dict[str, Any]:
         "results": [{
             "scenario": (f"replay of {N:,} buffered {ITEMS}-item declarations, {PROCS} replay processes + "
                          f"{SCORERS} scoring worker(s), lodged+assessed+scored"
+                         + ("" if COALESCE else ", outbox coalescing OFF")
                          + ("" if finished else f" (stopped at {MAX_SECONDS:.0f} s, projected)")),
             "metric": "declarations/s", "unit": "1/s", "value": round(rate, 1),
             "baseline_name": f"replay machinery with a no-op lodge ({BASELINE_N:,} rows, 1 process)",

@@ -9,7 +9,7 @@ SOAK_CELERY_CONCURRENCY children) + beat, on PostgreSQL and Redis. Load, for SOA
 Green declarations are released automatically once paid and scored (worker).
 Reported: errors (goal 0; any 5xx, any unexpected 4xx, any exception), operations/s per kind over
 time, and the RSS of every web and worker process over time (goal: flat after warm-up; growth is
-measured from the sample at 25 % of the run to the last one). Writes bench/results/soak.json and
+reported from the samples at 25 % and at 50 % of the run to the last one). Writes bench/results/soak.json and
 bench/results/soak.png. Creates (drops first) `forodha_bench_soak`; Redis db SOAK_REDIS_DB (13).
 """
 
@@ -350,9 +350,12 @@ def main() -> dict[str, Any]:
                                 "risk_riskassessment r WHERE r.declaration_id = d.id)").fetchone()[0]  # type: ignore[index]
     redis.Redis.from_url(REDIS_URL).flushdb()
     warm = samples[len(samples) // 4] if samples else {"rss_mb": {}}
+    half = samples[len(samples) // 2] if samples else {"rss_mb": {}}
     final = samples[-1] if samples else {"rss_mb": {}}
-    growth = {role: {"at_25pct_mb": warm["rss_mb"].get(role), "final_mb": mb,
-                     "growth_mb": round(mb - warm["rss_mb"][role], 1) if role in warm["rss_mb"] else None}
+    growth = {role: {"at_25pct_mb": warm["rss_mb"].get(role), "at_50pct_mb": half["rss_mb"].get(role),
+                     "final_mb": mb,
+                     "growth_mb": round(mb - warm["rss_mb"][role], 1) if role in warm["rss_mb"] else None,
+                     "growth_second_half_mb": round(mb - half["rss_mb"][role], 1) if role in half["rss_mb"] else None}
               for role, mb in final["rss_mb"].items()}
     ops = dict(stats.ops)
     report = {

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -127,6 +128,8 @@ def _coalesce(messages: list[tuple[int, str, dict[str, Any]]]) -> list[tuple[lis
     """(outbox ids, task, kwargs) to send: coalescible messages merged into batches of at most
     COALESCE_MAX; a lone message goes as it was written."""
     out: list[tuple[list[int], str, dict[str, Any]]] = []
+    if not getattr(settings, "OUTBOX_COALESCE", True):  # off only to measure the difference
+        return [([pk], task_name, kwargs) for pk, task_name, kwargs in messages]
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for pk, task_name, kwargs in messages:
         spec = COALESCE.get(task_name)
