@@ -1,7 +1,7 @@
 """Profile the HTTP lodging path in-process (pyinstrument) and count its SQL queries.
 
 Creates (and drops first) `forodha_bench_profile`; Redis db BENCH_REDIS_DB (default 11) is cache
-and broker. Writes bench/results/profile_lodging.txt (+ .html). Run: .venv/bin/python -m bench.profile_lodging
+and broker. Writes bench/results/profile_lodging.txt (+ .html with PROFILE_HTML=1, ~25 MB, not committed). Run: .venv/bin/python -m bench.profile_lodging
 Env: PROFILE_N (lodgings profiled, default 150).
 """
 
@@ -85,7 +85,8 @@ def main() -> dict[str, Any]:
         f"CPU ms per lodging (profiled): {cpu_ms:.1f}\nqueries per lodging: {len(queries)} {dict(kinds)}\n\n"
         + "\n".join(queries) + "\n\nstatus look-up queries: " + str(len(status_queries)) + "\n"
         + "\n".join(status_queries) + "\n\n" + text)
-    (out / "profile_lodging.html").write_text(profiler.output_html())
+    if os.environ.get("PROFILE_HTML") == "1":  # ~25 MB: opt-in, never committed
+        (out / "profile_lodging.html").write_text(profiler.output_html())
     connection.close()
     return {"cpu_ms_per_lodging_profiled": round(cpu_ms, 2), "queries_per_lodging": len(queries),
             "query_kinds": dict(kinds), "status_lookup_queries": len(status_queries)}
