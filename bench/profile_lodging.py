@@ -1,7 +1,8 @@
 """Profile the HTTP lodging path in-process (pyinstrument) and count its SQL queries.
 
 Creates (and drops first) `forodha_bench_profile`; Redis db BENCH_REDIS_DB (default 11) is cache
-and broker. Writes bench/results/profile_lodging.txt (+ .html with PROFILE_HTML=1, ~25 MB, not committed). Run: .venv/bin/python -m bench.profile_lodging
+and broker. Writes bench/results/profile_lodging.txt (+ .html with PROFILE_HTML=1, ~25 MB, not
+committed). Run: .venv/bin/python -m bench.profile_lodging
 Env: PROFILE_N (lodgings profiled, default 150).
 """
 
