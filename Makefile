@@ -43,10 +43,10 @@ soak: install
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m bench.soak
 
 ## fuzz: longer reliability campaign: Schemathesis with FUZZ_MAX_EXAMPLES examples per operation, the
-## bad-input corpus, and the Redis fault test with 1,000 lodgings (CI runs 5 examples and 300 lodgings)
+## bad-input corpus, and the fault tests with 3,000 lodgings (CI: 5 examples, 1,000 lodgings)
 FUZZ_MAX_EXAMPLES ?= 200
 fuzz: install
-	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) RELIABILITY_REDIS_LODGINGS=1000 $(BIN)/python -m pytest -q \
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) RELIABILITY_REDIS_LODGINGS=3000 $(BIN)/python -m pytest -q \
 		tests/reliability/test_schemathesis.py tests/reliability/test_bad_input_corpus.py tests/reliability/test_faults.py
 
 clean:

@@ -43,7 +43,7 @@ from tests.risk.test_worker import Worker, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-REDIS_LODGINGS = int(os.environ.get("RELIABILITY_REDIS_LODGINGS", "300"))
+REDIS_LODGINGS = int(os.environ.get("RELIABILITY_REDIS_LODGINGS", "1000"))
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services, pytest.mark.slow]
 
@@ -149,7 +149,7 @@ def test_redis_stopped_during_lodgings_then_restarted_loses_nothing_and_scores_o
             swept = sweep_unscored(limit=1000)
             # then: every declaration is scored, exactly once
             wait_for(lambda: RiskAssessment.objects.filter(declaration_id__in=lodged).count() == REDIS_LODGINGS,
-                     timeout=120, interval=0.5)
+                     timeout=300, interval=0.5)
             sweep_unscored(limit=1000)  # a duplicate sweep changes nothing
             time.sleep(2.0)
     finally:
