@@ -245,3 +245,32 @@ def test_audit_verify_detects_a_removed_row(postgres: None) -> None:
         call_command("audit", "verify", stdout=(out := _Sink()))
     assert f"row {following.pk}: broken link (row removed or reordered)" in out.text
     assert "1 problems" in out.text.replace("declarations.DeclarationEvent: 5 rows, 1 problems", "1 problems")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manage_py_audit_verify_exit_status_is_0_intact_and_1_after_tampering(postgres: None) -> None:
+    """The real command line, in a subprocess, on committed data."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # given: committed events (a lodged declaration)
+    event = _declaration_event()
+    db = connection.settings_dict
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    root = Path(__file__).resolve().parents[2]
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "manage.py", "audit", "verify"], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    # when / then
+    intact = verify()
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    _tamper("declarations_declarationevent", "UPDATE {table} SET actor_label = %s WHERE id = %s",
+            ["someone else", event.pk])
+    tampered = verify()
+    assert tampered.returncode == 1
+    assert f"row {event.pk}: content does not match its hash" in tampered.stdout
