@@ -334,7 +334,11 @@ def _raw_baseline(templates: dict[str, Any], bl_ids: list[str]) -> dict[str, Any
                                     (wo["packages"], wo["gross_weight_kg"], bl_id))
                         w = strip(wo, "id") | {"declaration_id": new_id, "bill_of_lading_id": bl_id}
                         cur.execute(_insert_sql("manifests_writeoff", list(w)), [_adapt(v) for v in w.values()])
-                        row = {**head, "id": new_id, "entry_number": None, "status": "draft"}
+                        # the declaration points at the B/L this connection reserved on (as the
+                        # service does): copying the template's B/L made every connection's
+                        # deferred FK check wait on one B/L row locked FOR UPDATE -> deadlocks
+                        row = {**head, "id": new_id, "entry_number": None, "status": "draft",
+                               "bill_of_lading_id": bl_id}
                         cur.execute(_insert_sql("declarations_declaration", list(row)),
                                     [_adapt(v) for v in row.values()])
                         for table in ("declarations_declarationitem", "declarations_declarationversion",

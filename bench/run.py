@@ -16,6 +16,7 @@ import os
 import platform
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -122,16 +123,25 @@ def plots(report: dict[str, Any]) -> list[str]:
     latency_rows = [(b["benchmark"], r) for b in report["benchmarks"] for r in b.get("results", [])
                     if r.get("latency_ms")]
     if latency_rows:
-        fig, ax = plt.subplots(figsize=(10, 4))
-        width = 0.8 / max(1, len(latency_rows))
-        keys = sorted({k for _, r in latency_rows for k in r["latency_ms"]})
-        for i, (b, r) in enumerate(latency_rows):
-            ax.bar([k_i + i * width for k_i in range(len(keys))], [r["latency_ms"].get(k, 0) for k in keys],
-                   width=width, label=f"{b}: {r.get('scenario', '')}")
-        ax.set_xticks([k_i + 0.4 - width / 2 for k_i in range(len(keys))], keys)
-        ax.set_ylabel("ms")
-        ax.set_title("Latency percentiles per scenario")
-        ax.legend(fontsize="small")
+        # one panel per benchmark: a group of horizontal bars (percentiles, baseline's too) per scenario
+        benches = list(dict.fromkeys(b for b, _ in latency_rows))
+        heights = [sum(1 for b, _ in latency_rows if b == name) for name in benches]
+        fig, axes = plt.subplots(len(benches), 1, figsize=(11, 1.2 * sum(heights) + 1.2 * len(benches)),
+                                 gridspec_kw={"height_ratios": heights}, squeeze=False)
+        panels: list[Any] = [row[0] for row in axes]
+        for ax, name in zip(panels, benches, strict=True):
+            scenario_rows = [r for b, r in latency_rows if b == name]
+            keys = list(dict.fromkeys(k for r in scenario_rows for k in r["latency_ms"]))
+            width = 0.8 / len(keys)
+            for k_i, key in enumerate(keys):
+                ax.barh([i + k_i * width for i in range(len(scenario_rows))],
+                        [r["latency_ms"].get(key, 0) for r in scenario_rows], height=width, label=key)
+            ax.set_yticks([i + 0.4 - width / 2 for i in range(len(scenario_rows))],
+                          [textwrap.shorten(r.get("scenario", ""), 70) for r in scenario_rows], fontsize="small")
+            ax.set_xscale("log")
+            ax.set_xlabel("ms (log scale)")
+            ax.set_title(f"{name}: latency percentiles per scenario")
+            ax.legend(fontsize="x-small", loc="lower right")
         fig.tight_layout()
         path = RESULTS / "latency_percentiles.png"
         fig.savefig(path, dpi=100)
