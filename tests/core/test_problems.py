@@ -127,3 +127,18 @@ def test_oversized_body_is_413_before_parsing(client_with_token, settings):
     response = client_with_token.post("/api/v1/test/echo", data="x" * 2000, content_type="application/json")
     assert response.status_code == 413
     assert _problem(response)["code"] == "request_too_large"
+
+
+def test_deep_nesting_is_a_parse_error_not_a_crash(client_with_token):
+    raw = "[" * 10_000 + "]" * 10_000
+    response = client_with_token.post("/api/v1/test/echo", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert _problem(response)["code"] == "parse_error"
+
+
+def test_lone_surrogate_key_is_refused_with_a_pointer_to_its_object(client_with_token):
+    raw = '{"name": "tea", "items": [{"\\ud800": 1}]}'
+    response = client_with_token.post("/api/v1/test/echo", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    problem = _problem(response)
+    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [("/items/0", "invalid_unicode")]
