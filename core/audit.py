@@ -141,6 +141,24 @@ def _append_only_reverse(table: str) -> Any:
     return reverse
 
 
+def chain_backfill(app_label: str, model_name: str, subject_field: str, hashed_fields: tuple[str, ...]) -> Any:
+    """A migration function chaining the rows written before the chain existed, in subject and
+    insertion order (used by each app's `*_audit_chain` migration)."""
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        model = apps.get_model(app_label, model_name)
+        last: dict[Any, str] = {}
+        rows = model.objects.using(schema_editor.connection.alias).order_by(subject_field, "pk")
+        for row in rows.iterator(chunk_size=2000):
+            subject = getattr(row, subject_field)
+            prev = last.get(subject, GENESIS_HASH)
+            digest = chain_hash(prev, {name: getattr(row, name) for name in hashed_fields})
+            model.objects.using(schema_editor.connection.alias).filter(pk=row.pk).update(prev_hash=prev, hash=digest)
+            last[subject] = digest
+
+    return forward
+
+
 def append_only_operation(table: str) -> migrations.RunPython:
     """A migration operation installing the append-only trigger on `table`."""
     return migrations.RunPython(_append_only_forward(table), _append_only_reverse(table))
