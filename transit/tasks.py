@@ -21,7 +21,7 @@ def deliver_partner_message(self: Any, message_id: str) -> str:
     return "delivered" if result.delivered else "failed"
 
 
-@shared_task(name="transit.sweep_deliveries", acks_late=True, time_limit=120)
+@shared_task(name="transit.sweep_deliveries", acks_late=True, time_limit=120, soft_time_limit=100)
 def sweep_deliveries() -> int:
     """Re-enqueue pending messages whose retry is due (a lost retry message cannot strand one)."""
     from .services import partner_messages_due
@@ -32,14 +32,14 @@ def sweep_deliveries() -> int:
     return len(ids)
 
 
-@shared_task(name="transit.flag_overdue", acks_late=True, time_limit=240)
+@shared_task(name="transit.flag_overdue", acks_late=True, time_limit=240, soft_time_limit=200)
 def flag_overdue() -> int:
     from .services import transit_flag_overdue
 
     return transit_flag_overdue(actor=None)
 
 
-@shared_task(name="transit.simulator_tick", acks_late=True, time_limit=120)
+@shared_task(name="transit.simulator_tick", acks_late=True, time_limit=120, soft_time_limit=100)
 def simulator_tick() -> int:
     from .simulator import simulator_tick as tick
 
