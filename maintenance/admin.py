@@ -69,7 +69,7 @@ class WindowAddForm(forms.ModelForm):
         return data
 
     def _post_clean(self) -> None:
-        pass  # the service owns the rules; the model instance is the one it created
+        """No ModelForm model validation: the service owns the rules and created the instance."""
 
 
 class WindowChangeForm(forms.ModelForm):
@@ -143,7 +143,7 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        pass  # events are written by the services only
+        """Nothing related to save here: the window's events are written by the services only."""
 
     @admin.action(description="Cancel the selected windows")
     def cancel_windows(self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]) -> None:
