@@ -401,3 +401,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
 CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)
 # Replayed submissions committed per transaction (each still in its own savepoint).
 CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", default=20)
+# Webhook URLs must resolve to public addresses (SSRF guard); local runs, tests and sandboxes
+# deliver to receivers on the same machine and lift it (config.settings.local / test).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)

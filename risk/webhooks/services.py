@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from core import clock
-from core.exceptions import NotFound
+from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
 
 from .models import WebhookDelivery, WebhookSubscription
 from .signing import SIGNATURE_HEADER, signature_header
@@ -25,9 +28,36 @@ DELIVER_TASK = "risk.deliver_webhook"
 MAX_BACKOFF_SECONDS = 1800
 
 
+def webhook_url_problems(url: str) -> list[ErrorItem]:
+    """Deliveries leave Forodha's network: refuse URLs that point inside it (SSRF). The host must
+    resolve, and every address it resolves to must be public (not loopback, private, link-local,
+    multicast, reserved or unspecified). `WEBHOOK_ALLOW_PRIVATE_ADDRESSES` lifts this for local
+    development, tests and sandboxes whose receivers run on the same machine."""
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return []
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        return [error("invalid", "Use an http(s) URL with a host name.", "/url")]
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return [error("webhook_url_unresolvable", f"The host {host!r} does not resolve.", "/url")]
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            return [error("webhook_url_not_public",
+                          f"The host {host!r} resolves to {address}, which is not a public address.", "/url")]
+    return []
+
+
 def webhook_subscription_create(
     *, agent: Any, url: str, kinds: list[str] | None = None, description: str = "", actor: Any
 ) -> WebhookSubscription:
+    problems = webhook_url_problems(url)
+    if problems:
+        raise ValidationFailed(errors=problems)
     return WebhookSubscription.objects.create(
         agent=agent,
         url=url,
@@ -143,9 +173,13 @@ def webhook_delivery_attempt(*, delivery_id: Any) -> AttemptResult:
     }
     status_code: int | None = None
     error_text = ""
+    # Re-checked at every attempt: the name may have been re-pointed inside since subscription.
+    refused = webhook_url_problems(delivery.subscription.url)
     try:
+        if refused:
+            raise ValueError(refused[0].detail)
         status_code = _post(delivery.subscription.url, body, headers)
-    except (OSError, ValueError) as exc:  # refused, timeout, DNS, bad URL
+    except (OSError, ValueError) as exc:  # refused, timeout, DNS, bad URL, not a public address
         error_text = repr(exc)[:500]
     attempts = delivery.attempts + 1
     ok = status_code is not None and 200 <= status_code < 300

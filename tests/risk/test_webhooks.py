@@ -278,3 +278,51 @@ def test_sweeper_finds_overdue_pending_deliveries():
     assert webhook_deliveries_due() == []
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock.now() - dt.timedelta(minutes=5))
     assert webhook_deliveries_due() == [str(delivery.pk)]
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://127.0.0.1:8000/hooks", "webhook_url_not_public"),
+        ("http://localhost/hooks", "webhook_url_not_public"),
+        ("https://10.1.2.3/hooks", "webhook_url_not_public"),
+        ("https://192.168.0.10/hooks", "webhook_url_not_public"),
+        ("http://169.254.169.254/latest/meta-data", "webhook_url_not_public"),
+        ("https://[::1]/hooks", "webhook_url_not_public"),
+    ],
+)
+def test_webhook_urls_inside_the_network_are_refused(api_client, settings, url, code):
+    # given the production setting: deliveries may only leave for public addresses
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    _auth(api_client, agent_with_token()[1])
+    # when
+    response = api_client.post("/api/v1/webhooks", {"url": url}, format="json")
+    # then
+    assert response.status_code == 400
+    assert [(e["pointer"], e["code"]) for e in response.json()["errors"]] == [("/url", code)]
+    assert WebhookSubscription.objects.count() == 0
+
+
+def test_a_public_address_is_accepted(api_client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    _auth(api_client, agent_with_token()[1])
+    response = api_client.post("/api/v1/webhooks", {"url": "https://93.184.216.34/hooks"}, format="json")
+    assert response.status_code == 201
+    assert WebhookSubscription.objects.get().url == "https://93.184.216.34/hooks"
+
+
+def test_delivery_to_an_address_that_became_private_is_refused_without_a_request(receiver_factory, settings):
+    # given a subscription made while allowed, to a receiver on this machine
+    receiver = receiver_factory([200])
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, receiver.url)
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    delivery = WebhookDelivery.objects.get()
+    # when the guard is on at delivery time
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    result = webhook_delivery_attempt(delivery_id=delivery.pk)
+    # then nothing was sent and the attempt is logged as refused, to be retried later
+    assert receiver.requests == []
+    delivery.refresh_from_db()
+    assert (result.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert "not a public address" in delivery.attempts_log[0]["error"]
