@@ -18,11 +18,12 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+from django.apps import apps as django_apps
 from django.db import migrations, models
 
 GENESIS_HASH = "0" * 64
@@ -53,17 +54,37 @@ class ChainSpec:
     order_field: str = "pk"
 
 
-_REGISTRY: list[ChainSpec] = []
+class ChainedEvent(models.Model):
+    """Abstract base of every append-only event table: the hash-chain columns and their filling.
 
+    A concrete event model names its subject (`chain_subject_field`, e.g. "declaration_id") and the
+    fields covered by the hash (`chain_hashed_fields`). A new row gets its place in its subject's
+    chain when inserted; the writer holds the subject's row lock, so the chain is linear. Bulk
+    writers fill the hashes themselves (see `next_hashes` and declarations' `events_chain`).
+    """
 
-def register_chain(model: type[models.Model], *, subject_field: str, hashed_fields: Sequence[str],
-                   order_field: str = "pk") -> None:
-    if not any(spec.model is model for spec in _REGISTRY):
-        _REGISTRY.append(ChainSpec(model, subject_field, tuple(hashed_fields), order_field))
+    chain_subject_field: ClassVar[str]
+    chain_hashed_fields: ClassVar[tuple[str, ...]]
+
+    prev_hash = models.CharField(max_length=64, editable=False, default="")
+    hash = models.CharField(max_length=64, editable=False, default="")
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.hash:
+            self.prev_hash, self.hash = next_hashes(self.chain_spec(), self)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def chain_spec(cls) -> ChainSpec:
+        return ChainSpec(cls, cls.chain_subject_field, cls.chain_hashed_fields)
 
 
 def registered_chains() -> list[ChainSpec]:
-    return list(_REGISTRY)
+    """Every concrete event model with a hash chain (what `manage.py audit verify` checks)."""
+    return [model.chain_spec() for model in django_apps.get_models() if issubclass(model, ChainedEvent)]
 
 
 def fields_of(instance: models.Model, hashed_fields: Iterable[str]) -> dict[str, Any]:

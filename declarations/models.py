@@ -7,12 +7,11 @@ ROUND_HALF_UP (services do it, models only store). Weights keep 3 places (kg to 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from core.audit import ChainSpec, next_hashes
+from core.audit import ChainedEvent
 
 from .enums import AmendmentStatus, Channel, EventKind, Regime, Status
 
@@ -271,7 +270,13 @@ class Payment(models.Model):
         return f"{self.reference} KES {self.amount}"
 
 
-class DeclarationEvent(models.Model):
+class DeclarationEvent(ChainedEvent):
+    chain_subject_field = "declaration_id"
+    chain_hashed_fields = (
+        "declaration_id", "kind", "actor_id", "actor_label", "from_status", "to_status", "reason", "payload",
+        "created_at",
+    )
+
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=EventKind.choices, default=EventKind.TRANSITION)
     actor = models.ForeignKey(
@@ -284,29 +289,12 @@ class DeclarationEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    # Hash chain per declaration (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["declaration", "created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.declaration_id}: {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(DECLARATION_EVENT_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-DECLARATION_EVENT_CHAIN = ChainSpec(
-    DeclarationEvent, "declaration_id",
-    ("declaration_id", "kind", "actor_id", "actor_label", "from_status", "to_status", "reason", "payload",
-     "created_at"),
-)
 
 
 class AmendmentRequest(models.Model):

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from core.audit import ChainSpec, next_hashes
+from core.audit import ChainedEvent
 
 from .enums import (
     OutageStatus,
@@ -69,7 +68,12 @@ class MaintenanceWindow(models.Model):
         return WindowStatus.SCHEDULED
 
 
-class MaintenanceWindowEvent(models.Model):
+class MaintenanceWindowEvent(ChainedEvent):
+    chain_subject_field = "window_id"
+    chain_hashed_fields = (
+        "window_id", "kind", "from_status", "to_status", "actor_id", "reason", "payload", "created_at",
+    )
+
     window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=WindowEventKind.choices)
     from_status = models.CharField(max_length=16, blank=True)
@@ -80,28 +84,12 @@ class MaintenanceWindowEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    # Hash chain per window (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(MAINTENANCE_WINDOW_EVENT_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-MAINTENANCE_WINDOW_EVENT_CHAIN = ChainSpec(
-    MaintenanceWindowEvent, "window_id",
-    ("window_id", "kind", "from_status", "to_status", "actor_id", "reason", "payload", "created_at"),
-)
 
 
 class Outage(models.Model):
@@ -135,7 +123,12 @@ class Outage(models.Model):
         return (self.ended_at or now) - self.started_at
 
 
-class OutageEvent(models.Model):
+class OutageEvent(ChainedEvent):
+    chain_subject_field = "outage_id"
+    chain_hashed_fields = (
+        "outage_id", "from_status", "to_status", "actor_id", "reason", "payload", "created_at",
+    )
+
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
@@ -145,28 +138,12 @@ class OutageEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    # Hash chain per outage (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(OUTAGE_EVENT_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-OUTAGE_EVENT_CHAIN = ChainSpec(
-    OutageEvent, "outage_id",
-    ("outage_id", "from_status", "to_status", "actor_id", "reason", "payload", "created_at"),
-)
 
 
 class BufferedSubmission(models.Model):

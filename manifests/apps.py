@@ -3,12 +3,3 @@ from django.apps import AppConfig
 
 class ManifestsConfig(AppConfig):
     name = "manifests"
-
-    def ready(self) -> None:
-        # The event log is append-only and hash-chained per subject (`manage.py audit verify`).
-        from core.audit import register_chain
-
-        from .models import MANIFEST_EVENT_CHAIN
-
-        for spec in (MANIFEST_EVENT_CHAIN,):
-            register_chain(spec.model, subject_field=spec.subject_field, hashed_fields=spec.hashed_fields)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from core.audit import ChainSpec, next_hashes
+from core.audit import ChainedEvent
 from manifests.enums import (
     BillKind,
     BillStatus,
@@ -253,8 +252,14 @@ class ManifestVersion(models.Model):
         return f"{self.manifest_id} v{self.version}"
 
 
-class ManifestEvent(models.Model):
+class ManifestEvent(ChainedEvent):
     """One row per status transition, amendment and B/L settlement (actor, from, to, reason)."""
+
+    chain_subject_field = "manifest_id"
+    chain_hashed_fields = (
+        "manifest_id", "bill_of_lading_id", "kind", "from_status", "to_status", "reason", "payload",
+        "actor_id", "created_at",
+    )
 
     manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="events")
     bill_of_lading = models.ForeignKey(
@@ -270,9 +275,6 @@ class ManifestEvent(models.Model):
     )
     created_at = models.DateTimeField()
 
-    # Hash chain per manifest (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["manifest", "created_at", "id"]
@@ -280,20 +282,6 @@ class ManifestEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status or '-'} -> {self.to_status or '-'}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(MANIFEST_EVENT_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-MANIFEST_EVENT_CHAIN = ChainSpec(
-    ManifestEvent, "manifest_id",
-    ("manifest_id", "bill_of_lading_id", "kind", "from_status", "to_status", "reason", "payload", "actor_id",
-     "created_at"),
-)
 
 
 class WriteOff(models.Model):

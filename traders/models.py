@@ -4,12 +4,11 @@ authorisations, and AEO (Authorised Economic Operator) profiles with their chang
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from core.audit import ChainSpec, next_hashes
+from core.audit import ChainedEvent
 from traders.validators import validate_kra_pin
 
 
@@ -138,8 +137,13 @@ class AEOProfile(models.Model):
         return f"AEO {self.trader.pin} {self.tier} {self.status}"
 
 
-class AEOProfileChange(models.Model):
+class AEOProfileChange(ChainedEvent):
     """One change of an AEO profile (status transition or benefit/validity edit), with its actor."""
+
+    chain_subject_field = "profile_id"
+    chain_hashed_fields = (
+        "profile_id", "actor_id", "from_status", "to_status", "reason", "payload", "created_at",
+    )
 
     profile = models.ForeignKey(AEOProfile, on_delete=models.CASCADE, related_name="changes")
     actor = models.ForeignKey(
@@ -151,9 +155,6 @@ class AEOProfileChange(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    # Hash chain per profile (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["profile", "created_at", "id"]
@@ -162,15 +163,3 @@ class AEOProfileChange(models.Model):
     def __str__(self) -> str:
         return f"{self.profile_id}: {self.from_status or '-'} -> {self.to_status}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(AEO_PROFILE_CHANGE_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-AEO_PROFILE_CHANGE_CHAIN = ChainSpec(
-    AEOProfileChange, "profile_id",
-    ("profile_id", "actor_id", "from_status", "to_status", "reason", "payload", "created_at"),
-)

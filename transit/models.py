@@ -7,12 +7,11 @@ Amounts are KES, 2 places, ROUND_HALF_UP (services quantize). Every time is time
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from core.audit import ChainSpec, next_hashes
+from core.audit import ChainedEvent
 
 from .enums import (
     AlertKind,
@@ -149,7 +148,13 @@ class TransitSeal(models.Model):
         return f"{self.seal_number} on {self.container_number or '-'}"
 
 
-class TransitMovementEvent(models.Model):
+class TransitMovementEvent(ChainedEvent):
+    chain_subject_field = "movement_id"
+    chain_hashed_fields = (
+        "movement_id", "actor_id", "actor_label", "from_status", "to_status", "reason", "payload",
+        "created_at",
+    )
+
     movement = models.ForeignKey(TransitMovement, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="+")
@@ -160,28 +165,12 @@ class TransitMovementEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    # Hash chain per movement (core.audit): filled when the row is inserted, checked by `manage.py audit verify`.
-    prev_hash = models.CharField(max_length=64, editable=False, default="")
-    hash = models.CharField(max_length=64, editable=False, default="")
 
     class Meta:
         ordering = ["movement", "created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.movement_id}: {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Append-only (the database refuses UPDATE/DELETE): a new row gets its place in the chain of
-        # its subject, whose row the writer holds locked. Bulk writers fill the hashes themselves.
-        if self._state.adding and not self.hash:
-            self.prev_hash, self.hash = next_hashes(TRANSIT_MOVEMENT_EVENT_CHAIN, self)
-        super().save(*args, **kwargs)
-
-
-TRANSIT_MOVEMENT_EVENT_CHAIN = ChainSpec(
-    TransitMovementEvent, "movement_id",
-    ("movement_id", "actor_id", "actor_label", "from_status", "to_status", "reason", "payload", "created_at"),
-)
 
 
 class BondLedger(models.Model):

@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Subquery
 from core import clock
 from core.audit import GENESIS_HASH, chain_hash, fields_of
 
-from ..models import DECLARATION_EVENT_CHAIN, Declaration, DeclarationEvent
+from ..models import Declaration, DeclarationEvent
 
 logger = logging.getLogger("forodha.declarations")
 
@@ -62,7 +62,7 @@ def event_record(
 def events_chain(events: list[DeclarationEvent]) -> list[DeclarationEvent]:
     """Give new events (for `bulk_create`, which skips `save()`) their place in the hash chain of
     their declaration, in list order. The caller holds the declarations' rows locked. One query."""
-    spec = DECLARATION_EVENT_CHAIN
+    spec = DeclarationEvent.chain_spec()
     latest = Subquery(
         DeclarationEvent.objects.filter(declaration_id=OuterRef("pk")).order_by("-pk").values("hash")[:1]
     )
