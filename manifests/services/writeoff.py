@@ -138,18 +138,10 @@ def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:
     """
     now = clock.now()
     with transaction.atomic():
-        bill_ids = sorted(set(
-            WriteOff.objects.filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED)
-            .values_list("bill_of_lading_id", flat=True)
-        ))
+        bill_ids = _reserved_bill_ids(declaration_id)
         if not bill_ids:
             return 0
-        bills = {b.pk: b for b in BillOfLading.objects.select_for_update(of=("self",))
-                 .filter(pk__in=bill_ids).order_by("pk")}
-        write_offs = list(
-            WriteOff.objects.select_for_update()
-            .filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED).order_by("bill_of_lading_id")
-        )
+        bills, write_offs = _lock_reserved(declaration_id, bill_ids)
         for write_off in write_offs:
             bill = bills[write_off.bill_of_lading_id]
             bill.packages_reserved -= write_off.packages
@@ -170,10 +162,7 @@ def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
     """
     now = clock.now()
     with transaction.atomic():
-        bill_ids = sorted(set(
-            WriteOff.objects.filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED)
-            .values_list("bill_of_lading_id", flat=True)
-        ))
+        bill_ids = _reserved_bill_ids(declaration_id)
         if not bill_ids:
             return 0
         manifest_ids = sorted(set(
@@ -181,12 +170,7 @@ def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
         ))
         manifests = {m.pk: m for m in Manifest.objects.select_for_update(of=("self",))
                      .filter(pk__in=manifest_ids).order_by("pk")}
-        bills = {b.pk: b for b in BillOfLading.objects.select_for_update(of=("self",))
-                 .filter(pk__in=bill_ids).order_by("pk")}
-        write_offs = list(
-            WriteOff.objects.select_for_update()
-            .filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED).order_by("bill_of_lading_id")
-        )
+        bills, write_offs = _lock_reserved(declaration_id, bill_ids)
         for write_off in write_offs:
             bill = bills[write_off.bill_of_lading_id]
             bill.packages_reserved -= write_off.packages
@@ -208,3 +192,23 @@ def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
         for manifest in manifests.values():
             close_if_settled(manifest, actor=actor, now=now)
     return len(write_offs)
+
+
+def _reserved_bill_ids(declaration_id: uuid.UUID) -> list[Any]:
+    """The B/Ls on which the declaration still holds reservations, in lock order (pk)."""
+    return sorted(set(
+        WriteOff.objects.filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED)
+        .values_list("bill_of_lading_id", flat=True)
+    ))
+
+
+def _lock_reserved(declaration_id: uuid.UUID, bill_ids: list[Any]) -> tuple[dict[Any, BillOfLading], list[WriteOff]]:
+    """Lock the B/L rows (pk order, after any manifest locks the caller holds), then the
+    declaration's reserved write-offs."""
+    bills = {b.pk: b for b in BillOfLading.objects.select_for_update(of=("self",))
+             .filter(pk__in=bill_ids).order_by("pk")}
+    write_offs = list(
+        WriteOff.objects.select_for_update()
+        .filter(declaration_id=declaration_id, status=WriteOffStatus.RESERVED).order_by("bill_of_lading_id")
+    )
+    return bills, write_offs
