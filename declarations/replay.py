@@ -58,11 +58,6 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
 
 def _delegate(submission: Any, **kwargs: Any) -> Any:
     """Manifests are lodged by the manifests app's replay function when it provides one."""
-    from maintenance.services import ReplayOutcome
+    from manifests.replay import lodge_buffered as manifests_lodge_buffered
 
-    try:
-        from manifests.replay import lodge_buffered as manifests_lodge_buffered  # type: ignore[import-not-found]
-    except ImportError:
-        return ReplayOutcome(lodged=False, code="endpoint_not_supported",
-                             detail=f"No replay for endpoint {submission.endpoint!r}.")
     return manifests_lodge_buffered(submission, **kwargs)

@@ -10,10 +10,8 @@ logger = logging.getLogger("forodha.notifications")
 @shared_task(name="notifications.fan_out", acks_late=True)
 def fan_out(seqs: list[int]) -> int:
     """Hand notifications to push delivery (webhook subscriptions). Idempotent per delivery."""
-    try:
-        from risk.webhooks import webhook_deliveries_enqueue
-    except ImportError:  # push delivery not installed: the pull feed still has everything
-        return 0
+    from risk.webhooks import webhook_deliveries_enqueue
+
     from .models import Notification
 
     count = 0

@@ -99,8 +99,6 @@ def _has_sqlite_sequence(cursor: object) -> bool:
 
 def _bump_maintenance() -> None:
     """Processes holding a snapshot of maintenance windows reload it (the windows are gone)."""
-    try:
-        from maintenance.snapshot import bump_version
-    except ImportError:  # pragma: no cover
-        return
+    from maintenance.snapshot import bump_version
+
     bump_version()

@@ -6,11 +6,11 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
 from core import clock
 from core.audit import GENESIS_HASH, chain_hash, fields_of
+from core.outbox import outbox_enqueue as core_outbox_enqueue
 
 from ..models import Declaration, DeclarationEvent
 
@@ -81,19 +81,6 @@ def events_chain(events: list[DeclarationEvent]) -> list[DeclarationEvent]:
 
 def outbox_enqueue(*, task_name: str, kwargs: dict[str, Any]) -> None:
     """Hand work to Celery after commit, through the core outbox (survives a broker outage)."""
-    try:
-        from core.outbox import outbox_enqueue as core_outbox_enqueue
-    except ImportError:  # the core outbox lands separately; until then send after commit
-        from config.celery import app
-
-        def _send() -> None:
-            try:
-                app.send_task(task_name, kwargs=kwargs)
-            except Exception:  # broker down: the risk sweep picks unscored declarations up
-                logger.warning("could not enqueue %s", task_name, exc_info=True)
-
-        transaction.on_commit(_send)
-        return
     core_outbox_enqueue(task_name=task_name, kwargs=kwargs)
 
 
@@ -114,11 +101,8 @@ STATUS_NOTIFICATION_KIND: dict[str, str] = {
 def notify_agent(
     *, declaration: Declaration, kind: str, subject: str, payload: dict[str, Any], actor: Any
 ) -> None:
-    try:
-        from notifications.services import notification_create
-    except ImportError:  # the notifications app lands separately
-        logger.info("notification %s for %s (notifications app not installed)", kind, declaration.pk)
-        return
+    from notifications.services import notification_create
+
     notification_create(
         agent=declaration.agent, kind=kind, subject=subject, payload=payload,
         declaration_id=declaration.pk, actor=actor,
