@@ -6,14 +6,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import apis as core_apis
 
-# Every app owns its routes under /api/v1/ (API.md paths are absolute from there).
+# Every app owns its routes under /api/v1/ (API.md paths are absolute from there). Django tries
+# patterns in order, so the hot paths come first: health (core) and the agents' status polling and
+# lodging (declarations) resolve after a handful of pattern checks instead of ~40. No two apps'
+# patterns overlap, so the order changes nothing else (the schema sorts its paths itself).
 api_v1 = [
     path("", include("core.urls")),
+    path("", include("declarations.urls")),
     path("", include("reference.urls")),
     path("", include("traders.urls")),
     path("", include("tariff.urls")),
     path("", include("manifests.urls")),
-    path("", include("declarations.urls")),
     path("", include("risk.urls")),
     path("", include("maintenance.urls")),
     path("", include("notifications.urls")),

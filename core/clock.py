@@ -34,9 +34,13 @@ def _load_offset_seconds() -> float:
     return float(value)
 
 
+_ZERO = dt.timedelta(0)
+_UTC = dt.UTC
+
+
 def offset() -> dt.timedelta:
     if not settings.FORODHA_SANDBOX:
-        return dt.timedelta(0)
+        return _ZERO
     memo = getattr(_local, "memo", None)
     mono = time.monotonic()
     if memo is None or mono - memo[0] > CLOCK_LOCAL_TTL:
@@ -55,8 +59,15 @@ def set_offset(seconds: float, *, actor_label: str = "") -> None:
 
 
 def now() -> dt.datetime:
-    """Timezone-aware current time (UTC), moved by the sandbox offset when one is set."""
-    return timezone.now() + offset()
+    """Timezone-aware current time (UTC), moved by the sandbox offset when one is set.
+
+    Called on every API request (maintenance middleware): `datetime.now(UTC)` directly rather
+    than `timezone.now()` (USE_TZ is always on here), and no offset arithmetic outside a sandbox.
+    """
+    current = dt.datetime.now(_UTC)
+    if settings.FORODHA_SANDBOX:
+        current += offset()
+    return current
 
 
 def today() -> dt.date:

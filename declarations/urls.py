@@ -3,6 +3,7 @@ from django.urls import path
 from . import apis
 
 urlpatterns = [
+    path("status", apis.StatusLookupApi.as_view(), name="status-lookup"),  # first: agents poll it
     path("declarations", apis.DeclarationListCreateApi.as_view(), name="declarations"),
     path("declarations/<uuid:declaration_id>", apis.DeclarationDetailApi.as_view(), name="declaration"),
     path("declarations/<uuid:declaration_id>/lodge", apis.DeclarationLodgeApi.as_view(), name="declaration-lodge"),
@@ -12,6 +13,5 @@ urlpatterns = [
          name="declaration-payments"),
     path("declarations/<uuid:declaration_id>/history", apis.DeclarationHistoryApi.as_view(),
          name="declaration-history"),
-    path("status", apis.StatusLookupApi.as_view(), name="status-lookup"),
     path("payments/bank-callback", apis.BankCallbackApi.as_view(), name="bank-callback"),
 ]

@@ -28,7 +28,10 @@ def _after_create(notifications: list[Notification]) -> None:
     outbox_enqueue(task_name="notifications.fan_out", kwargs={"seqs": [n.seq for n in notifications]})
 
 
-@transaction.atomic
+# No savepoint of its own (savepoint=False): inside a caller's transaction (a lodging, a
+# clearance decision) the notification and its outbox row simply join it, saving two statements;
+# called alone it is still one transaction.
+@transaction.atomic(savepoint=False)
 def notification_create(
     *,
     agent: Any,

@@ -17,6 +17,11 @@ from traders.validators import is_valid_kra_pin
 def agent_for_user(user: object) -> ClearingAgent | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
+    # Token authentication (core.authentication) already joined the staff row and its agent.
+    descriptor = getattr(type(user), "agent_staff", None)
+    if descriptor is not None and descriptor.is_cached(user):
+        cached = descriptor.related.get_cached_value(user)
+        return cached.agent if cached is not None else None
     try:
         staff = AgentStaff.objects.select_related("agent").get(user_id=user.pk)  # type: ignore[attr-defined]
     except AgentStaff.DoesNotExist:

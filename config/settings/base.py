@@ -104,6 +104,15 @@ else:
     # TCP + auth round trip on every request. health checks keep a dead one from being reused.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side parameter binding + prepared statements (psycopg 3): every hot statement is
+    # planned once per connection instead of on each call. The status look-up's 4-join query plans
+    # in ~0.7 ms and runs in ~0.1 ms; a lodging's 30 statements cost PostgreSQL about half as much
+    # CPU prepared (docs/performance.md). Off with DB_PREPARED_STATEMENTS=0, e.g. behind a
+    # transaction-pooling PgBouncer older than 1.21 (no prepared-statement support).
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2)}
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -59,19 +59,22 @@ def event_record(
     )
 
 
-def events_chain(events: list[DeclarationEvent]) -> list[DeclarationEvent]:
+def events_chain(events: list[DeclarationEvent], *, new_subjects: bool = False) -> list[DeclarationEvent]:
     """Give new events (for `bulk_create`, which skips `save()`) their place in the hash chain of
-    their declaration, in list order. The caller holds the declarations' rows locked. One query."""
+    their declaration, in list order. The caller holds the declarations' rows locked. One query,
+    none with `new_subjects` (declarations inserted in this transaction: no chain yet)."""
     spec = DeclarationEvent.chain_spec()
-    latest = Subquery(
-        DeclarationEvent.objects.filter(declaration_id=OuterRef("pk")).order_by("-pk").values("hash")[:1]
-    )
-    ids = {event.declaration_id for event in events}
-    last: dict[Any, str] = {
-        pk: digest or GENESIS_HASH
-        for pk, digest in Declaration.objects.filter(pk__in=ids).annotate(last_hash=latest)
-        .values_list("pk", "last_hash")
-    }
+    last: dict[Any, str] = {}
+    if not new_subjects:
+        latest = Subquery(
+            DeclarationEvent.objects.filter(declaration_id=OuterRef("pk")).order_by("-pk").values("hash")[:1]
+        )
+        ids = {event.declaration_id for event in events}
+        last = {
+            pk: digest or GENESIS_HASH
+            for pk, digest in Declaration.objects.filter(pk__in=ids).annotate(last_hash=latest)
+            .values_list("pk", "last_hash")
+        }
     for event in events:
         event.prev_hash = last.get(event.declaration_id, GENESIS_HASH)
         event.hash = chain_hash(event.prev_hash, fields_of(event, spec.hashed_fields))

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core import clock
+from core.db import insert_rows
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
 from ..entry_numbers import entry_number_next
@@ -167,12 +168,13 @@ def declaration_draft_lodge(*, declaration_id: uuid.UUID | str, agent: Any, acto
 def _reserve(declaration: Declaration, prepared: PreparedDeclaration, actor: Any) -> list[ErrorItem]:
     if prepared.bill_of_lading is None:
         return []
-    from manifests.services import writeoff_reserve
+    from manifests.services import writeoff_reserve_fresh
 
     try:
-        # writeoff_reserve runs in its own savepoint: a refusal leaves our transaction usable.
-        writeoff_reserve(
-            bill_of_lading_id=prepared.bill_of_lading.pk, declaration_id=declaration.pk,
+        # A declaration being lodged holds nothing on the B/L yet (drafts reserve nothing): the
+        # two-statement path; on refusal it runs the full check in a savepoint to say why.
+        writeoff_reserve_fresh(
+            bill=prepared.bill_of_lading, declaration_id=declaration.pk,
             packages=prepared.total_packages, gross_weight_kg=prepared.total_gross_weight_kg, actor=actor,
         )
     except ValidationFailed as exc:
@@ -247,7 +249,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
                          from_status=Status.REGISTERED, to_status=Status.ASSESSED, reason="assessed",
                          payload={"total": str(assessment.total), "eslip": eslip.reference},
                          created_at=now),
-    ]))
+    ], new_subjects=from_status == ""))
     outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
     if prepared.trader is not None:
         # Compliance history read by risk (first-time trader). An F() update (no read-modify-write),
@@ -275,17 +277,20 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     return declaration
 
 
+_ITEM_FIELDS = (
+    "declaration", "line_no", "hs_code", "description", "origin_country", "packages", "package_kind",
+    "gross_weight_kg", "net_weight_kg", "supplementary_quantity", "supplementary_unit", "item_value",
+    "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "idf_reduced", "rdl_reduced",
+)
+
+
 def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> None:
-    DeclarationItem.objects.bulk_create([
-        DeclarationItem(
-            declaration=declaration, line_no=item.line_no, hs_code=item.hs_code, description=item.description,
-            origin_country=item.origin_country, packages=item.packages, package_kind=item.package_kind,
-            gross_weight_kg=item.gross_weight_kg, net_weight_kg=item.net_weight_kg,
-            supplementary_quantity=item.supplementary_quantity, supplementary_unit=item.supplementary_unit,
-            item_value=item.item_value, customs_value=item.customs_value,
-            customs_value_kes=item.customs_value_kes, cpc=item.cpc, preference=item.preference,
-            exemption=item.exemption, idf_reduced=item.idf_reduced, rdl_reduced=item.rdl_reduced,
-        )
+    # Validated values in their final form: one executemany, no model instances (core.db).
+    insert_rows(DeclarationItem, _ITEM_FIELDS, [
+        (declaration.pk, item.line_no, item.hs_code, item.description, item.origin_country, item.packages,
+         item.package_kind, item.gross_weight_kg, item.net_weight_kg, item.supplementary_quantity,
+         item.supplementary_unit, item.item_value, item.customs_value, item.customs_value_kes, item.cpc,
+         item.preference, item.exemption, item.idf_reduced, item.rdl_reduced)
         for item in prepared.items
     ])
 
@@ -333,7 +338,9 @@ def assessment_store(
     for tax, rule, amount in fee_lines:
         lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
                                     amount=money(amount)))
-    AssessmentLine.objects.bulk_create(lines)
+    # The instances are kept for rendering (prefetch cache below); the rows go in one executemany.
+    insert_rows(AssessmentLine, ("assessment", "line_no", "tax", "base", "rule", "amount"),
+                [(assessment.pk, line.line_no, line.tax, line.base, line.rule, line.amount) for line in lines])
     assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return assessment
 

@@ -4,7 +4,12 @@ from manifests.services.amendment import BillPatch, ManifestPatch, manifest_amen
 from manifests.services.common import manifest_etag, pre_arrival_deadline
 from manifests.services.lifecycle import manifest_record_arrival, manifest_record_discharge
 from manifests.services.lodging import manifest_lodge, manifest_submit
-from manifests.services.writeoff import writeoff_release, writeoff_reserve, writeoff_settle
+from manifests.services.writeoff import (
+    writeoff_release,
+    writeoff_reserve,
+    writeoff_reserve_fresh,
+    writeoff_settle,
+)
 
 __all__ = [
     "BillPatch",
@@ -18,5 +23,6 @@ __all__ = [
     "pre_arrival_deadline",
     "writeoff_release",
     "writeoff_reserve",
+    "writeoff_reserve_fresh",
     "writeoff_settle",
 ]

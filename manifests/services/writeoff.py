@@ -1,6 +1,8 @@
 """Write-off of B/L quantities by declarations (used by the declarations app).
 
     writeoff_reserve   lodging/registration of a declaration: packages and weight are taken
+    writeoff_reserve_fresh  the same for a declaration holding nothing yet (the lodging path):
+                       one conditional UPDATE + one INSERT; falls back to writeoff_reserve
     writeoff_release   cancellation (or rejection): the reserved quantities are given back
     writeoff_settle    release order: reserved -> settled; a fully settled B/L is settled and a
                        manifest whose B/Ls are all settled is closed
@@ -25,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from core import clock
 from core.exceptions import Conflict, ErrorItem, ValidationFailed, error
@@ -128,6 +131,48 @@ def writeoff_reserve(
             bill_of_lading=bill, declaration_id=declaration_id, packages=packages, gross_weight_kg=weight,
             created_by=_user(actor), created_at=now,
         )
+
+
+def writeoff_reserve_fresh(
+    *,
+    bill: BillOfLading,
+    declaration_id: uuid.UUID,
+    packages: int,
+    gross_weight_kg: Decimal,
+    actor: Any,
+) -> WriteOff:
+    """`writeoff_reserve` for a declaration that holds nothing on the B/L yet (a lodging), in two
+    statements instead of six: one conditional UPDATE takes the quantities only if they remain,
+    one INSERT records the write-off.
+
+    `bill` is the caller's earlier read (its manifest status is checked here; its quantities are
+    not trusted). The UPDATE's WHERE is on the B/L row alone, so PostgreSQL re-checks it against
+    the latest row version after waiting for a concurrent lodging's lock: two lodgings can never
+    both take the last packages. When it matches nothing (quantity exceeded, B/L settled, weight
+    tolerance configured) the full `writeoff_reserve` runs and reports exactly why.
+    """
+    weight = Decimal(gross_weight_kg).quantize(WEIGHT_Q)
+    fast = (
+        isinstance(packages, int) and not isinstance(packages, bool) and packages > 0 and weight >= 0
+        and bill.manifest.status in DECLARABLE
+        and Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0"))) == 0
+    )
+    if fast:
+        taken = (
+            BillOfLading.objects.filter(pk=bill.pk)
+            .exclude(status=BillStatus.SETTLED)
+            .filter(packages__gte=F("packages_reserved") + F("packages_settled") + packages,
+                    gross_weight_kg__gte=F("weight_reserved_kg") + F("weight_settled_kg") + weight)
+            .update(packages_reserved=F("packages_reserved") + packages,
+                    weight_reserved_kg=F("weight_reserved_kg") + weight)
+        )
+        if taken:
+            return WriteOff.objects.create(
+                bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=packages,
+                gross_weight_kg=weight, created_by=_user(actor), created_at=clock.now(),
+            )
+    return writeoff_reserve(bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=packages,
+                            gross_weight_kg=gross_weight_kg, actor=actor)
 
 
 def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:

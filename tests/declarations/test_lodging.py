@@ -294,3 +294,37 @@ def test_replay_callable_reports_validation_problems(world: World) -> None:
     assert outcome.lodged is False
     assert [(e.code, e.pointer) for e in outcome.errors] == [("cpc_regime_mismatch", "/cpc")]
     assert Declaration.objects.count() == 0
+
+
+def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, world: World) -> None:
+    """The lodging hot path (docs/performance.md): token + agent in one query, the B/L write-off
+    in one conditional UPDATE + one INSERT, no savepoints, no chain-head read for a new declaration,
+    items and assessment lines by COPY (not captured here: they bypass the ORM)."""
+    from collections import Counter
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert _post(client, body_im4(world, items=20, local_reference="WARM-UP")).status_code == 201  # caches, counter
+    body = body_im4(world, items=20)
+    with CaptureQueriesContext(connection) as ctx:
+        response = _post(client, body)
+
+    assert response.status_code == 201, response.json()
+    statements = [q["sql"] for q in ctx.captured_queries]
+    # (the test runs inside a transaction: the lodging's own is a savepoint, and the post-commit
+    # outbox hand-off does not run)
+    assert Counter(sql.split()[0].upper() for sql in statements) == {
+        "SELECT": 3, "INSERT": 9, "UPDATE": 4, "SAVEPOINT": 1, "RELEASE": 1}
+    assert not [sql for sql in statements if "manifests_writeoff" in sql and sql.startswith("SELECT")]
+    # and everything the COPY wrote is there, with exact values
+    declaration = Declaration.objects.get(pk=response.json()["id"])
+    items = list(DeclarationItem.objects.filter(declaration=declaration).order_by("line_no"))
+    assert [i.line_no for i in items] == list(range(1, 21))
+    assert [str(i.gross_weight_kg) for i in items] == [b["gross_weight_kg"] for b in body["items"]]
+    lines = AssessmentLine.objects.filter(assessment__declaration=declaration)
+    assert sum(line.amount for line in lines) == Assessment.objects.get(declaration=declaration).total
+    assert response.json()["assessment"]["lines"] == [
+        {k: (str(v) if k in ("base", "amount") else v) for k, v in row.items()}
+        for row in lines.order_by("id").values("line_no", "tax", "base", "rule", "amount")
+    ]

@@ -17,6 +17,7 @@ from manifests.services import (
     manifest_record_arrival,
     writeoff_release,
     writeoff_reserve,
+    writeoff_reserve_fresh,
     writeoff_settle,
 )
 from tests.factories.manifests import BillOfLadingFactory, ManifestFactory, reference_rows
@@ -196,6 +197,96 @@ def test_twenty_concurrent_declarations_never_over_declare(postgres: None) -> No
 
     threads = [threading.Thread(target=declare) for _ in range(20)]
     # when
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then exactly 16 fit (48 packages), 4 are refused, counters are exact
+    assert sorted(outcomes) == ["bl_quantity_exceeded"] * 4 + ["ok"] * 16
+    bill.refresh_from_db()
+    assert (bill.packages_reserved, bill.weight_reserved_kg, bill.packages_remaining) == (
+        48, Decimal("4800.000"), 2)
+    assert WriteOff.objects.filter(bill_of_lading=bill, status="reserved").count() == 16
+
+
+def _fresh(bill: BillOfLading, packages: int, weight: str) -> WriteOff:
+    found = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
+    return writeoff_reserve_fresh(bill=found, declaration_id=uuid.uuid4(), packages=packages,
+                                  gross_weight_kg=Decimal(weight), actor=None)
+
+
+def test_fresh_reservation_takes_the_quantities_in_one_update_and_one_insert(bill: BillOfLading) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    read = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        write_off = writeoff_reserve_fresh(bill=read, declaration_id=uuid.uuid4(), packages=4,
+                                           gross_weight_kg=Decimal("400.5"), actor=None)
+    bill.refresh_from_db()
+    assert (write_off.packages, write_off.gross_weight_kg, write_off.status) == (4, Decimal("400.500"), "reserved")
+    assert (bill.packages_reserved, bill.weight_reserved_kg) == (4, Decimal("400.500"))
+    # the B/L read inside the helper is not trusted for quantities; no SELECT, no savepoint
+    assert [q["sql"].split()[0].upper() for q in ctx.captured_queries] == ["UPDATE", "INSERT"]
+
+
+def test_fresh_reservation_refused_reports_why_and_changes_nothing(bill: BillOfLading) -> None:
+    _fresh(bill, 8, "900")
+    stale = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
+    stale.packages_reserved = 0  # a stale read must not let it over-declare
+    with pytest.raises(ValidationFailed) as info:
+        writeoff_reserve_fresh(bill=stale, declaration_id=uuid.uuid4(), packages=3,
+                               gross_weight_kg=Decimal("100.001"), actor=None)
+    assert info.value.code == "bl_quantity_exceeded"
+    assert [e.code for e in info.value.errors] == ["bl_quantity_exceeded", "bl_quantity_exceeded"]
+    bill.refresh_from_db()
+    assert (bill.packages_reserved, bill.weight_reserved_kg) == (8, Decimal("900.000"))
+    assert WriteOff.objects.count() == 1
+
+
+def test_fresh_reservation_on_a_settled_bill_is_refused(bill: BillOfLading) -> None:
+    BillOfLading.objects.filter(pk=bill.pk).update(status="settled")
+    with pytest.raises(ValidationFailed) as info:
+        _fresh(bill, 1, "1")
+    assert [e.code for e in info.value.errors] == ["bl_settled"]
+    assert WriteOff.objects.count() == 0
+
+
+def test_fresh_reservation_with_a_weight_tolerance_uses_the_full_check(bill: BillOfLading, settings) -> None:  # type: ignore[no-untyped-def]
+    # 1 % tolerance on 1000 kg: 1010 kg may be written off (the one-statement path cannot express it)
+    settings.MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT = "1"
+    write_off = _fresh(bill, 10, "1010")
+    bill.refresh_from_db()
+    assert (write_off.gross_weight_kg, bill.weight_reserved_kg) == (Decimal("1010.000"), Decimal("1010.000"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_fresh_reservations_never_over_declare(postgres: None) -> None:
+    # given a B/L of 50 packages / 5000 kg, and 20 lodgings of 3 packages / 300 kg each, every one
+    # holding the same (stale) read of the B/L, as lodgings validated before the transaction do
+    reference_rows()
+    bill = BillOfLadingFactory(packages=50, gross_weight_kg=Decimal("5000.000"))
+    read = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def declare() -> None:
+        try:
+            barrier.wait(timeout=30)
+            with transaction.atomic():
+                writeoff_reserve_fresh(bill=read, declaration_id=uuid.uuid4(), packages=3,
+                                       gross_weight_kg=Decimal("300"), actor=None)
+            result = "ok"
+        except ValidationFailed as exc:
+            result = exc.code
+        except Exception as exc:  # an IntegrityError from the CHECK constraint would be a failure
+            result = f"error: {exc!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=declare) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,0 +1,51 @@
+"""Database helpers for hot write paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from django.db import connection, models
+
+
+@cache
+def _insert_plan(model: type[models.Model], field_names: tuple[str, ...]) -> tuple[str, str, tuple[Any, ...]]:
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in field_names)
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[union-attr,arg-type]
+    marks = ", ".join(["%s"] * len(fields))
+    # Only keys need the backend's conversion (UUIDs are hex strings on SQLite); ints, strings,
+    # booleans and Decimals go to the driver as they are.
+    prep = tuple(field if isinstance(field, models.ForeignKey | models.UUIDField) else None for field in fields)
+    return f"COPY {table} ({columns}) FROM STDIN", f"INSERT INTO {table} ({columns}) VALUES ({marks})", prep
+
+
+def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert `rows` (tuples of values in `field_names` order, already in their final form: quantized
+    Decimals, validated strings) without the ORM's per-object, per-field work; returns the count.
+
+    For append-only child rows written in bulk on the lodging path (declaration items, assessment
+    lines). On PostgreSQL it is one COPY: 83 assessment lines cost ~0.4 ms of client CPU, against
+    2.5-4 ms for a multi-row INSERT or an executemany (psycopg re-parses a multi-row INSERT's
+    hundreds of placeholders on every call, and pipelines executemany row by row). Elsewhere an
+    executemany. No signals, no `pre_save`, no defaults: pass every column the row needs.
+    """
+    copy_sql, insert_sql, prep = _insert_plan(model, tuple(field_names))
+    params = [
+        [value if field is None else field.get_db_prep_save(value, connection)
+         for field, value in zip(prep, row, strict=True)]
+        for row in rows
+    ]
+    if not params:
+        return 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(insert_sql, params)
+    return len(params)
