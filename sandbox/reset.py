@@ -52,6 +52,10 @@ def sandbox_reset(*, actor_label: str) -> ResetResult:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(t) for t in tables)
                                + " RESTART IDENTITY CASCADE")
+                # Back to the default for the rest of the transaction: a caller that seeds in the
+                # same transaction lodges declarations, whose child rows precede the declaration
+                # row and rely on deferred foreign-key checks (declarations.services.lodging).
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
             _delete_with_triggers_lifted(tables)
         users = _delete_users(user_model)

@@ -207,8 +207,9 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration.trader = prepared.trader
     declaration.bill_of_lading = prepared.bill_of_lading
     declaration.body = json_safe(prepared.body)
-    # Written as a draft first; ONE final UPDATE sets the entry number and the status (see below).
-    declaration.status = Status.DRAFT
+    # The row itself is written LAST, with its entry number and status, in one INSERT (or one
+    # UPDATE of a draft): the child rows before it point at its id through foreign keys that
+    # PostgreSQL and SQLite check at COMMIT (Django creates them DEFERRABLE INITIALLY DEFERRED).
     declaration.entry_number = None
     declaration.lodged_at = prepared.registered_at
     declaration.exchange_rate = prepared.exchange_rate
@@ -217,10 +218,6 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration.version = 1
     declaration.updated_at = now
     declaration.etag_version = (declaration.etag_version or 0) + 1
-    if from_status == Status.DRAFT:
-        declaration.save()
-    else:
-        declaration.save(force_insert=True)
 
     items_create(declaration, prepared)
     documents_create(declaration, data)
@@ -260,13 +257,15 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         )
 
     # Gap-free serial, taken LAST: the counter row stays locked until commit, so everything after
-    # this line serialises lodgings of one office/regime/year. Only the status/number UPDATE and
+    # this line serialises lodgings of one office/regime/year. Only the declaration row itself and
     # the agent's notification (which quotes the number) come after it.
     declaration.entry_number = entry_number_next(
         year=local_registered.year, office_code=prepared.office.pk, regime=data["regime"])
     declaration.status = Status.ASSESSED
-    Declaration.objects.filter(pk=declaration.pk).update(entry_number=declaration.entry_number,
-                                                         status=declaration.status)
+    if from_status == Status.DRAFT:
+        declaration.save()
+    else:
+        declaration.save(force_insert=True)
     notify_agent(
         declaration=declaration, kind="accepted",
         subject=f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}",

@@ -298,7 +298,8 @@ def test_replay_callable_reports_validation_problems(world: World) -> None:
 
 def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, world: World) -> None:
     """The lodging hot path (docs/performance.md): token + agent in one query, the B/L write-off
-    in one conditional UPDATE + one INSERT, no savepoints, no chain-head read for a new declaration,
+    in one conditional UPDATE + one INSERT, the declaration row written once (last, with its entry
+    number), no savepoints, no chain-head read for a new declaration,
     items and assessment lines by COPY (not captured here: they bypass the ORM)."""
     from collections import Counter
 
@@ -315,7 +316,7 @@ def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, wor
     # (the test runs inside a transaction: the lodging's own is a savepoint, and the post-commit
     # outbox hand-off does not run)
     assert Counter(sql.split()[0].upper() for sql in statements) == {
-        "SELECT": 3, "INSERT": 9, "UPDATE": 4, "SAVEPOINT": 1, "RELEASE": 1}
+        "SELECT": 3, "INSERT": 9, "UPDATE": 3, "SAVEPOINT": 1, "RELEASE": 1}
     assert not [sql for sql in statements if "manifests_writeoff" in sql and sql.startswith("SELECT")]
     # and everything the COPY wrote is there, with exact values
     declaration = Declaration.objects.get(pk=response.json()["id"])
