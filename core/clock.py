@@ -12,9 +12,10 @@ import datetime as dt
 import threading
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+from .settings_cache import setting
 
 CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
 # A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".
@@ -39,7 +40,7 @@ _UTC = dt.UTC
 
 
 def offset() -> dt.timedelta:
-    if not settings.FORODHA_SANDBOX:
+    if not setting("FORODHA_SANDBOX"):
         return _ZERO
     memo = getattr(_local, "memo", None)
     mono = time.monotonic()
@@ -65,7 +66,7 @@ def now() -> dt.datetime:
     than `timezone.now()` (USE_TZ is always on here), and no offset arithmetic outside a sandbox.
     """
     current = dt.datetime.now(_UTC)
-    if settings.FORODHA_SANDBOX:
+    if setting("FORODHA_SANDBOX"):
         current += offset()
     return current
 

@@ -17,7 +17,6 @@ import json
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -26,6 +25,7 @@ from core import clock
 from core.exceptions import ApplicationError
 from core.idempotency import IdempotencyMiddleware
 from core.problems import problem_response
+from core.settings_cache import setting
 
 from .enums import WindowScope
 from .intake import EXEMPT_API_PREFIXES, LodgingEndpoint, check_body, lodging_endpoint
@@ -92,7 +92,7 @@ class MaintenanceMiddleware:
 
     @property
     def _horizon(self) -> dt.timedelta:
-        hours = settings.MAINTENANCE_NOTICE_HORIZON_HOURS
+        hours = setting("MAINTENANCE_NOTICE_HORIZON_HOURS")
         cached = self._horizon_cache
         if cached is None or cached[0] != hours:
             cached = self._horizon_cache = (hours, dt.timedelta(hours=hours))

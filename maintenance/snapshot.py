@@ -23,9 +23,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+from core.settings_cache import setting
 
 from .enums import OutageStatus, WindowMode, WindowScope, WindowStatus
 
@@ -168,16 +169,16 @@ class SnapshotStore:
     def get(self) -> Snapshot:
         snapshot = self._snapshot
         mono = time.monotonic()
-        if snapshot is not None and mono - self._checked_at < settings.MAINTENANCE_CACHE_SECONDS:
+        if snapshot is not None and mono - self._checked_at < setting("MAINTENANCE_CACHE_SECONDS"):
             return snapshot
         with self._lock:
             snapshot = self._snapshot
-            if snapshot is not None and mono - self._checked_at < settings.MAINTENANCE_CACHE_SECONDS:
+            if snapshot is not None and mono - self._checked_at < setting("MAINTENANCE_CACHE_SECONDS"):
                 return snapshot
             version = self._read_version()
             self._checked_at = mono
             if (snapshot is None or version is _UNREADABLE or version != self._version
-                    or mono - self._loaded_at >= settings.MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS):
+                    or mono - self._loaded_at >= setting("MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS")):
                 reloaded = self._reload()
                 if reloaded is not None:
                     snapshot = reloaded

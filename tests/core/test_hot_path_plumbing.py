@@ -92,3 +92,18 @@ def test_insert_rows_writes_exact_values_without_orm_statements(world: World) ->
     assert stored == rows
     assert AssessmentLine.objects.filter(assessment=assessment).count() == before + 3
     assert insert_rows(AssessmentLine, ("assessment", "line_no"), []) == 0
+
+
+def test_hot_settings_are_memoised_and_follow_every_announced_change(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings as django_settings
+
+    from core.settings_cache import setting
+
+    settings.MAINTENANCE_NOTICE_HORIZON_HOURS = 72
+    assert setting("MAINTENANCE_NOTICE_HORIZON_HOURS") == 72
+    # a silent change (no setting_changed signal) is not seen: the value is memoised...
+    django_settings._wrapped.MAINTENANCE_NOTICE_HORIZON_HOURS = 1
+    assert setting("MAINTENANCE_NOTICE_HORIZON_HOURS") == 72
+    # ...and an announced one (override_settings, the settings fixture) is seen at once
+    settings.MAINTENANCE_NOTICE_HORIZON_HOURS = 24
+    assert setting("MAINTENANCE_NOTICE_HORIZON_HOURS") == 24
