@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -170,9 +171,8 @@ def test_bl_find_returns_the_open_bill_of_the_latest_manifest(refdata: None) -> 
     assert bl_find("") is None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_twenty_concurrent_declarations_never_over_declare(postgres: None) -> None:
-    # given a B/L of 50 packages / 5000 kg, and 20 declarations of 3 packages / 300 kg each
+def _race_twenty(reserve: Callable[[BillOfLading], object]) -> None:
+    """20 threads reserve 3 packages / 300 kg each, at once, on a B/L of 50 packages / 5000 kg."""
     reference_rows()
     bill = BillOfLadingFactory(packages=50, gross_weight_kg=Decimal("5000.000"))
     barrier = threading.Barrier(20)
@@ -183,12 +183,11 @@ def test_twenty_concurrent_declarations_never_over_declare(postgres: None) -> No
         try:
             barrier.wait(timeout=30)
             with transaction.atomic():
-                writeoff_reserve(bill_of_lading_id=bill.pk, declaration_id=uuid.uuid4(), packages=3,
-                                 gross_weight_kg=Decimal("300"), actor=None)
+                reserve(bill)
             result = "ok"
         except ValidationFailed as exc:
             result = exc.code
-        except Exception as exc:  # anything else is a failure of the test
+        except Exception as exc:  # anything else (an IntegrityError from the CHECK) is a failure
             result = f"error: {exc!r}"
         finally:
             connection.close()
@@ -196,17 +195,22 @@ def test_twenty_concurrent_declarations_never_over_declare(postgres: None) -> No
             outcomes.append(result)
 
     threads = [threading.Thread(target=declare) for _ in range(20)]
-    # when
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # then exactly 16 fit (48 packages), 4 are refused, counters are exact
+    # exactly 16 fit (48 packages), 4 are refused, counters are exact
     assert sorted(outcomes) == ["bl_quantity_exceeded"] * 4 + ["ok"] * 16
     bill.refresh_from_db()
     assert (bill.packages_reserved, bill.weight_reserved_kg, bill.packages_remaining) == (
         48, Decimal("4800.000"), 2)
     assert WriteOff.objects.filter(bill_of_lading=bill, status="reserved").count() == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_declarations_never_over_declare(postgres: None) -> None:
+    _race_twenty(lambda bill: writeoff_reserve(bill_of_lading_id=bill.pk, declaration_id=uuid.uuid4(),
+                                               packages=3, gross_weight_kg=Decimal("300"), actor=None))
 
 
 def _fresh(bill: BillOfLading, packages: int, weight: str) -> WriteOff:
@@ -261,42 +265,19 @@ def test_fresh_reservation_with_a_weight_tolerance_uses_the_full_check(bill: Bil
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_fresh_reservations_never_over_declare(postgres: None) -> None:
-    # given a B/L of 50 packages / 5000 kg, and 20 lodgings of 3 packages / 300 kg each, every one
-    # holding the same (stale) read of the B/L, as lodgings validated before the transaction do
-    reference_rows()
-    bill = BillOfLadingFactory(packages=50, gross_weight_kg=Decimal("5000.000"))
-    read = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
-    barrier = threading.Barrier(20)
-    outcomes: list[str] = []
-    lock = threading.Lock()
+    # every lodging holds the same, soon stale, read of the B/L (validated before its transaction)
+    reads: dict[object, BillOfLading] = {}
+    once = threading.Lock()
 
-    def declare() -> None:
-        try:
-            barrier.wait(timeout=30)
-            with transaction.atomic():
-                writeoff_reserve_fresh(bill=read, declaration_id=uuid.uuid4(), packages=3,
-                                       gross_weight_kg=Decimal("300"), actor=None)
-            result = "ok"
-        except ValidationFailed as exc:
-            result = exc.code
-        except Exception as exc:  # an IntegrityError from the CHECK constraint would be a failure
-            result = f"error: {exc!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
+    def reserve(bill: BillOfLading) -> object:
+        with once:  # one read, shared by all 20: stale as soon as the first lodging commits
+            if bill.pk not in reads:
+                reads[bill.pk] = BillOfLading.objects.select_related("manifest").get(pk=bill.pk)
+        read = reads[bill.pk]
+        return writeoff_reserve_fresh(bill=read, declaration_id=uuid.uuid4(), packages=3,
+                                      gross_weight_kg=Decimal("300"), actor=None)
 
-    threads = [threading.Thread(target=declare) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    # then exactly 16 fit (48 packages), 4 are refused, counters are exact
-    assert sorted(outcomes) == ["bl_quantity_exceeded"] * 4 + ["ok"] * 16
-    bill.refresh_from_db()
-    assert (bill.packages_reserved, bill.weight_reserved_kg, bill.packages_remaining) == (
-        48, Decimal("4800.000"), 2)
-    assert WriteOff.objects.filter(bill_of_lading=bill, status="reserved").count() == 16
+    _race_twenty(reserve)
 
 
 def test_lookup_is_given_in_the_declarations_format(bill: BillOfLading) -> None:
