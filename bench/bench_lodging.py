@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import recreate_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "forodha_bench"
 DATABASE_URL = f"{PG}/{DB_NAME}"
@@ -89,18 +91,6 @@ _PROPOSED_SETTINGS = '''
 from bench_lodging_settings import *  # noqa
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 '''
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (DB_NAME,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _seed() -> dict[str, Any]:
@@ -417,7 +407,7 @@ def main() -> dict[str, Any]:
     import psycopg
 
     t_start = time.monotonic()
-    _recreate_database()
+    recreate_database(PG, DB_NAME)
     seed = _seed()
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:

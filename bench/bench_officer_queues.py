@@ -26,6 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import recreate_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_OFFICER_DB", "forodha_bench_officers")
 N = int(os.environ.get("BENCH_OFFICER_DECLARATIONS", "100000"))
@@ -34,16 +36,6 @@ os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
 os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '6')}")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.officers.settings_officers")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                     "AND pid <> pg_backend_pid()", (DB_NAME,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _seed() -> dict[str, Any]:
@@ -118,7 +110,7 @@ def _time(client: Any, url: str) -> tuple[list[float], int]:
 
 
 def main() -> dict[str, Any]:
-    _recreate_database()
+    recreate_database(PG, DB_NAME)
     import django
 
     django.setup()

@@ -31,6 +31,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import recreate_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "forodha_bench_replay"
 DATABASE_URL = f"{PG}/{DB_NAME}"
@@ -57,16 +60,6 @@ _REPLAY_CHILD = (
     "from maintenance.services import replay_buffered;"
     "r = replay_buffered(actor=None); print('REPLAY', r.lodged, r.rejected, r.errored, flush=True)"
 )
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                     "AND pid <> pg_backend_pid()", (DB_NAME,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _seed() -> dict[str, Any]:
@@ -173,7 +166,7 @@ def main() -> dict[str, Any]:
     import redis
 
     t_start = time.monotonic()
-    _recreate_database()
+    recreate_database(PG, DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
     seed = _seed()
     baseline = _baseline(seed)

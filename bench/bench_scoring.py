@@ -118,15 +118,14 @@ def bench_pure(n: int = 40_000, repeats: int = 3) -> list[dict[str, Any]]:
 
 
 def _setup_django() -> None:
-    import psycopg
 
     os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
     os.environ["REDIS_URL"] = REDIS_URL
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    from bench.common import recreate_database
+
+    recreate_database(PG, DB_NAME)
     import django
 
     django.setup()

@@ -20,6 +20,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from bench.common import recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -34,19 +36,6 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 RUN_DB = "forodha_bench_run"
 
 
-def fresh_database() -> str:
-    """A new empty PostgreSQL database for a benchmark that does not create its own (they all run
-    on PostgreSQL + Redis here; a benchmark that makes its own database overrides DATABASE_URL)."""
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                     "AND pid <> pg_backend_pid()", (RUN_DB,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{RUN_DB}"')
-        conn.execute(f'CREATE DATABASE "{RUN_DB}"')
-    return f"{PG}/{RUN_DB}"
-
-
 def run_one(name: str) -> dict[str, Any]:
     """Run bench.<name>.main() in a fresh interpreter and parse the JSON it prints last."""
     code = (
@@ -54,7 +43,7 @@ def run_one(name: str) -> dict[str, Any]:
         f"m = importlib.import_module('bench.{name}'); r = m.main();"
         "print('BENCH-RESULT ' + json.dumps(r, default=str))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": fresh_database(),
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": recreate_database(PG, RUN_DB),
            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=int(os.environ.get("BENCH_TIMEOUT", "900")))

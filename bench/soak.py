@@ -34,6 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.common import recreate_database  # noqa: E402
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "forodha_bench_soak"
 DATABASE_URL = f"{PG}/{DB_NAME}"
@@ -58,16 +61,6 @@ DEBUG = False
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING", "handlers": []}}
 '''
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-                     "AND pid <> pg_backend_pid()", (DB_NAME,))
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _seed() -> dict[str, Any]:
@@ -300,7 +293,7 @@ def main() -> dict[str, Any]:
     import psycopg
     import redis
 
-    _recreate_database()
+    recreate_database(PG, DB_NAME)
     redis.Redis.from_url(REDIS_URL).flushdb()
     seed = _seed()
     port = _free_port()
