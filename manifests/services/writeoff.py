@@ -46,8 +46,11 @@ def weight_tolerance_kg(bill: BillOfLading) -> Decimal:
     `MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT` (default 0: declared weight may never exceed the
     manifest; a larger declared weight needs a manifest amendment first).
     """
-    percent = Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0")))
-    return (bill.gross_weight_kg * percent / Decimal(100)).quantize(WEIGHT_Q)
+    return (bill.gross_weight_kg * _tolerance_percent() / Decimal(100)).quantize(WEIGHT_Q)
+
+
+def _tolerance_percent() -> Decimal:
+    return Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0")))
 
 
 def _user(actor: Any) -> Any:
@@ -155,7 +158,7 @@ def writeoff_reserve_fresh(
     fast = (
         isinstance(packages, int) and not isinstance(packages, bool) and packages > 0 and weight >= 0
         and bill.manifest.status in DECLARABLE
-        and Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0"))) == 0
+        and _tolerance_percent() == 0
     )
     if fast:
         taken = (
