@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -247,7 +248,18 @@ CELERY_TASK_ROUTES = {
     "transit.*": {"queue": "clearance"},
     "maintenance.*": {"queue": "clearance"},
 }
-FORODHA_QUEUES = ["default", "scoring", "clearance", "notifications", "replay"]
+# Every queue is declared, so a plain `celery -A config worker` (no -Q: how Celery's docs and most
+# people start one) consumes all of them; a worker started with `-Q scoring` still gets only its
+# own. Without this list Celery declares only the default queue and a one-worker deployment would
+# leave scoring and clearance messages waiting forever. Each queue gets the exchange and routing
+# key Celery would have made for it (direct exchange named after the queue), so messages already
+# in Redis from before stay routable. tests/core/test_celery_queues.py checks every route lands
+# on a declared queue.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("default", "scoring", "clearance", "notifications", "replay")
+)
+FORODHA_QUEUES = [queue.name for queue in CELERY_TASK_QUEUES]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -56,8 +56,9 @@ class Command(BaseCommand):
         processes = {
             "web": [python, "-m", "gunicorn", "config.wsgi:application", "--bind", bind,
                     "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+            # A plain worker (no -Q) consumes every declared queue (CELERY_TASK_QUEUES).
             "worker": [python, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
-                       "--concurrency", "2", "-Q", ",".join(_queues())],
+                       "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "config", "beat", "-l", "INFO",
                      "--schedule", str(var / "celerybeat-schedule")],
         }
@@ -127,8 +128,3 @@ class Command(BaseCommand):
         for agent in creds.get("agents", [])[:3]:
             lines.append(f"    agent   {agent['username']}  Authorization: Token {agent['token']}")
         self.stdout.write("\n".join(lines) + "\n")
-
-
-def _queues() -> list[str]:
-    # One embedded worker serves every queue; on several machines each queue gets its own workers.
-    return list(settings.FORODHA_QUEUES)
