@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo
+## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo;
+## logs in var/log/, warnings on the console (`make run DEVSTACK_ARGS=--verbose` for everything)
+DEVSTACK_ARGS ?=
 run: install
-	$(BIN)/python manage.py devstack
+	$(BIN)/python manage.py devstack $(DEVSTACK_ARGS)
 
 ## test: the whole suite (PostgreSQL and Redis when reachable; CI requires them)
 test: install
