@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from core.management.commands.devstack import (
     banner,
     log_levels,
     stack_processes,
+    worker_started,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +171,39 @@ def test_web_logs_go_to_the_file_and_warnings_to_the_console(tmp_path):
     assert "WARNING forodha.web database slow" in done.stderr
     assert "lodged" not in done.stderr
     assert " INFO " not in done.stderr
+
+
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[bytes]]:
+    """A stand-in for web/beat: a process that keeps running until stopped."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield process
+    process.kill()
+    process.wait(timeout=10)
+
+
+def test_the_banner_waits_for_the_worker_to_be_ready(tmp_path, child):
+    # given a worker log with a "ready." from an earlier run, then this run's start-up lines
+    log = tmp_path / "worker.log"
+    log.write_bytes(b"[2026-03-02 08:00:00,000: INFO/MainProcess] celery@vm ready.\n")
+    offset = log.stat().st_size
+    with log.open("ab") as f:
+        f.write(b"[2026-03-02 09:00:00,000: INFO/MainProcess] Connected to redis://127.0.0.1:6379/0\n")
+    # when nothing new says ready, the wait gives up at its timeout
+    started = time.monotonic()
+    assert worker_started(log, offset=offset, timeout=0.6, children=[child], poll=0.05) is False
+    assert time.monotonic() - started >= 0.6
+    # and once this run's worker says it, the wait ends with True
+    with log.open("ab") as f:
+        f.write(b"[2026-03-02 09:00:01,000: INFO/MainProcess] celery@vm ready.\n")
+    assert worker_started(log, offset=offset, timeout=5, children=[child], poll=0.05) is True
+
+
+def test_the_wait_ends_when_a_child_exits_or_ctrl_c(tmp_path, child):
+    log = tmp_path / "worker.log"  # never written: the worker did not get that far
+    exited = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    exited.wait(timeout=30)
+    started = time.monotonic()
+    assert worker_started(log, offset=0, timeout=30, children=[child, exited], poll=0.05) is False
+    assert worker_started(log, offset=0, timeout=30, children=[child], stop_requested=lambda: True) is False
+    assert time.monotonic() - started < 5

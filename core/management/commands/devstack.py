@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,17 @@ class Command(BaseCommand):
         levels = log_levels(verbose=options["verbose"], log_level=options["log_level"])
         processes = stack_processes(python=sys.executable, bind=bind, var=var, levels=levels)
         (var / "log").mkdir(exist_ok=True)
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        # Before the children start: a Ctrl-C while they boot must stop them too, not orphan them.
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        worker_log = next(p.log_file for p in processes if p.name == "worker")
+        worker_log_offset = worker_log.stat().st_size if worker_log.exists() else 0
         children: dict[str, subprocess.Popen[bytes]] = {}
         for process in processes:
             # Celery prints its start-up banner and shutdown notes on stdout: into the log file too.
@@ -78,18 +90,15 @@ class Command(BaseCommand):
                                                       start_new_session=True)
             if stdout is not None:
                 stdout.close()  # the child holds its own descriptor
-        time.sleep(2)
-        self.stdout.write(banner(bind=bind, credentials_file=credentials_file, processes=processes, levels=levels))
-
-        stopping = False
-
-        def stop(*_: Any) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         try:
+            # The banner comes after the start-up messages, so it stays on screen. (Celery's "ready."
+            # line is INFO: with files above INFO there is nothing to wait for.)
+            wait = STARTUP_WAIT_SECONDS if levels.file in ("DEBUG", "INFO") else 2.0
+            worker_started(worker_log, offset=worker_log_offset, timeout=wait, children=list(children.values()),
+                           stop_requested=lambda: stopping)
+            if not stopping:
+                self.stdout.write(banner(bind=bind, credentials_file=credentials_file, processes=processes,
+                                         levels=levels))
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
@@ -138,6 +147,31 @@ def log_levels(*, verbose: bool, log_level: str) -> LogLevels:
     if verbose:
         return LogLevels(file=file, console=file, verbose=True)
     return LogLevels(file=file, console=max(file, "WARNING", key=LOG_LEVELS.index), verbose=False)
+
+
+STARTUP_WAIT_SECONDS = 60.0
+WORKER_READY = b" ready."  # Celery's "celery@host ready." (INFO), written once it consumes
+
+
+def worker_started(log_file: Path, *, offset: int, timeout: float, children: list[subprocess.Popen[bytes]],
+                   stop_requested: Callable[[], bool] = lambda: False, poll: float = 0.25) -> bool:
+    """Wait until the worker's log says it is ready (True), a child exits, Ctrl-C, or timeout (False).
+
+    Only what was written after `offset` counts: the log file is appended to across runs.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stop_requested() or any(child.poll() is not None for child in children):
+            return False
+        try:
+            with log_file.open("rb") as log:
+                log.seek(offset)
+                if WORKER_READY in log.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(poll)
+    return False
 
 
 @dataclass(frozen=True)
