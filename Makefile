@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo
+## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo;
+## logs in var/log/, warnings on the console (`make run DEVSTACK_ARGS=--verbose` for everything)
+DEVSTACK_ARGS ?=
 run: install
-	$(BIN)/python manage.py devstack
+	$(BIN)/python manage.py devstack $(DEVSTACK_ARGS)
 
 ## test: the whole suite on this machine's PostgreSQL + Redis, exactly as CI runs it (nothing to set).
 ## Checks the services and provisions Debian Chromium (apt, as root) before any test starts.
