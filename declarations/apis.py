@@ -15,16 +15,18 @@ from rest_framework.views import APIView
 
 from core.exception_handler import flatten_errors
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
+from core.openapi import answers, condition_answers, problem
 from core.pagination import StandardPagination
 from core.serializers import MoneyField, StrictSerializer
 
+from . import openapi as ex
 from . import selectors, services
 from .enums import Status
 from .models import Assessment, Declaration, ESlip, Payment
-from .serializers import DeclarationInSerializer, DeclarationOutSerializer
+from .serializers import DeclarationInSerializer
 
 TAGS = ["declarations"]
-_problem = OpenApiResponse(description="application/problem+json")
+_problem = problem()
 
 
 def _agent(request: Request) -> Any:
@@ -136,13 +138,14 @@ class DeclarationListFilterSerializer(StrictSerializer):
 class DeclarationListCreateApi(APIView):
     @extend_schema(
         tags=TAGS, operation_id="v1_declarations_list", summary="The agent's own declarations (paginated, filterable)",
-        parameters=[OpenApiParameter("status", str, enum=Status.values),
+        parameters=[*ex.LIST_PARAMETERS,
                     OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
                     OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: inline_serializer("DeclarationPage", fields={
+        responses={200: OpenApiResponse(inline_serializer("DeclarationPage", fields={
             "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
-            "results": DeclarationListItemSerializer(many=True)}), 400: _problem},
+            "results": DeclarationListItemSerializer(many=True)}), examples=ex.LIST_EXAMPLES),
+            400: ex.LIST_ERRORS},
     )
     def get(self, request: Request) -> Response:
         agent = _agent(request)
@@ -159,8 +162,12 @@ class DeclarationListCreateApi(APIView):
 
     @extend_schema(
         tags=TAGS, summary="Lodge a declaration (or save a draft with \"draft\": true)",
-        request=DeclarationInSerializer,
-        responses={201: DeclarationOutSerializer, 400: _problem, 403: _problem, 409: _problem, 413: _problem},
+        description="The examples lodge from the demo training world (`sandbox seed --scenario demo --seed 42`, "
+                    "what `make run` seeds) as its first agent `pwani-clearing`: authorise with its token and "
+                    "send them as they are. The first letter of `local_reference` chooses the sandbox outcome "
+                    "(G, B, Y, R, Q, X; docs/sandbox.md). Each example's answer is documented under its name.",
+        request=DeclarationInSerializer, examples=ex.LODGE_REQUEST_EXAMPLES,
+        responses=answers(condition_answers(lodging=True), ex.LODGE_RESPONSES),
     )
     def post(self, request: Request) -> Response:
         agent = _agent(request)
@@ -178,8 +185,8 @@ class DeclarationListCreateApi(APIView):
 
 
 class DeclarationDetailApi(APIView):
-    @extend_schema(tags=TAGS, summary="Read a declaration (ETag header)",
-                   responses={200: DeclarationOutSerializer, 404: _problem})
+    @extend_schema(tags=TAGS, summary="Read a declaration (ETag header)", parameters=ex.READ_PARAMETERS,
+                   responses=ex.READ_RESPONSES)
     def get(self, request: Request, declaration_id: Any) -> Response:
         return _full(request, _agent(request), declaration_id)
 
@@ -189,10 +196,9 @@ class DeclarationDetailApi(APIView):
         description="Needs If-Match with the current ETag (428 if missing, 412 if stale). Top-level keys of the "
                     "canonical body replace the stored ones; `items` and `documents` are replaced whole. "
                     "Tax-affecting changes return 202 with the pending amendment request.",
-        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, required=True)],
-        request=DeclarationInSerializer,
-        responses={200: DeclarationOutSerializer, 202: DeclarationOutSerializer, 400: _problem, 404: _problem,
-                   409: _problem, 412: _problem, 428: _problem},
+        parameters=ex.UPDATE_PARAMETERS,
+        request=DeclarationInSerializer, examples=ex.UPDATE_REQUEST_EXAMPLES,
+        responses=answers(ex.UPDATE_RESPONSES, {400: _problem, 404: _problem, 409: _problem}),
     )
     def patch(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
@@ -202,8 +208,9 @@ class DeclarationDetailApi(APIView):
 
 
 class DeclarationLodgeApi(APIView):
-    @extend_schema(tags=TAGS, summary="Lodge a draft", request=None,
-                   responses={201: DeclarationOutSerializer, 400: _problem, 404: _problem, 409: _problem})
+    @extend_schema(tags=TAGS, summary="Lodge a draft", request=None, parameters=ex.LODGE_DRAFT_PARAMETERS,
+                   responses=answers(condition_answers(lodging=True), ex.LODGE_DRAFT_RESPONSES,
+                                     {400: _problem, 404: _problem}))
     def post(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
         declaration = services.declaration_draft_lodge(declaration_id=declaration_id, agent=agent,
@@ -217,8 +224,8 @@ class CancelInSerializer(StrictSerializer):
 
 class DeclarationCancelApi(APIView):
     @extend_schema(tags=TAGS, summary="Cancel (allowed from registered up to under control)",
-                   request=CancelInSerializer,
-                   responses={200: DeclarationOutSerializer, 404: _problem, 409: _problem})
+                   request=CancelInSerializer, parameters=ex.CANCEL_PARAMETERS, examples=ex.CANCEL_REQUEST_EXAMPLES,
+                   responses=answers(condition_answers(lodging=False), ex.CANCEL_RESPONSES, {404: _problem}))
     def post(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
         # An empty body is no reason; a JSON body must be an object (null, [], 0 are 400, not a cancel).
@@ -238,8 +245,8 @@ class PaymentInSerializer(StrictSerializer):
 
 class DeclarationPaymentApi(APIView):
     @extend_schema(tags=TAGS, summary="Pay the assessed amount (simulated bank; exact amount only)",
-                   request=PaymentInSerializer,
-                   responses={201: DeclarationOutSerializer, 400: _problem, 404: _problem, 409: _problem})
+                   request=PaymentInSerializer, parameters=ex.PAY_PARAMETERS, examples=ex.PAY_REQUEST_EXAMPLES,
+                   responses=answers(condition_answers(lodging=False), ex.PAY_RESPONSES, {404: _problem}))
     def post(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
         data = PaymentInSerializer(data=request.data)
@@ -263,7 +270,9 @@ _history_schema = inline_serializer("DeclarationHistory", fields={
 
 class DeclarationHistoryApi(APIView):
     @extend_schema(tags=TAGS, summary="Status history, versions (snapshot + field diff) and amendment requests",
-                   responses={200: _history_schema, 404: _problem})
+                   parameters=ex.HISTORY_PARAMETERS,
+                   responses={200: OpenApiResponse(_history_schema, examples=ex.HISTORY_EXAMPLES),
+                              404: ex.READ_RESPONSES[404]})
     def get(self, request: Request, declaration_id: Any) -> Response:
         history = selectors.declaration_history(agent=_agent(request), declaration_id=declaration_id)
         return Response({
@@ -296,10 +305,10 @@ class StatusLookupApi(APIView):
 
     @extend_schema(
         tags=TAGS, summary="Cheap status look-up by entry number, UCR or B/L (own declarations only)",
-        parameters=[OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
-                    OpenApiParameter("bl", str)],
-        responses={200: inline_serializer("StatusLookup", fields={
-            "results": serializers.ListField(child=serializers.DictField())}), 400: _problem},
+        parameters=[OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str), *ex.STATUS_PARAMETERS],
+        responses={200: OpenApiResponse(inline_serializer("StatusLookup", fields={
+            "results": serializers.ListField(child=serializers.DictField())}), examples=ex.STATUS_EXAMPLES),
+            400: _problem, 401: _problem},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params

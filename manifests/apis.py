@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import PermissionDeniedError, ValidationFailed
+from core.openapi import answer_example, answers, condition_answers, parameter_examples, problem, problem_example
 from core.pagination import StandardPagination
 from manifests import selectors, services
 from manifests.edifact.cuscar import CuscarError, map_cuscar
@@ -33,7 +34,7 @@ from manifests.serializers import (
     manifest_patch,
 )
 
-PROBLEM = OpenApiResponse(description="application/problem+json (RFC 9457)")
+PROBLEM = problem()
 ETAG_HEADER = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                                description="The ETag of the manifest as read (412 if stale, 428 if missing)")
 
@@ -92,7 +93,8 @@ class ManifestListCreateApi(APIView):
     @extend_schema(
         operation_id="manifests_lodge",
         request=ManifestInSerializer,
-        responses={201: ManifestOutSerializer, 400: PROBLEM, 403: PROBLEM},
+        responses=answers({201: ManifestOutSerializer, 400: PROBLEM, 403: PROBLEM},
+                          condition_answers(lodging=True, examples=False)),
         description="Lodge a manifest (or save a draft with `draft: true`). Late lodging is accepted "
         "and flagged (`late_lodging`).",
     )
@@ -111,7 +113,8 @@ class ManifestEdifactApi(APIView):
     @extend_schema(
         operation_id="manifests_lodge_edifact",
         request={"application/edifact": OpenApiTypes.STR},
-        responses={201: ManifestOutSerializer, 400: PROBLEM, 403: PROBLEM},
+        responses=answers({201: ManifestOutSerializer, 400: PROBLEM, 403: PROBLEM},
+                          condition_answers(lodging=True, examples=False)),
         description="Lodge a UN/EDIFACT CUSCAR D95B interchange. Error pointers are `/segment/<n>`, n the "
         "1-based position of the segment in the interchange (UNA not counted).",
     )
@@ -201,7 +204,17 @@ class ManifestVersionApi(APIView):
 class BillOfLadingApi(APIView):
     @extend_schema(
         operation_id="bills_of_lading_read",
-        responses={200: BillLookupSerializer, 404: PROBLEM},
+        # Examples: the demo world's (`sandbox seed --scenario demo --seed 42`) B/L not yet declared, as
+        # its carrier msc-kenya (the first demo agent, for whose trader it is, sees it too).
+        parameters=[OpenApiParameter("number", str, OpenApiParameter.PATH, examples=parameter_examples({
+            "the free demo B/L": "SBX00420000001", "unknown": "SBX00429999999"}))],
+        responses={
+            200: OpenApiResponse(BillLookupSerializer, examples=[answer_example(
+                "the free demo B/L", 200, {"number": "SBX00420000001", "consignee_pin": "P093015838Y",
+                                           "packages": 389, "package_kind": "CT"})]),
+            404: problem(problem_example("unknown", 404, "bl_not_found",
+                                         "No bill of lading 'SBX00429999999' visible to you.")),
+        },
         description="A B/L with its remaining (undeclared) packages and weight. Carriers see their own; "
         "clearing agents see open B/Ls of traders they act for; customs staff see all.",
     )

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.exceptions import NotFound, ValidationFailed, error
+from core.openapi import answer_example, parameter_examples, problem, problem_example
 from core.pagination import StandardPagination
 from reference.selectors import currency_exists
 from tariff.assessment import Measure, RateRule
@@ -108,19 +109,7 @@ class ExchangeRateSerializer(serializers.Serializer):
     kes_per_unit = serializers.DecimalField(max_digits=16, decimal_places=6)
 
 
-_problem = OpenApiResponse(
-    inline_serializer(
-        "TariffProblem",
-        fields={
-            "type": serializers.CharField(),
-            "title": serializers.CharField(),
-            "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "code": serializers.CharField(),
-            "errors": serializers.ListField(child=serializers.DictField()),
-        },
-    )
-)
+_problem = problem()
 
 
 def _rate(rule: RateRule | None) -> dict[str, Any] | None:
@@ -152,8 +141,19 @@ class TariffLineDetailApi(APIView):
         tags=["tariff"],
         summary="Tariff line in force: description, duty rule, unit, national measures",
         operation_id="tariff_line_retrieve",
-        parameters=[OpenApiParameter("date", dt.date, description="ISO date; default today (EAT)")],
-        responses={200: TariffLineSerializer, 400: _problem, 404: _problem},
+        parameters=[OpenApiParameter("date", dt.date, description="ISO date; default today (EAT)"),
+                    OpenApiParameter("hs_code", str, OpenApiParameter.PATH, examples=parameter_examples({
+                        "spare parts": "8708.99.00", "not a tariff line": "8708.99.99", "malformed": "87"}))],
+        responses={
+            200: OpenApiResponse(TariffLineSerializer, examples=[answer_example(
+                "spare parts", 200, {"code": "87089900", "hs_code": "8708.99.00", "unit": "kg"})]),
+            400: problem(problem_example("malformed", 400, "hs_code_invalid",
+                                         "An HS code has 8 digits (e.g. 8703.22.90).",
+                                         errors=[("hs_code_invalid", "/hs_code")])),
+            404: problem(problem_example("not a tariff line", 404, "hs_code_unknown",
+                                         "87089999 is not an EAC CET tariff line.",
+                                         errors=[("hs_code_unknown", "/hs_code")])),
+        },
     )
     def get(self, request: Request, hs_code: str) -> Response:
         params = parse_query(request, {"date"})

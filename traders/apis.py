@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.exceptions import NotFound, ValidationFailed, error
+from core.openapi import answer_example, parameter_examples, problem, problem_example
 from traders.models import AEOProfile, Trader
 from traders.selectors import agent_for_user, trader_get, trader_get_for_agent
 from traders.services import aeo_is_effective
@@ -73,19 +74,6 @@ def trader_output(trader: Trader) -> dict[str, Any]:
     ).data
 
 
-_problem = inline_serializer(
-    "TraderProblem",
-    fields={
-        "type": serializers.CharField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(),
-        "errors": serializers.ListField(child=serializers.DictField()),
-    },
-)
-
-
 class TraderDetailApi(APIView):
     @extend_schema(
         tags=["traders"],
@@ -95,7 +83,18 @@ class TraderDetailApi(APIView):
             "is 404. Customs officers (staff users) see every trader. A malformed PIN is 400 "
             "`invalid_kra_pin` (pointer `/pin`: the path parameter)."
         ),
-        responses={200: TraderOutputSerializer, 400: OpenApiResponse(_problem), 404: OpenApiResponse(_problem)},
+        # Examples: traders of the demo world (`sandbox seed --scenario demo --seed 42`) as its first agent.
+        parameters=[OpenApiParameter("pin", str, OpenApiParameter.PATH, examples=parameter_examples({
+            "the importer": "P093015838Y", "someone else's": "P093031676W", "malformed": "P0123"}))],
+        responses={
+            200: OpenApiResponse(TraderOutputSerializer, examples=[answer_example(
+                "the importer", 200, {"pin": "P093015838Y", "status": "active", "aeo": None})]),
+            400: problem(problem_example("malformed", 400, "invalid_kra_pin", "The KRA PIN is malformed.",
+                                         errors=[("invalid_kra_pin", "/pin")])),
+            404: problem(problem_example("someone else's", 404, "trader_not_found",
+                                         "No trader with PIN 'P093031676W' that this agent is authorised to act "
+                                         "for.", description="A trader of the other demo firm: 404, never 403.")),
+        },
     )
     def get(self, request: Request, pin: str) -> Response:
         if not is_valid_kra_pin(pin):

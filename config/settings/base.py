@@ -174,7 +174,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ForodhaAutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handler.problem_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "core.throttling.CredentialRateThrottle",

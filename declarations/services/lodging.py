@@ -93,8 +93,10 @@ def declaration_draft_create(*, agent: Any, user: Any, payload: dict[str, Any], 
     data = body_parse(body, partial=True)
     now = clock.now()
     with transaction.atomic():
+        # The id is drawn here, not by the model field's default (bound to uuid.uuid4 at import), so
+        # a seeded sandbox (sandbox.seeding.seeded_uuids) gives its drafts the same ids every time.
         declaration = Declaration.objects.create(
-            agent=agent, created_by=actor_user(user), status=Status.DRAFT, body=json_safe(body),
+            id=uuid.uuid4(), agent=agent, created_by=actor_user(user), status=Status.DRAFT, body=json_safe(body),
             created_at=now, updated_at=now, **_header_from_body(data),
         )
         event_record(declaration=declaration, kind=EventKind.TRANSITION, from_status="", to_status=Status.DRAFT,
