@@ -262,6 +262,10 @@ IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 # A record left "in flight" longer than this (a crashed process) may be taken over by a retry.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
 FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=False)
+# The "insecure-..." defaults in this file are for development only: outside a sandbox, unless a
+# settings module opts in (local, test), `manage.py check` fails on them and production settings
+# refuse to import (core.checks, core.secrets). `python manage.py generate_secrets` makes real ones.
+FORODHA_DEVELOPMENT_SECRETS = False
 
 LOGGING = {
     "version": 1,
@@ -330,8 +334,12 @@ DECLARATION_PAID_TASK = "risk.advance_clearance"
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.
 PAYMENT_DUE_DAYS = env.int("PAYMENT_DUE_DAYS", default=5)
-# Shared secret of the simulated bank's HMAC-SHA256 callback signature (X-Forodha-Signature).
+# Shared secret of the bank's HMAC-SHA256 callback signature (X-Forodha-Signature over timestamp,
+# nonce and body; docs/declarations.md). The default is refused outside sandboxes/dev/tests.
 BANK_CALLBACK_SECRET = env.str("BANK_CALLBACK_SECRET", default="insecure-bank-callback-secret")
+# A callback's X-Forodha-Timestamp must be within this many seconds of clock.now() (either side);
+# its nonce is remembered at least this long (twice over) so a captured call cannot be replayed.
+BANK_CALLBACK_TOLERANCE_SECONDS = env.int("BANK_CALLBACK_TOLERANCE_SECONDS", default=300)
 # Late entry (EACCMA s.34, > 21 days after discharge): a flat penalty line. ILLUSTRATIVE amount,
 # not a KRA figure (the Act's remedy is removal to a customs warehouse plus charges).
 DECLARATION_LATE_ENTRY_PENALTY_KES = env.str("DECLARATION_LATE_ENTRY_PENALTY_KES", default="10000.00")
