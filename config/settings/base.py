@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
+    # NUL / lone surrogates in path, query or JSON body: 400 before anything stores or reads them.
+    "core.middleware.InputTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -266,6 +268,8 @@ FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=False)
 # settings module opts in (local, test), `manage.py check` fails on them and production settings
 # refuse to import (core.checks, core.secrets). `python manage.py generate_secrets` makes real ones.
 FORODHA_DEVELOPMENT_SECRETS = False
+# Sandbox API-error recorder (trainee reports): newest rows kept per API user, older ones dropped.
+SANDBOX_API_ERROR_RECORDS_PER_USER = env.int("SANDBOX_API_ERROR_RECORDS_PER_USER", default=500)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,118 @@
+"""Text cleaned at the edge (core.parsers, core.middleware.InputTextMiddleware): NUL and lone
+surrogates in path parameters, query strings and JSON bodies are 400 `invalid_character` with a
+pointer, before any selector, store or recorder sees them (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories.declarations import body_im4, world_create
+from tests.reliability.conftest import client_for, table_counts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent_client() -> APIClient:
+    world = world_create()
+    return client_for(world.token)
+
+
+def _errors(response: Any) -> list[tuple[str, str]]:
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "invalid_character"
+    return [(e["code"], e["pointer"]) for e in body["errors"]]
+
+
+@pytest.mark.parametrize(("url", "pointer"), [
+    # the five 500s of the issue
+    ("/api/v1/bills-of-lading/AB%00CD", "/path/number"),
+    ("/api/v1/status?entry_number=%00", "/query/entry_number"),
+    ("/api/v1/status?ucr=%00", "/query/ucr"),
+    ("/api/v1/status?bl=%00", "/query/bl"),
+    ("/api/v1/exchange-rates?currency=%00", "/query/currency"),
+    # a typed path parameter that no route matches with a NUL in it
+    ("/api/v1/declarations/AB%00CD/cancel", "/path"),
+    # a NUL in a parameter name points at the query string, never echoing the name
+    ("/api/v1/status?a%00b=1", "/query"),
+    # a query parameter name needing JSON-pointer escaping
+    ("/api/v1/status?a/b=%00", "/query/a~1b"),
+])
+def test_nul_in_path_or_query_is_400_invalid_character_with_pointer(agent_client, url, pointer):
+    # given
+    before = table_counts()
+    # when
+    response = agent_client.get(url)
+    # then
+    assert response.status_code == 400
+    assert _errors(response) == [("invalid_character", pointer)]
+    assert table_counts() == before
+
+
+def test_every_bad_query_parameter_is_reported_at_once(agent_client):
+    response = agent_client.get("/api/v1/status?entry_number=%00&ucr=ok&bl=x%00y")
+    assert response.status_code == 400
+    assert sorted(_errors(response)) == [("invalid_character", "/query/bl"),
+                                         ("invalid_character", "/query/entry_number")]
+
+
+def test_a_percent_encoded_surrogate_in_path_or_query_is_an_ordinary_4xx(agent_client):
+    # UTF-8 cannot carry a lone surrogate: Django keeps the bytes percent-encoded in the path and
+    # decodes the query with replacement characters; neither reaches PostgreSQL as a surrogate.
+    path = agent_client.get("/api/v1/bills-of-lading/AB%ED%A0%80")
+    query = agent_client.get("/api/v1/exchange-rates?currency=%ED%A0%80")
+    assert path.status_code == 404
+    assert query.status_code == 400
+
+
+@pytest.mark.parametrize("text", ["\u0000", "a\u0000b", "\ud800", "x\udfffy"])
+def test_bad_text_in_a_json_body_is_refused_where_it_stands(agent_client, text):
+    # given
+    world = world_create()
+    body = body_im4(world, items=2)
+    body["items"][1]["description"] = text
+    before = table_counts()
+    # when
+    response = client_for(world.token).post("/api/v1/declarations", json.dumps(body),
+                                            content_type="application/json")
+    # then
+    assert response.status_code == 400
+    assert _errors(response) == [("invalid_character", "/items/1/description")]
+    assert table_counts() == before
+
+
+def test_bad_keys_point_at_their_object_and_every_problem_is_listed(agent_client):
+    raw = '{"regime": "IM4\\u0000", "items": [{"\\ud800": 1, "ok": "\\u0000"}], "x\\u0000": 1}'
+    response = agent_client.post("/api/v1/declarations", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert _errors(response) == [("invalid_character", ""), ("invalid_character", "/items/0"),
+                                 ("invalid_character", "/items/0/ok"), ("invalid_character", "/regime")]
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul(agent_client):
+    # "\\u0000" is the six characters \u0000, not NUL: the body goes on to normal validation
+    response = agent_client.post("/api/v1/declarations", '{"regime": "\\\\u0000"}', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_a_nul_byte_in_an_edifact_body_is_refused_before_parsing():
+    from tests.factories.manifests import carrier_with_token
+
+    _, token = carrier_with_token()
+    before = table_counts()
+    response = client_for(token).generic("POST", "/api/v1/manifests/edifact", b"UNB+UNOC:3+S\x00+R'",
+                                         content_type="application/edifact")
+    assert response.status_code == 400
+    assert _errors(response) == [("invalid_character", "")]
+    assert table_counts() == before
+
+
+def test_clean_requests_pass_through_unchanged(agent_client):
+    response = agent_client.get("/api/v1/exchange-rates?currency=USD")
+    assert response.status_code == 200
