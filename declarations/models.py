@@ -89,7 +89,10 @@ class Declaration(models.Model):
                 name="decl_channel_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False),
+                # A draft has no entry number yet; neither has a draft cancelled before lodging
+                # (never lodged: lodged_at is null). Every lodged declaration has one.
+                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False)
+                | models.Q(status="cancelled", lodged_at__isnull=True),
                 name="decl_lodged_has_entry_number",
             ),
             models.CheckConstraint(
