@@ -273,6 +273,18 @@ class Payment(models.Model):
         return f"{self.reference} KES {self.amount}"
 
 
+class BankCallbackNonce(models.Model):
+    """A bank callback's nonce, kept while its signed timestamp is inside the accepted window: the
+    unique constraint refuses a second use, so a captured callback cannot be replayed (issue 17)."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    signed_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
 class DeclarationEvent(ChainedEvent):
     chain_subject_field = "declaration_id"
     chain_hashed_fields = (

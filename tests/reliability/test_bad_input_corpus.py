@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from declarations.services import signature_compute
+from declarations.services import bank_callback_headers
 
 from .conftest import client_for, table_counts
 from .test_authorisation_matrix import CASES
@@ -135,7 +135,8 @@ def _run(principals: Any, *, crashes: bool) -> tuple[list[str], int]:
             for label, raw, content_type in bodies:
                 extra: dict[str, Any] = {"HTTP_IF_MATCH": "*"}
                 if name == "bank-callback":
-                    extra["HTTP_X_FORODHA_SIGNATURE"] = signature_compute(raw)  # reach the parser
+                    extra.update({"HTTP_" + k.upper().replace("-", "_"): v  # reach the parser
+                                  for k, v in bank_callback_headers(raw).items()})
                 response = client.generic(method.upper(), path, raw, content_type=content_type, **extra)
                 sent += 1
                 where = f"{method.upper()} {path} [{label}] -> {response.status_code}"
