@@ -4,12 +4,14 @@ pointer, before any selector, store or recorder sees them (issue 17)."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
+from declarations.models import Declaration
 from tests.factories.declarations import body_im4, world_create
 from tests.reliability.conftest import client_for, table_counts
 
@@ -116,3 +118,43 @@ def test_a_nul_byte_in_an_edifact_body_is_refused_before_parsing():
 def test_clean_requests_pass_through_unchanged(agent_client):
     response = agent_client.get("/api/v1/exchange-rates?currency=USD")
     assert response.status_code == 200
+
+
+def _chunked(client: APIClient, path: str, raw: bytes, *, terminated: bool) -> Any:
+    """A chunked request as a WSGI server presents it: no CONTENT_LENGTH, Transfer-Encoding
+    chunked, and the (de-chunked) body on wsgi.input; gunicorn also sets wsgi.input_terminated."""
+    extra: dict[str, Any] = {"wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}
+    if terminated:
+        extra["wsgi.input_terminated"] = True
+    return client.generic("POST", path, b"", content_type="application/json", **extra)
+
+
+def test_a_chunked_lodging_is_read_and_lodged_like_any_other():
+    # given a valid lodging sent chunked through a server that de-chunks (gunicorn)
+    world = world_create()
+    raw = json.dumps(body_im4(world, items=2)).encode()
+    # when
+    response = _chunked(client_for(world.token), "/api/v1/declarations", raw, terminated=True)
+    # then
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "assessed"
+    assert Declaration.objects.filter(pk=response.json()["id"], local_reference=body_im4(world)["local_reference"]
+                                      ).exists()
+
+
+def test_a_chunked_body_on_a_server_that_cannot_end_it_is_411(agent_client):
+    before = table_counts()
+    response = _chunked(agent_client, "/api/v1/declarations", b'{"regime": "IM4"}', terminated=False)
+    assert response.status_code == 411
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "length_required"
+    assert table_counts() == before
+
+
+def test_a_chunked_body_over_the_limit_is_413(agent_client, settings):
+    settings.FORODHA_MAX_BODY_BYTES = 1000
+    before = table_counts()
+    response = _chunked(agent_client, "/api/v1/declarations", b'{"a": "' + b"x" * 2000 + b'"}', terminated=True)
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert table_counts() == before
