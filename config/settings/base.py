@@ -364,11 +364,12 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
-# Login throttling (django-axes, active once "axes" is installed): 5 failures per username + IP
-# lock that pair out for 15 minutes; a successful login resets the counter.
+# Login throttling (django-axes): 5 failures lock out for 15 minutes both the username + address
+# pair and the address on its own, counted across usernames, so one password sprayed over many
+# usernames from one address is stopped too (issue 17). A successful login resets the counters.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
 # Service level per queue (hours from the task's creation; AEO tasks get the AEO target).
