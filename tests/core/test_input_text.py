@@ -103,18 +103,6 @@ def test_an_escaped_backslash_before_u0000_is_not_a_nul(agent_client):
     assert response.json()["code"] == "validation_error"
 
 
-def test_a_nul_byte_in_an_edifact_body_is_refused_before_parsing():
-    from tests.factories.manifests import carrier_with_token
-
-    _, token = carrier_with_token()
-    before = table_counts()
-    response = client_for(token).generic("POST", "/api/v1/manifests/edifact", b"UNB+UNOC:3+S\x00+R'",
-                                         content_type="application/edifact")
-    assert response.status_code == 400
-    assert _errors(response) == [("invalid_character", "")]
-    assert table_counts() == before
-
-
 def test_clean_requests_pass_through_unchanged(agent_client):
     response = agent_client.get("/api/v1/exchange-rates?currency=USD")
     assert response.status_code == 200
