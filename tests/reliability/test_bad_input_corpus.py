@@ -296,9 +296,13 @@ def _operations() -> list[tuple[str, str, list[dict[str, Any]]]]:
     return found
 
 
-def test_nul_in_every_query_and_path_parameter_of_every_operation_is_400_and_saves_nothing(principals: Any) -> None:
+@pytest.mark.parametrize("sandbox_mode", [False, True], ids=["normal", "sandbox-recorder-on"])
+def test_nul_in_every_query_and_path_parameter_of_every_operation_is_400_and_saves_nothing(
+        principals: Any, settings: Any, sandbox_mode: bool) -> None:
     from urllib.parse import quote
 
+    # given (in sandbox mode the API-error recorder sees every 4xx that passed the edge)
+    settings.FORODHA_SANDBOX = sandbox_mode
     tokens, objects = principals
     client = client_for(tokens["agent"])
     client.raise_request_exception = False
@@ -335,4 +339,8 @@ def test_nul_in_every_query_and_path_parameter_of_every_operation_is_400_and_sav
                         violations.append(f"{where} {body.get('code')} {sorted(pointers)}")
     assert violations == [], "\n".join(violations)
     assert sent > 60
-    assert table_counts() == before
+    after = table_counts()
+    recorded = after.pop("sandbox_apierrorrecord") - before.pop("sandbox_apierrorrecord")
+    assert after == before
+    # edge-refused requests (every NUL) are never recorded; the others are, in sandbox mode only
+    assert 0 < recorded < sent if sandbox_mode else recorded == 0
