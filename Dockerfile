@@ -20,7 +20,10 @@ RUN pip install . && python -m compileall -q . \
 USER forodha
 EXPOSE 8000
 # Static files are served by whitenoise from the app itself (no CDN, no separate web server needed).
-RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -dc a-zA-Z0-9) \
+# Throw-away secrets for this one build step (production settings refuse to import without them);
+# the running containers get theirs from .env through compose.
+RUN eval "$(python manage.py generate_secrets --settings=config.settings.local)" \
+ && SECRET_KEY=$SECRET_KEY BANK_CALLBACK_SECRET=$BANK_CALLBACK_SECRET RECEIPT_SIGNING_KEY=$RECEIPT_SIGNING_KEY \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v0
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", \
      "--access-logfile", "-", "--max-requests", "5000", "--max-requests-jitter", "500"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -35,8 +36,31 @@ class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
     pass
 
 
-class MoneyField(serializers.DecimalField):
-    """Amounts as decimal strings (API.md), two places, never floats."""
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """A decimal written plainly: `"425.71"`, `"-3"`, or a JSON integer. Refused with code
+    `invalid_decimal`: exponents (`"1e5"`), NaN, Infinity, signs other than a leading minus,
+    spaces; JSON floats or booleans are `invalid_type` (a float has already lost its exact value)."""
+
+    default_error_messages = {
+        "invalid_type": 'Amounts are decimal strings, e.g. "425.71".',
+        "invalid_decimal": 'Write the amount as a plain decimal string, e.g. "425.71" (no exponent, NaN or Infinity).',
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool | float):
+            self.fail("invalid_type")
+        if isinstance(data, int):
+            data = str(data)
+        if not isinstance(data, str) or not PLAIN_DECIMAL.fullmatch(data):
+            self.fail("invalid_decimal")
+        return super().to_internal_value(data)
+
+
+class MoneyField(PlainDecimalField):
+    """Amounts as plain decimal strings (API.md), two places, never floats: every money input."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_digits", 18)

@@ -349,15 +349,26 @@ class BankCallbackInSerializer(StrictSerializer):
 
 
 class BankCallbackApi(APIView):
-    """System-to-system: the bank signs the raw body (HMAC-SHA256, `X-Forodha-Signature: sha256=<hex>`)
-    with the shared secret `BANK_CALLBACK_SECRET`; no token."""
+    """System-to-system, no token: the bank sends `X-Forodha-Timestamp` (unix seconds, within
+    BANK_CALLBACK_TOLERANCE_SECONDS of now), `X-Forodha-Nonce` (16-64 of [A-Za-z0-9_-], never reused)
+    and `X-Forodha-Signature: sha256=<hex HMAC-SHA256(BANK_CALLBACK_SECRET, "<timestamp>.<nonce>." +
+    raw body)>`. Bad signature or stale timestamp: 401; a reused nonce (a replayed capture): 409."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         tags=["payments"], summary="Bank payment confirmation (HMAC-signed)", auth=[],
-        parameters=[OpenApiParameter("X-Forodha-Signature", str, OpenApiParameter.HEADER, required=True)],
+        parameters=[
+            OpenApiParameter("X-Forodha-Signature", str, OpenApiParameter.HEADER, required=True,
+                             description='`sha256=<hex HMAC-SHA256(secret, "<timestamp>.<nonce>." + raw body)>`'),
+            OpenApiParameter("X-Forodha-Timestamp", str, OpenApiParameter.HEADER, required=True,
+                             description="Unix seconds; refused (401 stale_timestamp) when more than "
+                                         "BANK_CALLBACK_TOLERANCE_SECONDS (300) from now."),
+            OpenApiParameter("X-Forodha-Nonce", str, OpenApiParameter.HEADER, required=True,
+                             description="16-64 characters [A-Za-z0-9_-], unique per callback; a reused "
+                                         "nonce is a replay (409 replayed_request)."),
+        ],
         request=BankCallbackInSerializer,
         responses={201: inline_serializer("BankCallbackOut", fields={
             "payment_reference": serializers.CharField(), "declaration_id": serializers.UUIDField(),
@@ -368,7 +379,9 @@ class BankCallbackApi(APIView):
     )
     def post(self, request: Request) -> Response:
         # Verify before parsing: an unsigned body is never interpreted.
-        services.signature_verify(body=request.body, signature=request.headers.get("X-Forodha-Signature"))
+        services.signature_verify(body=request.body, signature=request.headers.get("X-Forodha-Signature"),
+                                  timestamp=request.headers.get("X-Forodha-Timestamp"),
+                                  nonce=request.headers.get("X-Forodha-Nonce"))
         data = BankCallbackInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

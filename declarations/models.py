@@ -89,7 +89,10 @@ class Declaration(models.Model):
                 name="decl_channel_valid",
             ),
             models.CheckConstraint(
-                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False),
+                # A draft has no entry number yet; neither has a draft cancelled before lodging
+                # (never lodged: lodged_at is null). Every lodged declaration has one.
+                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False)
+                | models.Q(status="cancelled", lodged_at__isnull=True),
                 name="decl_lodged_has_entry_number",
             ),
             models.CheckConstraint(
@@ -268,6 +271,18 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} KES {self.amount}"
+
+
+class BankCallbackNonce(models.Model):
+    """A bank callback's nonce, kept while its signed timestamp is inside the accepted window: the
+    unique constraint refuses a second use, so a captured callback cannot be replayed (issue 17)."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    signed_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.nonce
 
 
 class DeclarationEvent(ChainedEvent):

@@ -59,18 +59,12 @@ class CodeField(serializers.RegexField):
 
 
 class AmountField(MoneyField):
-    """A non-negative decimal string (numbers in JSON are accepted too, never floats internally)."""
+    """A non-negative plain decimal string (JSON integers too; never floats, exponents, NaN)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_digits", 16)
         super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool | float):
-            # Floats lose cents; API.md: amounts are decimal strings.
-            raise serializers.ValidationError("Amounts are decimal strings, e.g. \"425.71\".", code="invalid_type")
-        return super().to_internal_value(data)
 
 
 class WeightField(AmountField):

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer, StrictSerializerMixin
+from core.serializers import PlainDecimalField, StrictSerializer, StrictSerializerMixin
 from manifests.enums import BillKind, ManifestStatus, TransportMode
 from manifests.inputs import BillInput, ContainerInput, ManifestInput
 from manifests.services.amendment import BillPatch, ManifestPatch
@@ -40,7 +40,7 @@ class BillInSerializer(StrictSerializerMixin, serializers.Serializer):
     marks = _text(2000)
     packages = serializers.IntegerField(required=False, allow_null=True, max_value=99_999_999)
     package_kind = _text(3)
-    gross_weight_kg = serializers.DecimalField(max_digits=14, decimal_places=3, required=False, allow_null=True)
+    gross_weight_kg = PlainDecimalField(max_digits=14, decimal_places=3, required=False, allow_null=True)
     place_of_delivery = _text(5)
     containers = ContainerInSerializer(many=True, required=False)
 

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
+    # NUL / lone surrogates in path, query or JSON body: 400 before anything stores or reads them.
+    "core.middleware.InputTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -277,6 +279,12 @@ IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 # A record left "in flight" longer than this (a crashed process) may be taken over by a retry.
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
 FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=False)
+# The "insecure-..." defaults in this file are for development only: outside a sandbox, unless a
+# settings module opts in (local, test), `manage.py check` fails on them and production settings
+# refuse to import (core.checks, core.secrets). `python manage.py generate_secrets` makes real ones.
+FORODHA_DEVELOPMENT_SECRETS = False
+# Sandbox API-error recorder (trainee reports): newest rows kept per API user, older ones dropped.
+SANDBOX_API_ERROR_RECORDS_PER_USER = env.int("SANDBOX_API_ERROR_RECORDS_PER_USER", default=500)
 
 # LOG_LEVEL is what is logged; FORODHA_LOG_FILE adds a file that gets all of it, and
 # FORODHA_CONSOLE_LOG_LEVEL raises the console's threshold (`manage.py devstack` sets both so the
@@ -362,8 +370,12 @@ DECLARATION_PAID_TASK = "risk.advance_clearance"
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.
 PAYMENT_DUE_DAYS = env.int("PAYMENT_DUE_DAYS", default=5)
-# Shared secret of the simulated bank's HMAC-SHA256 callback signature (X-Forodha-Signature).
+# Shared secret of the bank's HMAC-SHA256 callback signature (X-Forodha-Signature over timestamp,
+# nonce and body; docs/declarations.md). The default is refused outside sandboxes/dev/tests.
 BANK_CALLBACK_SECRET = env.str("BANK_CALLBACK_SECRET", default="insecure-bank-callback-secret")
+# A callback's X-Forodha-Timestamp must be within this many seconds of clock.now() (either side);
+# its nonce is remembered at least this long (twice over) so a captured call cannot be replayed.
+BANK_CALLBACK_TOLERANCE_SECONDS = env.int("BANK_CALLBACK_TOLERANCE_SECONDS", default=300)
 # Late entry (EACCMA s.34, > 21 days after discharge): a flat penalty line. ILLUSTRATIVE amount,
 # not a KRA figure (the Act's remedy is removal to a customs warehouse plus charges).
 DECLARATION_LATE_ENTRY_PENALTY_KES = env.str("DECLARATION_LATE_ENTRY_PENALTY_KES", default="10000.00")
@@ -384,11 +396,12 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_SAVE_EVERY_REQUEST = True
-# Login throttling (django-axes, active once "axes" is installed): 5 failures per username + IP
-# lock that pair out for 15 minutes; a successful login resets the counter.
+# Login throttling (django-axes): 5 failures lock out for 15 minutes both the username + address
+# pair and the address on its own, counted across usernames, so one password sprayed over many
+# usernames from one address is stopped too (issue 17). A successful login resets the counters.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
 # Service level per queue (hours from the task's creation; AEO tasks get the AEO target).

@@ -41,3 +41,5 @@ CELERY_BEAT_SCHEDULE = dict(CELERY_BEAT_SCHEDULE)
 MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = 3600
 # Webhook tests deliver to receivers on 127.0.0.1; the SSRF guard is tested by switching it back on.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+# Tests run on the development secrets of base.py (core.checks; production refuses them).
+FORODHA_DEVELOPMENT_SECRETS = True

@@ -11,12 +11,19 @@ from .amendments import (
 from .cancellation import declaration_cancel
 from .lifecycle import declaration_channel_set, declaration_transition
 from .lodging import declaration_draft_create, declaration_draft_lodge, declaration_lodge
-from .payments import declaration_pay, payment_confirm_from_bank, signature_compute, signature_verify
+from .payments import (
+    bank_callback_headers,
+    declaration_pay,
+    payment_confirm_from_bank,
+    signature_compute,
+    signature_verify,
+)
 
 __all__ = [
     "UpdateResult",
     "amendment_request_accept",
     "amendment_request_reject",
+    "bank_callback_headers",
     "declaration_cancel",
     "declaration_channel_set",
     "declaration_draft_create",

@@ -1,4 +1,4 @@
-"""Cancellation: from registered up to under_control (iCMS rule); releases the B/L reservation."""
+"""Cancellation: a draft, or from registered up to under_control (iCMS rule); releases the B/L reservation."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def declaration_cancel(*, declaration_id: uuid.UUID | str, agent: Any, reason: s
             errors=[error("illegal_transition", f"{declaration.status} -> cancelled is not allowed.", "/status")],
         )
     payload: dict[str, Any] = {}
-    if declaration.bill_of_lading_id is not None:
+    if declaration.status != Status.DRAFT and declaration.bill_of_lading_id is not None:
+        # (a draft reserves nothing: it is cancelled without an entry number, never lodged)
         # declaration_transition_locked releases the reservation (writeoff_release) in this transaction.
         payload["bl_released"] = declaration.bill_of_lading_number
     payment = Payment.objects.filter(declaration=declaration).first()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
+import secrets
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,11 +19,15 @@ from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFail
 
 from ..enums import Status
 from ..lifecycle import transition_check
-from ..models import Declaration, ESlip, Payment
+from ..models import BankCallbackNonce, Declaration, ESlip, Payment
 from .common import logger, outbox_enqueue
 from .lifecycle import declaration_transition_locked
 
 SIGNATURE_HEADER = "X-Forodha-Signature"
+TIMESTAMP_HEADER = "X-Forodha-Timestamp"
+NONCE_HEADER = "X-Forodha-Nonce"
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
+NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _already_paid(declaration: Declaration) -> Conflict:
@@ -81,18 +87,52 @@ def declaration_pay(
 
 
 
-def signature_compute(body: bytes) -> str:
-    digest = hmac.new(settings.BANK_CALLBACK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+def _unauthenticated(code: str, detail: str, item: str) -> ApplicationError:
+    return ApplicationError(status=401, title="Not authenticated", code=code, detail=detail,
+                            errors=[error(code, item, "")])
+
+
+def signature_compute(body: bytes, *, timestamp: int | str, nonce: str) -> str:
+    """`sha256=<hex HMAC-SHA256(BANK_CALLBACK_SECRET, "<timestamp>.<nonce>." + raw body)>`."""
+    message = f"{timestamp}.{nonce}.".encode() + body
+    digest = hmac.new(settings.BANK_CALLBACK_SECRET.encode(), message, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
 
 
-def signature_verify(*, body: bytes, signature: str | None) -> None:
-    """Constant-time check of `X-Forodha-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
-    if not settings.BANK_CALLBACK_SECRET or not signature or not hmac.compare_digest(
-            signature_compute(body), signature.strip()):
-        raise ApplicationError(status=401, title="Not authenticated", code="invalid_signature",
-                               detail="Missing or invalid bank signature.",
-                               errors=[error("invalid_signature", "Bad X-Forodha-Signature header.", "")])
+def bank_callback_headers(body: bytes, *, timestamp: int | None = None, nonce: str | None = None) -> dict[str, str]:
+    """The three headers a bank (or the sandbox/test simulator) sends with a callback body."""
+    timestamp = int(clock.now().timestamp()) if timestamp is None else timestamp
+    nonce = nonce or secrets.token_urlsafe(24)
+    return {SIGNATURE_HEADER: signature_compute(body, timestamp=timestamp, nonce=nonce),
+            TIMESTAMP_HEADER: str(timestamp), NONCE_HEADER: nonce}
+
+
+def signature_verify(*, body: bytes, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
+    """Authenticate a bank callback before its body is interpreted:
+    1. constant-time check of the signature over timestamp, nonce and raw body (401 invalid_signature);
+    2. the signed timestamp within BANK_CALLBACK_TOLERANCE_SECONDS of clock.now() (401 stale_timestamp);
+    3. the nonce never seen before (409 replayed_request); it is stored in its own committed
+       transaction, so even a callback that then fails cannot be sent again as it was."""
+    if (not settings.BANK_CALLBACK_SECRET or not signature or not timestamp or not nonce
+            or not TIMESTAMP_RE.fullmatch(timestamp) or not NONCE_RE.fullmatch(nonce)
+            or not hmac.compare_digest(signature_compute(body, timestamp=timestamp, nonce=nonce),
+                                       signature.strip())):
+        raise _unauthenticated("invalid_signature", "Missing or invalid bank signature.",
+                               f"Bad or missing {SIGNATURE_HEADER}, {TIMESTAMP_HEADER} or {NONCE_HEADER} header.")
+    now = clock.now()
+    tolerance = int(settings.BANK_CALLBACK_TOLERANCE_SECONDS)
+    signed_at = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    if abs((now - signed_at).total_seconds()) > tolerance:
+        raise _unauthenticated("stale_timestamp", f"The signed timestamp is more than {tolerance} s from now.",
+                               f"{TIMESTAMP_HEADER} is outside the accepted window.")
+    try:
+        with transaction.atomic():
+            # Nonces older than the window can no longer be replayed (their timestamp is stale).
+            BankCallbackNonce.objects.filter(signed_at__lt=now - dt.timedelta(seconds=2 * tolerance)).delete()
+            BankCallbackNonce.objects.create(nonce=nonce, signed_at=signed_at, received_at=now)
+    except IntegrityError:
+        raise Conflict(detail="This callback was already received (nonce reused).", code="replayed_request",
+                       errors=[error("replayed_request", f"{NONCE_HEADER} was already used.", "")]) from None
 
 
 @transaction.atomic

@@ -15,7 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from rest_framework import serializers
 
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
@@ -87,6 +89,84 @@ def body_parse(body: Any, *, partial: bool = False) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
+def _parsed(field: Any, value: Any) -> tuple[bool, Any]:
+    """(True, value) when `value` passes `field` on its own; (False, None) otherwise or when blank."""
+    if value in (None, ""):
+        return False, None
+    try:
+        return True, field.run_validation(value)
+    except (serializers.ValidationError, DjangoValidationError):
+        return False, None
+
+
+def parsed_fields_reference_errors(body: dict[str, Any], *, failed: set[str], agent: Any,
+                                   on: dt.date) -> list[ErrorItem]:
+    """Reference-data problems (unknown office, currency, country, package kind, unit, HS code;
+    trader not authorised) of the fields of a body that failed field-level validation elsewhere.
+    Only fields that parse on their own and have no field-level problem are looked up."""
+    from reference.selectors import country_exists, currency_exists, office_get, package_kind_exists, unit_exists
+    from tariff.selectors import tariff_book
+    from traders.selectors import trader_get_for_agent
+
+    fields = DeclarationInSerializer().fields
+    problems: list[ErrorItem] = []
+
+    def value_of(name: str, source: dict[str, Any], pointer: str, field_set: Any) -> Any:
+        if pointer in failed or name not in source:
+            return None
+        ok, value = _parsed(field_set[name], source[name])
+        return value if ok else None
+
+    office = value_of("office", body, "/office", fields)
+    if office and office_get(office) is None:
+        problems.append(error("unknown_office", f"No customs office {office!r}.", "/office"))
+    currency = value_of("currency", body, "/currency", fields)
+    if currency and not currency_exists(currency):
+        problems.append(error("unknown_currency", f"Unknown currency {currency!r}.", "/currency"))
+    for name in ("country_of_export", "country_of_origin", "country_of_destination"):
+        country = value_of(name, body, join_pointer(name), fields)
+        if country and not country_exists(country):
+            problems.append(error("unknown_country", f"Unknown country {country!r}.", join_pointer(name)))
+    for pin_field in ("importer_pin", "exporter_pin"):
+        pin = value_of(pin_field, body, join_pointer(pin_field), fields)
+        if pin:
+            try:
+                trader = trader_get_for_agent(agent=agent, pin=pin, on=on)
+            except NotFound:
+                trader = None
+            if trader is None:
+                problems.append(error("trader_not_authorised", "This agent is not authorised to act for this trader.",
+                                      join_pointer(pin_field)))
+    items = body.get("items")
+    if not isinstance(items, list) or "/items" in failed:
+        return problems
+    item_fields = fields["items"].child.fields  # type: ignore[attr-defined]
+    book = None
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or join_pointer("items", i) in failed:
+            continue
+        country = value_of("origin_country", item, join_pointer("items", i, "origin_country"), item_fields)
+        if country and not country_exists(country):
+            problems.append(error("unknown_country", f"Unknown country {country!r}.",
+                                  join_pointer("items", i, "origin_country")))
+        kind = value_of("package_kind", item, join_pointer("items", i, "package_kind"), item_fields)
+        if kind and not package_kind_exists(kind):
+            problems.append(error("unknown_package_kind", f"Unknown package kind {kind!r}.",
+                                  join_pointer("items", i, "package_kind")))
+        unit = value_of("supplementary_unit", item, join_pointer("items", i, "supplementary_unit"), item_fields)
+        if unit and not unit_exists(unit):
+            problems.append(error("unknown_unit", f"Unknown unit {unit!r}.",
+                                  join_pointer("items", i, "supplementary_unit")))
+        hs_code = value_of("hs_code", item, join_pointer("items", i, "hs_code"), item_fields)
+        if hs_code:
+            book = book or tariff_book(on)
+            digits = hs_digits(hs_code)
+            if digits not in book.lines:
+                code, detail = book.code_problem(digits)
+                problems.append(error(code, detail, join_pointer("items", i, "hs_code")))
+    return problems
+
+
 def hs_digits(code: str) -> str:
     return code.replace(".", "")
 
@@ -148,9 +228,16 @@ def declaration_prepare(
     if not isinstance(body, dict):
         body_parse(body)  # raises with the serializer's "expected an object" error
     clean_body = {k: v for k, v in body.items() if k != "draft"}
-    data = body_parse(clean_body)
-    errors: list[ErrorItem] = []
     rate_date = timezone.localtime(registered_at).date()
+    try:
+        data = body_parse(clean_body)
+    except ValidationFailed as exc:
+        # Every problem at once, across phases: the field-level problems, plus the reference-data
+        # problems of every field that did parse (an unknown HS code on item 0 is reported even
+        # though item 1 has a negative value).
+        raise ValidationFailed(errors=[*exc.errors, *parsed_fields_reference_errors(
+            clean_body, failed={e.pointer for e in exc.errors}, agent=agent, on=rate_date)]) from None
+    errors: list[ErrorItem] = []
     regime: str = data["regime"]
     is_import = regime in IMPORT_REGIMES
 

@@ -1,3 +1,4 @@
+import base64
 import json
 import os
 import subprocess
@@ -54,8 +55,16 @@ def test_ready_fails_when_database_is_down(monkeypatch, redis_service):
     assert body["checks"] == {"database": "fail: OperationalError", "broker": "ok"}
 
 
+PRODUCTION_SECRETS = {
+    "SECRET_KEY": "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3,
+    "BANK_CALLBACK_SECRET": "bAnk-" + "Zq8vW2xP7rT4yU1iO9pA6sD3fG5hJ0kL",
+    "RECEIPT_SIGNING_KEY": base64.b64encode(bytes(range(1, 33))).decode(),
+}
+
+
 def _run_settings(module: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FORODHA_SANDBOX", "FORODHA_CLOCK_PIN")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FORODHA_SANDBOX", "FORODHA_DEVELOPMENT_SECRETS", "FORODHA_CLOCK_PIN", *PRODUCTION_SECRETS)}
     env.update({"DJANGO_SETTINGS_MODULE": module, **extra_env})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
@@ -71,27 +80,98 @@ def test_production_refuses_to_start_without_a_secret():
 
 def test_production_refuses_the_development_secret_and_sandbox_mode():
     weak = _run_settings("config.settings.production", {
-        "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": "insecure-development-key-do-not-use"})
+        "DATABASE_URL": "postgres://x@127.0.0.1/x", **PRODUCTION_SECRETS,
+        "SECRET_KEY": "insecure-development-key-do-not-use"})
     assert weak.returncode != 0
     assert "SECRET_KEY must be set" in weak.stderr
-    good_secret = "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3
     sandbox = _run_settings("config.settings.production", {
-        "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": good_secret, "FORODHA_SANDBOX": "1"})
+        "DATABASE_URL": "postgres://x@127.0.0.1/x", **PRODUCTION_SECRETS, "FORODHA_SANDBOX": "1"})
     assert sandbox.returncode != 0
     assert "Sandbox mode" in sandbox.stderr
-    ok = _run_settings("config.settings.production", {
-        "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": good_secret})
+    ok = _run_settings("config.settings.production", {"DATABASE_URL": "postgres://x@127.0.0.1/x", **PRODUCTION_SECRETS})
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "started"
 
 
 def test_production_refuses_a_pinned_clock():
-    good_secret = "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3
     pinned = _run_settings("config.settings.production", {
-        "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": good_secret,
+        "DATABASE_URL": "postgres://x@127.0.0.1/x", **PRODUCTION_SECRETS,
         "FORODHA_CLOCK_PIN": "2026-11-25T07:00:00+00:00@1764054000.0"})
     assert pinned.returncode != 0
     assert "FORODHA_CLOCK_PIN pins the clock for tests" in pinned.stderr
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("BANK_CALLBACK_SECRET", None, "BANK_CALLBACK_SECRET is the development default"),
+    ("BANK_CALLBACK_SECRET", "", "BANK_CALLBACK_SECRET is empty"),
+    ("BANK_CALLBACK_SECRET", "change-me-shared-with-the-bank", "BANK_CALLBACK_SECRET is the .env.example placeholder"),
+    ("BANK_CALLBACK_SECRET", "short-but-random-9x", "BANK_CALLBACK_SECRET is shorter than 32 characters"),
+    ("RECEIPT_SIGNING_KEY", None, "RECEIPT_SIGNING_KEY is empty"),
+    ("RECEIPT_SIGNING_KEY", "change-me-base64-of-32-random-bytes", "RECEIPT_SIGNING_KEY is the .env.example"),
+    ("RECEIPT_SIGNING_KEY", base64.b64encode(b"x" * 16).decode(), "RECEIPT_SIGNING_KEY is not the base64 of a 32-byte"),
+    ("SECRET_KEY", "change-me-50-random-characters-change-me-50-random-chars", "SECRET_KEY must be set"),
+])
+def test_production_refuses_to_start_with_a_default_or_placeholder_secret(setting, value, message):
+    # given production secrets where one is missing (None), empty, a default or a placeholder
+    env = {"DATABASE_URL": "postgres://x@127.0.0.1/x", **PRODUCTION_SECRETS}
+    if value is None:
+        del env[setting]
+    else:
+        env[setting] = value
+    # when the settings are imported (what gunicorn and Celery do)
+    result = _run_settings("config.settings.production", env)
+    # then it refuses to start and names the secret
+    assert result.returncode != 0
+    assert "started" not in result.stdout
+    assert message in result.stderr
+
+
+def _manage_check(module: str, extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FORODHA_SANDBOX", "FORODHA_DEVELOPMENT_SECRETS", "FORODHA_CLOCK_PIN", *PRODUCTION_SECRETS)}
+    env.update({"DJANGO_SETTINGS_MODULE": module, **extra_env})
+    return subprocess.run([sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_non_sandbox_settings_fail_the_system_check_on_development_secrets():
+    # given the base settings outside a sandbox, with no secret configured
+    result = _manage_check("config.settings.base", {})
+    # then every manage.py command's checks fail, naming each default secret
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "(forodha.E001) SECRET_KEY is the development default." in out
+    assert "(forodha.E002) BANK_CALLBACK_SECRET is the development default" in out
+    assert "(forodha.E003) RECEIPT_SIGNING_KEY is empty" in out
+    assert "(forodha.E004) RECEIPT_SIGNING_KEY_AUTOGENERATE is on" in out
+
+
+def test_make_run_settings_pass_the_check_but_check_deploy_reports_the_defaults():
+    # given the `make run` settings (embedded sandbox) with no environment at all
+    plain = _manage_check("config.settings.local", {})
+    deploy = _manage_check("config.settings.local", {}, "--deploy")
+    # then the plain check passes (make run works) and the deployment check names the defaults
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert "no issues" in plain.stdout
+    assert deploy.returncode != 0
+    out = deploy.stdout + deploy.stderr
+    for check_id in ("forodha.E001", "forodha.E002", "forodha.E003", "forodha.E004"):
+        assert out.count(f"({check_id})") == 1, out
+
+
+def test_generate_secrets_output_passes_every_rule():
+    # given
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_SECRETS}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    # when
+    result = subprocess.run([sys.executable, "manage.py", "generate_secrets"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    # then three KEY=value lines the production settings accept
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split("=", 1) for line in result.stdout.split())
+    assert sorted(lines) == ["BANK_CALLBACK_SECRET", "RECEIPT_SIGNING_KEY", "SECRET_KEY"]
+    started = _run_settings("config.settings.production", {"DATABASE_URL": "postgres://x@127.0.0.1/x", **lines})
+    assert started.returncode == 0, started.stderr
 
 
 def test_time_settings():

@@ -141,4 +141,4 @@ def test_lone_surrogate_key_is_refused_with_a_pointer_to_its_object(client_with_
     response = client_with_token.post("/api/v1/test/echo", data=raw, content_type="application/json")
     assert response.status_code == 400
     problem = _problem(response)
-    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [("/items/0", "invalid_unicode")]
+    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [("/items/0", "invalid_character")]

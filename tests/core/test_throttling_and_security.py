@@ -54,6 +54,8 @@ def test_security_headers_on_api_responses():
 def test_check_deploy_is_clean_with_production_settings():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SECRET_KEY": "k3y-" + "Zq8vW2xP7rT4yU1iO9pA6sD3fG5hJ0kL" * 2,
+           "BANK_CALLBACK_SECRET": "bAnk-" + "Zq8vW2xP7rT4yU1iO9pA6sD3fG5hJ0kL",
+           "RECEIPT_SIGNING_KEY": "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/forodha"}
     env.pop("FORODHA_SANDBOX", None)
     env.pop("FORODHA_CLOCK_PIN", None)  # the tests' pinned clock; production refuses it

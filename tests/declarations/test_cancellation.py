@@ -79,3 +79,49 @@ def test_rejection_by_customs_also_releases_the_bl(client: APIClient, world: Wor
     bl = BillOfLading.objects.get(pk=world.bl.pk)
     assert (bl.packages_reserved, bl.weight_reserved_kg) == (0, 0)
     assert Declaration.objects.get(pk=lodged["id"]).status == "rejected"
+
+
+def test_a_draft_is_cancelled_without_an_entry_number_and_with_an_event(client: APIClient, world: World) -> None:
+    # given a saved draft (no entry number, nothing reserved)
+    saved = client.post("/api/v1/declarations", {**body_im4(world, items=2, currency="KES"), "draft": True},
+                        format="json")
+    assert saved.status_code == 201, saved.json()
+    draft_id = saved.json()["id"]
+    assert saved.json()["status"] == "draft"
+    reserved_before = BillOfLading.objects.values_list("packages_reserved", flat=True).get(pk=world.bl.pk)
+
+    # when
+    response = client.post(f"/api/v1/declarations/{draft_id}/cancel", {"reason": "not needed"}, format="json")
+
+    # then
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    declaration = Declaration.objects.get(pk=draft_id)
+    assert (declaration.status, declaration.entry_number, declaration.lodged_at) == ("cancelled", None, None)
+    events = list(DeclarationEvent.objects.filter(declaration_id=draft_id, to_status="cancelled"))
+    assert [(e.from_status, e.reason, e.actor_id, e.payload) for e in events] == [
+        ("draft", "not needed", world.staff.user_id, {})]
+    assert BillOfLading.objects.values_list("packages_reserved", flat=True).get(pk=world.bl.pk) == reserved_before
+
+
+def test_a_cancelled_draft_cannot_be_lodged_or_cancelled_again(client: APIClient, world: World) -> None:
+    # given
+    saved = client.post("/api/v1/declarations", {**body_im4(world, items=1, currency="KES"), "draft": True},
+                        format="json")
+    draft_id = saved.json()["id"]
+    assert client.post(f"/api/v1/declarations/{draft_id}/cancel").status_code == 200
+    # when
+    lodge = client.post(f"/api/v1/declarations/{draft_id}/lodge", {}, format="json")
+    again = client.post(f"/api/v1/declarations/{draft_id}/cancel")
+    # then
+    assert (lodge.status_code, again.status_code) == (409, 409)
+    assert Declaration.objects.get(pk=draft_id).entry_number is None
+    assert DeclarationEvent.objects.filter(declaration_id=draft_id, to_status="cancelled").count() == 1
+
+
+def test_a_lodged_declaration_can_never_lose_its_entry_number(lodged: Any) -> None:
+    # the relaxed constraint still refuses a lodged (lodged_at set) row without an entry number
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Declaration.objects.filter(pk=lodged["id"]).update(status="cancelled", entry_number=None)

@@ -8,8 +8,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from core import clock
-from declarations.models import Declaration, DeclarationEvent, Payment
-from declarations.services import signature_compute
+from declarations.models import BankCallbackNonce, Declaration, DeclarationEvent, Payment
+from declarations.services import bank_callback_headers, signature_compute
 from notifications.models import Notification
 from tests.factories.declarations import World, body_im4
 
@@ -101,11 +101,19 @@ def test_unknown_payment_fields_are_rejected(client: APIClient, lodged: dict[str
     assert [(e["code"], e["pointer"]) for e in response.json()["errors"]] == [("unknown_field", "/tip")]
 
 
-def _callback(body: dict[str, Any], signature: str | None = None) -> Any:
+def _meta(headers: dict[str, str]) -> dict[str, str]:
+    return {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+
+
+def _callback(body: dict[str, Any], signature: str | None = None, **sign: Any) -> Any:
     raw = json.dumps(body).encode()
-    headers = {} if signature == "" else {"HTTP_X_FORODHA_SIGNATURE": signature or signature_compute(raw)}
+    headers = bank_callback_headers(raw, **sign)
+    if signature is not None:
+        headers["X-Forodha-Signature"] = signature
+    if signature == "":
+        del headers["X-Forodha-Signature"]
     return APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
-                               **headers)
+                               **_meta(headers))
 
 
 @override_settings(BANK_CALLBACK_SECRET="s3cret")
@@ -165,3 +173,104 @@ def test_bank_callback_unknown_eslip_is_404(lodged: dict[str, Any]) -> None:
     response = _callback(body)
     assert response.status_code == 404
     assert response.json()["code"] == "eslip_not_found"
+
+
+def _confirmation(lodged: dict[str, Any], bank_reference: str) -> dict[str, Any]:
+    return {"eslip_reference": lodged["eslip"]["reference"], "amount": lodged["eslip"]["amount"],
+            "currency": "KES", "bank_reference": bank_reference, "paid_at": clock.now().isoformat()}
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+def test_a_captured_bank_callback_replayed_as_is_is_409_and_changes_nothing(lodged: dict[str, Any]) -> None:
+    # given a callback captured on the wire (body and its three headers)
+    raw = json.dumps(_confirmation(lodged, "KCB-0100")).encode()
+    headers = _meta(bank_callback_headers(raw))
+    first = APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
+                                **headers)
+    assert first.status_code == 201, first.json()
+    events = DeclarationEvent.objects.filter(declaration_id=lodged["id"]).count()
+
+    # when it is sent again, byte for byte
+    replay = APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
+                                 **headers)
+
+    # then
+    assert replay.status_code == 409
+    assert replay["Content-Type"] == "application/problem+json"
+    assert replay.json()["code"] == "replayed_request"
+    assert Payment.objects.filter(declaration_id=lodged["id"]).count() == 1
+    assert DeclarationEvent.objects.filter(declaration_id=lodged["id"]).count() == events
+    assert BankCallbackNonce.objects.count() == 1
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+def test_a_replayed_nonce_is_refused_even_when_the_first_call_failed(lodged: dict[str, Any]) -> None:
+    # given a callback refused after authentication (unknown e-slip)
+    body = {**_confirmation(lodged, "KCB-0101"), "eslip_reference": "ESNOSUCH0001"}
+    assert _callback(body, nonce="n" * 15 + "A").status_code == 404
+    # when the same nonce comes again
+    replay = _callback(body, nonce="n" * 15 + "A")
+    # then
+    assert (replay.status_code, replay.json()["code"]) == (409, "replayed_request")
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret", BANK_CALLBACK_TOLERANCE_SECONDS=300)
+@pytest.mark.parametrize("skew", [-301, 301, -10**6])
+def test_a_callback_signed_outside_the_window_is_401(lodged: dict[str, Any], skew: int) -> None:
+    # given a correctly signed callback whose timestamp is too old or too far ahead
+    timestamp = int(clock.now().timestamp()) + skew
+    # when
+    response = _callback(_confirmation(lodged, "KCB-0102"), timestamp=timestamp)
+    # then
+    assert response.status_code == 401
+    assert response.json()["code"] == "stale_timestamp"
+    assert Payment.objects.count() == 0
+    assert BankCallbackNonce.objects.count() == 0
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret", BANK_CALLBACK_TOLERANCE_SECONDS=300)
+@pytest.mark.parametrize("skew", [-299, 299])
+def test_a_callback_signed_inside_the_window_is_accepted(lodged: dict[str, Any], skew: int) -> None:
+    response = _callback(_confirmation(lodged, "KCB-0103"), timestamp=int(clock.now().timestamp()) + skew)
+    assert response.status_code == 201, response.json()
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+@pytest.mark.parametrize("tamper", ["timestamp", "nonce", "body"])
+def test_the_signature_covers_timestamp_nonce_and_body(lodged: dict[str, Any], tamper: str) -> None:
+    # given a valid signature, then one signed part changed
+    raw = json.dumps(_confirmation(lodged, "KCB-0104")).encode()
+    headers = bank_callback_headers(raw)
+    if tamper == "timestamp":
+        headers["X-Forodha-Timestamp"] = str(int(headers["X-Forodha-Timestamp"]) - 1)
+    elif tamper == "nonce":
+        headers["X-Forodha-Nonce"] = "x" * 32
+    else:
+        raw = raw.replace(b"KCB-0104", b"KCB-0105")
+    # when
+    response = APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
+                                   **_meta(headers))
+    # then
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_signature")
+    assert Payment.objects.count() == 0
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+@pytest.mark.parametrize("missing", ["X-Forodha-Timestamp", "X-Forodha-Nonce"])
+def test_a_callback_without_timestamp_or_nonce_is_401(lodged: dict[str, Any], missing: str) -> None:
+    raw = json.dumps(_confirmation(lodged, "KCB-0106")).encode()
+    headers = bank_callback_headers(raw)
+    del headers[missing]
+    response = APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
+                                   **_meta(headers))
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_signature")
+    assert Payment.objects.count() == 0
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+def test_the_signature_is_hmac_over_timestamp_nonce_and_body() -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(b"s3cret", b"1700000000.abcdefghijklmnop.{}", hashlib.sha256).hexdigest()
+    assert signature_compute(b"{}", timestamp=1700000000, nonce="abcdefghijklmnop") == f"sha256={expected}"

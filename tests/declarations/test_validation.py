@@ -264,3 +264,42 @@ def test_pre_arrival_declaration_is_accepted_and_never_late(db: Any) -> None:
     # then
     assert declaration.status == "assessed"
     assert declaration.late_entry is False
+
+
+def test_reference_problems_are_reported_together_with_field_problems(client: APIClient, world: World) -> None:
+    # given: field-level mistakes (a negative value, a malformed weight, a bad CPC format) and
+    # reference-data mistakes in fields that parsed (HS code, package kind, office, country, PIN)
+    body = body_im4(world, items=3, office="QQQ", country_of_export="QQ", cpc="40")
+    body["items"][0]["hs_code"] = "0000.00.00"
+    body["items"][1]["item_value"] = "-5.00"
+    body["items"][1]["package_kind"] = "Q9"
+    body["items"][2]["gross_weight_kg"] = "1e5"
+    body["items"][2]["origin_country"] = "ZZ"
+    body["importer_pin"] = "P000000000Z"
+
+    # when
+    response = _lodge_fails(client, body)
+
+    # then: every problem of both phases in one answer
+    assert problems(response) == sorted([
+        ("invalid", "/cpc"),
+        ("min_value", "/items/1/item_value"),
+        ("invalid_decimal", "/items/2/gross_weight_kg"),
+        ("unknown_office", "/office"),
+        ("unknown_country", "/country_of_export"),
+        ("trader_not_authorised", "/importer_pin"),
+        ("hs_code_unknown", "/items/0/hs_code"),
+        ("unknown_package_kind", "/items/1/package_kind"),
+        ("unknown_country", "/items/2/origin_country"),
+    ])
+
+
+def test_a_field_with_a_field_level_problem_is_not_looked_up_again(client: APIClient, world: World) -> None:
+    # given an HS code that is malformed (field level): it is not also reported as unknown
+    body = body_im4(world, items=2)
+    body["items"][0]["hs_code"] = "87x"
+    body["items"][1]["item_value"] = "-1"
+    # when
+    response = _lodge_fails(client, body)
+    # then
+    assert [p for p in problems(response) if p[1] == "/items/0/hs_code"] == [("invalid", "/items/0/hs_code")]

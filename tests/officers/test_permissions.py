@@ -166,6 +166,25 @@ def test_login_is_throttled_after_repeated_failures(client):
     assert "_auth_user_id" not in client.session
 
 
+def test_one_password_sprayed_across_usernames_locks_the_address_out(client):
+    # given a real officer, and an attacker on one address trying one password on many usernames
+    officer_create("officer", username="sprayed-real")
+    login = reverse("admin:login")
+    spray = [client.post(login, {"username": f"guess{n}", "password": "Summer2026!", "next": "/admin/"},
+                         REMOTE_ADDR="203.0.113.7").status_code for n in range(5)]
+    # when the same address then tries yet another username, even with the right password
+    locked = client.post(login, {"username": "sprayed-real", "password": PASSWORD, "next": "/admin/"},
+                         REMOTE_ADDR="203.0.113.7")
+    # then the address is locked out, while another address can still sign in
+    assert spray == [200, 200, 200, 200, 429]
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+    elsewhere = client.post(login, {"username": "sprayed-real", "password": PASSWORD, "next": "/admin/"},
+                            REMOTE_ADDR="198.51.100.20")
+    assert elsewhere.status_code == 302
+    assert client.session["_auth_user_id"]
+
+
 def test_login_succeeds_for_an_officer_and_sets_secure_session_cookie(client):
     # given
     officer_create("officer", username="goodlogin")
