@@ -7,7 +7,7 @@ failure instead of a skip, so CI can never pass without the real engines.
 import socket
 
 from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, REST_FRAMEWORK, env
+from .base import CELERY_BEAT_SCHEDULE, DATABASES, REST_FRAMEWORK, VAR_DIR, env
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -19,7 +19,7 @@ def _reachable(host: str, port: int) -> bool:
 
 
 if "DATABASE_URL" not in env.ENVIRON and _reachable("127.0.0.1", 5432):
-    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/forodha")}
+    DATABASES["default"] = env.db_url_config("postgres://postgres@127.0.0.1:5432/forodha")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 if "REDIS_URL" not in env.ENVIRON and _reachable("127.0.0.1", 6379):
     REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -35,6 +35,12 @@ if "REDIS_URL" not in env.ENVIRON and _reachable("127.0.0.1", 6379):
     }
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The intake store in tests: an in-memory SQLite test database unless INTAKE_DATABASE_URL says
+# otherwise (tests that need a file shared by several processes build their own settings).
+DATABASES["intake"]["CONN_MAX_AGE"] = 0
+if DATABASES["intake"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not shared-cache memory: replayers and web threads write to it concurrently (WAL).
+    DATABASES["intake"]["TEST"] = {"NAME": str(VAR_DIR / "test_intake.sqlite3")}
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK}
