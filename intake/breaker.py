@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ class CircuitBreaker:
     def reset(self) -> None:
         with self._lock:
             self._failures, self._opened_at, self._probing = 0, None, False
+        episodes.forget()
 
     def state(self) -> BreakerState:
         opened = self._opened_at
@@ -91,6 +93,39 @@ class CircuitBreaker:
 
 
 breaker = CircuitBreaker()
+
+
+class EpisodeMemory:
+    """This process's view of the open episode: touched in the intake store at most once a
+    second per process (not on every buffered request), and remembered so that the first
+    request after the primary returns records the outage (`seen`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: tuple[uuid.UUID, dt.datetime, float] | None = None
+
+    @property
+    def seen(self) -> bool:
+        return self._current is not None
+
+    def touch(self) -> tuple[uuid.UUID, dt.datetime]:
+        mono = time.monotonic()
+        current = self._current
+        if current is None or mono - current[2] >= 1.0:
+            with self._lock:
+                episode = episode_touch()
+                current = self._current = (episode.id, episode.first_failure_at, mono)
+        return current[0], current[1]
+
+    def forget(self) -> bool:
+        """True for the one caller that should record the recovery."""
+        with self._lock:
+            had = self._current is not None
+            self._current = None
+            return had
+
+
+episodes = EpisodeMemory()
 
 
 def primary_reachable() -> bool:

@@ -17,8 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Callable
 
@@ -32,7 +30,7 @@ from core.exceptions import ApplicationError, error
 from core.idempotency import IdempotencyMiddleware
 from core.problems import problem_response
 from core.settings_cache import setting
-from intake.breaker import EPISODE_REASON, breaker, episode_touch, primary_reachable
+from intake.breaker import EPISODE_REASON, breaker, episodes, primary_reachable
 from intake.identity import Identity, identity_for_token
 from intake.models import BufferedSubmission
 
@@ -81,14 +79,14 @@ class MaintenanceMiddleware:
         self.get_response = get_response
         self.store = snapshot_store or store
         self._buffered_intake = IdempotencyMiddleware(self._intake_with_primary)
-        self._episode: tuple[uuid.UUID, dt.datetime, float] | None = None  # (id, since, touched) cache
-        self._episode_lock = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
         if not path.startswith("/api/"):
             return self.get_response(request)  # officer admin, static files: never blocked
         if breaker.is_open or (breaker.state().state == "half_open" and not self._probe()):
+            return self._primary_away(request, path)
+        if episodes.seen and not self._probe():  # this process saw the primary away: is it back?
             return self._primary_away(request, path)
         snap = self.store.get()
         if not snap.windows and snap.outage is None:
@@ -205,23 +203,14 @@ class MaintenanceMiddleware:
         declared = snap.contingency(clock.now())
         if declared.active:
             return declared  # a declared outage or buffer window keeps its period (and relief)
-        mono = time.monotonic()
-        cached = self._episode
-        if cached is None or mono - cached[2] >= 1.0:
-            with self._episode_lock:
-                episode = episode_touch()  # shared by every process through the intake store
-                cached = self._episode = (episode.id, episode.first_failure_at, mono)
-        return Contingency(True, cached[1], OutageSource.DATABASE_UNAVAILABLE,
-                           OutageView(cached[0], cached[1], EPISODE_REASON), None)
+        episode_id, since = episodes.touch()  # shared by every process through the intake store
+        return Contingency(True, since, OutageSource.DATABASE_UNAVAILABLE,
+                           OutageView(episode_id, since, EPISODE_REASON), None)
 
     def _recover_if_needed(self) -> None:
         """The primary answers: if this process saw it away, record the outage and start the replay."""
-        if self._episode is None:
+        if not episodes.forget():
             return
-        with self._episode_lock:
-            if self._episode is None:
-                return
-            self._episode = None
         from .services import outage_recover_detected
 
         try:
