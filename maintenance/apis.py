@@ -193,7 +193,7 @@ class ReceiptLookupApi(APIView):
 
     # The same `Authorization: Token` scheme as every agent endpoint (checked against the copy).
     @extend_schema(tags=["system"], summary="Look a contingency receipt up: buffered, replaying, lodged, rejected",
-                   auth=[{"tokenAuth": []}],
+                   auth=[{"tokenAuth": []}],  # type: ignore[list-item]
                    responses={200: inline_serializer("ReceiptState", fields={
                        "submission_id": serializers.UUIDField(),
                        "state": serializers.ChoiceField(choices=["buffered", "replaying", "lodged", "rejected"]),

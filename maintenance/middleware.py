@@ -42,7 +42,9 @@ logger = logging.getLogger("forodha.maintenance")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOTICE_HEADER = "Forodha-Maintenance"
-_FORWARDED_HEADERS = ("Content-Type", "Idempotency-Key", "If-Match")
+# Kept with a buffered request for its replay (never Authorization: the user is kept by id; the
+# bank's signature is an HMAC of the body, not a secret).
+_FORWARDED_HEADERS = ("Content-Type", "Idempotency-Key", "If-Match", "X-Forodha-Signature")
 
 
 def _iso(value: dt.datetime) -> str:

@@ -52,7 +52,7 @@ from .enums import (
     WindowScope,
     WindowStatus,
 )
-from .intake import LodgingEndpoint, priority_for
+from .intake import REDISPATCHED, LodgingEndpoint, priority_for
 from .models import (
     BufferedSubmission,
     MaintenanceWindow,
@@ -63,6 +63,7 @@ from .models import (
     ReplayLedger,
 )
 from .receipts import sign_receipt
+from .redispatch import lodge_redispatched
 from .selectors import aeo_active_pins, overlapping_windows
 from .snapshot import Contingency, bump_version
 
@@ -815,8 +816,9 @@ class _ReplayRun:
                     raise _AlreadyReplayed() from None
                 try:
                     with transaction.atomic():
-                        outcome = self.lodge_fn(submission, lodged_at=submission.lodged_at,
-                                                deadline_extension=extension)
+                        lodge_fn = lodge_redispatched if submission.endpoint in REDISPATCHED else self.lodge_fn
+                        outcome = lodge_fn(submission, lodged_at=submission.lodged_at,
+                                           deadline_extension=extension)
                         if not outcome.lodged:
                             raise _Rejected(outcome)  # a rejection keeps nothing the lodge callable wrote
                 except _Rejected as rejected:

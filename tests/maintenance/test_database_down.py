@@ -353,3 +353,32 @@ def test_rotation_keeps_receipts_signed_before_it_verifiable(clock, primary, wor
     assert _verify(before) is True
     assert _verify(after) is True
     assert APIClient().get("/api/v1/system/receipt-key").json()["key_id"] == new.key_id
+
+
+def test_cancellation_and_bank_callback_buffered_then_replayed_through_their_views(clock, primary, world, notices,
+                                                                                   monkeypatch, settings):
+    # given a lodged declaration, then the primary away
+    monkeypatch.setattr(services, "enqueue_replay", lambda: None)
+    api = _api(world.token)
+    lodged = api.post("/api/v1/declarations", body_im4(world), format="json")
+    assert lodged.status_code == 201
+    declaration_id = lodged.json()["id"]
+    primary.up = False
+    # when the agent cancels and a bank with a bad signature calls back
+    cancel = api.post(f"/api/v1/declarations/{declaration_id}/cancel", {"reason": "Duplicate entry"},
+                      format="json")
+    unsigned = APIClient().post("/api/v1/payments/bank-callback", {"eslip_reference": "x"}, format="json",
+                                HTTP_X_FORODHA_SIGNATURE="sha256=00")
+    # then the cancellation is buffered with a receipt, the unsigned callback refused
+    assert cancel.status_code == 202
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "invalid_signature")
+    assert list(BufferedSubmission.objects.values_list("endpoint", flat=True)) == ["declarations.cancel"]
+    assert Declaration.objects.get().status != "cancelled"
+    # when the primary returns and the replay runs, the cancellation goes through its view
+    primary.up = True
+    services.outage_recover_detected(actor=None)
+    report = services.replay_buffered(actor=None)
+    assert (report.lodged, report.rejected) == (1, 0)
+    assert Declaration.objects.get().status == "cancelled"
+    state = api.get(f"/api/v1/receipts/{cancel.json()['receipt']['submission_id']}").json()
+    assert (state["state"], state["lodged"]["resource_id"]) == ("lodged", declaration_id)

@@ -155,7 +155,8 @@ def test_revoked_token_refused_at_intake_and_rotation_keeps_receipts_verifiable(
         "from django.contrib.auth import get_user_model;"
         "u=get_user_model().objects.create(username='to-revoke');"
         "print(Token.objects.create(user=u).key)")).strip().splitlines()[-1]
-    stack.manage("shell", "-c", f"from rest_framework.authtoken.models import Token; Token.objects.filter(key='{second}').delete()")
+    stack.manage("shell", "-c", "from rest_framework.authtoken.models import Token;"
+                 f"Token.objects.filter(key='{second}').delete()")
     stack.pg.stop()
     body = json.dumps({**template, "local_reference": "ROT-1"}).encode()
     status, first, _ = http_json(port, "POST", "/api/v1/declarations", token=token, body=body)
