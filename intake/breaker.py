@@ -29,7 +29,7 @@ from core import clock
 from core.settings_cache import setting
 
 from .enums import EpisodeStatus
-from .models import Episode
+from .models import Episode, PrimaryCutoff
 from .routers import INTAKE_ALIAS
 
 logger = logging.getLogger("forodha.intake")
@@ -171,3 +171,40 @@ def episode_close(*, episode_id: Any, now: dt.datetime) -> bool:
     with transaction.atomic(using=INTAKE_ALIAS):
         return bool(Episode.objects.filter(pk=episode_id, status=EpisodeStatus.OPEN).update(
             status=EpisodeStatus.CLOSED, ended_at=now))
+
+
+# --- drill cut-off (intake store) -------------------------------------------------------------------
+
+_cutoff_cache: list[tuple[float, bool]] = []
+
+
+def cutoff_active() -> bool:
+    """True while a drill has cut the web processes off from the primary (read at most once a
+    second per process; the intake store being away counts as no cut-off)."""
+    mono = time.monotonic()
+    if _cutoff_cache and mono - _cutoff_cache[0][0] < 1.0:
+        return _cutoff_cache[0][1]
+    try:
+        active = PrimaryCutoff.objects.exists()
+    except DatabaseError:
+        active = False
+    _cutoff_cache[:] = [(mono, active)]
+    return active
+
+
+def cutoff_clear_cache() -> None:
+    _cutoff_cache.clear()
+
+
+def primary_cutoff_set(*, reason: str) -> PrimaryCutoff:
+    with transaction.atomic(using=INTAKE_ALIAS):
+        row, _ = PrimaryCutoff.objects.update_or_create(pk=1, defaults={"reason": reason[:500], "since": clock.now()})
+    cutoff_clear_cache()
+    return row
+
+
+def primary_cutoff_lift() -> bool:
+    with transaction.atomic(using=INTAKE_ALIAS):
+        deleted = PrimaryCutoff.objects.filter(pk=1).delete()[0]
+    cutoff_clear_cache()
+    return bool(deleted)

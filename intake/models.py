@@ -154,3 +154,19 @@ class Episode(models.Model):
 
     def __str__(self) -> str:
         return f"episode {self.first_failure_at:%Y-%m-%d %H:%M:%S}Z ({self.status})"
+
+
+class PrimaryCutoff(models.Model):
+    """While this row exists, the web processes treat the primary as unreachable (drills: the
+    sandbox's `outage-drill` cuts its API off from the primary for the drill's duration, so
+    trainees see the real mechanism, not a flag on the old path). One row at most (pk 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    reason = models.CharField(max_length=500)
+    since = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="primary_cutoff_single")]
+
+    def __str__(self) -> str:
+        return f"primary cut off since {self.since:%Y-%m-%d %H:%M}Z"

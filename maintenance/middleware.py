@@ -30,7 +30,7 @@ from core.exceptions import ApplicationError, error
 from core.idempotency import IdempotencyMiddleware
 from core.problems import problem_response
 from core.settings_cache import setting
-from intake.breaker import EPISODE_REASON, breaker, episodes, primary_reachable
+from intake.breaker import EPISODE_REASON, breaker, cutoff_active, episodes, primary_reachable
 from intake.identity import Identity, identity_for_token
 from intake.models import BufferedSubmission
 
@@ -86,7 +86,7 @@ class MaintenanceMiddleware:
         path = request.path_info
         if not path.startswith("/api/"):
             return self.get_response(request)  # officer admin, static files: never blocked
-        if breaker.is_open or (breaker.state().state == "half_open" and not self._probe()):
+        if breaker.is_open or cutoff_active() or (breaker.state().state == "half_open" and not self._probe()):
             return self._primary_away(request, path)
         if episodes.seen and not self._probe():  # this process saw the primary away: is it back?
             return self._primary_away(request, path)

@@ -80,11 +80,12 @@ def _fresh_process_caches() -> None:
 def _fresh_intake_process_state() -> None:
     """The receipt key cache and the circuit breaker are per process: a key from a rolled-back
     test or a breaker opened by a test that stopped a database must not leak into the next."""
-    from intake.breaker import breaker
+    from intake.breaker import breaker, cutoff_clear_cache
     from intake.keys import clear_cache
 
     clear_cache()
     breaker.reset()
+    cutoff_clear_cache()
 
 
 @pytest.fixture(autouse=True)
