@@ -26,6 +26,7 @@ from maintenance import receipts, services
 from maintenance.enums import OutageSource, OutageStatus, SubmissionStatus
 from maintenance.models import Outage, OutageEvent, ReplayLedger
 from tests.factories.declarations import body_im4, world_create
+from tests.factories.maintenance import BufferedSubmissionFactory, MaintenanceWindowFactory
 from tests.factories.traders import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,8 +101,7 @@ def test_token_copy_follows_creation_revocation_and_deactivation_on_commit(djang
 def test_reconcile_removes_stale_copies_and_adds_missing_ones(world):
     # given drift: the agent's copy lost, a revoked token's copy left behind
     TokenCopy.objects.all().delete()
-    TokenCopy.objects.create(key_sha256=token_sha256("revoked"), user_id=1, username="x", synced_at=world.now
-                             if hasattr(world, "now") else timezone.now())
+    TokenCopy.objects.create(key_sha256=token_sha256("revoked"), user_id=1, username="x", synced_at=timezone.now())
     # when
     report = token_copies_reconcile()
     # then
@@ -382,3 +382,15 @@ def test_cancellation_and_bank_callback_buffered_then_replayed_through_their_vie
     assert Declaration.objects.get().status == "cancelled"
     state = api.get(f"/api/v1/receipts/{cancel.json()['receipt']['submission_id']}").json()
     assert (state["state"], state["lodged"]["resource_id"]) == ("lodged", declaration_id)
+
+
+def test_receipt_look_up_is_served_during_a_full_window(clock, world):
+    # given a buffered submission of this agent and an active `full` window
+    submission = BufferedSubmissionFactory(agent=world.staff.user)
+    MaintenanceWindowFactory(starts_at=clock() - dt.timedelta(minutes=5), ends_at=clock() + dt.timedelta(hours=1),
+                             scope="full")
+    api = _api(world.token)
+    # when / then: the look-up answers (from the intake store), other reads are refused
+    looked = api.get(f"/api/v1/receipts/{submission.id}")
+    assert (looked.status_code, looked.json()["state"]) == (200, "buffered")
+    assert api.get("/api/v1/declarations").json()["code"] == "maintenance_window"
