@@ -197,8 +197,8 @@ def _replay_results(n: int) -> list[dict[str, Any]]:
     def fill() -> None:
         BufferedSubmission.objects.bulk_create([
             BufferedSubmission(method="POST", path="/api/v1/declarations", endpoint="declarations", body=body,
-                               body_sha256="0" * 64, agent=user, outage=outage,
-                               received_at=now - dt.timedelta(seconds=i))
+                               body_sha256="0" * 64, agent=user, outage_id=outage.pk,
+                               received_at=now - dt.timedelta(seconds=i), lodged_at=now - dt.timedelta(seconds=i))
             for i in range(n)], batch_size=1000)
 
     # baseline: one transaction + one UPDATE per row, in the same order
@@ -252,7 +252,8 @@ def _real_replay_results(n: int, machinery_rate: float) -> list[dict[str, Any]]:
         body = json.dumps(body_im4(world, items=20, local_reference=f"BENCH-{uuid.uuid4().hex[:12]}")).encode()
         rows.append(BufferedSubmission(method="POST", path="/api/v1/declarations", endpoint="declarations",
                                        body=body, body_sha256="0" * 64, agent=world.user,
-                                       received_at=now - dt.timedelta(seconds=n - i)))
+                                       received_at=now - dt.timedelta(seconds=n - i),
+                                       lodged_at=now - dt.timedelta(seconds=n - i)))
     BufferedSubmission.objects.bulk_create(rows)
     started = time.perf_counter()
     report = services.replay_buffered(actor=None)

@@ -100,8 +100,9 @@ def _fill(seed: dict[str, Any], n: int) -> None:
         body = templates[i % len(templates)].replace("REF-XXXXXXXXXX", f"REF-{i:010d}").encode()
         chunk.append(BufferedSubmission(
             method="POST", path="/api/v1/declarations", endpoint="declarations", body=body,
-            body_sha256=hashlib.sha256(body).hexdigest(), agent_id=seed["user_id"], outage_id=seed["outage_id"],
-            received_at=now - dt.timedelta(seconds=3600 * (n - i) / n + 61)))
+            body_sha256=hashlib.sha256(body).hexdigest(), agent_id=seed["user_id"], agent_username="bench",
+            outage_id=seed["outage_id"], received_at=now - dt.timedelta(seconds=3600 * (n - i) / n + 61),
+            lodged_at=now - dt.timedelta(seconds=3600 * (n - i) / n + 61)))
         if len(chunk) == 1000:
             BufferedSubmission.objects.bulk_create(chunk)
             chunk = []
@@ -128,11 +129,13 @@ def _baseline(seed: dict[str, Any]) -> dict[str, Any]:
 
 
 def _counts(conn: Any) -> tuple[int, int, int]:
+    from maintenance.selectors import pending_submissions
+
+    buffered = pending_submissions().count()  # the intake store (its own database)
     row = conn.execute(
-        "SELECT (SELECT count(*) FROM maintenance_bufferedsubmission WHERE status IN ('pending', 'replaying')),"
-        " (SELECT count(*) FROM declarations_declaration WHERE entry_number IS NOT NULL),"
+        "SELECT (SELECT count(*) FROM declarations_declaration WHERE entry_number IS NOT NULL),"
         " (SELECT count(*) FROM risk_riskassessment)").fetchone()
-    return int(row[0]), int(row[1]), int(row[2])
+    return buffered, int(row[0]), int(row[1])
 
 
 def _spawn(args: list[str], tmp: str) -> subprocess.Popen[bytes]:
@@ -212,10 +215,10 @@ def main() -> dict[str, Any]:
             _stop(scorers)
         elapsed = time.monotonic() - started
         buffered, lodged, scored = _counts(conn)
-        rejected = conn.execute("SELECT count(*) FROM maintenance_bufferedsubmission WHERE status = 'rejected'"
-                                ).fetchone()[0]  # type: ignore[index]
-        first_rejection = conn.execute("SELECT result FROM maintenance_bufferedsubmission WHERE status = "
-                                       "'rejected' LIMIT 1").fetchone()
+        from maintenance.models import BufferedSubmission
+
+        rejected = BufferedSubmission.objects.filter(status="rejected").count()
+        first_rejection = BufferedSubmission.objects.filter(status="rejected").values_list("result").first()
     redis.Redis.from_url(REDIS_URL).flushdb()
     tmp_dir.cleanup()
     lodge_rate = _steady_rate(lodged_curve)

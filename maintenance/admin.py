@@ -228,10 +228,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(BufferedSubmission)
 class BufferedSubmissionAdmin(ReadOnlyAdmin):
-    list_display = ["received_at", "endpoint", "priority", "status", "agent", "attempts", "finished_at"]
+    list_display = ["received_at", "endpoint", "priority", "status", "agent_username", "attempts", "finished_at"]
     list_filter = ["status", "priority", "endpoint"]
-    search_fields = ["id", "body_sha256", "agent__username"]
-    list_select_related = ["agent"]
+    search_fields = ["id", "body_sha256", "agent_username"]
     exclude = ["body"]
 
 

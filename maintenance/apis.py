@@ -12,20 +12,24 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from icalendar import Calendar, Event
-from rest_framework import generics, serializers
+from rest_framework import exceptions, generics, serializers
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import clock
-from core.exceptions import ValidationFailed, error
+from core.exceptions import NotFound, ValidationFailed, error
 from core.pagination import StandardPagination
+from intake import selectors as intake_selectors
+from intake.breaker import EPISODE_REASON, breaker, episode_open
+from intake.identity import Identity, identity_for_token
 
 from . import selectors
-from .enums import WindowStatus
+from .enums import OutageSource, WindowStatus
 from .models import MaintenanceWindow
-from .receipts import public_key_document
+from .receipts import key_list_document, public_key_document
 from .snapshot import WindowView, store
 
 logger = logging.getLogger("forodha.maintenance")
@@ -75,7 +79,8 @@ _status_schema = inline_serializer("SystemStatus", fields={
 
 
 class SystemStatusApi(APIView):
-    """Public: agents poll it before and during windows and outages (served in every scope)."""
+    """Public: agents poll it before and during windows and outages (served in every scope, and
+    from the process's memory and the intake store alone while the primary is away)."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -88,18 +93,32 @@ class SystemStatusApi(APIView):
         window = snap.active_window(now)
         contingency = snap.contingency(now)
         try:
-            buffered: int | None = selectors.pending_submissions().count()
-        except Exception:  # the database may be the thing under maintenance
+            buffered: int | None = intake_selectors.pending_submissions().count()
+        except Exception:  # the intake store is away too
             buffered = None
-        reason = (contingency.outage.reason if contingency.outage
-                  else contingency.window.reason if contingency.window else None)
+        since, source, reason = _iso(contingency.since), contingency.source, contingency.reason
+        active = contingency.active
+        episode = _open_episode()
+        if episode is not None or breaker.state().state != "closed":
+            # Detected: the primary cannot be reached. A declared period keeps its own source.
+            active = True
+            if not contingency.active:
+                source, reason = OutageSource.DATABASE_UNAVAILABLE, EPISODE_REASON
+                since = _iso(episode.first_failure_at) if episode is not None else None
         return Response({
             "maintenance": {"active": window is not None,
                             "window": _window_view_json(window) if window else None},
             "upcoming": [_window_view_json(w) for w in snap.upcoming(now)],
-            "contingency": {"active": contingency.active, "since": _iso(contingency.since),
-                            "source": contingency.source, "reason": reason, "buffered": buffered},
+            "contingency": {"active": active, "since": since, "source": source, "reason": reason,
+                            "buffered": buffered},
         })
+
+
+def _open_episode() -> Any:
+    try:
+        return episode_open()
+    except Exception:
+        return None
 
 
 class ReceiptKeyApi(APIView):
@@ -107,13 +126,97 @@ class ReceiptKeyApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
-    @extend_schema(tags=["system"], summary="Public key that signs contingency receipts",
+    @extend_schema(tags=["system"], summary="Public key that signs contingency receipts now",
                    responses={200: inline_serializer("ReceiptKey", fields={
                        "key_id": serializers.CharField(), "algorithm": serializers.CharField(),
                        "public_key_pem": serializers.CharField(), "public_key_base64": serializers.CharField(),
                        "canonicalization": serializers.CharField()})})
     def get(self, request: Request) -> Response:
         return Response(public_key_document())
+
+
+class ReceiptKeyListApi(APIView):
+    """Every key that ever signed a receipt (current first): a receipt signed before a rotation
+    still verifies. Served from the intake store alone."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    @extend_schema(tags=["system"], summary="Every receipt signing key ever used, current first",
+                   responses={200: inline_serializer("ReceiptKeyList", fields={
+                       "algorithm": serializers.CharField(), "canonicalization": serializers.CharField(),
+                       "keys": serializers.ListField(child=inline_serializer("ReceiptKeyEntry", fields={
+                           "key_id": serializers.CharField(), "public_key_base64": serializers.CharField(),
+                           "current": serializers.BooleanField(), "valid_from": serializers.DateTimeField(),
+                           "valid_to": serializers.DateTimeField(allow_null=True)}))})})
+    def get(self, request: Request) -> Response:
+        return Response(key_list_document())
+
+
+_problem_schema = inline_serializer("ReceiptProblem", fields={
+    "type": serializers.CharField(), "title": serializers.CharField(), "status": serializers.IntegerField(),
+    "detail": serializers.CharField(), "code": serializers.CharField(),
+    "errors": serializers.ListField(child=serializers.DictField())})
+
+
+class IntakeTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>` checked against the intake store's hashed copy, so the receipt
+    look-up answers while the primary is away (the same header as everywhere: same OpenAPI scheme)."""
+
+    keyword = "Token"
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Identity]:  # type: ignore[override]
+        identity = identity_for_token(key)
+        if identity is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return IntakeUser(identity), identity
+
+
+class IntakeUser:
+    """A request user known only from the intake store's copy."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self.pk = identity.user_id
+
+
+class ReceiptLookupApi(APIView):
+    """The state of a buffered submission, for the agent who sent it (404 for everyone else)."""
+
+    authentication_classes = [IntakeTokenAuthentication]
+    throttle_classes: list[Any] = []
+
+    # The same `Authorization: Token` scheme as every agent endpoint (checked against the copy).
+    @extend_schema(tags=["system"], summary="Look a contingency receipt up: buffered, replaying, lodged, rejected",
+                   auth=[{"tokenAuth": []}],  # type: ignore[list-item]
+                   responses={200: inline_serializer("ReceiptState", fields={
+                       "submission_id": serializers.UUIDField(),
+                       "state": serializers.ChoiceField(choices=["buffered", "replaying", "lodged", "rejected"]),
+                       "endpoint": serializers.CharField(), "received_at": serializers.DateTimeField(),
+                       "lodged_at": serializers.DateTimeField(),
+                       "corrects": serializers.UUIDField(allow_null=True),
+                       "finished_at": serializers.DateTimeField(allow_null=True),
+                       "receipt": serializers.DictField(),
+                       "lodged": inline_serializer("ReceiptLodged", allow_null=True, fields={
+                           "resource_id": serializers.CharField(allow_null=True),
+                           "entry_number": serializers.CharField(allow_null=True)}),
+                       "rejected": inline_serializer("ReceiptRejected", allow_null=True, fields={
+                           "code": serializers.CharField(), "detail": serializers.CharField(),
+                           "errors": serializers.ListField(child=serializers.DictField())})}),
+                       401: _problem_schema, 404: _problem_schema})
+    def get(self, request: Request, submission_id: str) -> Response:
+        identity = request.auth
+        assert isinstance(identity, Identity)  # IntakeTokenAuthentication is the only authenticator
+        submission = intake_selectors.submission_for_agent(submission_id=submission_id, user_id=identity.user_id)
+        if submission is None:
+            raise NotFound(detail="No submission of yours has this id.", code="submission_not_found",
+                           errors=[error("submission_not_found", "Unknown submission id.", "/submission_id")])
+        return Response(intake_selectors.receipt_state(submission_id=submission.pk, submission=submission))
 
 
 class WindowListApi(generics.ListAPIView):

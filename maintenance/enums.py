@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from intake.enums import SubmissionPriority, SubmissionStatus
+
+__all__ = ["OutageSource", "OutageStatus", "SubmissionPriority", "SubmissionStatus", "WindowEventKind",
+           "WindowMode", "WindowScope", "WindowStatus"]
+
 
 class WindowStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
@@ -37,23 +42,6 @@ class OutageStatus(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
-class SubmissionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    REPLAYING = "replaying", "Replaying"
-    LODGED = "lodged", "Lodged"
-    REJECTED = "rejected", "Rejected"
-
-
-class SubmissionPriority(models.IntegerChoices):
-    """Replay order, lowest first.
-
-    Manifests go before every declaration because declarations write off B/L quantities of a
-    manifest: a declaration replayed before its (also buffered) manifest would be rejected.
-    Then perishables (DOMAIN.md: tea exports missed their ships in the Nov 2024 outage), then
-    AEO traders (priority is one of their published benefits), then everything else.
-    """
-
-    MANIFEST = 0, "Manifest"
-    PERISHABLE = 1, "Perishable goods"
-    AEO = 2, "AEO trader"
-    NORMAL = 3, "Normal"
+class OutageSource(models.TextChoices):
+    OPERATOR = "operator", "Declared by an operator"
+    DATABASE_UNAVAILABLE = "database_unavailable", "Primary database unreachable (detected)"

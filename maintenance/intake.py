@@ -23,7 +23,7 @@ class LodgingEndpoint:
     method: str
     pattern: re.Pattern[str]
     content_types: tuple[str, ...]
-    kind: str  # "declaration" | "declaration_lodge" | "manifest" | "manifest_edifact"
+    kind: str  # "declaration" | "declaration_lodge" | "manifest" | "manifest_edifact" | "action" | "bank_callback"
 
 
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -41,8 +41,26 @@ LODGING_ENDPOINTS: tuple[LodgingEndpoint, ...] = (
                     ("application/edifact",), "manifest_edifact"),  # as the normal endpoint's parser
 )
 
+# Also buffered during contingency (not "lodging" for a window's scope): a bank's payment
+# confirmation may otherwise be lost for good, and a ship's arrival, its discharge or a
+# cancellation are facts that happened whether or not the database was there to hear them.
+# Replayed by re-dispatching the stored request through the normal view (maintenance.redispatch).
+OTHER_BUFFERED_ENDPOINTS: tuple[LodgingEndpoint, ...] = (
+    LodgingEndpoint("payments.bank_callback", "POST", re.compile(r"^/api/v1/payments/bank-callback/?$"),
+                    ("application/json",), "bank_callback"),
+    LodgingEndpoint("manifests.arrival", "POST", re.compile(rf"^/api/v1/manifests/{_UUID}/arrival/?$"),
+                    ("application/json",), "action"),
+    LodgingEndpoint("manifests.discharge", "POST", re.compile(rf"^/api/v1/manifests/{_UUID}/discharge/?$"),
+                    ("application/json",), "action"),
+    LodgingEndpoint("declarations.cancel", "POST", re.compile(rf"^/api/v1/declarations/{_UUID}/cancel/?$"),
+                    ("application/json",), "action"),
+)
+BUFFERED_ENDPOINTS = LODGING_ENDPOINTS + OTHER_BUFFERED_ENDPOINTS
+REDISPATCHED = frozenset(e.name for e in OTHER_BUFFERED_ENDPOINTS)
+
 # Always served, whatever the scope: health checks, the status/receipt-key endpoints agents poll.
-EXEMPT_API_PREFIXES = ("/api/v1/health/", "/api/v1/system/")
+# The receipt look-up answers from the intake store alone, so no window needs to block it.
+EXEMPT_API_PREFIXES = ("/api/v1/health/", "/api/v1/system/", "/api/v1/receipts/")
 # The officer interface keeps working in every window (officers operate the window from it).
 EXEMPT_PREFIXES = ("/admin/", "/static/")
 
@@ -51,6 +69,16 @@ def lodging_endpoint(method: str, path: str) -> LodgingEndpoint | None:
     if method != "POST":
         return None
     for endpoint in LODGING_ENDPOINTS:
+        if endpoint.pattern.match(path):
+            return endpoint
+    return None
+
+
+def buffered_endpoint(method: str, path: str) -> LodgingEndpoint | None:
+    """The endpoint if this request is one contingency buffers (lodging and the others above)."""
+    if method != "POST":
+        return None
+    for endpoint in BUFFERED_ENDPOINTS:
         if endpoint.pattern.match(path):
             return endpoint
     return None
@@ -98,7 +126,8 @@ def _declaration_errors(data: dict[str, Any]) -> list[ErrorItem]:
 def check_body(endpoint: LodgingEndpoint, content_type: str, body: bytes) -> IntakeCheck:
     """Refuse garbage at once (no receipt): wrong media type, malformed JSON, missing top keys."""
     media = _content_type(content_type)
-    if media not in endpoint.content_types and not (endpoint.kind == "declaration_lodge" and not body):
+    bodyless = endpoint.kind in ("declaration_lodge", "action")
+    if media not in endpoint.content_types and not (bodyless and not body):
         return IntakeCheck(False, 415, "unsupported_media_type",
                            f"Content-Type must be {' or '.join(endpoint.content_types)}.",
                            (error("unsupported_media_type", f"Got '{media or '(none)'}'.", ""),))
@@ -116,7 +145,7 @@ def check_body(endpoint: LodgingEndpoint, content_type: str, body: bytes) -> Int
                                "The body is not a UN/EDIFACT CUSCAR interchange.",
                                (error("malformed_edifact", "Expected UNA/UNB, UNH+ and CUSCAR.", ""),))
         return IntakeCheck(True, data=None)
-    if endpoint.kind == "declaration_lodge" and not body.strip():
+    if bodyless and not body.strip():
         return IntakeCheck(True, data={})
     try:
         data = json.loads(body)

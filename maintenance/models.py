@@ -13,11 +13,11 @@ from django.conf import settings
 from django.db import models
 
 from core.audit import ChainedEvent
+from intake.models import BufferedSubmission  # noqa: F401  (moved to the intake store; old import path)
 
 from .enums import (
+    OutageSource,
     OutageStatus,
-    SubmissionPriority,
-    SubmissionStatus,
     WindowEventKind,
     WindowMode,
     WindowScope,
@@ -95,6 +95,9 @@ class MaintenanceWindowEvent(ChainedEvent):
 class Outage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=OutageStatus.choices, default=OutageStatus.ACTIVE)
+    # operator: declared with `outage start`; database_unavailable: detected by the web processes
+    # (the primary could not be reached) and recorded here once it answered again.
+    source = models.CharField(max_length=32, choices=OutageSource.choices, default=OutageSource.OPERATOR)
     reason = models.CharField(max_length=500)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -146,46 +149,25 @@ class OutageEvent(ChainedEvent):
         return f"{self.from_status or '-'} -> {self.to_status}"
 
 
-class BufferedSubmission(models.Model):
-    """A lodging request accepted during contingency, stored before its 202 receipt is sent."""
+class ReplayLedger(models.Model):
+    """The outcome of one buffered submission, written in the primary in the same transaction as
+    its lodgement (or rejection). The buffered row lives in the intake store, so the two cannot
+    commit together: this row is what makes the replay exactly-once across the two databases
+    (a replay that finds it copies the outcome back to the intake row instead of lodging again)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    status = models.CharField(max_length=16, choices=SubmissionStatus.choices,
-                              default=SubmissionStatus.PENDING)
-    priority = models.PositiveSmallIntegerField(choices=SubmissionPriority.choices,
-                                                default=SubmissionPriority.NORMAL)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
-    endpoint = models.CharField(max_length=64, help_text="Which lodging endpoint (see intake.LODGING_ENDPOINTS).")
-    headers = models.JSONField(default=dict, blank=True)
-    body = models.BinaryField()
-    body_sha256 = models.CharField(max_length=64)
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    received_at = models.DateTimeField()
-    outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="submissions")
+    submission_id = models.UUIDField(primary_key=True)
+    lodged = models.BooleanField()
+    result = models.JSONField(default=dict)
+    outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     window = models.ForeignKey(MaintenanceWindow, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="submissions")
-    receipt = models.JSONField(default=dict, help_text="The signed receipt exactly as sent.")
-    claim_token = models.UUIDField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(default=dict, blank=True)
+                               related_name="+")
+    finished_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["priority", "received_at", "id"]
-        indexes = [models.Index(fields=["status", "priority", "received_at"], name="buffered_replay_order")]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=SubmissionStatus.values),
-                                   name="buffered_status_valid"),
-            models.CheckConstraint(condition=models.Q(priority__in=SubmissionPriority.values),
-                                   name="buffered_priority_valid"),
-        ]
+        ordering = ["finished_at"]
 
     def __str__(self) -> str:
-        return f"{self.endpoint} {self.id} ({self.status})"
+        return f"{self.submission_id}: {'lodged' if self.lodged else 'rejected'}"
 
 
 class OutageReport(models.Model):

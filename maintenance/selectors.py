@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from intake.selectors import pending_submissions as intake_pending_submissions
+
 from .enums import OutageStatus, SubmissionStatus, WindowMode, WindowScope, WindowStatus
 from .models import BufferedSubmission, MaintenanceWindow, Outage
 
@@ -69,8 +71,8 @@ def buffered_counts() -> dict[str, int]:
 
 
 def pending_submissions() -> QuerySet[BufferedSubmission]:
-    return BufferedSubmission.objects.filter(
-        Q(status=SubmissionStatus.PENDING) | Q(status=SubmissionStatus.REPLAYING))
+    """Buffered submissions not yet lodged or rejected (intake store)."""
+    return intake_pending_submissions()
 
 
 def aeo_active_pins(pins: Iterable[str], on: dt.date) -> set[str]:

@@ -38,9 +38,12 @@ from core.exceptions import (
     ValidationFailed,
     error,
 )
+from intake.identity import Identity
+from intake.routers import INTAKE_ALIAS
 
 from . import notify
 from .enums import (
+    OutageSource,
     OutageStatus,
     SubmissionPriority,
     SubmissionStatus,
@@ -49,7 +52,7 @@ from .enums import (
     WindowScope,
     WindowStatus,
 )
-from .intake import LodgingEndpoint, priority_for
+from .intake import REDISPATCHED, LodgingEndpoint, priority_for
 from .models import (
     BufferedSubmission,
     MaintenanceWindow,
@@ -57,8 +60,10 @@ from .models import (
     Outage,
     OutageEvent,
     OutageReport,
+    ReplayLedger,
 )
 from .receipts import sign_receipt
+from .redispatch import lodge_redispatched
 from .selectors import aeo_active_pins, overlapping_windows
 from .snapshot import Contingency, bump_version
 
@@ -415,36 +420,136 @@ def enqueue_replay() -> None:
         logger.warning("could not enqueue the replay; the beat task will retry", exc_info=True)
 
 
+def outage_recover_detected(*, actor: Actor, now: dt.datetime | None = None) -> list[Outage]:
+    """The primary answers again after the web processes found it away: close the intake store's
+    episode and record it in the primary as an ended outage (source `database_unavailable`, from
+    the first failure to now), with its events, report and notices; then start the replay.
+    No operator step. Idempotent: an episode already recorded is left alone, so every process
+    and the beat task may call this."""
+    from intake.breaker import EPISODE_REASON, episode_open
+    from intake.enums import EpisodeStatus
+    from intake.models import Episode
+
+    now = now or clock.now()
+    open_episode = episode_open()
+    if open_episode is not None:
+        episode_close_intake(episode_id=open_episode.pk, now=now)
+    recorded: list[Outage] = []
+    for episode in Episode.objects.filter(status=EpisodeStatus.CLOSED).order_by("first_failure_at"):
+        ended_at = max(episode.ended_at or now, episode.first_failure_at)
+        with transaction.atomic():
+            if not Outage.objects.filter(pk=episode.pk).exists():
+                outage = Outage.objects.create(
+                    id=episode.pk, status=OutageStatus.ENDED, source=OutageSource.DATABASE_UNAVAILABLE,
+                    reason=EPISODE_REASON, started_at=episode.first_failure_at, ended_at=ended_at)
+                detail = {"source": OutageSource.DATABASE_UNAVAILABLE, "detected": True,
+                          "first_failure_at": _iso(episode.first_failure_at), "failures": episode.failures}
+                OutageEvent.objects.create(outage=outage, from_status="", to_status=OutageStatus.ACTIVE,
+                                           actor=None, reason=EPISODE_REASON, payload=detail,
+                                           created_at=episode.first_failure_at)
+                report = outage_report_refresh(outage=outage, now=now)
+                OutageEvent.objects.create(
+                    outage=outage, from_status=OutageStatus.ACTIVE, to_status=OutageStatus.ENDED, actor=None,
+                    reason="The primary database answered again.",
+                    payload={**detail, "length_seconds": (ended_at - episode.first_failure_at).total_seconds(),
+                             "submissions": report.submissions},
+                    created_at=ended_at)
+                notify.broadcast_to_agents(
+                    kind=NOTICE_KIND,
+                    subject="The database is back; submissions buffered during the outage are being replayed",
+                    payload={"event": "outage_ended", "outage_id": str(outage.id),
+                             "source": OutageSource.DATABASE_UNAVAILABLE,
+                             "since": _iso(outage.started_at), "until": _iso(ended_at),
+                             "submissions": report.submissions},
+                    actor=_actor(actor))
+                recorded.append(outage)
+                transaction.on_commit(bump_version)
+                transaction.on_commit(enqueue_replay)
+        with transaction.atomic(using=INTAKE_ALIAS):
+            Episode.objects.filter(pk=episode.pk, status=EpisodeStatus.CLOSED).update(status=EpisodeStatus.RECORDED)
+    return recorded
+
+
+def episode_close_intake(*, episode_id: Any, now: dt.datetime) -> bool:
+    from intake.breaker import episode_close
+
+    return episode_close(episode_id=episode_id, now=now)
+
+
+def correction_target(*, submission_id: str, agent: Identity, endpoint: LodgingEndpoint) -> BufferedSubmission:
+    """The rejected submission a `Forodha-Corrects` resubmission names, if it may be corrected:
+    the same agent and endpoint, rejected, within INTAKE_CORRECTION_DAYS of the rejection, and
+    not already corrected by a lodged submission."""
+    from intake.selectors import submission_for_agent
+
+    pointer = "/headers/Forodha-Corrects"
+    original = submission_for_agent(submission_id=submission_id, user_id=agent.user_id)
+    if original is None:
+        raise NotFound(detail="No submission of yours has this id.", code="submission_not_found",
+                       errors=[error("submission_not_found", "Unknown submission id.", pointer)])
+    if original.status != SubmissionStatus.REJECTED:
+        raise Conflict(detail=f"Only a rejected submission can be corrected; this one is {original.status}.",
+                       code="not_rejected", errors=[error("not_rejected", "Not rejected.", pointer)])
+    if original.endpoint != endpoint.name:
+        raise Conflict(detail=f"A correction goes to the same endpoint ({original.receipt.get('endpoint')}).",
+                       code="correction_endpoint_mismatch",
+                       errors=[error("correction_endpoint_mismatch", "Another endpoint.", pointer)])
+    limit = dt.timedelta(days=settings.INTAKE_CORRECTION_DAYS)
+    if original.finished_at is not None and clock.now() - original.finished_at > limit:
+        raise Conflict(detail=f"Corrections are accepted for {settings.INTAKE_CORRECTION_DAYS} days after "
+                              "the rejection.", code="correction_period_over",
+                       errors=[error("correction_period_over", "Too late to keep the receipt time.", pointer)])
+    if BufferedSubmission.objects.filter(corrects_id=original.pk, status__in=[
+            SubmissionStatus.LODGED, SubmissionStatus.PENDING, SubmissionStatus.REPLAYING]).exists():
+        raise Conflict(detail="This submission was already corrected.", code="already_corrected",
+                       errors=[error("already_corrected", "Already corrected.", pointer)])
+    return original
+
+
 # --- buffered intake -------------------------------------------------------------------------
 
 def submission_buffer(*, endpoint: LodgingEndpoint, method: str, path: str, headers: dict[str, str],
-                      body: bytes, data: Any, pins: tuple[str, ...], agent: Any,
-                      contingency: Contingency) -> BufferedSubmission:
-    """Store one lodging request durably and sign its receipt. No broker, no worker involved:
-    the row is committed before the caller sends the 202."""
+                      body: bytes, data: Any, pins: tuple[str, ...], agent: Identity,
+                      contingency: Contingency, aeo_lookup: bool = True,
+                      corrects: BufferedSubmission | None = None, idempotency_key: str = "") -> BufferedSubmission:
+    """Store one request durably in the intake store and sign its receipt. No primary database,
+    broker or worker involved: the row is committed before the caller sends the 202.
+
+    `aeo_lookup=False` when the primary is away (the AEO register lives there: the submission
+    keeps its other priority). `corrects`: the rejected submission this one corrects; it keeps
+    that submission's receipt time (`lodged_at`) and contingency period (deadline relief).
+    """
     now = clock.now()
     extra = settings.CONTINGENCY_PERISHABLE_HS_PREFIXES
     priority = priority_for(endpoint, data, extra_prefixes=extra, aeo=False)
-    if priority == SubmissionPriority.NORMAL and pins:
+    if priority == SubmissionPriority.NORMAL and pins and aeo_lookup:
         # Only now pay for the AEO look-up (manifests and perishables outrank AEO anyway).
         priority = priority_for(endpoint, data, extra_prefixes=extra, aeo=bool(aeo_active_pins(pins, clock.today())))
     submission_id = uuid.uuid4()
     digest = hashlib.sha256(body).hexdigest()
-    receipt = sign_receipt({
+    fields: dict[str, Any] = {
         "submission_id": str(submission_id),
         "received_at": now.astimezone(dt.UTC).isoformat(),
         "body_sha256": digest,
         "endpoint": f"{method} {path}",
-        "agent": agent.get_username(),
-    })
-    with transaction.atomic():
+        "agent": agent.username,
+    }
+    if corrects is not None:
+        fields["corrects"] = str(corrects.id)
+        fields["lodged_at"] = corrects.lodged_at.astimezone(dt.UTC).isoformat()
+        outage_id, window_id = corrects.outage_id, corrects.window_id
+    else:
+        outage_id = contingency.outage_id
+        window_id = contingency.window.id if contingency.window and outage_id is None else None
+    receipt = sign_receipt(fields)
+    with transaction.atomic(using=INTAKE_ALIAS):
         return BufferedSubmission.objects.create(
             id=submission_id, status=SubmissionStatus.PENDING, priority=priority, method=method, path=path,
-            endpoint=endpoint.name, headers=headers, body=body, body_sha256=digest, agent=agent,
-            received_at=now,
-            outage_id=contingency.outage.id if contingency.outage else None,
-            window_id=contingency.window.id if contingency.window and not contingency.outage else None,
-            receipt=receipt)
+            endpoint=endpoint.name, headers=headers, body=body, body_sha256=digest,
+            agent_id=agent.user_id or None, agent_username=agent.username, received_at=now,
+            lodged_at=corrects.lodged_at if corrects is not None else now,
+            corrects_id=corrects.id if corrects is not None else None, idempotency_key=idempotency_key,
+            outage_id=outage_id, window_id=window_id, receipt=receipt)
 
 
 # --- replay ------------------------------------------------------------------------------------
@@ -506,22 +611,24 @@ def default_lodge() -> LodgeCallable:
 
 def deadline_extension_for(submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
     """The length of the contingency the submission was received in (outage or buffer window)."""
-    if submission.outage_id is not None and submission.outage is not None:
-        return submission.outage.length(now)
-    if submission.window_id is not None and submission.window is not None:
-        return min(submission.window.ends_at, max(now, submission.window.starts_at)) - submission.window.starts_at
+    if submission.outage_id is not None:
+        outage = Outage.objects.filter(pk=submission.outage_id).first()
+        return outage.length(now) if outage is not None else dt.timedelta(0)
+    if submission.window_id is not None:
+        window = MaintenanceWindow.objects.filter(pk=submission.window_id).first()
+        if window is not None:
+            return min(window.ends_at, max(now, window.starts_at)) - window.starts_at
     return dt.timedelta(0)
 
 
 def _reclaim_interrupted() -> int:
-    """Give rows claimed by an interrupted run back to the queue.
+    """Give rows claimed by an interrupted run back to the queue (intake store).
 
-    Safe for exactly-once: a row is `replaying` only while its lodgement has not committed (the
-    lodgement and the `lodged` status commit in one transaction), and rows a live replayer is
-    working on are locked and skipped. A live replayer whose claim is taken over notices its token
-    is gone and leaves the row alone.
+    Safe for exactly-once: a submission is lodged at most once because its `ReplayLedger` row (in
+    the primary, committed with the lodgement) is inserted before the lodgement: a second replayer
+    of the same submission fails on that primary key and copies the first one's outcome.
     """
-    with transaction.atomic():
+    with transaction.atomic(using=INTAKE_ALIAS):
         ids = list(BufferedSubmission.objects.select_for_update(skip_locked=True)
                    .filter(status=SubmissionStatus.REPLAYING).values_list("pk", flat=True))
         if not ids:
@@ -531,7 +638,7 @@ def _reclaim_interrupted() -> int:
 
 
 def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.datetime) -> list[uuid.UUID]:
-    with transaction.atomic():
+    with transaction.atomic(using=INTAKE_ALIAS):
         ids = list(BufferedSubmission.objects.select_for_update(skip_locked=True)
                    .filter(status=SubmissionStatus.PENDING).exclude(pk__in=skip)
                    .order_by("priority", "received_at", "id").values_list("pk", flat=True)[:batch_size])
@@ -563,19 +670,19 @@ def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, acto
 
 def replay_buffered(*, actor: Actor, batch_size: int | None = None,
                     lodge: LodgeCallable | Callable[..., ReplayOutcome] | None = None,
-                    reclaim: bool = True, commit_every: int | None = None) -> ReplayReport:
+                    reclaim: bool = True, commit_every: int | None = None,
+                    only: list[uuid.UUID] | None = None) -> ReplayReport:
     """Feed every pending buffered submission through `lodge`, exactly once, in priority order
     (manifests, perishables, AEO traders, then receipt time).
 
-    Exactly-once: rows are claimed in batches (`select_for_update(skip_locked=True)` then a status
-    compare-and-set to `replaying` with this run's token). Claimed rows are then locked again and
-    lodged `commit_every` at a time in ONE transaction with their final statuses (each lodgement
-    in its own savepoint, so a rejection keeps nothing it wrote). An interruption rolls the
-    lodgements back with the statuses, and a restart (which reclaims `replaying` rows) lodges them
-    once. A `lodged` or `rejected` row is never claimed again. A row whose lodging raises an
-    unexpected error goes back to `pending` (attempts + 1) and is not retried in the same run.
-    Committing several rows at once matters on PostgreSQL, where the commit (WAL flush) is the
-    largest fixed cost per row.
+    Two databases: rows are claimed in the intake store (`pending -> replaying` compare-and-set
+    with this run's token); each is lodged in the primary in ONE transaction (per `commit_every`
+    rows, each in its own savepoint) together with its `ReplayLedger` row; only then is the outcome
+    copied to the intake row. An interruption before the primary commits leaves nothing lodged
+    and the row is reclaimed; an interruption after it leaves the ledger, which the next run finds
+    and copies instead of lodging again. A row whose lodging raises an unexpected error goes back
+    to `pending` (attempts + 1) and is not retried in the same run. `only`: replay just these
+    submissions (a correction lodged at once).
     """
     lodge_fn = lodge or default_lodge()
     batch_size = batch_size or settings.CONTINGENCY_REPLAY_BATCH_SIZE
@@ -585,28 +692,45 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
     reclaimed = _reclaim_interrupted() if reclaim else 0
     run = _ReplayRun(token=token, lodge_fn=lodge_fn, actor=actor)
     while True:
-        ids = _claim(batch_size, token, run.errored, clock.now())
+        ids = _claim(batch_size, token, run.errored, clock.now()) if only is None else _claim_only(only, token)
         if not ids:
             break
         for offset in range(0, len(ids), commit_every):
             run.replay_chunk(ids[offset:offset + commit_every])
+        if only is not None:
+            break
     now = clock.now()
     for kind, period_id in run.periods:
         if kind == "outage":
-            outage_report_refresh(outage=Outage.objects.get(pk=period_id), now=now, replay_started_at=started)
+            outage = Outage.objects.filter(pk=period_id).first()
+            if outage is not None:
+                outage_report_refresh(outage=outage, now=now, replay_started_at=started)
         else:
-            outage_report_refresh(window=MaintenanceWindow.objects.get(pk=period_id), now=now,
-                                  replay_started_at=started)
+            window = MaintenanceWindow.objects.filter(pk=period_id).first()
+            if window is not None:
+                outage_report_refresh(window=window, now=now, replay_started_at=started)
     remaining = BufferedSubmission.objects.filter(
         status__in=[SubmissionStatus.PENDING, SubmissionStatus.REPLAYING]).count()
     return ReplayReport(started_at=started, finished_at=now, reclaimed=reclaimed, remaining=remaining,
                         **run.counts)
 
 
+def _claim_only(ids: list[uuid.UUID], token: uuid.UUID) -> list[uuid.UUID]:
+    with transaction.atomic(using=INTAKE_ALIAS):
+        BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
+            status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=clock.now())
+        return list(BufferedSubmission.objects.filter(pk__in=ids, claim_token=token)
+                    .order_by("priority", "received_at", "id").values_list("pk", flat=True))
+
+
 class _Rejected(Exception):
     def __init__(self, outcome: ReplayOutcome) -> None:
         super().__init__(outcome.code)
         self.outcome = outcome
+
+
+class _AlreadyReplayed(Exception):
+    """The submission's ledger row exists: another run lodged or rejected it."""
 
 
 @dataclass
@@ -619,62 +743,99 @@ class _ReplayRun:
     errored: set[uuid.UUID] = field(default_factory=set)
     periods: set[tuple[str, uuid.UUID]] = field(default_factory=set)
     extensions: dict[tuple[str, uuid.UUID], dt.timedelta] = field(default_factory=dict)
+    known: dict[tuple[str, uuid.UUID], bool] = field(default_factory=dict)
 
     def replay_chunk(self, ids: list[uuid.UUID]) -> None:
+        rows = {row.pk: row for row in BufferedSubmission.objects.filter(
+            pk__in=ids, status=SubmissionStatus.REPLAYING, claim_token=self.token)}
+        self.counts["skipped"] += len(ids) - len(rows)  # reclaimed by another run meanwhile
+        done = set(ReplayLedger.objects.filter(submission_id__in=list(rows)).values_list("submission_id", flat=True))
+        failed: dict[uuid.UUID, str] = {}
         with transaction.atomic():
-            rows = {row.pk: row for row in (
-                BufferedSubmission.objects.select_for_update(of=("self",))
-                .select_related("outage", "window", "agent")
-                .filter(pk__in=ids, status=SubmissionStatus.REPLAYING, claim_token=self.token))}
-            self.counts["skipped"] += len(ids) - len(rows)  # reclaimed by another run meanwhile
             for pk in ids:  # claim order = priority order
-                if pk in rows:
-                    kind = self._replay_one(rows[pk])
+                if pk in rows and pk not in done:
+                    kind = self._replay_one(rows[pk], failed)
                     self.counts[kind] += 1
                     if kind in ("lodged", "rejected"):
                         self.counts["processed"] += 1
+        # The primary has committed: copy every outcome (new, or found from an earlier run) to the
+        # intake rows this run still holds.
+        ledger = {row.submission_id: row for row in ReplayLedger.objects.filter(submission_id__in=list(rows))}
+        with transaction.atomic(using=INTAKE_ALIAS):
+            for pk in rows:
+                held = BufferedSubmission.objects.filter(pk=pk, claim_token=self.token)
+                if pk in ledger:
+                    entry = ledger[pk]
+                    held.update(status=SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
+                                result=entry.result, finished_at=entry.finished_at, claim_token=None,
+                                attempts=F("attempts") + 1)
+                    if pk in done:
+                        self.counts["skipped"] += 1
+                elif pk in failed:
+                    held.update(status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None,
+                                attempts=F("attempts") + 1, last_error=failed[pk][:2000])
+                    self.errored.add(pk)
 
     def _extension(self, submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
-        period: tuple[str, uuid.UUID] | None = (
-            ("outage", submission.outage_id) if submission.outage_id is not None
-            else ("window", submission.window_id) if submission.window_id is not None else None)
+        period = self._period(submission)
         if period is None:
             return dt.timedelta(0)
-        self.periods.add(period)
         if period not in self.extensions:
             self.extensions[period] = deadline_extension_for(submission, now)
         return self.extensions[period]
 
-    def _replay_one(self, submission: BufferedSubmission) -> str:
+    def _period(self, submission: BufferedSubmission) -> tuple[str, uuid.UUID] | None:
+        period: tuple[str, uuid.UUID] | None = (
+            ("outage", submission.outage_id) if submission.outage_id is not None
+            else ("window", submission.window_id) if submission.window_id is not None else None)
+        if period is not None:
+            self.periods.add(period)
+        return period
+
+    def _ledger_period(self, submission: BufferedSubmission) -> dict[str, Any]:
+        """The period as foreign keys of the ledger row (None when the primary has no such row)."""
+        period = self._period(submission)
+        if period is None:
+            return {}
+        if period not in self.known:
+            model = Outage if period[0] == "outage" else MaintenanceWindow
+            self.known[period] = model.objects.filter(pk=period[1]).exists()  # type: ignore[attr-defined]
+        return {f"{period[0]}_id": period[1]} if self.known[period] else {}
+
+    def _replay_one(self, submission: BufferedSubmission, failed: dict[uuid.UUID, str]) -> str:
         now = clock.now()
         extension = self._extension(submission, now)
         try:
             with transaction.atomic():
-                outcome = self.lodge_fn(submission, lodged_at=submission.received_at,
-                                        deadline_extension=extension)
-                if not outcome.lodged:
-                    raise _Rejected(outcome)  # a rejection keeps nothing the lodge callable wrote
-        except _Rejected as rejected:
-            outcome = rejected.outcome
-        except ApplicationError as exc:
-            outcome = ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
+                try:
+                    with transaction.atomic():
+                        entry = ReplayLedger.objects.create(
+                            submission_id=submission.pk, lodged=False, finished_at=now,
+                            **self._ledger_period(submission))
+                except IntegrityError:
+                    raise _AlreadyReplayed() from None
+                try:
+                    with transaction.atomic():
+                        lodge_fn = lodge_redispatched if submission.endpoint in REDISPATCHED else self.lodge_fn
+                        outcome = lodge_fn(submission, lodged_at=submission.lodged_at,
+                                           deadline_extension=extension)
+                        if not outcome.lodged:
+                            raise _Rejected(outcome)  # a rejection keeps nothing the lodge callable wrote
+                except _Rejected as rejected:
+                    outcome = rejected.outcome
+                except ApplicationError as exc:
+                    outcome = ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail,
+                                            code=exc.code)
+                entry.lodged = outcome.lodged
+                entry.result = outcome.as_json()
+                entry.save(update_fields=["lodged", "result"])
+                _notify_outcome(submission, outcome, self.actor)
+        except _AlreadyReplayed:
+            return "skipped"
         except Exception as exc:
             logger.exception("replay of buffered submission %s failed", submission.pk)
-            submission.status = SubmissionStatus.PENDING
-            submission.claim_token = None
-            submission.claimed_at = None
-            submission.attempts += 1
-            submission.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-            submission.save(update_fields=["status", "claim_token", "claimed_at", "attempts", "last_error"])
-            self.errored.add(submission.pk)
+            failed[submission.pk] = f"{exc.__class__.__name__}: {exc}"
             return "errored"
-        submission.status = SubmissionStatus.LODGED if outcome.lodged else SubmissionStatus.REJECTED
-        submission.result = outcome.as_json()
-        submission.finished_at = now
-        submission.attempts += 1
-        submission.claim_token = None
-        submission.save(update_fields=["status", "result", "finished_at", "attempts", "claim_token"])
-        _notify_outcome(submission, outcome, self.actor)
         return "lodged" if outcome.lodged else "rejected"
 
 
@@ -682,11 +843,11 @@ def outage_report_refresh(*, outage: Outage | None = None, window: MaintenanceWi
                           now: dt.datetime, replay_started_at: dt.datetime | None = None) -> OutageReport:
     """Recompute the report of one contingency period from its submissions."""
     if outage is not None:
-        rows = BufferedSubmission.objects.filter(outage=outage)
+        rows = BufferedSubmission.objects.filter(outage_id=outage.pk)
         lookup: dict[str, Any] = {"outage": outage}
         period_start, period_end = outage.started_at, outage.ended_at
     elif window is not None:
-        rows = BufferedSubmission.objects.filter(window=window)
+        rows = BufferedSubmission.objects.filter(window_id=window.pk)
         lookup = {"window": window}
         period_start, period_end = window.starts_at, window.ends_at
     else:

@@ -66,9 +66,17 @@ class OutageView:
 class Contingency:
     active: bool
     since: dt.datetime | None
-    source: str | None  # "outage" | "window"
+    source: str | None  # "outage" | "window" | "database_unavailable"
     outage: OutageView | None
     window: WindowView | None
+
+    @property
+    def outage_id(self) -> uuid.UUID | None:
+        return self.outage.id if self.outage is not None else None
+
+    @property
+    def reason(self) -> str | None:
+        return self.outage.reason if self.outage else self.window.reason if self.window else None
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,10 @@ class SnapshotStore:
 
     def _reload(self) -> Snapshot | None:
         from core import clock
+        from intake.breaker import breaker
 
+        if breaker.is_open:  # the primary is known to be away: keep the view without waiting on it
+            return None
         try:
             snapshot = load_snapshot(clock.now())
         except Exception:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core import clock
+from intake.selectors import episode_pending as intake_episode_pending
 
 from . import selectors, services
 
@@ -64,13 +65,17 @@ def advance_windows() -> dict[str, Any]:
     """Beat (every 15 s): record window moves made by the clock, and re-kick a replay that has
     pending work (an enqueue lost while the broker was down, a crashed replay)."""
     moved = services.windows_advance()
+    # The primary answers (windows_advance just used it): record an outage the web processes
+    # detected, if none of them has yet (e.g. no bufferable request came in since it returned).
+    recovered = services.outage_recover_detected(actor=None) if intake_episode_pending() else []
     now = clock.now()
     pending = selectors.pending_submissions().exists()
     kicked = False
     if pending and not selectors.contingency_active(now) and cache.get(f"{REPLAY_LOCK_KEY}:0") is None:
         services.enqueue_replay()
         kicked = True
-    return {"moved": [[str(w.id), moves] for w, moves in moved], "replay_kicked": kicked}
+    return {"moved": [[str(w.id), moves] for w, moves in moved], "replay_kicked": kicked,
+            "outages_recorded": [str(o.id) for o in recovered]}
 
 
 @shared_task(name="maintenance.replay_buffered", acks_late=True, time_limit=3600, soft_time_limit=3500)

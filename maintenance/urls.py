@@ -5,6 +5,8 @@ from . import apis
 urlpatterns = [
     path("system/status", apis.SystemStatusApi.as_view(), name="system-status"),
     path("system/receipt-key", apis.ReceiptKeyApi.as_view(), name="system-receipt-key"),
+    path("system/receipt-keys", apis.ReceiptKeyListApi.as_view(), name="system-receipt-keys"),
+    path("receipts/<str:submission_id>", apis.ReceiptLookupApi.as_view(), name="receipt-lookup"),
     path("maintenance/windows", apis.WindowListApi.as_view(), name="maintenance-windows"),
     path("maintenance/windows.ics", apis.WindowCalendarApi.as_view(), name="maintenance-windows-ics"),
 ]

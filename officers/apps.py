@@ -29,6 +29,10 @@ class OfficersAdminConfig(AdminConfig):
 
 
 def _sync_groups_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import router
+
     from .groups import groups_sync
 
+    if not router.allow_migrate(using, "auth"):  # e.g. the intake store: it has no auth tables
+        return
     groups_sync(using=using, create_missing_permissions=True)

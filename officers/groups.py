@@ -97,7 +97,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "maintenance.change_outage",
         "maintenance.view_outage",
         "maintenance.view_outageevent",
-        "maintenance.view_bufferedsubmission",
+        "intake.view_bufferedsubmission",
         "maintenance.view_outagereport",
     ),
     # Trainers show everything and decide nothing (decisions are made by trainees in the sandbox

@@ -3,9 +3,10 @@
 Steps (the November 2024 Mombasa outage, compressed into one week of sandbox time):
 1. scheduled window announced (agents are notified; `Forodha-Maintenance` header appears)
 2. window active (the clock jumps into it; lodging is refused with 503 `maintenance_window`)
-3. unplanned outage declared (the system does not come back after the window)
+3. unplanned outage declared (the system does not come back after the window); the sandbox's API
+   is cut off from its primary database (intake.breaker.primary_cutoff_set) until step 5
 4. submissions buffered (waiting tea exports go through the real intake: 202 + signed receipts)
-5. service restored (five days later)
+5. service restored (five days later; the cut-off is lifted)
 6. replay (buffered submissions lodged in priority order, receipt time as lodgement time)
 
 State lives in `sandbox.Drill` (name "outage"), so `drill status` shows where it is from any
@@ -145,12 +146,19 @@ def _step_window_active(drill: Drill, actor_label: str) -> dict[str, Any]:
 
 
 def _step_outage(drill: Drill, actor_label: str) -> dict[str, Any]:
+    from intake.breaker import primary_cutoff_set
+    from intake.identity import token_copies_reconcile
     from maintenance.services import outage_start
 
     _move(OUTAGE_DECLARED, actor_label)
-    outage = outage_start(reason="iCMS did not come back after maintenance: database corruption at Mombasa "
-                                 "(drill, after the November 2024 outage)", actor=_trainer(actor_label))
-    return {"outage_id": str(outage.pk), "_state": {"outage_id": str(outage.pk)}}
+    reason = ("iCMS did not come back after maintenance: database corruption at Mombasa "
+              "(drill, after the November 2024 outage)")
+    outage = outage_start(reason=reason, actor=_trainer(actor_label))
+    # The sandbox API is really cut off from its primary database until step 5: every web process
+    # answers from the intake store alone (202 receipts, 503 database_unavailable for the rest).
+    token_copies_reconcile()  # what the beat task keeps true: intake knows every active token
+    primary_cutoff_set(reason=reason)
+    return {"outage_id": str(outage.pk), "primary_cut_off": True, "_state": {"outage_id": str(outage.pk)}}
 
 
 def _step_buffer(drill: Drill, actor_label: str) -> dict[str, Any]:
@@ -186,9 +194,11 @@ def _not_buffered(request: Any) -> Any:
 
 
 def _step_restore(drill: Drill, actor_label: str) -> dict[str, Any]:
+    from intake.breaker import primary_cutoff_lift
     from maintenance.services import outage_end
 
     _move(RESTORED, actor_label)
+    primary_cutoff_lift()
     outage = outage_end(actor=_trainer(actor_label), reason="Service restored (drill)")
     ended = outage.ended_at or clock.now()
     return {"outage_id": str(outage.pk), "length_hours": round((ended - outage.started_at).total_seconds() / 3600, 1)}

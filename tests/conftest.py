@@ -105,9 +105,42 @@ def _fresh_process_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_intake_process_state() -> None:
+    """The receipt key cache and the circuit breaker are per process: a key from a rolled-back
+    test or a breaker opened by a test that stopped a database must not leak into the next."""
+    from intake.breaker import breaker, cutoff_clear_cache
+    from intake.keys import clear_cache
+
+    clear_cache()
+    breaker.reset()
+    cutoff_clear_cache()
+
+
+@pytest.fixture(autouse=True)
 def _primed_maintenance_snapshot() -> None:
     """Start every test from an empty, current maintenance snapshot (no windows), so the
     middleware makes no query inside a test's query-count assertion."""
     from maintenance.snapshot import store
 
     store.prime()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every database test may use the intake store too (alias `intake`, its own database, see
+    intake/routers.py): the maintenance middleware and the token copies reach it on ordinary
+    requests. pytest-django opens only `default` unless a test's `django_db` marker names more, so
+    each database test gets its marker re-issued with both aliases (keeping `transaction` and the
+    rest). An explicit `databases=` on a test wins."""
+    fixtures = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        names = set(getattr(item, "fixturenames", ()))
+        if marker is None and not names & fixtures:
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        if "databases" in kwargs:
+            continue
+        if marker is not None and marker.args:
+            kwargs.setdefault("transaction", marker.args[0])
+        kwargs["databases"] = ["default", "intake"]
+        item.own_markers.insert(0, pytest.mark.django_db(**kwargs).mark)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "manifests",
     "declarations",
     "risk",
+    "intake",
     "maintenance",
     "notifications",
     "sandbox",
@@ -117,6 +118,28 @@ else:
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": env.int("DB_PREPARE_THRESHOLD", default=2)}
         )
+
+    # Bounded waits when the primary goes away (docs/maintenance.md, "When the database is down"):
+    # a refused or silent server costs at most DB_CONNECT_TIMEOUT seconds to notice, and a statement
+    # hung on a dead server at most DB_STATEMENT_TIMEOUT_MS (0 = off; long jobs may set it higher).
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
+    _statement_timeout = env.int("DB_STATEMENT_TIMEOUT_MS", default=0)
+    if _statement_timeout:
+        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_timeout}"
+
+# The contingency intake store (app `intake`, router below): a database of its own, so agents keep
+# lodging, with signed receipts, while the primary is away. Embedded default: an SQLite file in
+# var/ (WAL: several web processes share it); docker-compose and production: a separate PostgreSQL.
+DATABASES["intake"] = env.db("INTAKE_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'intake.sqlite3'}")
+if DATABASES["intake"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["intake"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["intake"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=600)
+    DATABASES["intake"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["intake"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
+DATABASE_ROUTERS = ["intake.routers.IntakeRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -458,3 +481,19 @@ CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", def
 # Webhook URLs must resolve to public addresses (SSRF guard); local runs, tests and sandboxes
 # deliver to receivers on the same machine and lift it (config.settings.local / test).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+
+# --- intake (contingency that survives the primary database going away; docs/maintenance.md) ---
+# Consecutive failures to reach the primary that open the circuit breaker, and how long it stays
+# open (bufferable requests go straight to the intake store, others get 503) before one probe.
+INTAKE_BREAKER_FAILURES = env.int("INTAKE_BREAKER_FAILURES", default=3)
+INTAKE_BREAKER_OPEN_SECONDS = env.float("INTAKE_BREAKER_OPEN_SECONDS", default=5.0)
+# Retry-After on the 503 `database_unavailable` answers.
+INTAKE_RETRY_AFTER_SECONDS = env.int("INTAKE_RETRY_AFTER_SECONDS", default=10)
+# A resubmission naming a rejected submission (Forodha-Corrects) within this many days keeps its
+# receipt time and deadline relief.
+INTAKE_CORRECTION_DAYS = env.int("INTAKE_CORRECTION_DAYS", default=7)
+# The hashed token copy is reconciled with the primary this often (revocations show within 60 s).
+INTAKE_TOKEN_RECONCILE_SECONDS = env.float("INTAKE_TOKEN_RECONCILE_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["intake-reconcile-tokens"] = {"task": "intake.reconcile_tokens",
+                                                   "schedule": INTAKE_TOKEN_RECONCILE_SECONDS}
+CELERY_TASK_ROUTES["intake.*"] = {"queue": "clearance"}

@@ -27,9 +27,17 @@ if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
 os.environ.setdefault("CACHE_KEY_PREFIX", "forodha-test")
 
 from .base import *  # noqa: E402, F403
-from .base import CELERY_BEAT_SCHEDULE, DATABASES, REST_FRAMEWORK, env  # noqa: E402
+from .base import CELERY_BEAT_SCHEDULE, DATABASES, REST_FRAMEWORK, VAR_DIR, env  # noqa: E402
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The intake store in tests: an in-memory SQLite test database unless INTAKE_DATABASE_URL says
+# otherwise (tests that need a file shared by several processes build their own settings).
+DATABASES["intake"]["CONN_MAX_AGE"] = 0
+if DATABASES["intake"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not shared-cache memory: replayers and web threads write to it concurrently (WAL).
+    # Named after the primary's database so that two suites on one machine never share it.
+    _primary = str(DATABASES["default"]["NAME"]).rsplit("/", 1)[-1].replace(".", "_")
+    DATABASES["intake"]["TEST"] = {"NAME": str(VAR_DIR / f"test_intake_{_primary}.sqlite3")}
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK}

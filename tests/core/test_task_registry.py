@@ -1,13 +1,19 @@
 """Every Celery task is configured so that a worker (and beat) can actually apply it."""
 
+import pytest
 from django.conf import settings
 
 from config.celery import app
 
+# Celery's Django fix-up runs the model checks when it imports the task modules; on an SQLite
+# database (the intake store) the JSONField check asks the engine whether it supports JSON.
+pytestmark = pytest.mark.django_db
+
 
 def _forodha_tasks() -> dict:
     app.loader.import_default_modules()
-    prefixes = ("core.", "risk.", "maintenance.", "transit.", "notifications.", "declarations.", "manifests.")
+    prefixes = ("core.", "intake.", "risk.", "maintenance.", "transit.", "notifications.", "declarations.",
+                "manifests.")
     return {name: task for name, task in app.tasks.items() if name.startswith(prefixes)}
 
 

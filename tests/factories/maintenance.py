@@ -64,6 +64,15 @@ class BufferedSubmissionFactory(factory.django.DjangoModelFactory[BufferedSubmis
     headers = factory.LazyFunction(lambda: {"Content-Type": "application/json"})
     body = factory.LazyFunction(lambda: json.dumps(declaration_body()).encode())
     body_sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.body).hexdigest())
+    # The intake store has no foreign keys into the primary: `agent` (a property that sets
+    # agent_id/agent_username), `outage` and `window` are parameters that fill the id columns.
     agent = factory.SubFactory(UserFactory)
     received_at = factory.Sequence(lambda n: BASE + dt.timedelta(minutes=n))
+    lodged_at = factory.SelfAttribute("received_at")
+    outage_id = factory.LazyAttribute(lambda o: o.outage.pk if o.outage is not None else None)
+    window_id = factory.LazyAttribute(lambda o: o.window.pk if o.window is not None else None)
     receipt = factory.LazyFunction(dict)
+
+    class Params:
+        outage = None
+        window = None

@@ -119,7 +119,7 @@ def test_beat_task_advances_windows_and_rekicks_a_pending_replay(clock, monkeypa
     outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 - 4 * H, status="ended")
     BufferedSubmissionFactory(outage=outage)
     result = tasks.advance_windows()
-    assert result == {"moved": [[str(window.id), ["active"]]], "replay_kicked": True}
+    assert result == {"moved": [[str(window.id), ["active"]]], "replay_kicked": True, "outages_recorded": []}
     # during an outage the replay is not started
     OutageFactory(started_at=T0)
     assert tasks.advance_windows()["replay_kicked"] is False
@@ -170,7 +170,7 @@ def test_admin_schedule_through_the_form_uses_the_service(clock, client, notices
     assert window.ends_at == dt.datetime(2026, 12, 6, 5, 0, tzinfo=dt.UTC)
     # the outage report list renders
     assert client.get("/admin/maintenance/outagereport/").status_code == 200
-    assert client.get("/admin/maintenance/bufferedsubmission/").status_code == 200
+    assert client.get("/admin/intake/bufferedsubmission/").status_code == 200
     page = client.get(f"/admin/maintenance/maintenancewindow/{window.id}/change/").content.decode()
     assert "Slow migration" in page
     # cancel from the change form

@@ -15,6 +15,8 @@ from rest_framework.authtoken.models import Token
 
 from core.exceptions import Conflict, NotFound
 from core.models import IdempotencyRecord
+from intake import keys
+from intake.models import Episode, ReceiptSigningKey
 from maintenance import receipts, services
 from maintenance.enums import OutageStatus, SubmissionPriority, SubmissionStatus, WindowMode, WindowScope
 from maintenance.models import BufferedSubmission, Outage, OutageReport
@@ -259,7 +261,8 @@ def test_priority_is_computed_at_intake(outage, agent, settings):
 
 
 @pytest.mark.django_db
-def test_signing_key_from_environment_and_file(settings, tmp_path):
+@pytest.mark.django_db
+def test_signing_keys_configured_or_generated_are_kept_in_the_intake_store(settings):
     # given a configured raw key
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -268,19 +271,28 @@ def test_signing_key_from_environment_and_file(settings, tmp_path):
     raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                 serialization.NoEncryption())
     settings.RECEIPT_SIGNING_KEY = base64.b64encode(raw).decode()
+    keys.clear_cache()
     key = receipts.signing_key()
     assert key.public_raw() == private.public_key().public_bytes(serialization.Encoding.Raw,
                                                                  serialization.PublicFormat.Raw)
-    # without it, the generated file key is stable across "restarts"
+    # then its public half alone is recorded, current
+    configured = ReceiptSigningKey.objects.get()
+    assert (configured.key_id, configured.private_key, configured.valid_to) == (key.key_id, "", None)
+    # without it, a generated key is stable across "restarts" (kept in the intake store) and the
+    # configured one is retired, not forgotten
     settings.RECEIPT_SIGNING_KEY = ""
     first = receipts.signing_key()
-    receipts._cache.clear()
+    keys.clear_cache()
     assert receipts.signing_key().key_id == first.key_id
-    assert (tmp_path / "receipt_signing_key").stat().st_mode & 0o777 == 0o600
+    assert first.key_id != key.key_id
+    rows = {r.key_id: r for r in ReceiptSigningKey.objects.all()}
+    assert rows[key.key_id].valid_to is not None
+    assert rows[first.key_id].valid_to is None
+    assert rows[first.key_id].private_key != ""
     # autogeneration off and no key: refuse
     from django.core.exceptions import ImproperlyConfigured
 
-    receipts._cache.clear()
+    keys.clear_cache()
     settings.RECEIPT_SIGNING_KEY_AUTOGENERATE = False
     with pytest.raises(ImproperlyConfigured):
         receipts.signing_key()
@@ -307,9 +319,11 @@ def test_database_failure_at_intake_is_a_503_without_receipt(outage, agent, monk
     monkeypatch.setattr(services, "submission_buffer", down)
     response = _post(agent, declaration_body())
     assert response.status_code == 503
-    assert response["Retry-After"] == "5"
+    assert response["Retry-After"] == "10"
     assert response.json()["code"] == "database_unavailable"
     assert BufferedSubmission.objects.count() == 0
+    # the primary answered: an intake store failure is not mistaken for an outage
+    assert Episode.objects.count() == 0
 
 
 @pytest.mark.django_db

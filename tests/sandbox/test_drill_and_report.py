@@ -6,6 +6,8 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from core import clock
 from declarations.models import Declaration
@@ -59,6 +61,12 @@ def test_outage_drill_step_by_step(drill_world, capsys):
     outage = Outage.objects.get()
     assert outage.status == "active"
     assert abs((outage.started_at - OUTAGE_DECLARED).total_seconds()) < 5
+    # ... and the sandbox API is really cut off from its primary database: reads get 503
+    token = Token.objects.get(user__username=Drill.objects.get().state["agent_username"]).key
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    refused = api.get("/api/v1/declarations")
+    assert (refused.status_code, refused.json()["code"]) == (503, "database_unavailable")
     # 4: the waiting tea exports go through the real intake and are buffered with receipts
     four = _step(capsys, "next")
     assert four["statuses"] == [202] * 8
@@ -68,6 +76,7 @@ def test_outage_drill_step_by_step(drill_world, capsys):
     five = _step(capsys, "next")
     outage.refresh_from_db()
     assert outage.status == "ended"
+    assert api.get("/api/v1/declarations").status_code == 200
     assert five["length_hours"] == pytest.approx((RESTORED - OUTAGE_DECLARED).total_seconds() / 3600, abs=0.1)
     # 6: replay lodges every buffered export, receipt time as lodgement time
     six = _step(capsys, "next")
