@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.services import server_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(Path(sys.executable))
 
@@ -53,7 +55,8 @@ class PgCluster:
         cmd = list(args)
         if self.as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120,
+                              env=server_environment())
 
     def init(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
@@ -86,7 +89,7 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_environment())
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -42,6 +42,7 @@ from risk.tasks import sweep_unscored
 from tests.conftest import require_postgres, require_redis
 from tests.factories.declarations import body_im4, world_create
 from tests.risk.test_worker import Worker, wait_for
+from tests.services import server_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -67,7 +68,7 @@ class ThrowawayRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_environment(),
         )
         import redis
 
@@ -188,7 +189,8 @@ class ThrowawayPostgres:
         shutil.chown(self.dir, "postgres", "postgres")
 
     def _as_postgres(self, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120)
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True, timeout=120,
+                       env=server_environment())
 
     def init(self) -> None:
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
