@@ -134,12 +134,16 @@ def escalate_overdue_tasks() -> int:
     autoretry_for=(DatabaseOperationalError, InterfaceError),
     retry_backoff=2,
     max_retries=5,
-    time_limit=60,
-    soft_time_limit=45,
+    # One attempt is bounded by the connect + read timeouts (a few seconds); these only stop a
+    # receiver that trickles its answer byte by byte.
+    time_limit=40,
+    soft_time_limit=30,
 )
 def deliver_webhook(delivery_id: str) -> str:
-    """One attempt at one delivery; on failure the next attempt is scheduled with exponential
-    back-off. One task per delivery: a slow or failing endpoint never holds up another."""
+    """One attempt at one delivery (queue `webhooks`, never the notifications fan-out's). On
+    failure, or when the endpoint is backing off or the firm's in-flight slots are taken, the task
+    is sent again with a countdown. One task per delivery: a slow or failing endpoint never holds
+    up another."""
     from .webhooks.services import webhook_delivery_attempt
 
     result = webhook_delivery_attempt(delivery_id=delivery_id)

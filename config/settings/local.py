@@ -5,4 +5,3 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=True)
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=True)
