@@ -242,7 +242,7 @@ def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any)
     ).values_list("pk", flat=True))
     WebhookDelivery.objects.filter(pk__in=parked).update(next_attempt_at=now)
     for pk in parked:
-        outbox_enqueue(task_name=DELIVER_TASK, kwargs={"delivery_id": str(pk)})
+        outbox_enqueue(task_name=DELIVER_TASK, kwargs=_task_kwargs(pk, subscription.agent_id))
     _event(subscription=subscription, action=WebhookSubscriptionEvent.Action.ENABLED, from_status=previous,
            to_status=Status.ACTIVE, actor=actor,
            payload={"consecutive_failures_before": failures, "deliveries_resumed": len(parked)})
@@ -335,7 +335,7 @@ def webhook_deliveries_enqueue(notification: Any) -> int:
                     next_attempt_at=now,
                     created_at=now,
                 )
-                outbox_enqueue(task_name=DELIVER_TASK, kwargs={"delivery_id": str(delivery.pk)})
+                outbox_enqueue(task_name=DELIVER_TASK, kwargs=_task_kwargs(delivery.pk, subscription.agent_id))
         except IntegrityError:
             continue  # already created by an earlier run of the fan-out
         created += 1
@@ -366,11 +366,29 @@ def _slot_timeout() -> int:
     return math.ceil(settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS) + 5
 
 
+def _task_kwargs(delivery_id: Any, agent_id: Any) -> dict[str, str]:
+    # The firm travels with the message so a busy firm's deliveries are put back without a
+    # database query (webhook_agent_busy).
+    return {"delivery_id": str(delivery_id), "agent_id": str(agent_id)}
+
+
+def _slot_keys(agent_id: Any) -> list[str]:
+    return [f"forodha:webhook-slot:{agent_id}:{index}" for index in range(settings.WEBHOOK_AGENT_CONCURRENCY)]
+
+
+def webhook_agent_busy(*, agent_id: Any) -> float | None:
+    """Seconds to wait when every in-flight slot of the firm is taken (one cache read, no
+    database), else None. Advisory: the attempt itself still acquires a slot."""
+    keys = _slot_keys(agent_id)
+    if len(cache.get_many(keys)) < len(keys):
+        return None
+    return float(settings.WEBHOOK_AGENT_BUSY_RETRY_SECONDS * random.uniform(1.0, 2.0))
+
+
 def _agent_slot_acquire(agent_id: Any) -> str | None:
     """One of the agent firm's WEBHOOK_AGENT_CONCURRENCY in-flight slots (shared cache), or None.
     A slot expires by itself if a worker dies holding it."""
-    for index in range(settings.WEBHOOK_AGENT_CONCURRENCY):
-        key = f"forodha:webhook-slot:{agent_id}:{index}"
+    for key in _slot_keys(agent_id):
         if cache.add(key, uuid.uuid4().hex, timeout=_slot_timeout()):
             return key
     return None

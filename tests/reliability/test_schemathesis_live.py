@@ -54,7 +54,7 @@ def _admin_url(database: str) -> str:
 
 
 @pytest.fixture
-def live_server() -> Iterator[dict[str, Any]]:
+def gunicorn_sandbox() -> Iterator[dict[str, Any]]:
     """A fresh database with the demo world, served by gunicorn in sandbox mode."""
     require_postgres()
     require_redis()
@@ -113,23 +113,23 @@ def live_server() -> Iterator[dict[str, Any]]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_live_gunicorn_in_sandbox_mode_conforms_to_its_schema(live_server, tmp_path):
+def test_live_gunicorn_in_sandbox_mode_conforms_to_its_schema(gunicorn_sandbox, tmp_path):
     # given: the live server and its served schema
     report = tmp_path / "schemathesis.json"
     # when
     run = subprocess.run(
-        [str(BIN / "schemathesis"), "run", f"{live_server['base']}/api/schema/?format=json",
-         "-H", f"Authorization: Token {live_server['token']}", "-c", CHECKS, "-n", str(MAX_EXAMPLES),
+        [str(BIN / "schemathesis"), "run", f"{gunicorn_sandbox['base']}/api/schema/?format=json",
+         "-H", f"Authorization: Token {gunicorn_sandbox['token']}", "-c", CHECKS, "-n", str(MAX_EXAMPLES),
          "-w", "2", "--generation-deterministic", "--no-color", "--request-timeout", "60",
          "--report", "json", "--report-json-path", str(report), *HARDEN_PENDING],
-        cwd=ROOT, env=live_server["env"], capture_output=True, text=True, timeout=1800,
+        cwd=ROOT, env=gunicorn_sandbox["env"], capture_output=True, text=True, timeout=1800,
     )
     # then
     summary = json.loads(report.read_text())
     counts = _counts(summary)
     print(f"live Schemathesis: {counts}")
     assert run.returncode == 0, run.stdout[-8000:]
-    assert counts["operations"] == live_server["operations"]
+    assert counts["operations"] == gunicorn_sandbox["operations"]
     assert counts["failures"] == 0
     assert counts["errors"] == 0
     assert counts["test_cases"] >= counts["operations"]

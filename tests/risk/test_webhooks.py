@@ -688,3 +688,78 @@ def test_subscription_events_record_the_actor(api_client):
                   .values_list("action", "from_status", "to_status", "actor_id"))
     assert events == [("created", "", "active", staff.pk), ("deleted", "active", "", staff.pk)]
     assert not WebhookSubscription.objects.exists()
+
+
+def test_https_connects_to_the_checked_address_with_the_name_for_sni_and_certificate(monkeypatch, resolver):
+    # given: a public name; the TLS pool is recorded instead of opening a connection
+    resolver["hooks.agent.test"] = ["93.184.216.34"]
+    made: list[dict[str, Any]] = []
+
+    class Pool:
+        def __init__(self, host: str, port: int, **kwargs: Any) -> None:
+            made.append({"host": host, "port": port, **kwargs})
+
+        def urlopen(self, method: str, path: str, **kwargs: Any) -> Any:
+            made[-1].update(method=method, path=path, **{f"req_{k}": v for k, v in kwargs.items()})
+
+            class Answer:
+                status = 301
+
+                def read(self, amount: int) -> bytes:
+                    return b""
+
+                def release_conn(self) -> None:
+                    pass
+
+            return Answer()
+
+        def close(self) -> None:
+            made[-1]["closed"] = True
+
+    monkeypatch.setattr(webhook_services.urllib3, "HTTPSConnectionPool", Pool)
+    target = webhook_services.webhook_target_resolve("https://hooks.agent.test:8443/in")
+    # when
+    status = webhook_services._post(target, b"{}", {"Content-Type": "application/json"})
+    # then
+    [pool] = made
+    assert status == 301
+    assert (pool["host"], pool["port"], pool["server_hostname"], pool["assert_hostname"]) == (
+        "93.184.216.34", 8443, "hooks.agent.test", "hooks.agent.test")
+    assert (pool["cert_reqs"], pool["retries"]) == ("CERT_REQUIRED", False)
+    assert (pool["method"], pool["path"], pool["req_redirect"], pool["req_retries"]) == ("POST", "/in", False, False)
+    assert pool["req_headers"]["Host"] == "hooks.agent.test:8443"
+    assert pool["closed"] is True
+
+
+def test_a_busy_firms_delivery_task_is_put_back_without_touching_the_database(monkeypatch, settings,
+                                                                             django_assert_num_queries):
+    # given: every slot of the firm taken
+    from django.core.cache import cache
+
+    from risk import tasks
+
+    settings.WEBHOOK_AGENT_CONCURRENCY = 2
+    agent_id = "7f1d6c1e-0000-4000-8000-000000000001"
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", lambda **kw: sent.append(kw))
+    cache.set_many({f"forodha:webhook-slot:{agent_id}:{i}": "busy" for i in range(2)}, timeout=60)
+    try:
+        # when
+        with django_assert_num_queries(0):
+            outcome = tasks.deliver_webhook(delivery_id="d-1", agent_id=agent_id)
+    finally:
+        cache.delete_many([f"forodha:webhook-slot:{agent_id}:{i}" for i in range(2)])
+    # then: sent again with the firm, 2-4 s later
+    assert outcome == "deferred"
+    [again] = sent
+    assert again["kwargs"] == {"delivery_id": "d-1", "agent_id": agent_id}
+    assert 2.0 <= again["countdown"] <= 4.0
+
+
+def test_the_fan_out_message_carries_the_firm():
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, "https://a.example/h")
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    delivery = WebhookDelivery.objects.get()
+    [message] = OutboxMessage.objects.filter(task_name="risk.deliver_webhook")
+    assert message.kwargs == {"delivery_id": str(delivery.pk), "agent_id": str(staff.agent.pk)}
