@@ -18,7 +18,7 @@ from core.serializers import StrictSerializer
 from notifications.enums import NotificationKind
 from traders.selectors import agent_for_user
 
-from .models import WebhookDelivery, WebhookSubscription
+from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionStatus
 from .services import webhook_subscription_create, webhook_subscription_delete, webhook_subscription_enable
 
 _problem = OpenApiResponse(description="application/problem+json")
@@ -45,7 +45,7 @@ class WebhookOutputSerializer(serializers.Serializer):
     kinds = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField()
     active = serializers.BooleanField(help_text="False while suspended by the circuit breaker.")
-    status = serializers.ChoiceField(choices=["active", "suspended"])
+    status = serializers.ChoiceField(choices=WebhookSubscriptionStatus.choices)
     consecutive_failures = serializers.IntegerField()
     retry_not_before = serializers.DateTimeField(allow_null=True, help_text="The endpoint is backing off until then.")
     suspended_at = serializers.DateTimeField(allow_null=True)
