@@ -188,10 +188,11 @@ def test_delivery_is_signed_with_hmac_sha256(receiver_factory):
     )
     [request] = receiver.requests
     header = request["headers"]["Forodha-Signature"]
-    assert signature_verify(secret=subscription.secret, header=header, body=request["body"], now=int(time.time()))
-    assert not signature_verify(secret="wrong", header=header, body=request["body"], now=int(time.time()))
+    now = int(clock.now().timestamp())  # the signer's clock (pinned in tests)
+    assert signature_verify(secret=subscription.secret, header=header, body=request["body"], now=now)
+    assert not signature_verify(secret="wrong", header=header, body=request["body"], now=now)
     assert not signature_verify(
-        secret=subscription.secret, header=header, body=request["body"] + b" ", now=int(time.time())
+        secret=subscription.secret, header=header, body=request["body"] + b" ", now=now
     )
     body = json.loads(request["body"])
     assert (body["id"], body["kind"], body["payload"]) == (
