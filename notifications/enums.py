@@ -19,4 +19,5 @@ class NotificationKind(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance notice"
     CONTINGENCY = "contingency", "Contingency receipt outcome"
     TRANSIT = "transit", "Transit movement"
+    WEBHOOK_SUSPENDED = "webhook_suspended", "Webhook endpoint suspended"
     OTHER = "other", "Other"

@@ -63,8 +63,11 @@ class PostClearanceAuditAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "agent", "url", "active", "created_at"]
+    list_display = ["id", "agent", "url", "status", "consecutive_failures", "created_at"]
+    list_filter = ["status"]
     exclude = ["secret"]
+    # The lifecycle is changed by its services only (breaker, agent's enable), with an event row.
+    readonly_fields = ["status", "consecutive_failures", "retry_not_before", "suspended_at"]
 
 
 @admin.register(WebhookDelivery)

@@ -230,7 +230,7 @@ class PostClearanceAudit(models.Model):
         return f"PCA {self.declaration_id} ({self.status})"
 
 
-from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402
+from .webhooks.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent  # noqa: E402
 
 __all__ = [
     "OfficerTask",
@@ -241,4 +241,5 @@ __all__ = [
     "RiskRule",
     "WebhookDelivery",
     "WebhookSubscription",
+    "WebhookSubscriptionEvent",
 ]

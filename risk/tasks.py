@@ -134,17 +134,26 @@ def escalate_overdue_tasks() -> int:
     autoretry_for=(DatabaseOperationalError, InterfaceError),
     retry_backoff=2,
     max_retries=5,
-    time_limit=60,
-    soft_time_limit=45,
+    # One attempt is bounded by the connect + read timeouts (a few seconds); these only stop a
+    # receiver that trickles its answer byte by byte.
+    time_limit=40,
+    soft_time_limit=30,
 )
-def deliver_webhook(delivery_id: str) -> str:
-    """One attempt at one delivery; on failure the next attempt is scheduled with exponential
-    back-off. One task per delivery: a slow or failing endpoint never holds up another."""
-    from .webhooks.services import webhook_delivery_attempt
+def deliver_webhook(delivery_id: str, agent_id: str | None = None) -> str:
+    """One attempt at one delivery (queue `webhooks`, never the notifications fan-out's). On
+    failure, or when the endpoint is backing off or the firm's in-flight slots are taken, the task
+    is sent again with a countdown. One task per delivery: a slow or failing endpoint never holds
+    up another; a firm whose slots are all taken costs the worker one cache read per message."""
+    from .webhooks.services import webhook_agent_busy, webhook_delivery_attempt
 
+    kwargs = {"delivery_id": delivery_id, **({"agent_id": agent_id} if agent_id else {})}
+    wait = webhook_agent_busy(agent_id=agent_id) if agent_id else None
+    if wait is not None:
+        deliver_webhook.apply_async(kwargs=kwargs, countdown=wait)
+        return "deferred"
     result = webhook_delivery_attempt(delivery_id=delivery_id)
     if result.retry_in_seconds is not None:
-        deliver_webhook.apply_async(kwargs={"delivery_id": delivery_id}, countdown=result.retry_in_seconds)
+        deliver_webhook.apply_async(kwargs=kwargs, countdown=result.retry_in_seconds)
     return result.status
 
 

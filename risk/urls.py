@@ -10,4 +10,5 @@ urlpatterns = [
         webhook_apis.WebhookDeliveriesApi.as_view(),
         name="webhook-deliveries",
     ),
+    path("webhooks/<uuid:subscription_id>/enable", webhook_apis.WebhookEnableApi.as_view(), name="webhook-enable"),
 ]

@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
+    # The problem answers every operation can give (core/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.problem_responses"],
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -268,8 +270,10 @@ CELERY_TASK_ROUTES = {
     "risk.score_*": {"queue": "scoring"},
     "maintenance.replay_*": {"queue": "replay"},
     "notifications.*": {"queue": "notifications"},
-    "risk.deliver_webhook": {"queue": "notifications"},
-    "risk.sweep_webhooks": {"queue": "notifications"},
+    # Webhook deliveries have their own queue: a firm's dead endpoints (retries, timeouts) never
+    # sit in front of the notifications fan-out or another app's messages.
+    "risk.deliver_webhook": {"queue": "webhooks"},
+    "risk.sweep_webhooks": {"queue": "webhooks"},
     "transit.deliver_partner_message": {"queue": "notifications"},
     "transit.sweep_deliveries": {"queue": "notifications"},
     "risk.*": {"queue": "clearance"},
@@ -285,7 +289,7 @@ CELERY_TASK_ROUTES = {
 # on a declared queue.
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("default", "scoring", "clearance", "notifications", "replay")
+    for name in ("default", "scoring", "clearance", "notifications", "webhooks", "replay")
 )
 FORODHA_QUEUES = [queue.name for queue in CELERY_TASK_QUEUES]
 CELERY_RESULT_EXPIRES = 3600
@@ -346,10 +350,19 @@ RISK_AEO_RANDOM_RATE_FACTOR = env.str("RISK_AEO_RANDOM_RATE_FACTOR", default="0.
 RISK_SWEEP_UNSCORED_MINUTES = env.int("RISK_SWEEP_UNSCORED_MINUTES", default=5)
 # Unassigned yellow/red officer tasks escalate to supervisors after this many minutes.
 CLEARANCE_ESCALATION_MINUTES = env.int("CLEARANCE_ESCALATION_MINUTES", default=60)
-# Webhook deliveries: attempts before giving up, first back-off (doubles each time), HTTP timeout.
+# Webhook deliveries: attempts before giving up, first back-off (doubles each time, jittered),
+# HTTP connect and read timeouts (docs/risk.md, "Push notifications").
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# Subscriptions per agent firm; failures in a row before an endpoint is suspended (circuit breaker);
+# attempts of one firm in flight at once, and the pause (s, jittered x1-2) of a delivery that finds
+# them all taken -- so one firm's dead endpoints can hold at most this many worker slots.
+WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT = env.int("WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT", default=10)
+WEBHOOK_BREAKER_THRESHOLD = env.int("WEBHOOK_BREAKER_THRESHOLD", default=10)
+WEBHOOK_AGENT_CONCURRENCY = env.int("WEBHOOK_AGENT_CONCURRENCY", default=2)
+WEBHOOK_AGENT_BUSY_RETRY_SECONDS = env.float("WEBHOOK_AGENT_BUSY_RETRY_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE.update(
     {
         "risk-sweep-unscored": {"task": "risk.sweep_unscored", "schedule": 60.0},
@@ -471,6 +484,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
     "BillKindEnum": "manifests.enums.BillKind",
     "ManifestStatusEnum": "manifests.enums.ManifestStatus",
     "TransportModeEnum": "manifests.enums.TransportMode",
+    "WebhookSubscriptionStatusEnum": "risk.webhooks.models.WebhookSubscriptionStatus",
 })
 # --- maintenance (replay parallelism) ---
 # Replay tasks started together when service returns (rows are claimed with SKIP LOCKED, so
@@ -478,8 +492,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
 CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)
 # Replayed submissions committed per transaction (each still in its own savepoint).
 CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", default=20)
-# Webhook URLs must resolve to public addresses (SSRF guard); local runs, tests and sandboxes
-# deliver to receivers on the same machine and lift it (config.settings.local / test).
+# Webhook URLs must resolve to public addresses (SSRF guard), at subscription and at every
+# delivery, in every mode -- sandboxes and local runs included. Receivers on a private network
+# (a trainer's laptop) need this set explicitly in the environment.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # --- intake (contingency that survives the primary database going away; docs/maintenance.md) ---

@@ -5,7 +5,6 @@ from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
 FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=True)
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=True)
 # `make run` (embedded demo) works with no environment at all: the development secrets of
 # base.py are allowed here and in tests only (core.checks; production refuses them).
 FORODHA_DEVELOPMENT_SECRETS = env.bool("FORODHA_DEVELOPMENT_SECRETS", default=True)

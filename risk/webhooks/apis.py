@@ -1,11 +1,12 @@
-"""`POST/GET /api/v1/webhooks`, `GET/DELETE /api/v1/webhooks/{id}`, `GET .../deliveries`:
-an agent firm's push subscriptions. Another firm's subscription is 404, never 403."""
+"""`POST/GET /api/v1/webhooks`, `GET/DELETE /api/v1/webhooks/{id}`, `POST .../enable`,
+`GET .../deliveries`: an agent firm's push subscriptions. Another firm's subscription is 404,
+never 403."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,8 +18,10 @@ from core.serializers import StrictSerializer
 from notifications.enums import NotificationKind
 from traders.selectors import agent_for_user
 
-from .models import WebhookDelivery, WebhookSubscription
-from .services import webhook_subscription_create, webhook_subscription_delete
+from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionStatus
+from .services import webhook_subscription_create, webhook_subscription_delete, webhook_subscription_enable
+
+_problem = OpenApiResponse(description="application/problem+json")
 
 
 def _agent(request: Request) -> Any:
@@ -41,7 +44,11 @@ class WebhookOutputSerializer(serializers.Serializer):
     url = serializers.URLField()
     kinds = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField()
-    active = serializers.BooleanField()
+    active = serializers.BooleanField(help_text="False while suspended by the circuit breaker.")
+    status = serializers.ChoiceField(choices=WebhookSubscriptionStatus.choices)
+    consecutive_failures = serializers.IntegerField()
+    retry_not_before = serializers.DateTimeField(allow_null=True, help_text="The endpoint is backing off until then.")
+    suspended_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
 
 
@@ -80,7 +87,7 @@ class WebhookListCreateApi(APIView):
         operation_id="webhooks_create",
         summary="Subscribe a URL to push notifications (signed with HMAC-SHA256)",
         request=WebhookCreateInputSerializer,
-        responses={201: WebhookCreatedOutputSerializer},
+        responses={201: WebhookCreatedOutputSerializer, 400: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
         agent = _agent(request)
@@ -109,7 +116,7 @@ class WebhookDetailApi(APIView):
         tags=["notifications"],
         operation_id="webhooks_retrieve",
         summary="One webhook subscription",
-        responses={200: WebhookOutputSerializer},
+        responses={200: WebhookOutputSerializer, 404: _problem},
     )
     def get(self, request: Request, subscription_id: Any) -> Response:
         subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
@@ -121,7 +128,7 @@ class WebhookDetailApi(APIView):
         tags=["notifications"],
         operation_id="webhooks_destroy",
         summary="Delete a webhook subscription",
-        responses={204: None},
+        responses={204: None, 404: _problem},
     )
     def delete(self, request: Request, subscription_id: Any) -> Response:
         webhook_subscription_delete(agent=_agent(request), subscription_id=subscription_id, actor=request.user)
@@ -133,7 +140,7 @@ class WebhookDeliveriesApi(APIView):
         tags=["notifications"],
         operation_id="webhooks_deliveries_list",
         summary="Delivery log of a webhook subscription (newest first)",
-        responses={200: _page("WebhookDeliveryPage", WebhookDeliveryOutputSerializer(many=True))},
+        responses={200: _page("WebhookDeliveryPage", WebhookDeliveryOutputSerializer(many=True)), 404: _problem},
     )
     def get(self, request: Request, subscription_id: Any) -> Response:
         subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
@@ -144,3 +151,17 @@ class WebhookDeliveriesApi(APIView):
             WebhookDelivery.objects.filter(subscription=subscription).order_by("-created_at", "-id"), request, view=self
         )
         return paginator.get_paginated_response(WebhookDeliveryOutputSerializer(page, many=True).data)
+
+
+class WebhookEnableApi(APIView):
+    @extend_schema(
+        tags=["notifications"],
+        operation_id="webhooks_enable",
+        summary="Re-enable a subscription suspended by the circuit breaker (parked deliveries are resent)",
+        request=None,
+        responses={200: WebhookOutputSerializer, 404: _problem, 409: _problem},
+    )
+    def post(self, request: Request, subscription_id: Any) -> Response:
+        subscription = webhook_subscription_enable(agent=_agent(request), subscription_id=subscription_id,
+                                                   actor=request.user)
+        return Response(WebhookOutputSerializer(subscription).data)

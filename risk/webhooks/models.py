@@ -1,17 +1,30 @@
 """Push notifications: agents' webhook subscriptions and the delivery log.
 
-A delivery is one notification to one subscription; each is delivered by its own Celery task so
-a slow or failing endpoint never delays another. Attempts are logged on the row (`attempts_log`).
+A delivery is one notification to one subscription; each is delivered by its own Celery task on
+the `webhooks` queue so a slow or failing endpoint never delays another. Attempts are logged on the
+row (`attempts_log`). A subscription is `active` or `suspended` (circuit breaker after
+`WEBHOOK_BREAKER_THRESHOLD` consecutive failures; the agent re-enables it); every change of a
+subscription is an append-only, hash-chained `WebhookSubscriptionEvent` with its actor.
 """
 
 from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+
+from core.audit import ChainedEvent
+
+
+class WebhookSubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended (circuit breaker)"
 
 
 class WebhookSubscription(models.Model):
+    Status = WebhookSubscriptionStatus
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey("traders.ClearingAgent", on_delete=models.CASCADE, related_name="webhook_subscriptions")
     url = models.URLField(max_length=500)
@@ -19,15 +32,34 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(max_length=64)
     kinds = models.JSONField(default=list, blank=True, help_text="Notification kinds to push; empty = all.")
     description = models.CharField(max_length=200, blank=True)
-    active = models.BooleanField(default=True)
+    status = models.CharField(max_length=12, choices=WebhookSubscriptionStatus.choices,
+                              default=WebhookSubscriptionStatus.ACTIVE)
+    # Circuit breaker and per-endpoint back-off: failed attempts in a row (any delivery), and the
+    # earliest time the endpoint may be tried again (no request is made to it before then).
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    retry_not_before = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         app_label = "risk"
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]),
+                                   name="webhook_subscription_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="active", suspended_at__isnull=True)
+                | models.Q(status="suspended", suspended_at__isnull=False),
+                name="webhook_subscription_suspended_at",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent_id} -> {self.url}"
+
+    @property
+    def active(self) -> bool:
+        return self.status == WebhookSubscriptionStatus.ACTIVE
 
 
 class WebhookDelivery(models.Model):
@@ -64,3 +96,43 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.subscription_id} ({self.status})"
+
+
+class WebhookSubscriptionEvent(ChainedEvent):
+    """One change of a subscription (created, suspended by the breaker, enabled, deleted) with its
+    actor (None: the system). Keyed by the subscription's id, not a foreign key, so the history
+    outlives a deleted subscription."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        SUSPENDED = "suspended", "Suspended"
+        ENABLED = "enabled", "Enabled"
+        DELETED = "deleted", "Deleted"
+
+    chain_subject_field = "subscription_id"
+    chain_hashed_fields = (
+        "subscription_id", "agent_id", "actor_id", "action", "from_status", "to_status", "reason", "payload",
+        "created_at",
+    )
+
+    subscription_id = models.UUIDField(db_index=True)
+    agent = models.ForeignKey("traders.ClearingAgent", on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12, blank=True)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "risk"
+        ordering = ["subscription_id", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(action__in=["created", "suspended", "enabled", "deleted"]),
+                                   name="webhook_subscription_event_action_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: {self.action}"

@@ -23,13 +23,13 @@ from tests.conftest import require_postgres, require_redis
 from tests.risk.test_worker import lodge, pay, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = ["default", "scoring", "clearance", "notifications", "replay"]
+QUEUES = ["default", "scoring", "clearance", "notifications", "webhooks", "replay"]
 
 
 def test_every_queue_is_declared_for_a_worker_started_without_q():
     # given the app as a worker without -Q sees it (task_queues, nothing selected)
     declared = app.amqp.queues
-    # then all five queues are declared, each on its own direct exchange and routing key
+    # then all six queues are declared, each on its own direct exchange and routing key
     assert list(declared) == QUEUES
     assert [(q.exchange.name, q.exchange.type, q.routing_key) for q in declared.values()] == [
         (name, "direct", name) for name in QUEUES
@@ -49,6 +49,7 @@ def test_every_task_routes_to_a_declared_queue():
     assert routed["risk.advance_clearance"] == "clearance"
     assert routed["maintenance.replay_buffered"] == "replay"
     assert routed["notifications.fan_out"] == "notifications"
+    assert routed["risk.deliver_webhook"] == "webhooks"
     assert routed["core.outbox_relay"] == "default"
     # and every queue a route names is declared (a typo in CELERY_TASK_ROUTES would fail here)
     assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= set(QUEUES)

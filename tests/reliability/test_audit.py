@@ -85,6 +85,17 @@ def _aeo_change() -> models.Model:
     return AEOProfileChange.objects.latest("pk")
 
 
+def _webhook_subscription_event() -> models.Model:
+    from risk.models import WebhookSubscriptionEvent
+    from risk.webhooks.services import webhook_subscription_create, webhook_subscription_delete
+    from tests.factories.traders import agent_with_token
+
+    staff, _ = agent_with_token()
+    subscription = webhook_subscription_create(agent=staff.agent, url="https://hooks.example.test/h", actor=staff)
+    webhook_subscription_delete(agent=staff.agent, subscription_id=subscription.pk, actor=staff)
+    return WebhookSubscriptionEvent.objects.latest("pk")
+
+
 MAKERS: dict[str, Callable[[], models.Model]] = {
     "declarations.DeclarationEvent": _declaration_event,
     "manifests.ManifestEvent": _manifest_event,
@@ -92,6 +103,7 @@ MAKERS: dict[str, Callable[[], models.Model]] = {
     "maintenance.OutageEvent": _outage_event,
     "transit.TransitMovementEvent": _movement_event,
     "traders.AEOProfileChange": _aeo_change,
+    "risk.WebhookSubscriptionEvent": _webhook_subscription_event,
 }
 
 

@@ -59,6 +59,7 @@ CASES: dict[str, Case] = {
     # Webhook subscriptions of the agent.
     "webhook-detail": _case(lambda o: f"/api/v1/webhooks/{o['webhook']}", {"agent"}, AGENT),
     "webhook-deliveries": _case(lambda o: f"/api/v1/webhooks/{o['webhook']}/deliveries", {"agent"}, AGENT),
+    "webhook-enable": _case(lambda o: f"/api/v1/webhooks/{o['webhook']}/enable", set(), AGENT, {"agent"}),
     # Transit movements of the agent that lodged the IM8.
     "transit-movement": _case(lambda o: f"/api/v1/transit/movements/{o['movement']}", {"transit_agent"},
                               {"agent", "agent_other"}),

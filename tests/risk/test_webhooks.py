@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import ipaddress
 import json
+import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,10 +17,18 @@ from typing import Any
 import pytest
 
 from core import clock
+from core.models import OutboxMessage
+from notifications.models import Notification
 from notifications.services import notification_create
-from risk.models import WebhookDelivery, WebhookSubscription
+from risk.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent
+from risk.webhooks import services as webhook_services
 from risk.webhooks import webhook_deliveries_enqueue
-from risk.webhooks.services import backoff_seconds, webhook_delivery_attempt
+from risk.webhooks.services import (
+    address_is_public,
+    backoff_seconds,
+    webhook_deliveries_due,
+    webhook_delivery_attempt,
+)
 from risk.webhooks.signing import signature_verify
 from tests.factories.traders import agent_with_token
 
@@ -27,7 +38,7 @@ pytestmark = pytest.mark.django_db
 class Receiver:
     """A local endpoint answering with the next status of `statuses` (then the last one)."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], host: str = "127.0.0.1", location: str | None = None) -> None:
         self.statuses = statuses
         self.requests: list[dict[str, Any]] = []
         receiver = self
@@ -35,16 +46,19 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "path": self.path})
                 index = min(len(receiver.requests) - 1, len(receiver.statuses) - 1)
                 self.send_response(receiver.statuses[index])
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -57,13 +71,23 @@ class Receiver:
 def receiver_factory() -> Iterator[Any]:
     made: list[Receiver] = []
 
-    def make(statuses: list[int]) -> Receiver:
-        made.append(Receiver(statuses))
+    def make(statuses: list[int], **kwargs: Any) -> Receiver:
+        made.append(Receiver(statuses, **kwargs))
         return made[-1]
 
     yield make
     for r in made:
         r.close()
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A URL whose server accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hook"
+    server.close()
 
 
 def _auth(client: Any, token: str) -> Any:
@@ -127,6 +151,12 @@ def test_unauthenticated_is_401(api_client):
     assert api_client.get("/api/v1/webhooks").status_code == 401
 
 
+def _due_now(delivery: WebhookDelivery) -> None:
+    """Let time pass: the delivery and its endpoint are due again."""
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock.now())
+    WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(retry_not_before=None)
+
+
 def _subscription(agent: Any, url: str, kinds: list[str] | None = None) -> WebhookSubscription:
     return WebhookSubscription.objects.create(
         agent=agent, url=url, secret="s3cret" * 4, kinds=kinds or [], created_at=clock.now()
@@ -158,10 +188,11 @@ def test_delivery_is_signed_with_hmac_sha256(receiver_factory):
     )
     [request] = receiver.requests
     header = request["headers"]["Forodha-Signature"]
-    assert signature_verify(secret=subscription.secret, header=header, body=request["body"], now=int(time.time()))
-    assert not signature_verify(secret="wrong", header=header, body=request["body"], now=int(time.time()))
+    now = int(time.time())  # the receiver's wall clock: signatures carry the real time
+    assert signature_verify(secret=subscription.secret, header=header, body=request["body"], now=now)
+    assert not signature_verify(secret="wrong", header=header, body=request["body"], now=now)
     assert not signature_verify(
-        secret=subscription.secret, header=header, body=request["body"] + b" ", now=int(time.time())
+        secret=subscription.secret, header=header, body=request["body"] + b" ", now=now
     )
     body = json.loads(request["body"])
     assert (body["id"], body["kind"], body["payload"]) == (
@@ -185,18 +216,25 @@ def test_failures_back_off_exponentially_then_succeed(receiver_factory, settings
     delivery = WebhookDelivery.objects.get()
     # when / then: first failure -> retry in 30 s; the retry may not run before it is due
     first = webhook_delivery_attempt(delivery_id=delivery.pk)
-    assert (first.status, first.retry_in_seconds) == ("pending", 30)
+    assert first.status == "pending"
+    assert first.retry_in_seconds is not None
+    assert 15 <= first.retry_in_seconds <= 30
     assert webhook_delivery_attempt(delivery_id=delivery.pk).attempted is False
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock.now())
+    _due_now(delivery)
     second = webhook_delivery_attempt(delivery_id=delivery.pk)
-    assert (second.status, second.retry_in_seconds) == ("pending", 60)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock.now())
+    assert second.status == "pending"
+    assert second.retry_in_seconds is not None
+    assert 30 <= second.retry_in_seconds <= 60
+    assert WebhookSubscription.objects.get().consecutive_failures == 2
+    _due_now(delivery)
     third = webhook_delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert third.status == "delivered"
     assert [a["status_code"] for a in delivery.attempts_log] == [500, 503, 204]
     assert delivery.attempts == 3
     assert len(receiver.requests) == 3
+    # a success resets the endpoint's failure count and back-off
+    assert WebhookSubscription.objects.values_list("consecutive_failures", "retry_not_before").get() == (0, None)
 
 
 def test_attempts_are_bounded(receiver_factory, settings):
@@ -207,7 +245,7 @@ def test_attempts_are_bounded(receiver_factory, settings):
     webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
     delivery = WebhookDelivery.objects.get()
     webhook_delivery_attempt(delivery_id=delivery.pk)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=clock.now())
+    _due_now(delivery)
     last = webhook_delivery_attempt(delivery_id=delivery.pk)
     delivery.refresh_from_db()
     assert (last.status, last.retry_in_seconds, delivery.status, delivery.next_attempt_at) == (
@@ -218,9 +256,16 @@ def test_attempts_are_bounded(receiver_factory, settings):
     )
 
 
-def test_backoff_is_capped():
-    assert [backoff_seconds(n) for n in (1, 2, 3)] == [30, 60, 120]
-    assert backoff_seconds(20) == 1800
+def test_backoff_is_exponential_jittered_and_bounded(settings):
+    # given
+    settings.WEBHOOK_BACKOFF_SECONDS = 30
+    rng = random.Random(7)
+    # when
+    draws = {n: [backoff_seconds(n, rng=rng) for _ in range(200)] for n in (1, 2, 3, 20, 10_000)}
+    # then: each wait lies in [half, full] of base x 2^(n-1), capped at 30 minutes, and varies
+    for n, (low, high) in {1: (15, 30), 2: (30, 60), 3: (60, 120), 20: (900, 1800), 10_000: (900, 1800)}.items():
+        assert low <= min(draws[n]) <= max(draws[n]) <= high
+        assert len(set(draws[n])) > 100
 
 
 def test_a_dead_endpoint_does_not_block_another_subscription(receiver_factory):
@@ -269,8 +314,6 @@ def test_delivery_log_api(api_client, receiver_factory):
 
 
 def test_sweeper_finds_overdue_pending_deliveries():
-    from risk.webhooks.services import webhook_deliveries_due
-
     staff, _ = agent_with_token()
     _subscription(staff.agent, "https://a.example/h")
     webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
@@ -289,6 +332,13 @@ def test_sweeper_finds_overdue_pending_deliveries():
         ("https://192.168.0.10/hooks", "webhook_url_not_public"),
         ("http://169.254.169.254/latest/meta-data", "webhook_url_not_public"),
         ("https://[::1]/hooks", "webhook_url_not_public"),
+        ("http://100.64.0.7/hooks", "webhook_url_not_public"),
+        ("http://[fd00::7]/hooks", "webhook_url_not_public"),
+        ("http://[fe80::1]/hooks", "webhook_url_not_public"),
+        ("http://[::ffff:169.254.169.254]/latest", "webhook_url_not_public"),
+        ("http://224.0.0.1/hooks", "webhook_url_not_public"),
+        ("http://0.0.0.0:8000/hooks", "webhook_url_not_public"),
+        ("http://user:pw@93.184.216.34/hooks", "invalid"),
     ],
 )
 def test_webhook_urls_inside_the_network_are_refused(api_client, settings, url, code):
@@ -326,3 +376,391 @@ def test_delivery_to_an_address_that_became_private_is_refused_without_a_request
     delivery.refresh_from_db()
     assert (result.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
     assert "not a public address" in delivery.attempts_log[0]["error"]
+    assert delivery.attempts_log[0]["error"].startswith("refused: ")
+
+
+# --- Address policy, pinning, redirects (WEBHOOK_ALLOW_PRIVATE_ADDRESSES off) --------------------
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.0.0.1", False),
+        ("172.16.5.4", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("100.127.255.254", False),
+        ("224.0.0.251", False),
+        ("233.252.0.1", False),
+        ("240.0.0.1", False),
+        ("255.255.255.255", False),
+        ("0.0.0.0", False),
+        ("192.0.2.1", False),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("fd12:3456::1", False),
+        ("ff02::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:10.1.2.3", False),
+        ("::ffff:93.184.216.34", True),
+        ("2002:7f00:1::", False),
+        ("2002:a00:1::", False),
+        ("2001:db8::1", False),
+    ],
+)
+def test_address_policy(address, public):
+    assert address_is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.fixture
+def resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """A patched DNS: host -> addresses; every call is counted under '#calls'."""
+    table: dict[str, list[str]] = {"#calls": []}
+
+    def resolve(host: str, port: int) -> list[str]:
+        table["#calls"].append(host)
+        if host not in table:
+            raise OSError(f"no such host {host}")
+        return table[host]
+
+    monkeypatch.setattr(webhook_services, "resolve_host", resolve)
+    return table
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_at_subscription(api_client, settings, resolver):
+    # given: production policy; one name resolves inside, one to a public and a private address
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    resolver["hooks.agent.test"] = ["10.20.30.40"]
+    resolver["mixed.agent.test"] = ["93.184.216.34", "169.254.169.254"]
+    resolver["public.agent.test"] = ["93.184.216.34"]
+    _auth(api_client, agent_with_token()[1])
+    # when
+    inside = api_client.post("/api/v1/webhooks", {"url": "https://hooks.agent.test/h"}, format="json")
+    mixed = api_client.post("/api/v1/webhooks", {"url": "https://mixed.agent.test/h"}, format="json")
+    unknown = api_client.post("/api/v1/webhooks", {"url": "https://nowhere.agent.test/h"}, format="json")
+    public = api_client.post("/api/v1/webhooks", {"url": "https://public.agent.test/h"}, format="json")
+    # then
+    assert [(e["pointer"], e["code"]) for e in inside.json()["errors"]] == [("/url", "webhook_url_not_public")]
+    assert "10.20.30.40" in inside.json()["errors"][0]["detail"]
+    assert [(e["pointer"], e["code"]) for e in mixed.json()["errors"]] == [("/url", "webhook_url_not_public")]
+    assert [(e["pointer"], e["code"]) for e in unknown.json()["errors"]] == [("/url", "webhook_url_unresolvable")]
+    assert (inside.status_code, mixed.status_code, unknown.status_code, public.status_code) == (400, 400, 400, 201)
+    assert list(WebhookSubscription.objects.values_list("url", flat=True)) == ["https://public.agent.test/h"]
+
+
+def test_a_name_re_pointed_inside_after_subscription_gets_no_request(receiver_factory, settings, resolver):
+    # given: subscribed while the name was public; it now resolves to this machine (DNS rebinding)
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    receiver = receiver_factory([200])
+    port = receiver.server.server_address[1]
+    resolver["hooks.agent.test"] = ["127.0.0.1"]
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, f"http://hooks.agent.test:{port}/hook")
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    delivery = WebhookDelivery.objects.get()
+    # when
+    result = webhook_delivery_attempt(delivery_id=delivery.pk)
+    # then
+    delivery.refresh_from_db()
+    assert receiver.requests == []
+    assert (result.attempted, result.status, delivery.last_status_code) == (True, "pending", None)
+    assert delivery.last_error == (
+        "refused: The host 'hooks.agent.test' resolves to 127.0.0.1, which is not a public address."
+    )
+
+
+def test_the_request_goes_to_the_address_resolved_once_with_the_name_as_host(receiver_factory, resolver):
+    # given: a name that resolves to the receiver (private receivers allowed, as in the test settings)
+    receiver = receiver_factory([204])
+    port = receiver.server.server_address[1]
+    resolver["hooks.agent.test"] = ["127.0.0.1"]
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, f"http://hooks.agent.test:{port}/hook?firm=1")
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    resolver["#calls"].clear()
+    # when
+    result = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk)
+    # then: one resolution, the connection to its address, the name in Host only
+    assert result.status == "delivered"
+    assert resolver["#calls"] == ["hooks.agent.test"]
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"hooks.agent.test:{port}"
+    assert request["path"] == "/hook?firm=1"
+
+
+def test_webhook_target_keeps_the_name_for_tls_and_host(resolver):
+    resolver["hooks.agent.test"] = ["93.184.216.34", "93.184.216.35"]
+    target = webhook_services.webhook_target_resolve("https://hooks.agent.test/a/b?c=1")
+    assert target == webhook_services.WebhookTarget(
+        scheme="https", host="hooks.agent.test", port=443, address="93.184.216.34", path="/a/b?c=1"
+    )
+    assert target.host_header == "hooks.agent.test"
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_redirect_is_a_failed_delivery_and_is_never_followed(receiver_factory, settings, monkeypatch,
+                                                                  allow_private):
+    # given: the endpoint answers 302 to a receiver on 127.0.0.1. With the guard on, the first hop
+    # (on 127.0.0.2) stands for a public host: only that address is declared public.
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = allow_private
+    inside = receiver_factory([200])
+    redirector = receiver_factory([302], host="127.0.0.2", location=inside.url)
+    policy = webhook_services.address_is_public
+    monkeypatch.setattr(webhook_services, "address_is_public",
+                        lambda a: str(a) == "127.0.0.2" or policy(a))
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, redirector.url)
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    delivery = WebhookDelivery.objects.get()
+    # when
+    result = webhook_delivery_attempt(delivery_id=delivery.pk)
+    # then
+    delivery.refresh_from_db()
+    assert len(redirector.requests) == 1
+    assert inside.requests == []
+    assert (result.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 302)
+    assert delivery.last_error == "HTTP 302: redirects are not followed"
+
+
+def test_an_attempt_is_bounded_by_the_timeouts(settings, blackhole):
+    # given: an endpoint that accepts the connection and never answers
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, blackhole)
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    # when
+    started = time.monotonic()
+    result = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk)
+    elapsed = time.monotonic() - started
+    # then
+    assert result.status == "pending"
+    assert elapsed < 2.0
+    assert "timed out" in WebhookDelivery.objects.get().last_error.lower()
+
+
+# --- Fairness: cap, queue, per-endpoint back-off, per-firm slots, circuit breaker ---------------
+
+def test_subscriptions_per_agent_are_capped(api_client, settings):
+    # given
+    settings.WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT = 2
+    staff, token = agent_with_token()
+    _other, other_token = agent_with_token()
+    _auth(api_client, token)
+    made = [api_client.post("/api/v1/webhooks", {"url": f"https://a.example/{i}"}, format="json") for i in range(3)]
+    # when / then: the third is refused, nothing saved; another firm is not affected
+    assert [r.status_code for r in made] == [201, 201, 409]
+    problem = made[2].json()
+    assert made[2]["Content-Type"].startswith("application/problem+json")
+    assert problem["code"] == "webhook_limit_reached"
+    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [("/url", "webhook_limit_reached")]
+    assert WebhookSubscription.objects.filter(agent=staff.agent).count() == 2
+    assert WebhookSubscriptionEvent.objects.filter(agent=staff.agent, action="created").count() == 2
+    assert _auth(api_client, other_token).post(
+        "/api/v1/webhooks", {"url": "https://b.example/h"}, format="json").status_code == 201
+
+
+def test_deliveries_have_their_own_queue():
+    from config.celery import app
+
+    def queue_of(name: str) -> str:
+        return str(app.amqp.router.route({}, name)["queue"].name)
+
+    assert queue_of("risk.deliver_webhook") == "webhooks"
+    assert queue_of("risk.sweep_webhooks") == "webhooks"
+    assert queue_of("notifications.fan_out") == "notifications"
+
+
+def test_an_endpoint_backing_off_gets_no_request_from_other_deliveries(receiver_factory):
+    # given: two notifications for one failing endpoint
+    receiver = receiver_factory([503])
+    staff, _ = agent_with_token()
+    subscription = _subscription(staff.agent, receiver.url)
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="one"))
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="two"))
+    first, second = WebhookDelivery.objects.order_by("created_at", "notification_id")
+    # when
+    failed = webhook_delivery_attempt(delivery_id=first.pk)
+    waiting = webhook_delivery_attempt(delivery_id=second.pk)
+    # then: the second waits for the endpoint's back-off, without a request or an attempt
+    subscription.refresh_from_db()
+    second.refresh_from_db()
+    assert len(receiver.requests) == 1
+    assert (failed.attempted, waiting.attempted, second.attempts) == (True, False, 0)
+    assert subscription.retry_not_before is not None
+    assert waiting.retry_in_seconds is not None
+    assert second.next_attempt_at is not None
+    assert second.next_attempt_at >= subscription.retry_not_before
+
+
+def test_a_firm_holding_all_its_slots_waits_and_another_firm_is_served(receiver_factory, settings):
+    # given: firm A's in-flight slots are all taken (its dead endpoints are being tried)
+    from django.core.cache import cache
+
+    settings.WEBHOOK_AGENT_CONCURRENCY = 2
+    receiver = receiver_factory([200])
+    firm_a, _ = agent_with_token()
+    firm_b, _ = agent_with_token()
+    _subscription(firm_a.agent, receiver.url)
+    _subscription(firm_b.agent, receiver.url)
+    for staff in (firm_a, firm_b):
+        webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="x"))
+    for index in range(2):
+        cache.set(f"forodha:webhook-slot:{firm_a.agent.pk}:{index}", "busy", timeout=60)
+    try:
+        # when
+        a = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get(subscription__agent=firm_a.agent).pk)
+        b = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get(subscription__agent=firm_b.agent).pk)
+    finally:
+        cache.delete_many([f"forodha:webhook-slot:{firm_a.agent.pk}:{i}" for i in range(2)])
+    # then
+    assert (a.attempted, a.status, b.attempted, b.status) == (False, "pending", True, "delivered")
+    assert a.retry_in_seconds is not None
+    assert 2.0 <= a.retry_in_seconds <= 4.0
+    assert len(receiver.requests) == 1
+    assert WebhookDelivery.objects.get(subscription__agent=firm_a.agent).attempts == 0
+
+
+def test_the_breaker_suspends_notifies_and_the_agent_re_enables(api_client, settings, receiver_factory):
+    # given: a threshold of 3 and an endpoint that refuses every delivery
+    settings.WEBHOOK_BREAKER_THRESHOLD = 3
+    receiver = receiver_factory([500, 500, 500, 200])
+    staff, token = agent_with_token()
+    subscription = _subscription(staff.agent, receiver.url)
+    watcher = _subscription(staff.agent, "https://watcher.example/h", kinds=["webhook_suspended"])
+    for subject in ("one", "two"):
+        webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject=subject))
+    first, second = WebhookDelivery.objects.filter(subscription=subscription).order_by("created_at", "notification_id")
+    # when: three failures in a row
+    results = []
+    for _ in range(3):
+        _due_now(first)
+        results.append(webhook_delivery_attempt(delivery_id=first.pk))
+    # then: suspended, both deliveries parked, the agent told, one event by the system
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.consecutive_failures) == ("suspended", 3)
+    assert [r.retry_in_seconds is None for r in results] == [False, False, True]
+    assert list(WebhookDelivery.objects.filter(subscription=subscription).values_list("status", "next_attempt_at")
+                ) == [("pending", None), ("pending", None)]
+    [notice] = Notification.objects.filter(agent=staff.agent, kind="webhook_suspended")
+    assert notice.payload["webhook_id"] == str(subscription.pk)
+    assert notice.payload["consecutive_failures"] == 3
+    assert webhook_deliveries_enqueue(notice) == 1  # pushed to the firm's other, active endpoint
+    assert WebhookDelivery.objects.filter(kind="webhook_suspended").get().subscription_id == watcher.pk
+    [suspended] = WebhookSubscriptionEvent.objects.filter(subscription_id=subscription.pk, action="suspended")
+    assert (suspended.actor_id, suspended.from_status, suspended.to_status) == (None, "active", "suspended")
+    # nothing new reaches a suspended endpoint; the sweeper leaves parked deliveries alone
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="three"))
+    assert WebhookDelivery.objects.filter(subscription=subscription).count() == 2
+    assert webhook_delivery_attempt(delivery_id=second.pk).attempted is False
+    WebhookDelivery.objects.filter(subscription=subscription).update(created_at=clock.now() - dt.timedelta(hours=1))
+    assert webhook_deliveries_due() == []
+    assert len(receiver.requests) == 3
+    # when: the agent re-enables it
+    enabled = _auth(api_client, token).post(f"/api/v1/webhooks/{subscription.pk}/enable")
+    again = api_client.post(f"/api/v1/webhooks/{subscription.pk}/enable")
+    # then: active, breaker reset, parked deliveries resent through the outbox, event with actor
+    assert enabled.status_code == 200
+    assert (enabled.data["status"], enabled.data["active"], enabled.data["consecutive_failures"]) == (
+        "active", True, 0)
+    assert again.status_code == 409
+    assert again.json()["code"] == "webhook_not_suspended"
+    [event] = WebhookSubscriptionEvent.objects.filter(subscription_id=subscription.pk, action="enabled")
+    assert (event.actor_id, event.payload["deliveries_resumed"]) == (staff.pk, 2)
+    resent = OutboxMessage.objects.filter(task_name="risk.deliver_webhook",
+                                          kwargs__delivery_id__in=[str(first.pk), str(second.pk)])
+    assert resent.count() == 4  # the first enqueue of each, and the resend of each
+    assert webhook_delivery_attempt(delivery_id=first.pk).status == "delivered"
+
+
+def test_subscription_events_record_the_actor(api_client):
+    # given
+    staff, token = agent_with_token()
+    _auth(api_client, token)
+    # when
+    created = api_client.post("/api/v1/webhooks", {"url": "https://a.example/h"}, format="json")
+    api_client.delete(f"/api/v1/webhooks/{created.data['id']}")
+    # then: the history outlives the subscription
+    events = list(WebhookSubscriptionEvent.objects.filter(subscription_id=created.data["id"])
+                  .values_list("action", "from_status", "to_status", "actor_id"))
+    assert events == [("created", "", "active", staff.pk), ("deleted", "active", "", staff.pk)]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_https_connects_to_the_checked_address_with_the_name_for_sni_and_certificate(monkeypatch, resolver):
+    # given: a public name; the TLS pool is recorded instead of opening a connection
+    resolver["hooks.agent.test"] = ["93.184.216.34"]
+    made: list[dict[str, Any]] = []
+
+    class Pool:
+        def __init__(self, host: str, port: int, **kwargs: Any) -> None:
+            made.append({"host": host, "port": port, **kwargs})
+
+        def urlopen(self, method: str, path: str, **kwargs: Any) -> Any:
+            made[-1].update(method=method, path=path, **{f"req_{k}": v for k, v in kwargs.items()})
+
+            class Answer:
+                status = 301
+
+                def read(self, amount: int) -> bytes:
+                    return b""
+
+                def release_conn(self) -> None:
+                    pass
+
+            return Answer()
+
+        def close(self) -> None:
+            made[-1]["closed"] = True
+
+    monkeypatch.setattr(webhook_services.urllib3, "HTTPSConnectionPool", Pool)
+    target = webhook_services.webhook_target_resolve("https://hooks.agent.test:8443/in")
+    # when
+    status = webhook_services._post(target, b"{}", {"Content-Type": "application/json"})
+    # then
+    [pool] = made
+    assert status == 301
+    assert (pool["host"], pool["port"], pool["server_hostname"], pool["assert_hostname"]) == (
+        "93.184.216.34", 8443, "hooks.agent.test", "hooks.agent.test")
+    assert (pool["cert_reqs"], pool["retries"]) == ("CERT_REQUIRED", False)
+    assert (pool["method"], pool["path"], pool["req_redirect"], pool["req_retries"]) == ("POST", "/in", False, False)
+    assert pool["req_headers"]["Host"] == "hooks.agent.test:8443"
+    assert pool["closed"] is True
+
+
+def test_a_busy_firms_delivery_task_is_put_back_without_touching_the_database(monkeypatch, settings,
+                                                                             django_assert_num_queries):
+    # given: every slot of the firm taken
+    from django.core.cache import cache
+
+    from risk import tasks
+
+    settings.WEBHOOK_AGENT_CONCURRENCY = 2
+    agent_id = "7f1d6c1e-0000-4000-8000-000000000001"
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", lambda **kw: sent.append(kw))
+    cache.set_many({f"forodha:webhook-slot:{agent_id}:{i}": "busy" for i in range(2)}, timeout=60)
+    try:
+        # when
+        with django_assert_num_queries(0):
+            outcome = tasks.deliver_webhook(delivery_id="d-1", agent_id=agent_id)
+    finally:
+        cache.delete_many([f"forodha:webhook-slot:{agent_id}:{i}" for i in range(2)])
+    # then: sent again with the firm, 2-4 s later
+    assert outcome == "deferred"
+    [again] = sent
+    assert again["kwargs"] == {"delivery_id": "d-1", "agent_id": agent_id}
+    assert 2.0 <= again["countdown"] <= 4.0
+
+
+def test_the_fan_out_message_carries_the_firm():
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, "https://a.example/h")
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
+    delivery = WebhookDelivery.objects.get()
+    [message] = OutboxMessage.objects.filter(task_name="risk.deliver_webhook")
+    assert message.kwargs == {"delivery_id": str(delivery.pk), "agent_id": str(staff.agent.pk)}
