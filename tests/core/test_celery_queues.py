@@ -37,6 +37,7 @@ def test_every_queue_is_declared_for_a_worker_started_without_q():
     assert settings.FORODHA_QUEUES == QUEUES
 
 
+@pytest.mark.django_db  # loading the task modules runs Celery's Django fixup: model checks ask the SQLite intake store
 def test_every_task_routes_to_a_declared_queue():
     # given every Forodha task the worker registers
     app.loader.import_default_modules()
