@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from core import clock
 from core.exceptions import NotFound
 
+from .enums import LIVE_ALERT_STATUSES
 from .lifecycle import LIVE
 from .models import BondLedger, RegionalBond, TransitMovement
 
@@ -36,9 +37,12 @@ class QueueRow:
 
 
 def movements_live() -> QuerySet[TransitMovement]:
-    return (TransitMovement.objects.filter(status__in=LIVE)
+    """The queue's movements: live ones, and any other with a live alert (an alert on a finished
+    movement is still an officer's task, so it never drops out of the queue while open)."""
+    return (TransitMovement.objects
             .select_related("declaration", "office_of_exit")
-            .annotate(live_alerts=Count("alerts", filter=Q(alerts__status__in=("open", "assigned")))))
+            .annotate(live_alerts=Count("alerts", filter=Q(alerts__status__in=LIVE_ALERT_STATUSES)))
+            .filter(Q(status__in=LIVE) | Q(live_alerts__gt=0)))
 
 
 def transit_officer_queue(*, status: str | None = None, office_of_exit: str | None = None,

@@ -5,8 +5,10 @@ Header `X-Forodha-Signature: t=<unix seconds>,<scheme>=<value>` over the bytes `
 - `ed25519=<base64>`: Ed25519 signature (scheme "ed25519"); Forodha signs with its own key and
   verifies with the partner's public key.
 The partner is named in `X-Partner-State: <ISO alpha-2>`. The timestamp must be within
-TRANSIT_SIGNATURE_TOLERANCE_SECONDS of the (sandbox) clock, so a captured message cannot be replayed
-later; a replay inside the window is harmless because inbound messages are idempotent by message id.
+TRANSIT_SIGNATURE_TOLERANCE_SECONDS of the REAL time (the wall clock, never the sandbox clock: a
+partner system signs with its own real clock, and a moved training clock must not refuse it), so a
+captured message cannot be replayed later; a replay inside the window is harmless because inbound
+messages are idempotent by message id.
 
 Keys left empty in TRANSIT_PARTNERS / TRANSIT_SIGNING_KEY are derived from SECRET_KEY, so a
 development or sandbox installation works out of the box and every process agrees on them.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -24,7 +27,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
-from core import clock
 from core.exceptions import ApplicationError, PermissionDeniedError, error
 
 SIGNATURE_HEADER = "X-Forodha-Signature"
@@ -84,13 +86,18 @@ def partner_config(code: str) -> PartnerConfig | None:
                          secret=secret, public_key=public_key)
 
 
+def wall_seconds() -> float:
+    """Real Unix time for signature timestamps: a transport check, not domain time (see above)."""
+    return time.time()
+
+
 def _signed_bytes(timestamp: int, body: bytes) -> bytes:
     return f"{timestamp}.".encode() + body
 
 
 def sign_outbound(*, partner: PartnerConfig, body: bytes, timestamp: int | None = None) -> str:
     """The header value Forodha sends to `partner`."""
-    t = int(clock.now().timestamp()) if timestamp is None else timestamp
+    t = int(wall_seconds()) if timestamp is None else timestamp
     data = _signed_bytes(t, body)
     if partner.scheme == "ed25519":
         return f"t={t},ed25519={base64.b64encode(forodha_private_key().sign(data)).decode()}"
@@ -99,7 +106,7 @@ def sign_outbound(*, partner: PartnerConfig, body: bytes, timestamp: int | None 
 
 def sign_as_partner(*, partner: PartnerConfig, body: bytes, timestamp: int | None = None) -> str:
     """The header value a (simulated) partner sends to Forodha."""
-    t = int(clock.now().timestamp()) if timestamp is None else timestamp
+    t = int(wall_seconds()) if timestamp is None else timestamp
     data = _signed_bytes(t, body)
     if partner.scheme == "ed25519":
         signature = simulated_partner_private_key(partner.code).sign(data)
@@ -130,7 +137,7 @@ def verify_inbound(*, partner_code: str | None, signature: str | None, body: byt
         raise SignatureRejected(code="signature_malformed", detail="The signature has no valid timestamp.",
                                 errors=[error("signature_malformed", "Expected t=<unix seconds>,...",
                                               f"header:{SIGNATURE_HEADER}")]) from None
-    skew = abs(clock.now().timestamp() - timestamp)
+    skew = abs(wall_seconds() - timestamp)
     if skew > settings.TRANSIT_SIGNATURE_TOLERANCE_SECONDS:
         raise SignatureRejected(code="signature_expired",
                                 detail="The signature timestamp is outside the tolerance window.",
