@@ -40,10 +40,14 @@ class IsTrackingSystem(BasePermission):
 
 
 class IsCustomsStaff(BasePermission):
-    message = "Only customs officers may read the transit queue."
+    """Transit officers, supervisors and trainers (officers app groups): `transit.view_transitmovement`."""
+
+    message = "Only customs officers of the transit workspace may read the transit queue."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff
+                    and user.has_perm("transit.view_transitmovement"))
 
 
 def _agent(request: Request) -> Any:

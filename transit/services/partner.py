@@ -216,6 +216,9 @@ def _apply_inbound(*, movement: TransitMovement, data: dict[str, Any], partner_c
         return ["alert_opened" if created else "alert_updated"]
     if movement.status in (MovementStatus.CLOSED, MovementStatus.CANCELLED):
         return ["already_closed"]
+    if movement.status == MovementStatus.FAILED:
+        # The security was already demanded: a late confirmation is kept on record, changes nothing.
+        return ["movement_failed"]
     if movement.status not in EN_ROUTE:
         raise Conflict(detail="The goods have not been released for transit yet.", code="movement_not_departed",
                        errors=[error("movement_not_departed", f"Movement is {movement.status}.", "/movement_id")])
