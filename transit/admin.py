@@ -25,6 +25,7 @@ from .models import (
     PartnerDelivery,
     PartnerMessage,
     PartnerSimulatorControl,
+    RegionalBond,
     TrackingEvent,
     TransitAlert,
     TransitMovement,
@@ -200,6 +201,40 @@ class TransitAlertAdmin(_ReadOnly):
     def investigate_alerts(self, request: HttpRequest, queryset: QuerySet[TransitAlert]) -> None:
         _run(self, request, list(queryset), "Under investigation",
              lambda a: services.alert_investigate(alert_id=a.pk, actor=request.user))
+
+
+class LedgerInline(admin.TabularInline):
+    model = BondLedger
+    extra = 0
+    fields = ("created_at", "kind", "amount", "balance_after", "movement", "reason", "actor_label")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(RegionalBond)
+class RegionalBondAdmin(admin.ModelAdmin):
+    list_display = ("number", "principal_agent", "principal_trader", "surety", "amount", "balance", "status",
+                    "valid_to")
+    list_filter = ("status",)
+    search_fields = ("number", "principal_trader__pin", "principal_agent__name")
+    readonly_fields = ("balance", "created_at")
+    inlines = [LedgerInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The face value changes only through `bond_top_up` (ledger row); the number is its identity.
+        return (*self.readonly_fields, "amount", "number", "principal_agent", "principal_trader") if obj else \
+            self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: RegionalBond, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)  # surety, status, validity
+            return
+        from .services import bond_create
+
+        bond = bond_create(number=obj.number, amount=obj.amount, surety=obj.surety, valid_from=obj.valid_from,
+                           valid_to=obj.valid_to, principal_agent=obj.principal_agent,
+                           principal_trader=obj.principal_trader, actor=request.user)
+        obj.pk, obj.balance, obj.created_at, obj._state.adding = bond.pk, bond.balance, bond.created_at, False
 
 
 @admin.register(BondLedger)
