@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from django.conf import settings
 
 from core.exceptions import ApplicationError, PermissionDeniedError, error
@@ -158,3 +158,26 @@ def verify_inbound(*, partner_code: str | None, signature: str | None, body: byt
         raise SignatureRejected(errors=[error("signature_invalid", "HMAC-SHA256 signature does not match.",
                                               f"header:{SIGNATURE_HEADER}")])
     return partner
+
+
+def sandbox_partner_credentials() -> list[dict[str, str]]:
+    """What a trainer needs to post signed messages AS each simulated partner state (sandbox seeding
+    writes it to the credentials file): the scheme and the partner's signing secret or private key.
+    Only the derived sandbox keys are listed; a partner configured with real key material is not."""
+    out: list[dict[str, str]] = []
+    for code in sorted(settings.TRANSIT_PARTNERS):
+        partner = partner_config(code)
+        raw = settings.TRANSIT_PARTNERS[code]
+        if partner is None or raw.get("secret") or raw.get("public_key"):
+            continue
+        entry = {"partner": code, "name": partner.name, "scheme": partner.scheme,
+                 "post_to": "/api/v1/transit/partner-messages", "partner_header": PARTNER_HEADER,
+                 "signature_header": SIGNATURE_HEADER}
+        if partner.scheme == "ed25519":
+            private = simulated_partner_private_key(code).private_bytes(Encoding.Raw, PrivateFormat.Raw,
+                                                                        NoEncryption())
+            entry["ed25519_private_key_base64"] = base64.b64encode(private).decode()
+        else:
+            entry["hmac_secret_hex"] = partner.secret.hex()
+        out.append(entry)
+    return out
