@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from django.conf import settings
 
+from core import clock
 from core.exceptions import ApplicationError, PermissionDeniedError, error
 
 SIGNATURE_HEADER = "X-Forodha-Signature"
@@ -87,8 +87,9 @@ def partner_config(code: str) -> PartnerConfig | None:
 
 
 def wall_seconds() -> float:
-    """Real Unix time for signature timestamps: a transport check, not domain time (see above)."""
-    return time.time()
+    """Unix time for signature timestamps: the real time, never moved by a sandbox clock offset
+    (`core.clock.unmoved_now`; tests pin its time line). A transport check, not domain time."""
+    return clock.unmoved_now().timestamp()
 
 
 def _signed_bytes(timestamp: int, body: bytes) -> bytes:

@@ -4,7 +4,6 @@ released on its bond without payment, with an open tamper alert for officers to 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -75,7 +74,7 @@ def test_the_seeded_credentials_work_for_the_tracking_system_and_a_partner(sandb
     ug = next(p for p in creds["partners"] if p["partner"] == "UG")
     body = json.dumps({"message_id": "URA-SBX-1", "kind": "exit_confirmation", "movement_id": str(movement.pk),
                        "occurred_at": clock.now().isoformat(), "office": "UGMAL"}).encode()
-    t = int(dt.datetime.now(dt.UTC).timestamp())
+    t = int(clock.unmoved_now().timestamp())  # not the sandbox's moved clock
     signature = hmac.new(bytes.fromhex(ug["hmac_secret_hex"]), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     confirmation = APIClient().post("/api/v1/transit/partner-messages", data=body, content_type="application/json",
                                     HTTP_X_PARTNER_STATE="UG", HTTP_X_FORODHA_SIGNATURE=f"t={t},v1={signature}")
