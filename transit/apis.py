@@ -65,7 +65,9 @@ TrackingEventOut = inline_serializer("TrackingEventOut", fields={
     "declaration_id": serializers.UUIDField(), "entry_number": serializers.CharField(allow_null=True),
     "seal_number": serializers.CharField(), "kind": serializers.CharField(),
     "occurred_at": serializers.DateTimeField(), "received_at": serializers.DateTimeField(),
-    "applied": serializers.BooleanField(), "effects": serializers.ListField(child=serializers.CharField()),
+    "applied": serializers.BooleanField(),
+    "deferred": serializers.BooleanField(help_text="Received before departure: applied once the goods depart"),
+    "effects": serializers.ListField(child=serializers.CharField()),
     "movement_status": serializers.CharField(), "tracking_state": serializers.CharField(),
     "last_event_at": serializers.DateTimeField(allow_null=True), "duplicate": serializers.BooleanField(),
 })
@@ -145,6 +147,9 @@ class TransitMovementOutSerializer(serializers.Serializer):
     departed_at = serializers.DateTimeField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
+    exit_confirmed_at = serializers.DateTimeField(allow_null=True, help_text="Partner's exit confirmation")
+    exit_held_by = serializers.ListField(child=serializers.CharField(), help_text=(
+        "Why a confirmed exit is not closed yet: seals_missing:<n>, alert_open:<kind> (docs/transit.md)"))
     closed_at = serializers.DateTimeField(allow_null=True)
     tracking_state = serializers.CharField(allow_null=True)
     last_event_at = serializers.DateTimeField(allow_null=True)

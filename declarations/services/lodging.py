@@ -282,9 +282,9 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
                  f"{secured_by}; nothing to pay" if secured_by else
                  f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}"),
         payload={**status_payload(declaration), "total": str(assessment.total),
-                 "eslip_reference": eslip.reference, "amount_due": str(eslip.amount),
-                 "due_date": None if secured_by else due_date.isoformat(),
-                 **({"secured_by": secured_by} if secured_by else {})},
+                 "eslip_reference": eslip.reference,
+                 **({"due_date": None, "amount_due": "0.00", "secured_by": secured_by} if secured_by
+                    else {"due_date": due_date.isoformat()})},
         actor=actor,
     )
     return declaration

@@ -329,3 +329,26 @@ def test_worker_task_delivers_once(moving, frozen, simulator):
 
     assert (first.result, second.result) == ("delivered", "skipped")
     assert PartnerDelivery.objects.filter(message=message).count() == 1
+
+
+def test_the_signature_window_runs_on_real_time_not_the_sandbox_clock(settings):
+    from core import clock
+    from transit.signing import SignatureRejected
+
+    # given a sandbox whose trainer moved the clock three days ahead
+    settings.FORODHA_SANDBOX = True
+    clock.set_offset(3 * 24 * 3600, actor_label="trainer")
+    try:
+        partner = partner_config("UG")
+        body = b'{"message_id": "URA-1"}'
+        moved = int(clock.now().timestamp())
+        # when URA signs with its own (real) clock, then it is accepted
+        assert verify_inbound(partner_code="UG", signature=sign_as_partner(partner=partner, body=body),
+                              body=body).code == "UG"
+        # and a signature dated on the moved sandbox clock is outside the window
+        with pytest.raises(SignatureRejected) as refused:
+            verify_inbound(partner_code="UG", signature=sign_as_partner(partner=partner, body=body, timestamp=moved),
+                           body=body)
+        assert refused.value.code == "signature_expired"
+    finally:
+        clock.set_offset(0, actor_label="trainer")
