@@ -126,3 +126,65 @@ def test_officers_without_transit_rights_and_agents_do_not_see_transit(tampered,
     transit_api.force_authenticate(officer_create("transit officer"))
     rows = transit_api.get("/api/v1/transit/queue").json()["results"]
     assert [(r["movement_id"], r["open_alerts"]) for r in rows] == [(str(tampered.pk), 1)]
+
+
+def test_officers_work_alerts_and_demand_through_the_api(tampered, bond):
+    officer = APIClient()
+    officer.force_authenticate(officer_create("transit officer"))
+    supervisor = APIClient()
+    supervisor.force_authenticate(officer_create("supervisor"))
+    trainer = APIClient()
+    trainer.force_authenticate(officer_create("trainer"))
+    alert = TransitAlert.objects.get(movement=tampered)
+    base = f"/api/v1/transit/alerts/{alert.pk}"
+
+    # when a trainer tries, then 403 and nothing changes; the trainer still reads the list
+    assert trainer.post(f"{base}/acknowledge").status_code == 403
+    listed = trainer.get("/api/v1/transit/alerts").json()["results"]
+    assert [(a["alert_id"], a["kind"], a["status"]) for a in listed] == [(str(alert.pk), "tamper", "open")]
+
+    # when the transit officer acknowledges, investigates, then resolves without and with a reason
+    assert officer.post(f"{base}/acknowledge").json()["status"] == "acknowledged"
+    assert officer.post(f"{base}/investigate", {"note": "truck held at Malaba"},
+                        format="json").json()["status"] == "investigating"
+    blank = officer.post(f"{base}/resolve", {"reason": ""}, format="json")
+    unknown = officer.post(f"{base}/resolve", {"reason": "ok", "extra": 1}, format="json")
+    assert (blank.status_code, blank.json()["errors"][0]["pointer"]) == (400, "/reason")
+    assert unknown.status_code == 400
+    assert TransitAlert.objects.get(pk=alert.pk).status == "investigating"
+    resolved = officer.post(f"{base}/resolve", {"reason": "seals intact"}, format="json")
+
+    # then resolved, the held movement closes; a second resolve is a conflict
+    assert (resolved.status_code, resolved.json()["resolution"]) == (200, "seals intact")
+    assert TransitMovement.objects.get(pk=tampered.pk).status == "closed"
+    assert officer.post(f"{base}/resolve", {"reason": "again"}, format="json").status_code == 409
+    assert officer.post("/api/v1/transit/alerts/00000000-0000-0000-0000-000000000000/acknowledge"
+                        ).status_code == 404
+    # and the demand endpoint is the supervisor's only; a closed movement cannot be demanded
+    assert officer.post(f"/api/v1/transit/movements/{tampered.pk}/demand", {"reason": "x"},
+                        format="json").status_code == 403
+    refused = supervisor.post(f"/api/v1/transit/movements/{tampered.pk}/demand", {"reason": "diverted"},
+                              format="json")
+    assert (refused.status_code, refused.json()["code"]) == (409, "movement_not_en_route")
+    assert not BondLedger.objects.filter(kind="demand").exists()
+
+
+def test_demand_and_exit_override_through_the_api(world, bond, frozen):
+    supervisor = APIClient()
+    supervisor.force_authenticate(officer_create("supervisor"))
+    officer = APIClient()
+    officer.force_authenticate(officer_create("transit officer"))
+    first = release(lodge(world))
+    arrive(first, frozen, seals=seals_of(first)[:1])
+
+    overridden = officer.post(f"/api/v1/transit/movements/{first.pk}/exit-override",
+                              {"reason": "second seal battery dead; container sighted at Malaba"}, format="json")
+    demanded = supervisor.post(f"/api/v1/transit/movements/{first.pk}/demand",
+                               {"reason": "goods never left Kenya"}, format="json")
+
+    assert (overridden.status_code, overridden.json()["status"]) == (200, "arrived_at_exit")
+    assert demanded.status_code == 200
+    assert demanded.json() == {"movement_id": str(first.pk), "bond_number": bond.number,
+                               "amount_demanded": "683000.00", "currency": "KES",
+                               "bond_amount_after": "317000.00", "balance_after": "317000.00"}
+    assert TransitMovement.objects.get(pk=first.pk).status == "failed"
