@@ -28,7 +28,7 @@ from transit.services import transit_on_lodged, transit_on_registered, transit_o
 
 class MovableClock:
     def __init__(self) -> None:
-        self.value = clock.now().replace(microsecond=0)  # the pinned test time line (tests/conftest.py)
+        self.value = clock.now().replace(microsecond=0)
 
     def __call__(self) -> dt.datetime:
         return self.value
