@@ -61,8 +61,10 @@ def render_assessment(assessment: Assessment | None, lines: list[Any] | None = N
 def render_eslip(eslip: ESlip | None) -> dict[str, Any] | None:
     if eslip is None:
         return None
+    # IM8 (secured by bond): amount 0.00, no due date, `secured_by` names the bond.
     return {"reference": eslip.reference, "amount": _money(eslip.amount), "currency": eslip.currency,
-            "due_date": eslip.due_date.isoformat()}
+            "due_date": None if eslip.secured_by else eslip.due_date.isoformat(),
+            "secured_by": eslip.secured_by or None}
 
 
 def render_payment(payment: Payment | None) -> dict[str, Any] | None:

@@ -16,8 +16,7 @@ S = Status
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.REGISTERED, S.CANCELLED}),
     S.REGISTERED: frozenset({S.ASSESSED, S.QUERIED, S.CANCELLED, S.REJECTED}),
-    # An AEO with a bond / exempt goods may reach under_control/released without a payment step
-    # only through `paid`; Forodha has no bonds, so assessed -> paid is the only way forward.
+    # Home use: assessed -> paid is the only way forward (regimes secured by a bond: below).
     S.ASSESSED: frozenset({S.PAID, S.QUERIED, S.CANCELLED, S.REJECTED}),
     S.PAID: frozenset({S.UNDER_CONTROL, S.RELEASED, S.QUERIED, S.CANCELLED}),
     S.UNDER_CONTROL: frozenset({S.RELEASED, S.QUERIED, S.CANCELLED, S.REJECTED}),
@@ -37,18 +36,37 @@ AMENDABLE: frozenset[str] = frozenset({S.REGISTERED, S.ASSESSED, S.PAID, S.UNDER
 TAX_AMENDABLE: frozenset[str] = frozenset({S.REGISTERED, S.ASSESSED, S.QUERIED})
 TERMINAL: frozenset[str] = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 
+# Secured, not paid (docs/transit.md): under the EAC Single Customs Territory an IM8 transit is
+# assessed for the taxes at risk, but those taxes are SECURED by the regional bond reserved at
+# lodging (EACCMA 2004 s.85 and s.136), not paid in Kenya. Such a declaration has no payment step:
+# from `assessed` it goes to control or release like a paid one. Nothing is due unless the movement
+# fails (then the bond principal is asked to pay: `transit.services.bond_demand`).
+SECURED_REGIMES: frozenset[str] = frozenset({"IM8"})
+SECURED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.ASSESSED: frozenset({S.UNDER_CONTROL, S.RELEASED}),
+}
 
-def transition_allowed(from_status: str, to_status: str) -> bool:
-    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+def clearable(status: str, regime: str | None) -> bool:
+    """Ready for selectivity-driven clearance: paid, or assessed under a regime secured by bond."""
+    return status == S.PAID or (status == S.ASSESSED and regime in SECURED_REGIMES)
 
 
-def transition_check(from_status: str, to_status: str) -> None:
+def transition_allowed(from_status: str, to_status: str, regime: str | None = None) -> bool:
+    if to_status in TRANSITIONS.get(from_status, frozenset()):
+        return True
+    return regime in SECURED_REGIMES and to_status in SECURED_TRANSITIONS.get(from_status, frozenset())
+
+
+def transition_check(from_status: str, to_status: str, regime: str | None = None) -> None:
     """The one guard: raise Conflict `illegal_transition` unless the table allows the move."""
-    if not transition_allowed(from_status, to_status):
+    if not transition_allowed(from_status, to_status, regime):
         raise Conflict(
             detail=f"A declaration cannot go from {from_status!r} to {to_status!r}.",
             code="illegal_transition",
             errors=[error("illegal_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
             extra={"from": str(from_status), "to": str(to_status),
-                   "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset()))},
+                   "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset())
+                                     | (SECURED_TRANSITIONS.get(from_status, frozenset())
+                                        if regime in SECURED_REGIMES else frozenset()))},
         )

@@ -238,6 +238,9 @@ class ESlip(models.Model):
     currency = models.CharField(max_length=3, default="KES")
     due_date = models.DateField()
     is_current = models.BooleanField(default=True)
+    # Regimes secured by a bond (IM8): amount is 0.00 (nothing payable) and this says what secures
+    # the taxes at risk, e.g. "secured by bond RB/2026/000001 (KES 642000.00 reserved)".
+    secured_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

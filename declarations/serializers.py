@@ -199,7 +199,9 @@ class ESlipOutSerializer(serializers.Serializer):
     reference = serializers.CharField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField()
-    due_date = serializers.DateField()
+    due_date = serializers.DateField(allow_null=True, help_text="None when nothing is payable (IM8)")
+    secured_by = serializers.CharField(allow_null=True, help_text="IM8 transit: the regional bond that "
+                                                                  "secures the taxes at risk (nothing payable)")
 
 
 class PaymentOutSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ SUPERVISOR = "supervisor"
 RISK_ANALYST = "risk analyst"
 MAINTENANCE_ADMIN = "maintenance admin"
 TRAINER = "trainer"
+TRANSIT_OFFICER = "transit officer"
 
 QUEUES = ("documentarycheckqueue", "inspectionqueue", "assignedtomequeue", "escalatedqueue", "queriedqueue")
 
@@ -27,6 +28,24 @@ _READ_DECLARATIONS = (
     "risk.view_riskassessment",
     "risk.view_releaseorder",
     "officers.view_dashboard",
+)
+
+# The transit workspace (EAC SCT transit): the queue, e-seal events, partner messages, bonds and
+# their ledger, read-only. Working alerts and accepting an exit with seals missing are the transit
+# officer's; demanding the security from the bond principal is a supervisor's decision.
+_READ_TRANSIT = (
+    "transit.view_transitmovement",
+    "transit.view_transitalert",
+    "transit.view_trackingevent",
+    "transit.view_regionalbond",
+    "transit.view_bondledger",
+    "transit.view_partnermessage",
+    "transit.view_partnersimulatorcontrol",
+)
+_WORK_TRANSIT = (
+    *_READ_TRANSIT,
+    "transit.work_alert",
+    "transit.override_exit",
 )
 
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -73,6 +92,17 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.add_officerprofile",
         "officers.change_officerprofile",
         "risk.view_officertask",
+        *_WORK_TRANSIT,
+        "transit.demand_bond",
+        "transit.add_regionalbond",
+        "transit.change_regionalbond",
+        "transit.change_partnersimulatorcontrol",
+    ),
+    # Transit (IM8 under the EAC SCT): the movement queue, e-seal alerts, bonds, partner messages.
+    TRANSIT_OFFICER: (
+        "officers.view_dashboard",
+        "declarations.view_declaration",
+        *_WORK_TRANSIT,
     ),
     # Rules and reference prices are theirs; declarations read-only, all offices.
     RISK_ANALYST: (
@@ -108,6 +138,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.view_all_offices",
         "risk.view_riskrule",
         "risk.view_referenceprice",
+        *_READ_TRANSIT,
     ),
 }
 

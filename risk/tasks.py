@@ -93,7 +93,10 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     """Beat: re-enqueue declarations stuck without a score, or paid + scored but not advanced,
     for longer than RISK_SWEEP_UNSCORED_MINUTES (a lost message, a broker outage the outbox
     did not cover). Scoring and advancing are idempotent, so a duplicate is harmless."""
+    from django.db.models import Q
+
     from config.celery import app
+    from declarations.lifecycle import SECURED_REGIMES
     from declarations.models import Declaration
 
     cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
@@ -106,8 +109,10 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     )
     for start in range(0, len(unscored), 50):
         app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
+    # Ready for clearance: paid, or assessed under a regime secured by bond (IM8, no payment step).
+    ready = Q(status="paid") | Q(status="assessed", regime__in=SECURED_REGIMES)
     stuck = list(
-        Declaration.objects.filter(status="paid", risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
+        Declaration.objects.filter(ready, risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
             "pk", flat=True
         )[:limit]
     )

@@ -70,8 +70,11 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
     for i, (fi, ti, _letter, _path) in enumerate(DEMO_PLAN):
         firm = firms[fi]
         sea_consignments[i] = w.consignments(firm, 1, traders=[firm.traders[ti]])
-    vessel = w.manifest(msc, [c for cs in sea_consignments.values() for c in cs], reference="MSC-ANNA-611A",
-                        eta=epoch - dt.timedelta(hours=12), voyage="611A")
+    # Transit to Uganda (IM8 under the EAC SCT) on the same vessel, secured by Pwani's regional bond.
+    transit_bond = w.transit_setup(pwani)
+    transit = w.transit_consignment(pwani)
+    vessel = w.manifest(msc, [*(c for cs in sea_consignments.values() for c in cs), transit],
+                        reference="MSC-ANNA-611A", eta=epoch - dt.timedelta(hours=12), voyage="611A")
     # One for a normal trader (waits for the aircraft), one for the AEO (pre-arrival clearance).
     air_pre = w.consignments(pwani, 1, traders=[pwani.traders[1]]) + w.consignments(pwani, 1,
                                                                                     traders=[pwani.traders[0]])
@@ -81,6 +84,8 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
     w.clock_to(epoch - dt.timedelta(hours=12))
     w.arrive(vessel)
     w.tick()
+    w.transit_tamper_on_the_northern_corridor(pwani, transit, bond=transit_bond,
+                                              released_at=epoch - dt.timedelta(hours=11, minutes=30))
     w.clock_to(epoch)
     minute = 0
     for i, (fi, _ti, letter, path) in enumerate(DEMO_PLAN):
@@ -242,10 +247,15 @@ def build_outage_drill(w: WorldBuilder, _trainees: int) -> None:
     carrier = w.carrier(code="MSCU", name="MSC Kenya", username="msc-kenya")
     w.tick(4)
     consignments = w.consignments(imports, 6)
-    vessel = w.manifest(carrier, consignments, reference="MSC-DRILL-446R", voyage="446R",
+    transit_bond = w.transit_setup(imports)
+    transit = w.transit_consignment(imports)
+    vessel = w.manifest(carrier, [*consignments, transit], reference="MSC-DRILL-446R", voyage="446R",
                         eta=epoch - dt.timedelta(hours=10))
     w.clock_to(epoch - dt.timedelta(hours=10))
     w.arrive(vessel)
+    # A transit movement up the Northern Corridor with a tamper alert, live when the outage hits.
+    w.transit_tamper_on_the_northern_corridor(imports, transit, bond=transit_bond,
+                                              released_at=epoch - dt.timedelta(hours=9, minutes=50))
     w.clock_to(epoch - dt.timedelta(hours=2))
     # The morning before the failure: some tea already cleared, some lodged and waiting.
     for i, path in enumerate(("exited", "released_auto", "assessed", "assessed")):

@@ -125,6 +125,8 @@ class Consignment:
     gross_kg: Decimal
     value_usd: Decimal
     manifest: Any = None
+    # ISO 6346 container numbers (transit consignments: each carries an RECTS e-seal).
+    containers: tuple[str, ...] = ()
 
 
 # Target state of a seeded declaration -> the path to it.
@@ -142,7 +144,8 @@ class WorldBuilder:
         self.rng = random.Random(seed)
         self.progress = progress
         self.credentials: dict[str, list[dict[str, Any]]] = {"agents": [], "officers": [], "carriers": [],
-                                                              "trainers": []}
+                                                              "trainers": [], "tracking_clients": [],
+                                                              "partners": []}
         self.officers: dict[str, Any] = {}
         self.firms: list[Firm] = []
         self.carriers: list[CarrierCtx] = []
@@ -286,14 +289,16 @@ class WorldBuilder:
     def manifest(self, carrier: CarrierCtx, consignments: list[Consignment], *, mode: str = "sea",
                  reference: str, eta: dt.datetime, name: str = "MSC ANNA", imo: str = "9321483",
                  voyage: str = "", flight: str = "", loading: str = "CNSHA", office: str = "MBA") -> Any:
-        from manifests.inputs import BillInput, ManifestInput
+        from manifests.inputs import BillInput, ContainerInput, ManifestInput
         from manifests.services import manifest_lodge
 
         bills = tuple(
             BillInput(number=c.bl_number, shipper_name="Far East Export Trading Co Ltd",
                       consignee_name=c.trader.name, consignee_pin=c.trader.pin, notify_party_name=c.trader.name,
                       description=c.goods.description, packages=c.packages, package_kind=c.goods.package_kind,
-                      gross_weight_kg=c.gross_kg, place_of_delivery="KEMBA" if office == "MBA" else "KENBO")
+                      gross_weight_kg=c.gross_kg, place_of_delivery="KEMBA" if office == "MBA" else "KENBO",
+                      containers=tuple(ContainerInput(number=n, size_type="45G1", seals=(f"SL{n[4:10]}",))
+                                       for n in c.containers))
             for c in consignments
         )
         data = ManifestInput(
@@ -442,6 +447,76 @@ class WorldBuilder:
                 raise AssertionError(f"expected an automatic release, got {action}")
             declaration_gate_out(declaration_id=declaration.pk, actor=officer)
         declaration.refresh_from_db()
+        return declaration
+
+    # --- transit (EAC SCT, docs/transit.md) ---------------------------------------------------------
+    def transit_setup(self, firm: Firm, *, bond_amount: Decimal = Decimal("25000000.00")) -> Any:
+        """The cargo tracking system's client, the firm's regional bond, and the partner states'
+        signing material (sandbox keys, derived from the sandbox's SECRET_KEY) in the credentials."""
+        from transit.services import bond_create, tracking_client_create
+        from transit.signing import sandbox_partner_credentials
+
+        username = "rects-tracking"
+        _user, token = tracking_client_create(username=username, actor=SYSTEM_LABEL)
+        self.credentials["tracking_clients"].append({
+            "username": username, "token": token, "post_to": "/api/v1/transit/tracking-events",
+            "note": "RECTS cargo tracking system: posts e-seal events (docs/transit.md)"})
+        self.credentials["partners"].extend(sandbox_partner_credentials())
+        return bond_create(number=f"SBX/RB/{firm.prefix}/{self.seed % 10000:04d}", amount=bond_amount,
+                           surety="Kenya Commercial Bank (sandbox guarantee)", valid_from=dt.date(2020, 1, 1),
+                           valid_to=dt.date(2030, 12, 31), principal_agent=firm.agent, actor=SYSTEM_LABEL)
+
+    def transit_consignment(self, firm: Firm, *, containers: int = 2) -> Consignment:
+        """A consignment for Uganda in `containers` containers (valid ISO 6346 numbers)."""
+        from manifests.codes import iso6346_check_digit
+
+        c = self.consignments(firm, 1)[0]
+        numbers = []
+        for k in range(containers):
+            first_ten = f"MSCU{(self.seed % 1000) * 1000 + self._bl_counter * 10 + k:06d}"
+            numbers.append(f"{first_ten}{iso6346_check_digit(first_ten) % 10}")
+        c.containers = tuple(numbers)
+        return c
+
+    def transit_body(self, firm: Firm, c: Consignment, reference: str, *, bond_number: str) -> dict[str, Any]:
+        body = self.import_body(firm, c, reference)
+        body.update({"regime": "IM8", "cpc": "8000000"})
+        body["transit"] = {"destination_country": "UG", "office_of_exit": "MAL", "bond_number": bond_number,
+                           "vehicle_registration": "KDA 418T",
+                           "containers": [{"number": n, "e_seals": [f"KE-ES-{n[4:10]}"]} for n in c.containers]}
+        return body
+
+    def transit_tamper_on_the_northern_corridor(self, firm: Firm, c: Consignment, *, bond: Any,
+                                               released_at: dt.datetime) -> Any:
+        """An IM8 Mombasa -> Malaba -> Uganda released on its bond (no payment), tracked up the
+        Northern Corridor, with an open e-seal tamper alert at Emali for officers to work."""
+        from transit.services import tracking_event_record
+
+        self.clock_to(released_at)
+        body = self.transit_body(firm, c, firm.next_reference("G"), bond_number=bond.number)
+        declaration = self.lodge(firm, body)
+        self.score(declaration)
+        action = self.advance(declaration)
+        if action != "released":
+            raise AssertionError(f"expected the IM8 to be released on its bond, got {action}")
+        seals = [s for container in body["transit"]["containers"] for s in container["e_seals"]]
+        journey = [
+            (5, "armed", "Mombasa port CFS", "-4.043477", "39.668206", seals),
+            (20, "departure", "Mombasa port gate 18", "-4.045000", "39.650000", seals),
+            (95, "checkpoint_passed", "Mariakani weighbridge", "-3.862200", "39.473100", seals),
+            (290, "tamper_alert", "Emali", "-2.082400", "37.472200", seals[:1]),
+        ]
+        self.clock_to(released_at + dt.timedelta(minutes=journey[-1][0] + 5))
+        for minutes, kind, place, lat, lon, which in journey:
+            for seal in which:
+                tracking_event_record(
+                    event_id=f"SBX-{self.seed}-{seal}-{kind}", seal_number=seal, kind=kind,
+                    occurred_at=released_at + dt.timedelta(minutes=minutes), location_name=place,
+                    latitude=Decimal(lat), longitude=Decimal(lon), actor=SYSTEM_LABEL)
+        self.notes.append(f"Transit {declaration.entry_number} (Mombasa -> Malaba -> Uganda) was released on bond "
+                          f"{bond.number} without payment; e-seal {seals[0]} raised a tamper alert at Emali. "
+                          "Log in as transit-officer1: Transit alerts -> acknowledge, investigate, resolve with a "
+                          "reason; the movement closes only when both seals reach Malaba and URA confirms.")
         return declaration
 
     def window(self, *, starts_at: dt.datetime, ends_at: dt.datetime, reason: str, mode: str = "reject") -> Any:

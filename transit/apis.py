@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
 from core.pagination import StandardPagination
+from core.serializers import StrictSerializer
 
 from . import selectors, services
 from .enums import MovementStatus
@@ -40,10 +41,14 @@ class IsTrackingSystem(BasePermission):
 
 
 class IsCustomsStaff(BasePermission):
-    message = "Only customs officers may read the transit queue."
+    """Transit officers, supervisors and trainers (officers app groups): `transit.view_transitmovement`."""
+
+    message = "Only customs officers of the transit workspace may read the transit queue."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff
+                    and user.has_perm("transit.view_transitmovement"))
 
 
 def _agent(request: Request) -> Any:
@@ -61,7 +66,9 @@ TrackingEventOut = inline_serializer("TrackingEventOut", fields={
     "declaration_id": serializers.UUIDField(), "entry_number": serializers.CharField(allow_null=True),
     "seal_number": serializers.CharField(), "kind": serializers.CharField(),
     "occurred_at": serializers.DateTimeField(), "received_at": serializers.DateTimeField(),
-    "applied": serializers.BooleanField(), "effects": serializers.ListField(child=serializers.CharField()),
+    "applied": serializers.BooleanField(),
+    "deferred": serializers.BooleanField(help_text="Received before departure: applied once the goods depart"),
+    "effects": serializers.ListField(child=serializers.CharField()),
     "movement_status": serializers.CharField(), "tracking_state": serializers.CharField(),
     "last_event_at": serializers.DateTimeField(allow_null=True), "duplicate": serializers.BooleanField(),
 })
@@ -141,6 +148,9 @@ class TransitMovementOutSerializer(serializers.Serializer):
     departed_at = serializers.DateTimeField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
+    exit_confirmed_at = serializers.DateTimeField(allow_null=True, help_text="Partner's exit confirmation")
+    exit_held_by = serializers.ListField(child=serializers.CharField(), help_text=(
+        "Why a confirmed exit is not closed yet: seals_missing:<n>, alert_open:<kind> (docs/transit.md)"))
     closed_at = serializers.DateTimeField(allow_null=True)
     tracking_state = serializers.CharField(allow_null=True)
     last_event_at = serializers.DateTimeField(allow_null=True)
@@ -225,3 +235,160 @@ class OfficerQueueApi(APIView):
              "last_event_at": r.last_event_at.isoformat() if r.last_event_at else None,
              "last_position": r.last_position, "open_alerts": r.open_alerts}
             for r in rows]})
+
+
+# --- officer actions (the same services as the admin workspace; rights from the officers groups) ---
+
+
+def _officer_permission(codename: str, label: str) -> type[BasePermission]:
+    class HasTransitPermission(BasePermission):
+        message = f"Only officers who may {label} can do this."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            return _officer_may(request, codename)
+
+    HasTransitPermission.__name__ = f"Can{codename.title().replace('_', '')}"
+    return HasTransitPermission
+
+
+def _officer_may(request: Request, codename: str) -> bool:
+    user = request.user
+    return bool(user and user.is_authenticated and user.is_staff and user.has_perm(f"transit.{codename}"))
+
+
+def _require(request: Request, codename: str, label: str) -> None:
+    """Checked in the handler (not as a permission class) so an unsupported method is still a 405."""
+    if not _officer_may(request, codename):
+        raise PermissionDeniedError(detail=f"Only officers who may {label} can do this.",
+                                    code="not_permitted")
+
+
+CanViewAlerts = _officer_permission("view_transitalert", "read transit alerts")
+
+
+_OFFICER_PROBLEMS = {401: _problem, 403: _problem, 404: _problem, 409: _problem}
+
+
+class ReasonInSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, help_text="Recorded in the movement's history")
+
+
+class NoteInSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class TransitAlertOutSerializer(serializers.Serializer):
+    alert_id = serializers.UUIDField()
+    movement_id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    priority = serializers.BooleanField()
+    occurrences = serializers.IntegerField()
+    detail = serializers.CharField()
+    opened_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    assigned_to = serializers.CharField(allow_null=True)
+
+
+def render_alert(alert: Any) -> dict[str, Any]:
+    from .services.common import iso
+
+    return {"alert_id": str(alert.pk), "movement_id": str(alert.movement_id),
+            "entry_number": alert.declaration.entry_number, "kind": alert.kind, "status": alert.status,
+            "priority": alert.priority, "occurrences": alert.occurrences, "detail": alert.detail,
+            "opened_at": iso(alert.opened_at), "resolved_at": iso(alert.resolved_at),
+            "resolution": alert.resolution,
+            "assigned_to": alert.assigned_to.get_username() if alert.assigned_to_id else None}
+
+
+class AlertListApi(APIView):
+    permission_classes = [CanViewAlerts]
+
+    @extend_schema(tags=TAGS, summary="Officer: transit alerts (live ones by default)",
+                   parameters=[OpenApiParameter("status", str, enum=["live", "open", "acknowledged",
+                                                                     "investigating", "resolved"])],
+                   responses={200: inline_serializer("TransitAlertPage", fields={
+                       "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+                       "previous": serializers.URLField(allow_null=True),
+                       "results": TransitAlertOutSerializer(many=True)}), 400: _problem, 401: _problem, 403: _problem})
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status") or "live"
+        if status not in ("live", "open", "acknowledged", "investigating", "resolved"):
+            raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {status!r}.", "?status")])
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.alerts_for_officers(status=status), request, view=self)
+        return paginator.get_paginated_response([render_alert(a) for a in page or []])
+
+
+class _AlertActionApi(APIView):
+    def _check(self, request: Request) -> None:
+        _require(request, "work_alert", "work transit alerts")
+
+    def _done(self, alert: Any) -> Response:
+        return Response(render_alert(selectors.alert_get(alert_id=alert.pk)))
+
+
+class AlertAcknowledgeApi(_AlertActionApi):
+    @extend_schema(tags=TAGS, summary="Officer: acknowledge a transit alert (it is assigned to you)", request=None,
+                   responses={200: TransitAlertOutSerializer, **_OFFICER_PROBLEMS})
+    def post(self, request: Request, alert_id: Any) -> Response:
+        self._check(request)
+        return self._done(services.alert_acknowledge(alert_id=alert_id, actor=request.user))
+
+
+class AlertInvestigateApi(_AlertActionApi):
+    @extend_schema(tags=TAGS, summary="Officer: a transit alert is under investigation", request=NoteInSerializer,
+                   responses={200: TransitAlertOutSerializer, 400: _problem, **_OFFICER_PROBLEMS})
+    def post(self, request: Request, alert_id: Any) -> Response:
+        self._check(request)
+        data = NoteInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.alert_investigate(alert_id=alert_id, actor=request.user,
+                                                     note=data.validated_data["note"]))
+
+
+class AlertResolveApi(_AlertActionApi):
+    @extend_schema(tags=TAGS, summary="Officer: resolve a transit alert with the reason (may close the movement)",
+                   request=ReasonInSerializer,
+                   responses={200: TransitAlertOutSerializer, 400: _problem, **_OFFICER_PROBLEMS})
+    def post(self, request: Request, alert_id: Any) -> Response:
+        self._check(request)
+        data = ReasonInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.alert_resolve(alert_id=alert_id, resolution=data.validated_data["reason"],
+                                                 actor=request.user))
+
+
+class MovementExitOverrideApi(APIView):
+    @extend_schema(tags=TAGS, summary="Officer: accept the exit with e-seals not reported at the exit post (reason)",
+                   request=ReasonInSerializer,
+                   responses={200: TransitMovementOutSerializer, 400: _problem, 401: _problem, 403: _problem,
+                              404: _problem, 409: _problem})
+    def post(self, request: Request, movement_id: Any) -> Response:
+        _require(request, "override_exit", "accept a transit exit")
+        data = ReasonInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        movement = services.transit_seals_override(movement_id=movement_id, reason=data.validated_data["reason"],
+                                                   actor=request.user)
+        return Response(render_movement(movement))
+
+
+class MovementDemandApi(APIView):
+    @extend_schema(tags=TAGS, summary="Supervisor: the movement failed; demand the secured amount on the bond",
+                   request=ReasonInSerializer,
+                   responses={200: inline_serializer("BondDemandOut", fields={
+                       "movement_id": serializers.UUIDField(), "bond_number": serializers.CharField(),
+                       "amount_demanded": serializers.CharField(), "currency": serializers.CharField(),
+                       "bond_amount_after": serializers.CharField(), "balance_after": serializers.CharField()}),
+                       400: _problem, 401: _problem, 403: _problem, 404: _problem, 409: _problem})
+    def post(self, request: Request, movement_id: Any) -> Response:
+        _require(request, "demand_bond", "demand on a regional bond")
+        data = ReasonInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.bond_demand(movement_id=movement_id, reason=data.validated_data["reason"],
+                                     actor=request.user)
+        return Response({"movement_id": str(movement_id), "bond_number": entry.bond.number,
+                         "amount_demanded": str(entry.amount), "currency": "KES",
+                         "bond_amount_after": str(entry.bond.amount), "balance_after": str(entry.balance_after)})

@@ -13,6 +13,7 @@ class MovementStatus(models.TextChoices):
     ARRIVED_AT_EXIT = "arrived_at_exit", "Arrived at the exit border post"
     CLOSED = "closed", "Closed (exit confirmed by the partner state, bond released)"
     CANCELLED = "cancelled", "Cancelled (bond released)"
+    FAILED = "failed", "Failed (the secured amount was demanded from the bond principal)"
 
 
 class BondStatus(models.TextChoices):
@@ -25,6 +26,7 @@ class LedgerKind(models.TextChoices):
     RESERVE = "reserve", "Reserved for a movement"
     RELEASE = "release", "Released on confirmed exit / cancellation"
     TOP_UP = "top_up", "Bond amount increased"
+    DEMAND = "demand", "Demanded: the secured amount became payable (movement failed)"
 
 
 class TrackingEventKind(models.TextChoices):
@@ -34,21 +36,34 @@ class TrackingEventKind(models.TextChoices):
     DEPARTURE = "departure", "Departure from the office of entry"
     CHECKPOINT_PASSED = "checkpoint_passed", "Checkpoint passed"
     TAMPER_ALERT = "tamper_alert", "Tamper alert"
+    ROUTE_DEVIATION = "route_deviation", "Deviation from the approved route (geofence)"
     LOW_BATTERY = "low_battery", "Low battery"
     ARRIVAL_AT_EXIT = "arrival_at_exit", "Arrival at the exit border post"
 
 
 class AlertKind(models.TextChoices):
     TAMPER = "tamper", "E-seal tamper alert"
+    DEVIATION = "deviation", "Route deviation"
+    TOO_FAST = "too_fast", "Journey faster than plausible for the corridor"
     OVERDUE = "overdue", "Transit period exceeded"
     PARTNER_REFUSED = "partner_refused", "Refused by the partner state"
     DELIVERY_FAILED = "delivery_failed", "Message to the partner state undeliverable"
 
 
+# Alerts that hold the movement open (and its bond reserved) until an officer resolves them.
+EXIT_BLOCKING_ALERTS = (AlertKind.TAMPER, AlertKind.DEVIATION, AlertKind.TOO_FAST)
+
+
 class AlertStatus(models.TextChoices):
+    """open -> acknowledged -> investigating -> resolved (transitions in `transit.lifecycle`)."""
+
     OPEN = "open", "Open"
-    ASSIGNED = "assigned", "Assigned"
-    RESOLVED = "resolved", "Resolved"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by an officer"
+    INVESTIGATING = "investigating", "Under investigation"
+    RESOLVED = "resolved", "Resolved (with the officer's reason)"
+
+
+LIVE_ALERT_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.INVESTIGATING)
 
 
 class Direction(models.TextChoices):

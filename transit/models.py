@@ -97,6 +97,15 @@ class TransitMovement(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, help_text="Departure + TRANSIT_PERIOD_DAYS")
     arrived_at_exit_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Exit on evidence: the partner's confirmation is recorded here and the movement closes only
+    # once every seal reached the exit post (or an officer overrode it) and no blocking alert is live.
+    exit_confirmed_at = models.DateTimeField(null=True, blank=True, help_text="Partner's exit confirmation time")
+    exit_confirmation = models.JSONField(default=dict, blank=True, help_text="message_id, partner, kind, office")
+    seals_override_reason = models.TextField(blank=True, help_text="Officer's reason to accept exit with "
+                                                                   "seals not reported at the exit post")
+    seals_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                          blank=True, related_name="+")
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Security demanded (movement failed)")
     # Tracking state derived from the latest e-seal event BY EVENT TIME (never rolled back).
     tracking_state = models.CharField(max_length=20, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
@@ -114,6 +123,10 @@ class TransitMovement(models.Model):
         indexes = [
             models.Index(fields=["status", "due_at"], name="transit_status_due"),
             models.Index(fields=["agent", "-created_at"], name="transit_agent_created"),
+        ]
+        permissions = [
+            ("override_exit", "Accept exit with e-seals not reported at the exit post (with a reason)"),
+            ("demand_bond", "Demand the secured amount from the bond principal (movement failed)"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=_values(MovementStatus)),
@@ -135,6 +148,8 @@ class TransitSeal(models.Model):
     container_number = models.CharField(max_length=11, blank=True)
     seal_number = models.CharField(max_length=20)
     is_active = models.BooleanField(default=True)
+    # Time of this seal's first `arrival_at_exit` event (event time).
+    arrived_at_exit_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["movement", "container_number", "seal_number"]
@@ -196,8 +211,9 @@ class BondLedger(models.Model):
             models.CheckConstraint(condition=models.Q(kind__in=_values(LedgerKind)), name="bondledger_kind_valid"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="bondledger_amount_not_negative"),
             models.CheckConstraint(condition=models.Q(balance_after__gte=0), name="bondledger_balance_not_negative"),
-            # One reservation and one release per movement: a replayed hook cannot double-count.
-            models.UniqueConstraint(fields=["movement", "kind"], condition=models.Q(kind__in=["reserve", "release"]),
+            # One reservation, one release, one demand per movement: a replay cannot double-count.
+            models.UniqueConstraint(fields=["movement", "kind"],
+                                    condition=models.Q(kind__in=["reserve", "release", "demand"]),
                                     name="bondledger_once_per_movement"),
         ]
 
@@ -222,6 +238,8 @@ class TrackingEvent(models.Model):
     request_hash = models.CharField(max_length=64)
     # True when the event became the movement's latest (by event time); False = stored out of order.
     applied = models.BooleanField(default=False)
+    # Received while the movement was still `lodged`: applied in event order once it departs.
+    deferred = models.BooleanField(default=False)
     result = models.JSONField(default=dict, blank=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+")
@@ -246,7 +264,7 @@ class TransitAlert(models.Model):
     declaration = models.ForeignKey("declarations.Declaration", on_delete=models.CASCADE,
                                     related_name="transit_alerts")
     kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    status = models.CharField(max_length=10, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     priority = models.BooleanField(default=False)
     tracking_event = models.ForeignKey(TrackingEvent, on_delete=models.SET_NULL, null=True, blank=True,
                                        related_name="+")
@@ -260,12 +278,14 @@ class TransitAlert(models.Model):
 
     class Meta:
         ordering = ["-priority", "opened_at"]
+        permissions = [("work_alert", "Acknowledge, investigate and resolve transit alerts")]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=_values(AlertKind)), name="transit_alert_kind_valid"),
             models.CheckConstraint(condition=models.Q(status__in=_values(AlertStatus)),
                                    name="transit_alert_status_valid"),
             # One live alert per movement and kind: repeated tamper events or beat runs add occurrences.
-            models.UniqueConstraint(fields=["movement", "kind"], condition=models.Q(status__in=["open", "assigned"]),
+            models.UniqueConstraint(fields=["movement", "kind"],
+                                    condition=models.Q(status__in=["open", "acknowledged", "investigating"]),
                                     name="transit_alert_one_live_per_kind"),
         ]
 

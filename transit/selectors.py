@@ -12,8 +12,9 @@ from django.db.models import Count, Q, QuerySet
 from core import clock
 from core.exceptions import NotFound
 
+from .enums import LIVE_ALERT_STATUSES
 from .lifecycle import LIVE
-from .models import BondLedger, RegionalBond, TransitMovement
+from .models import BondLedger, RegionalBond, TransitAlert, TransitMovement
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,12 @@ class QueueRow:
 
 
 def movements_live() -> QuerySet[TransitMovement]:
-    return (TransitMovement.objects.filter(status__in=LIVE)
+    """The queue's movements: live ones, and any other with a live alert (an alert on a finished
+    movement is still an officer's task, so it never drops out of the queue while open)."""
+    return (TransitMovement.objects
             .select_related("declaration", "office_of_exit")
-            .annotate(live_alerts=Count("alerts", filter=Q(alerts__status__in=("open", "assigned")))))
+            .annotate(live_alerts=Count("alerts", filter=Q(alerts__status__in=LIVE_ALERT_STATUSES)))
+            .filter(Q(status__in=LIVE) | Q(live_alerts__gt=0)))
 
 
 def transit_officer_queue(*, status: str | None = None, office_of_exit: str | None = None,
@@ -92,3 +96,16 @@ def bonds_for_agent(*, agent: Any) -> QuerySet[RegionalBond]:
 
 def bond_ledger(bond: RegionalBond) -> QuerySet[BondLedger]:
     return BondLedger.objects.filter(bond=bond).select_related("movement__declaration").order_by("created_at", "pk")
+
+
+def alerts_for_officers(*, status: str = "live") -> QuerySet[TransitAlert]:
+    """Transit alerts, priority first then oldest; `live` = open, acknowledged or investigating."""
+    qs = TransitAlert.objects.select_related("declaration", "assigned_to").order_by("-priority", "opened_at", "pk")
+    return qs.filter(status__in=LIVE_ALERT_STATUSES) if status == "live" else qs.filter(status=status)
+
+
+def alert_get(*, alert_id: Any) -> TransitAlert:
+    alert = TransitAlert.objects.select_related("declaration", "assigned_to").filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(detail="No such transit alert.", code="alert_not_found")
+    return alert

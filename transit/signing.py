@@ -5,8 +5,10 @@ Header `X-Forodha-Signature: t=<unix seconds>,<scheme>=<value>` over the bytes `
 - `ed25519=<base64>`: Ed25519 signature (scheme "ed25519"); Forodha signs with its own key and
   verifies with the partner's public key.
 The partner is named in `X-Partner-State: <ISO alpha-2>`. The timestamp must be within
-TRANSIT_SIGNATURE_TOLERANCE_SECONDS of the (sandbox) clock, so a captured message cannot be replayed
-later; a replay inside the window is harmless because inbound messages are idempotent by message id.
+TRANSIT_SIGNATURE_TOLERANCE_SECONDS of the REAL time (the wall clock, never the sandbox clock: a
+partner system signs with its own real clock, and a moved training clock must not refuse it), so a
+captured message cannot be replayed later; a replay inside the window is harmless because inbound
+messages are idempotent by message id.
 
 Keys left empty in TRANSIT_PARTNERS / TRANSIT_SIGNING_KEY are derived from SECRET_KEY, so a
 development or sandbox installation works out of the box and every process agrees on them.
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from django.conf import settings
 
 from core import clock
@@ -84,13 +86,19 @@ def partner_config(code: str) -> PartnerConfig | None:
                          secret=secret, public_key=public_key)
 
 
+def wall_seconds() -> float:
+    """Unix time for signature timestamps: the real time, never moved by a sandbox clock offset
+    (`core.clock.unmoved_now`; tests pin its time line). A transport check, not domain time."""
+    return clock.unmoved_now().timestamp()
+
+
 def _signed_bytes(timestamp: int, body: bytes) -> bytes:
     return f"{timestamp}.".encode() + body
 
 
 def sign_outbound(*, partner: PartnerConfig, body: bytes, timestamp: int | None = None) -> str:
     """The header value Forodha sends to `partner`."""
-    t = int(clock.now().timestamp()) if timestamp is None else timestamp
+    t = int(wall_seconds()) if timestamp is None else timestamp
     data = _signed_bytes(t, body)
     if partner.scheme == "ed25519":
         return f"t={t},ed25519={base64.b64encode(forodha_private_key().sign(data)).decode()}"
@@ -99,7 +107,7 @@ def sign_outbound(*, partner: PartnerConfig, body: bytes, timestamp: int | None 
 
 def sign_as_partner(*, partner: PartnerConfig, body: bytes, timestamp: int | None = None) -> str:
     """The header value a (simulated) partner sends to Forodha."""
-    t = int(clock.now().timestamp()) if timestamp is None else timestamp
+    t = int(wall_seconds()) if timestamp is None else timestamp
     data = _signed_bytes(t, body)
     if partner.scheme == "ed25519":
         signature = simulated_partner_private_key(partner.code).sign(data)
@@ -130,7 +138,7 @@ def verify_inbound(*, partner_code: str | None, signature: str | None, body: byt
         raise SignatureRejected(code="signature_malformed", detail="The signature has no valid timestamp.",
                                 errors=[error("signature_malformed", "Expected t=<unix seconds>,...",
                                               f"header:{SIGNATURE_HEADER}")]) from None
-    skew = abs(clock.now().timestamp() - timestamp)
+    skew = abs(wall_seconds() - timestamp)
     if skew > settings.TRANSIT_SIGNATURE_TOLERANCE_SECONDS:
         raise SignatureRejected(code="signature_expired",
                                 detail="The signature timestamp is outside the tolerance window.",
@@ -151,3 +159,26 @@ def verify_inbound(*, partner_code: str | None, signature: str | None, body: byt
         raise SignatureRejected(errors=[error("signature_invalid", "HMAC-SHA256 signature does not match.",
                                               f"header:{SIGNATURE_HEADER}")])
     return partner
+
+
+def sandbox_partner_credentials() -> list[dict[str, str]]:
+    """What a trainer needs to post signed messages AS each simulated partner state (sandbox seeding
+    writes it to the credentials file): the scheme and the partner's signing secret or private key.
+    Only the derived sandbox keys are listed; a partner configured with real key material is not."""
+    out: list[dict[str, str]] = []
+    for code in sorted(settings.TRANSIT_PARTNERS):
+        partner = partner_config(code)
+        raw = settings.TRANSIT_PARTNERS[code]
+        if partner is None or raw.get("secret") or raw.get("public_key"):
+            continue
+        entry = {"partner": code, "name": partner.name, "scheme": partner.scheme,
+                 "post_to": "/api/v1/transit/partner-messages", "partner_header": PARTNER_HEADER,
+                 "signature_header": SIGNATURE_HEADER}
+        if partner.scheme == "ed25519":
+            private = simulated_partner_private_key(code).private_bytes(Encoding.Raw, PrivateFormat.Raw,
+                                                                        NoEncryption())
+            entry["ed25519_private_key_base64"] = base64.b64encode(private).decode()
+        else:
+            entry["hmac_secret_hex"] = partner.secret.hex()
+        out.append(entry)
+    return out

@@ -455,6 +455,15 @@ TRANSIT_AEO_BOND_FACTOR = env.str("TRANSIT_AEO_BOND_FACTOR", default="0.50")
 TRANSIT_TRACKING_GROUP = env.str("TRANSIT_TRACKING_GROUP", default="cargo_tracking_system")
 # E-seal events stamped further than this in the future are refused (clock skew tolerance).
 TRANSIT_EVENT_FUTURE_TOLERANCE_SECONDS = env.int("TRANSIT_EVENT_FUTURE_TOLERANCE_SECONDS", default=300)
+# Exit on evidence: the shortest plausible journey (minutes) from the office of entry to the exit
+# post, keyed "ENTRY:EXIT" ("*" for any other route). An arrival or exit confirmation sooner after
+# departure opens a `too_fast` alert that holds the movement open. Road distances over the corridor
+# speed limit for trucks (80 km/h) with no stops; Mombasa-Malaba is ~930 km.
+TRANSIT_MIN_JOURNEY_MINUTES: dict[str, int] = env.json("TRANSIT_MIN_JOURNEY_MINUTES", default={
+    "MBA:MAL": 720, "MBA:BSA": 720, "MBA:NMG": 360, "MBA:LUN": 75, "MBA:TVT": 180, "MBA:ISB": 660,
+    "MBA:LKG": 1080, "MBA:MOY": 840, "NBO:MAL": 330, "NBO:BSA": 330, "NBO:NMG": 120, "NVS:MAL": 270,
+    "KSM:BSA": 90, "KSM:MAL": 105, "*": 60,
+})
 # Partner-state messages: signature timestamp tolerance, delivery attempts, first back-off, HTTP timeout.
 TRANSIT_SIGNATURE_TOLERANCE_SECONDS = env.int("TRANSIT_SIGNATURE_TOLERANCE_SECONDS", default=300)
 TRANSIT_PARTNER_MAX_ATTEMPTS = env.int("TRANSIT_PARTNER_MAX_ATTEMPTS", default=6)

@@ -28,7 +28,7 @@ def declaration_transition_locked(
 ) -> Declaration:
     """Move an already locked declaration (caller holds the row lock inside its transaction)."""
     from_status = declaration.status
-    transition_check(from_status, to_status)
+    transition_check(from_status, to_status, declaration.regime)
     if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.bill_of_lading_id is not None:
         # The goods were not (or will not be) cleared under this entry: give the B/L quantities
         # back so another declaration can write them off. Idempotent (nothing reserved: no-op).

@@ -27,7 +27,7 @@ from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, err
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
-from ..lifecycle import transition_check
+from ..lifecycle import SECURED_REGIMES, transition_check
 from ..models import (
     Assessment,
     AssessmentLine,
@@ -224,12 +224,17 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     items_create(declaration, prepared)
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
+    secured_by = ""
     if declaration.regime == "IM8":
         # Reserves the regional bond for the taxes at risk (refused -> the whole lodging rolls back).
+        # Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
         from transit.services import transit_on_lodged
 
-        transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
-    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True)
+        movement = transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
+        secured_by = f"secured by bond {movement.bond.number} (KES {movement.amount_secured} reserved)"
+        declaration.payment_due_date = None
+    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True,
+                        secured_by=secured_by)
     declaration_prime(declaration, assessment=assessment, eslip=eslip)
 
     DeclarationVersion.objects.create(
@@ -268,11 +273,20 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         declaration.save()
     else:
         declaration.save(force_insert=True)
+    if secured_by:
+        from transit.services import transit_on_registered
+
+        # The movement's own notice quotes the entry number, known only now.
+        transit_on_registered(declaration=declaration, actor=actor)
     notify_agent(
         declaration=declaration, kind="accepted",
-        subject=f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}",
+        subject=(f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "
+                 f"{secured_by}; nothing to pay" if secured_by else
+                 f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}"),
         payload={**status_payload(declaration), "total": str(assessment.total),
-                 "eslip_reference": eslip.reference, "due_date": due_date.isoformat()},
+                 "eslip_reference": eslip.reference,
+                 **({"due_date": None, "amount_due": "0.00", "secured_by": secured_by} if secured_by
+                    else {"due_date": due_date.isoformat()})},
         actor=actor,
     )
     return declaration
@@ -357,7 +371,13 @@ def declaration_prime(declaration: Declaration, *, assessment: Assessment | None
 
 
 def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: dt.date,
-                first: bool = False) -> ESlip:
+                first: bool = False, secured_by: str = "") -> ESlip:
+    """The current e-slip. Under a regime secured by bond (IM8) nothing is payable: amount 0.00 and
+    `secured_by` names the bond (a re-issue keeps the previous slip's wording)."""
+    secured = declaration.regime in SECURED_REGIMES
+    if secured and not secured_by and not first:
+        secured_by = (ESlip.objects.filter(declaration=declaration, is_current=True)
+                      .values_list("secured_by", flat=True).first() or "secured by regional bond")
     if not first:
         ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
     return ESlip.objects.create(
@@ -365,5 +385,6 @@ def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: d
         # ES + 12 characters of the declaration id + assessment version: known before the entry
         # number is (the serial is taken last, see _lodge_prepared), unique, easy to key in.
         reference=f"ES{declaration.pk.hex[:12].upper()}{assessment.version:02d}",
-        amount=assessment.total, currency="KES", due_date=due_date, is_current=True, created_at=clock.now(),
+        amount=Decimal("0.00") if secured else assessment.total, currency="KES", due_date=due_date,
+        secured_by=secured_by if secured else "", is_current=True, created_at=clock.now(),
     )

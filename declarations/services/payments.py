@@ -18,7 +18,7 @@ from core import clock
 from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed, error
 
 from ..enums import Status
-from ..lifecycle import transition_check
+from ..lifecycle import SECURED_REGIMES, transition_check
 from ..models import BankCallbackNonce, Declaration, ESlip, Payment
 from .common import logger, outbox_enqueue
 from .lifecycle import declaration_transition_locked
@@ -42,6 +42,11 @@ def _record_payment(
     """Caller holds the declaration lock. Exact amount of the current e-slip, in KES."""
     if Payment.objects.filter(declaration=declaration).exists():
         raise _already_paid(declaration)
+    if declaration.regime in SECURED_REGIMES:
+        # IM8 transit: the taxes at risk are secured by the regional bond, not paid (docs/transit.md).
+        raise Conflict(detail="Transit duties are secured by the regional bond; nothing is payable.",
+                       code="secured_not_payable",
+                       errors=[error("secured_not_payable", "An IM8 declaration has no payment step.", "/amount")])
     if declaration.status != Status.ASSESSED:
         transition_check(declaration.status, Status.PAID)
     eslip = ESlip.objects.filter(declaration=declaration, is_current=True).first()

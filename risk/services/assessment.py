@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock
+from declarations.lifecycle import clearable
 
 from ..models import RiskAssessment
 from ..scoring import ScoreResult, score_declaration
@@ -30,10 +31,11 @@ class ScoringOutcome:
     created: bool
     status: str
     skipped_reason: str = ""
+    regime: str = ""
 
     @property
     def ready_for_clearance(self) -> bool:
-        return self.assessment is not None and self.status == "paid"
+        return self.assessment is not None and clearable(self.status, self.regime)
 
 
 def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[RiskAssessment]:
@@ -107,7 +109,8 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
             if declaration is None:
                 outcomes[pk] = ScoringOutcome(pk, None, False, "", "not_found")
             elif pk in existing:
-                outcomes[pk] = ScoringOutcome(pk, existing[pk], False, declaration.status)
+                outcomes[pk] = ScoringOutcome(pk, existing[pk], False, declaration.status,
+                                              regime=declaration.regime)
             elif declaration.status not in SCORABLE_STATUSES:
                 outcomes[pk] = ScoringOutcome(pk, None, False, declaration.status, "not_scorable")
             else:
@@ -124,7 +127,7 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
             for (declaration, _), assessment in zip(scored, _store(scored, rule_set), strict=True):
                 pk = str(declaration.pk)
                 logger.info("risk: %s scored %s (%s)", pk, assessment.lane, assessment.score)
-                outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status)
+                outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status, regime=declaration.regime)
     return [outcomes[pk] for pk in ids]
 
 

@@ -18,6 +18,7 @@ from django.db.models import F
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from declarations.lifecycle import clearable
 
 from ..models import OfficerTask, ReleaseOrder, RiskAssessment
 from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
@@ -36,10 +37,11 @@ class ClearanceOutcome:
 
 @transaction.atomic
 def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOutcome:
-    """Move a paid + scored declaration on. Idempotent: anything past `paid` is left alone."""
+    """Move a paid (or, IM8, bond-secured) + scored declaration on. Idempotent: anything past
+    `paid` is left alone."""
     declaration = _lock_declaration(declaration_id)
     pk = str(declaration.pk)
-    if declaration.status != "paid":
+    if not clearable(declaration.status, declaration.regime):  # paid, or assessed IM8 secured by bond
         return ClearanceOutcome(
             pk, "waiting_payment" if declaration.status in ("registered", "assessed") else "nothing_to_do"
         )

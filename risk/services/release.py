@@ -12,6 +12,7 @@ from pydifact.segments import Segment
 
 from core import clock
 from core.exceptions import Conflict, NotFound, error
+from declarations.lifecycle import clearable
 
 from ..models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 
@@ -126,7 +127,7 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
             detail="The goods have not arrived; release waits for arrival (pre-arrival clearance: AEO only).",
             code="awaiting_arrival",
         )
-    if declaration.status not in ("paid", "under_control"):
+    if declaration.status != "under_control" and not clearable(declaration.status, declaration.regime):
         raise Conflict(
             detail=f"A declaration in status {declaration.status!r} cannot be released.",
             code="illegal_transition",

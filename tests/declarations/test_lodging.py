@@ -97,7 +97,8 @@ def test_im4_with_20_items_against_a_seeded_manifest(client: APIClient, world: W
     assert eslip.amount == expected["total"]
     assert data["eslip"] == {"reference": eslip.reference, "amount": f"{expected['total']:.2f}", "currency": "KES",
                              "due_date": (declaration.lodged_at.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
-                                          + dt.timedelta(days=5)).isoformat()}
+                                          + dt.timedelta(days=5)).isoformat(),
+                             "secured_by": None}
     assert DeclarationVersion.objects.filter(declaration=declaration).count() == 1
     # hand-off to risk through the outbox, one agent notification
     assert OutboxMessage.objects.filter(task_name="risk.score_declaration",

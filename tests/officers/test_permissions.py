@@ -31,7 +31,8 @@ def test_groups_hold_exactly_the_listed_permissions():
         for group in Group.objects.filter(name__in=GROUP_PERMISSIONS)
     }
     # then: every group exists and holds its table (maintenance admin may hold its app's extras)
-    assert set(granted) == {"officer", "inspector", "supervisor", "risk analyst", "maintenance admin", "trainer"}
+    assert set(granted) == {"officer", "inspector", "supervisor", "risk analyst", "maintenance admin", "trainer",
+                            "transit officer"}
     for name, perms in GROUP_PERMISSIONS.items():
         assert set(perms) <= granted[name], name
     assert granted["officer"] == set(GROUP_PERMISSIONS["officer"])

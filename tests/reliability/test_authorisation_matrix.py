@@ -63,6 +63,18 @@ CASES: dict[str, Case] = {
     # Transit movements of the agent that lodged the IM8.
     "transit-movement": _case(lambda o: f"/api/v1/transit/movements/{o['movement']}", {"transit_agent"},
                               {"agent", "agent_other"}),
+    # Transit officer actions: only officers with the transit rights (none of these principals; the
+    # documentary-check "officer" has none). The permission is checked before the alert/movement is
+    # looked up, so the movement's id stands in for an alert's.
+    **{name: _case(lambda o, action=action: f"/api/v1/transit/alerts/{o['movement']}/{action}", set(), set(),
+                   set(), body={"reason": "checked"})
+       for name, action in (("transit-alert-acknowledge", "acknowledge"), ("transit-alert-investigate",
+                                                                          "investigate"),
+                            ("transit-alert-resolve", "resolve"))},
+    "transit-movement-exit-override": _case(lambda o: f"/api/v1/transit/movements/{o['movement']}/exit-override",
+                                            set(), set(), set(), body={"reason": "checked"}),
+    "transit-movement-demand": _case(lambda o: f"/api/v1/transit/movements/{o['movement']}/demand", set(), set(),
+                                     set(), body={"reason": "diverted"}),
     # Manifests of the carrier; customs staff see every manifest (API.md).
     "manifest-detail": _case(lambda o: f"/api/v1/manifests/{o['manifest']}", {"carrier", "officer"}, CARRIER),
     "manifest-lodge": _case(lambda o: f"/api/v1/manifests/{o['manifest']}/lodge", set(), CARRIER,

@@ -61,7 +61,7 @@ def test_demo_covers_every_status_and_lane(sandbox, tmp_path):
                         "cancelled", "rejected"}
     assert set(Declaration.objects.exclude(channel=None).values_list("channel", flat=True)) == {
         "green", "blue", "yellow", "red"}
-    assert set(Declaration.objects.values_list("regime", flat=True)) == {"IM4", "EX1"}
+    assert set(Declaration.objects.values_list("regime", flat=True)) == {"IM4", "EX1", "IM8"}
     assert set(Manifest.objects.values_list("mode", flat=True)) == {"sea", "air"}
     assert Trader.objects.filter(on_watch_list=True).count() == 1
     assert Trader.objects.filter(aeo__status="active").count() == 1
@@ -81,7 +81,8 @@ def test_demo_covers_every_status_and_lane(sandbox, tmp_path):
     assert {"username", "token", "traders"} <= set(creds["agents"][0])
     assert {"username", "password", "groups"} <= set(creds["officers"][0])
     groups = {g for o in creds["officers"] for g in o["groups"]}
-    assert groups == {"superuser", "officer", "inspector", "supervisor", "risk analyst", "maintenance admin"}
+    assert groups == {"superuser", "officer", "inspector", "supervisor", "risk analyst", "maintenance admin",
+                      "transit officer"}
     assert get_user_model().objects.get(username="admin").is_superuser
     assert creds["trainers"][0]["groups"] == ["trainer"]
     user = get_user_model().objects.get(username=creds["officers"][0]["username"])

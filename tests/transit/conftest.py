@@ -23,7 +23,7 @@ from tests.factories.transit import (
     transit_world,
 )
 from transit.models import RegionalBond, TransitMovement
-from transit.services import transit_on_lodged, transit_on_released, transit_validate
+from transit.services import transit_on_lodged, transit_on_registered, transit_on_released, transit_validate
 
 
 class MovableClock:
@@ -82,7 +82,9 @@ def lodge(world: World, payload: dict[str, Any] | None = None, *, total: Decimal
     assert transit_validate(payload=payload, on=clock.today()) == []
     with transaction.atomic():
         declaration = transit_declaration(world, payload, total=total)
-        return transit_on_lodged(declaration=declaration, payload=payload, actor=actor or world.user)
+        movement = transit_on_lodged(declaration=declaration, payload=payload, actor=actor or world.user)
+        transit_on_registered(declaration=declaration, actor=actor or world.user)
+        return movement
 
 
 def release(movement: TransitMovement, *, actor: Any = None) -> TransitMovement:
@@ -98,3 +100,19 @@ def release(movement: TransitMovement, *, actor: Any = None) -> TransitMovement:
 
 def seals_of(movement: TransitMovement) -> list[str]:
     return sorted(movement.seals.values_list("seal_number", flat=True))
+
+
+def arrive(movement: TransitMovement, clock_: MovableClock, *, hours: float = 20, seals: list[str] | None = None,
+           actor: Any = None) -> TransitMovement:
+    """The evidence of a normal exit: `hours` after departure (a plausible Mombasa-Malaba journey)
+    every e-seal (or those named) reports `arrival_at_exit` at Malaba. The clock moves to that time."""
+    from transit.services import tracking_event_record
+
+    departed = TransitMovement.objects.get(pk=movement.pk).departed_at
+    assert departed is not None
+    at = departed + dt.timedelta(hours=hours)
+    clock_.value = max(clock_.value, at)
+    for seal in seals if seals is not None else seals_of(movement):
+        tracking_event_record(event_id=f"EV-EXIT-{seal}-{movement.pk.hex[:8]}", seal_number=seal,
+                              kind="arrival_at_exit", occurred_at=at, location_name="Malaba OSBP", actor=actor)
+    return TransitMovement.objects.get(pk=movement.pk)

@@ -17,7 +17,14 @@ from tests.factories.traders import AEOProfileFactory
 from tests.factories.transit import RegionalBondFactory, tracking_event_body, transit_payload
 from tests.transit.conftest import lodge, release, seals_of
 from transit.enums import MovementStatus
-from transit.models import BondLedger, PartnerDelivery, PartnerMessage, RegionalBond, TrackingEvent
+from transit.models import (
+    BondLedger,
+    PartnerDelivery,
+    PartnerMessage,
+    RegionalBond,
+    TrackingEvent,
+    TransitMovement,
+)
 from transit.selectors import transit_officer_queue
 from transit.services import partner_message_deliver, transit_status_for
 from transit.simulator import simulator_tick
@@ -95,10 +102,22 @@ def test_mombasa_to_malaba_end_to_end(world, bond, frozen, simulator, tracking_c
         assert response.json()["applied"] is True
         assert balance(bond) == Decimal("317000.00")
 
+    # then one container's seal at Malaba is not the consignment: the movement is still in transit
+    assert response.json()["effects"] == ["state_advanced", "seal_at_exit", "seals_missing:1"]
+    assert TransitMovement.objects.get(pk=movement.pk).status == MovementStatus.IN_TRANSIT
+
+    # when the second container's seal reports at Malaba too
+    response = tracking_client.post(URL, tracking_event_body(
+        seals_of(movement)[1], "arrival_at_exit", departed + dt.timedelta(hours=20, minutes=1), place="Malaba OSBP",
+        lat="0.634500", lon="34.276400"), format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["effects"] == ["state_advanced", "seal_at_exit", "arrived_at_exit",
+                                          "simulator_confirmation_scheduled"]
+
     # then the movement is at the exit with its last position, and the simulated URA is due to confirm
     movement.refresh_from_db()
     assert movement.status == MovementStatus.ARRIVED_AT_EXIT
-    assert movement.arrived_at_exit_at == departed + dt.timedelta(hours=20)
+    assert movement.arrived_at_exit_at == departed + dt.timedelta(hours=20, minutes=1)
     assert (movement.tracking_state, movement.last_position_name) == ("arrival_at_exit", "Malaba OSBP")
     assert (movement.last_latitude, movement.last_longitude) == (Decimal("0.634500"), Decimal("34.276400"))
     assert movement.simulator_confirm_due_at == frozen.value
@@ -120,9 +139,9 @@ def test_mombasa_to_malaba_end_to_end(world, bond, frozen, simulator, tracking_c
     assert not movement.seals.filter(is_active=True).exists()
     inbound = PartnerMessage.objects.get(movement=movement, direction="inbound")
     assert (inbound.partner, inbound.kind, inbound.status) == ("UG", "exit_confirmation", "accepted")
-    assert inbound.result["effects"] == ["movement_closed", "bond_released"]
+    assert inbound.result["effects"] == ["exit_confirmed", "movement_closed", "bond_released"]
     assert simulator_tick() == 0
-    assert TrackingEvent.objects.filter(movement=movement).count() == 4
+    assert TrackingEvent.objects.filter(movement=movement).count() == 5
 
     # and status look-up and the agent's feed cover every step
     status = transit_status_for(movement.declaration_id)
@@ -131,7 +150,8 @@ def test_mombasa_to_malaba_end_to_end(world, bond, frozen, simulator, tracking_c
     subjects = list(Notification.objects.filter(agent=world.agent, kind="transit").order_by("seq")
                     .values_list("subject", flat=True))
     assert len(subjects) == 3
-    assert "KES 683000.00 reserved on bond" in subjects[0]
+    assert subjects[0] == (f"{movement.declaration.entry_number}: transit to UG via MAL secured by bond "
+                           f"{bond.number} (KES 683000.00 reserved); nothing to pay unless the movement fails")
     assert "released for transit" in subjects[1]
     assert "transit closed, exit confirmed" in subjects[2]
     assert Notification.objects.filter(agent=world.agent, kind="cleared").count() == 1

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from tests.factories.traders import agent_with_token
 from tests.factories.transit import partner_message_bytes
-from tests.transit.conftest import lodge, release
+from tests.transit.conftest import arrive, lodge, release
 from tests.transit.test_partner_exchange import send
 from transit.models import BondLedger, RegionalBond, TransitAlert, TransitMovement
 from transit.services import transit_on_cancelled, transit_status_for
@@ -43,7 +43,9 @@ def test_overdue_path_via_the_clock(world, bond, frozen):
     assert "transit period exceeded" in feed.last().subject
     assert transit_status_for(movement.declaration_id)["overdue"] is True
 
-    # when the partner finally confirms the exit: closed, bond released, overdue task resolved
+    # when both seals finally report at Malaba and the partner confirms the exit: closed, bond
+    # released, overdue task resolved
+    arrive(movement, frozen)
     assert send(partner_message_bytes(movement_id=movement.pk)).status_code == 201
     alert.refresh_from_db()
     assert (alert.status, alert.resolution) == ("resolved", "closed: exit_confirmation from UG")
@@ -116,7 +118,7 @@ def test_agent_reads_its_movements_and_bonds_only(world, bond, frozen, agent_cli
     assert listing.status_code == 200
     assert [m["movement_id"] for m in listing.json()["results"]] == [str(movement.pk)]
     assert detail.json()["bond"] == {"number": bond.number, "amount_secured": "683000.00", "currency": "KES",
-                                     "released": False}
+                                     "released": False, "demanded": False}
     assert detail.json()["status"] == "lodged"
     assert len(detail.json()["seals"]) == 2
     assert bonds.json()["results"][0]["balance"] == "317000.00"

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from declarations.models import Declaration
 from tests.factories.transit import partner_message_bytes, tracking_event_body, transit_payload
-from tests.transit.conftest import lodge, release, seals_of
+from tests.transit.conftest import arrive, lodge, release, seals_of
 from transit.models import (
     BondLedger,
     PartnerDelivery,
@@ -27,7 +27,7 @@ from transit.models import (
     TransitMovement,
 )
 from transit.services import partner_message_deliver
-from transit.signing import partner_config, sign_as_partner, sign_outbound, verify_inbound
+from transit.signing import partner_config, sign_as_partner, sign_outbound, verify_inbound, wall_seconds
 from transit.simulator import simulator_tick
 
 URL = "/api/v1/transit/partner-messages"
@@ -56,12 +56,13 @@ def moving(world, bond, frozen):
 
 
 def test_signed_exit_confirmation_closes_the_movement_and_releases_the_bond(moving, bond, frozen):
+    arrive(moving, frozen)
     body = partner_message_bytes(movement_id=moving.pk, entry_number=moving.declaration.entry_number)
 
     response = send(body)
 
     assert response.status_code == 201
-    assert response.json()["effects"] == ["movement_closed", "bond_released"]
+    assert response.json()["effects"] == ["exit_confirmed", "movement_closed", "bond_released"]
     assert response.json()["duplicate"] is False
     assert state(moving, bond) == ("closed", Decimal("1000000.00"), 2, 1, "exited")
 
@@ -123,15 +124,15 @@ def test_forged_or_stale_signatures_change_nothing(moving, bond, frozen, case, s
 
 def test_ed25519_partner_signature(world, bond, frozen):
     # given a movement to Rwanda (Rwanda Revenue Authority signs with Ed25519)
-    movement = release(lodge(world, transit_payload(world, destination="RW")))
+    movement = arrive(release(lodge(world, transit_payload(world, destination="RW"))), frozen)
     body = partner_message_bytes(movement_id=movement.pk, kind="arrival_confirmation")
-    t = int(frozen.value.timestamp())
+    t = int(wall_seconds())  # signatures are timed on the real clock, not the (moved) domain clock
     impostor = Ed25519PrivateKey.generate().sign(f"{t}.".encode() + body)
 
     # when an impostor signs, then a refusal; when RRA signs, the movement closes
     forged = send(body, partner="RW", signature=f"t={t},ed25519={base64.b64encode(impostor).decode()}")
     assert (forged.status_code, forged.json()["code"]) == (401, "signature_invalid")
-    assert TransitMovement.objects.get(pk=movement.pk).status == "in_transit"
+    assert TransitMovement.objects.get(pk=movement.pk).status == "arrived_at_exit"
     genuine = send(body, partner="RW")
     assert genuine.status_code == 201
     assert TransitMovement.objects.get(pk=movement.pk).status == "closed"
@@ -230,8 +231,9 @@ def test_simulator_delay_drill_confirms_after_the_delay_on_the_sandbox_clock(mov
     PartnerSimulatorControl.objects.create(partner="UG", mode="delay", delay_minutes=90)
     _deliver(moving)
     frozen.advance(hours=20)
-    tracking_client.post("/api/v1/transit/tracking-events",
-                         tracking_event_body(seals_of(moving)[0], "arrival_at_exit", frozen.value), format="json")
+    for seal in seals_of(moving):  # every container's seal at Malaba
+        tracking_client.post("/api/v1/transit/tracking-events",
+                             tracking_event_body(seal, "arrival_at_exit", frozen.value), format="json")
 
     # when the clock has not yet moved 90 minutes, nothing; after it has, the exit is confirmed
     frozen.advance(minutes=89)
@@ -245,8 +247,9 @@ def test_simulator_silent_drill_never_confirms(moving, bond, frozen, simulator, 
     PartnerSimulatorControl.objects.create(partner="UG", mode="silent")
     _deliver(moving)
     frozen.advance(hours=20)
-    tracking_client.post("/api/v1/transit/tracking-events",
-                         tracking_event_body(seals_of(moving)[0], "arrival_at_exit", frozen.value), format="json")
+    for seal in seals_of(moving):  # every container's seal at Malaba
+        tracking_client.post("/api/v1/transit/tracking-events",
+                             tracking_event_body(seal, "arrival_at_exit", frozen.value), format="json")
 
     frozen.advance(days=3)
 
@@ -259,8 +262,9 @@ def test_simulator_confirms_on_delivery_when_the_goods_already_arrived(moving, b
                                                                        tracking_client):
     # given the arrival event came before the message was delivered (broker was down)
     frozen.advance(hours=20)
-    tracking_client.post("/api/v1/transit/tracking-events",
-                         tracking_event_body(seals_of(moving)[0], "arrival_at_exit", frozen.value), format="json")
+    for seal in seals_of(moving):  # every container's seal at Malaba
+        tracking_client.post("/api/v1/transit/tracking-events",
+                             tracking_event_body(seal, "arrival_at_exit", frozen.value), format="json")
     assert TransitMovement.objects.get(pk=moving.pk).simulator_confirm_due_at is None
 
     # when the message is finally delivered
@@ -273,6 +277,7 @@ def test_simulator_confirms_on_delivery_when_the_goods_already_arrived(moving, b
 
 
 def test_late_arrival_confirmation_after_closure_is_accepted_without_effect(moving, bond, frozen):
+    arrive(moving, frozen)
     send(partner_message_bytes(movement_id=moving.pk))
     closed = state(moving, bond)
 
@@ -324,3 +329,26 @@ def test_worker_task_delivers_once(moving, frozen, simulator):
 
     assert (first.result, second.result) == ("delivered", "skipped")
     assert PartnerDelivery.objects.filter(message=message).count() == 1
+
+
+def test_the_signature_window_runs_on_real_time_not_the_sandbox_clock(settings):
+    from core import clock
+    from transit.signing import SignatureRejected
+
+    # given a sandbox whose trainer moved the clock three days ahead
+    settings.FORODHA_SANDBOX = True
+    clock.set_offset(3 * 24 * 3600, actor_label="trainer")
+    try:
+        partner = partner_config("UG")
+        body = b'{"message_id": "URA-1"}'
+        moved = int(clock.now().timestamp())
+        # when URA signs with its own (real) clock, then it is accepted
+        assert verify_inbound(partner_code="UG", signature=sign_as_partner(partner=partner, body=body),
+                              body=body).code == "UG"
+        # and a signature dated on the moved sandbox clock is outside the window
+        with pytest.raises(SignatureRejected) as refused:
+            verify_inbound(partner_code="UG", signature=sign_as_partner(partner=partner, body=body, timestamp=moved),
+                           body=body)
+        assert refused.value.code == "signature_expired"
+    finally:
+        clock.set_offset(0, actor_label="trainer")

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.exceptions import Conflict
-from declarations.models import Assessment, Declaration
+from declarations.models import Assessment, Declaration, Payment
 from tests.factories.transit import RegionalBondFactory, transit_payload
 from transit.models import RegionalBond, TransitMovement
 
@@ -85,17 +85,15 @@ def test_cancellation_frees_the_bond(world, bond):
 
 
 def test_release_departs_the_movement_status_shows_it_and_the_partner_confirms_exit(world, bond, frozen):
-    from declarations.services import declaration_pay
     from risk.services.release import declaration_gate_out, declaration_release
     from tests.factories.transit import partner_message_bytes
+    from tests.transit.conftest import arrive
     from tests.transit.test_partner_exchange import send
 
     client = _client(world)
     lodged = client.post("/api/v1/declarations", _usd_body(world), format="json").json()
-    total = Assessment.objects.get(declaration_id=lodged["id"]).total
-    declaration_pay(declaration_id=lodged["id"], agent=world.agent, amount=total, currency="KES",
-                    method="mpesa", actor=world.user)
-    # when released (the release order itself departs the movement: no separate hook call)
+    # when released on its bond (secured, not paid: no payment step; the release order itself
+    # departs the movement: no separate hook call)
     declaration_release(declaration_id=lodged["id"], actor=None)
     movement = TransitMovement.objects.get(declaration_id=lodged["id"])
     assert movement.status == "in_transit"
@@ -106,9 +104,11 @@ def test_release_departs_the_movement_status_shows_it_and_the_partner_confirms_e
     with pytest.raises(Conflict) as refused:
         declaration_gate_out(declaration_id=lodged["id"], actor=None)
     assert refused.value.code == "transit_exit_by_partner"
-    # and the partner's confirmation exits it and makes the bond whole
+    # and once every seal is at Malaba, the partner's confirmation exits it and makes the bond whole
+    arrive(movement, frozen)
     response = send(partner_message_bytes(movement_id=movement.pk, entry_number=lodged["entry_number"]))
     assert response.status_code == 201
     assert Declaration.objects.get(pk=lodged["id"]).status == "exited"
     assert TransitMovement.objects.get(pk=movement.pk).status == "closed"
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00")
+    assert not Payment.objects.filter(declaration_id=lodged["id"]).exists()

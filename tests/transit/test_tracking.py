@@ -89,6 +89,9 @@ def test_an_older_event_never_rolls_the_state_back(moving, tracking_client, froz
     frozen.advance(hours=21)
     arrival = post(tracking_client, tracking_event_body(seal, "arrival_at_exit", t0 + dt.timedelta(hours=20),
                                                          place="Malaba OSBP", lat="0.6345", lon="34.2764"))
+    # (and the other container's seal a minute earlier: the whole consignment is at the exit)
+    post(tracking_client, tracking_event_body(seals_of(moving)[1], "arrival_at_exit",
+                                              t0 + dt.timedelta(hours=19, minutes=59)))
     state = snapshot(moving)
 
     # when a checkpoint event from t+9h arrives late
@@ -101,7 +104,7 @@ def test_an_older_event_never_rolls_the_state_back(moving, tracking_client, froz
     assert late.json()["tracking_state"] == "arrival_at_exit"
     assert snapshot(moving) == state
     assert state[:2] == ("arrived_at_exit", "arrival_at_exit")
-    assert TrackingEvent.objects.filter(movement=moving).count() == 2
+    assert TrackingEvent.objects.filter(movement=moving).count() == 3
 
 
 def test_events_arriving_in_any_order_give_the_same_state(world, bond, frozen, tracking_client):
@@ -205,7 +208,8 @@ def test_late_event_for_a_closed_movement_is_stored_without_effect(moving, track
     seal = seals_of(moving)[0]
     partner_message_deliver(message_id=PartnerMessage.objects.get(direction="outbound").pk)
     frozen.advance(hours=20)
-    post(tracking_client, tracking_event_body(seal, "arrival_at_exit", frozen.value))
+    for each in seals_of(moving):
+        post(tracking_client, tracking_event_body(each, "arrival_at_exit", frozen.value))
     assert simulator_tick() == 1
     before = snapshot(moving)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -12,6 +13,11 @@ from ..models import TransitMovement, TransitMovementEvent
 
 logger = logging.getLogger("forodha.transit")
 CENT = Decimal("0.01")
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """API times: ISO 8601 in UTC, as the rest of the API renders them (notices quote EAT)."""
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
 
 
 def money(value: Decimal) -> Decimal:

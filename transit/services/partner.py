@@ -30,7 +30,8 @@ from ..models import PartnerDelivery, PartnerMessage, TransitMovement
 from ..serializers import PartnerMessageInSerializer
 from ..signing import PARTNER_HEADER, SIGNATURE_HEADER, partner_config, sign_outbound, verify_inbound
 from .alerts import alert_open
-from .movements import movement_close_locked
+from .common import iso
+from .movements import movement_exit_confirm_locked
 
 
 class PartnerUnreachable(Exception):
@@ -191,7 +192,7 @@ def partner_message_receive(*, partner_code: str | None, signature: str | None, 
         effects = _apply_inbound(movement=movement, data=data, partner_code=partner.code, actor=actor)
         now = clock.now()
         result = {"message_id": data["message_id"], "movement_id": str(movement.pk), "kind": data["kind"],
-                  "movement_status": movement.status, "effects": effects, "received_at": now.isoformat()}
+                  "movement_status": movement.status, "effects": effects, "received_at": iso(now)}
         try:
             with transaction.atomic():
                 message = PartnerMessage.objects.create(
@@ -215,14 +216,16 @@ def _apply_inbound(*, movement: TransitMovement, data: dict[str, Any], partner_c
         return ["alert_opened" if created else "alert_updated"]
     if movement.status in (MovementStatus.CLOSED, MovementStatus.CANCELLED):
         return ["already_closed"]
+    if movement.status == MovementStatus.FAILED:
+        # The security was already demanded: a late confirmation is kept on record, changes nothing.
+        return ["movement_failed"]
     if movement.status not in EN_ROUTE:
         raise Conflict(detail="The goods have not been released for transit yet.", code="movement_not_departed",
                        errors=[error("movement_not_departed", f"Movement is {movement.status}.", "/movement_id")])
     if data["occurred_at"] > clock.now() + dt.timedelta(seconds=settings.TRANSIT_EVENT_FUTURE_TOLERANCE_SECONDS):
         raise ValidationFailed(errors=[error("occurred_at_in_future", "The confirmation time is in the future.",
                                              "/occurred_at")])
-    released = movement_close_locked(
-        movement=movement, actor=actor, reason=f"{kind} from {partner_code}", confirmed_at=data["occurred_at"],
-        payload={"message_id": data["message_id"], "office": data.get("office", "")})
-    return ["movement_closed", "bond_released" if released else "bond_already_released"]
-
+    return movement_exit_confirm_locked(
+        movement=movement, actor=actor, confirmed_at=data["occurred_at"],
+        confirmation={"message_id": data["message_id"], "kind": kind, "partner": partner_code,
+                      "office": data.get("office", "")})

@@ -4,7 +4,12 @@ Idempotent by `event_id` (a repeat returns the stored result and changes nothing
 a different body is a 409). Out-of-order tolerant: every event is stored with its own time; the
 movement's tracking state follows the latest event BY EVENT TIME (ties broken by event id, so the
 outcome does not depend on arrival order) and an older event never rolls it back. Lifecycle moves
-are forward-only (an `arrival_at_exit` moves in_transit -> arrived_at_exit whenever it arrives).
+are forward-only: the movement is `arrived_at_exit` once EVERY seal has reported its
+`arrival_at_exit` (one seal of two is not the consignment), and an arrival sooner after departure
+than the corridor allows opens a `too_fast` alert.
+
+Events received while the movement is still `lodged` (not released: the goods have not departed)
+are stored `deferred` and applied in event order when the release departs the movement.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ from core import clock
 from core.exceptions import Conflict, ValidationFailed, error
 
 from ..enums import AlertKind, MovementStatus, TrackingEventKind
-from ..lifecycle import LIVE
+from ..lifecycle import EN_ROUTE, LIVE
 from ..models import TrackingEvent, TransitMovement, TransitSeal
 from .alerts import alert_open
-from .common import actor_user, notify_agent
+from .common import actor_user, iso, notify_agent
 
 M = MovementStatus
 K = TrackingEventKind
@@ -92,8 +97,15 @@ def tracking_event_record(
                                              f"The event time is after now ({now.isoformat()}).", "/occurred_at")])
     seal = _seal_for(seal_number)
     with transaction.atomic():
-        # One writer per movement: the derived state is computed under the row lock.
-        movement = (TransitMovement.objects.select_for_update(of=("self",)).select_related("declaration")
+        # One writer per movement: the derived state is computed under the row lock. The declaration
+        # is locked first (lock order declaration -> movement): the last seal at the exit post may
+        # close the movement, which moves the declaration to `exited`.
+        from declarations.models import Declaration
+
+        declaration_id = TransitMovement.objects.filter(pk=seal.movement_id).values_list("declaration_id",
+                                                                                          flat=True).get()
+        Declaration.objects.select_for_update(of=("self",)).filter(pk=declaration_id).first()
+        movement = (TransitMovement.objects.select_for_update(of=("self",)).select_related("declaration", "bond")
                     .get(pk=seal.movement_id))
         try:
             with transaction.atomic():
@@ -110,27 +122,47 @@ def tracking_event_record(
                 raise
             return TrackingOutcome(event=raced, created=False)
         effects = _apply(movement=movement, event=event, actor=actor)
-        event.result = {
-            "event_id": event.event_id,
-            "movement_id": str(movement.pk),
-            "declaration_id": str(movement.declaration_id),
-            "entry_number": movement.declaration.entry_number,
-            "seal_number": seal.seal_number,
-            "kind": kind,
-            "occurred_at": occurred_at.isoformat(),
-            "received_at": now.isoformat(),
-            "applied": event.applied,
-            "effects": effects,
-            "movement_status": movement.status,
-            "tracking_state": movement.tracking_state,
-            "last_event_at": movement.last_event_at.isoformat() if movement.last_event_at else None,
-        }
-        event.save(update_fields=["applied", "result"])
+        _store_result(movement=movement, event=event, effects=effects)
     return TrackingOutcome(event=event, created=True)
+
+
+def _store_result(*, movement: TransitMovement, event: TrackingEvent, effects: list[str]) -> None:
+    event.result = {
+        "event_id": event.event_id,
+        "movement_id": str(movement.pk),
+        "declaration_id": str(movement.declaration_id),
+        "entry_number": movement.declaration.entry_number,
+        "seal_number": event.seal.seal_number,
+        "kind": event.kind,
+        "occurred_at": iso(event.occurred_at),
+        "received_at": iso(event.received_at),
+        "applied": event.applied,
+        "deferred": event.deferred,
+        "effects": effects,
+        "movement_status": movement.status,
+        "tracking_state": movement.tracking_state,
+        "last_event_at": iso(movement.last_event_at),
+    }
+    event.save(update_fields=["applied", "deferred", "result"])
+
+
+def tracking_events_apply_deferred(*, movement: TransitMovement, actor: Any) -> int:
+    """Apply the events stored while the movement was `lodged`, in event order (the release hook
+    calls this right after departure, holding the movement lock). Returns how many."""
+    pending = list(TrackingEvent.objects.filter(movement=movement, deferred=True).select_related("seal")
+                   .order_by("occurred_at", "event_id"))
+    for event in pending:
+        event.deferred = False
+        effects = _apply(movement=movement, event=event, actor=actor)
+        _store_result(movement=movement, event=event, effects=["applied_after_departure", *effects])
+    return len(pending)
 
 
 def _apply(*, movement: TransitMovement, event: TrackingEvent, actor: Any) -> list[str]:
     effects: list[str] = []
+    if movement.status == M.LODGED:
+        event.deferred = True
+        return ["stored_until_departure"]
     if movement.status not in LIVE:
         return ["stored_movement_finished"]
     latest = (movement.last_event_at, movement.last_event_id) if movement.last_event_at else None
@@ -150,21 +182,14 @@ def _apply(*, movement: TransitMovement, event: TrackingEvent, actor: Any) -> li
     else:
         effects.append("stored_out_of_order")
 
-    if event.kind == K.ARRIVAL_AT_EXIT and movement.status == M.IN_TRANSIT:
-        from .movements import _transition
-
-        movement.arrived_at_exit_at = event.occurred_at
-        _transition(movement, M.ARRIVED_AT_EXIT, actor=actor, reason=f"e-seal {event.seal.seal_number} at exit",
-                    payload={"event_id": event.event_id}, fields=("arrived_at_exit_at",))
-        effects.append("arrived_at_exit")
-        from ..simulator import simulator_on_arrival
-
-        if simulator_on_arrival(movement=movement):
-            effects.append("simulator_confirmation_scheduled")
-    elif event.kind == K.TAMPER_ALERT:
+    if event.kind == K.ARRIVAL_AT_EXIT and movement.status in EN_ROUTE:
+        effects.extend(_seal_at_exit(movement=movement, event=event, actor=actor))
+    elif event.kind in (K.TAMPER_ALERT, K.ROUTE_DEVIATION):
+        kind, what = ((AlertKind.TAMPER, "tamper") if event.kind == K.TAMPER_ALERT
+                      else (AlertKind.DEVIATION, "route deviation"))
         _alert, created = alert_open(
-            movement=movement, kind=AlertKind.TAMPER, actor=actor, tracking_event=event,
-            detail=f"e-seal {event.seal.seal_number} tamper at {event.occurred_at.isoformat()} "
+            movement=movement, kind=kind, actor=actor, tracking_event=event,
+            detail=f"e-seal {event.seal.seal_number} {what} at {iso(event.occurred_at)} "
                    f"({event.location_name or 'position unknown'})")
         effects.append("alert_opened" if created else "alert_updated")
     elif event.kind == K.LOW_BATTERY:
@@ -173,6 +198,37 @@ def _apply(*, movement: TransitMovement, event: TrackingEvent, actor: Any) -> li
                              f"({event.battery_percent if event.battery_percent is not None else '?'} %)",
                      payload={"event_id": event.event_id, "battery_percent": event.battery_percent}, actor=actor)
         effects.append("agent_notified")
+    return effects
+
+
+def _seal_at_exit(*, movement: TransitMovement, event: TrackingEvent, actor: Any) -> list[str]:
+    """One seal reported at the exit post: recorded on the seal; the movement arrives when every
+    seal has; too soon after departure opens a `too_fast` alert; a confirmed exit may now close."""
+    from ..simulator import simulator_on_arrival
+    from .movements import _transition, journey_check, movement_try_close_locked
+
+    effects: list[str] = []
+    seal = event.seal
+    if seal.arrived_at_exit_at is None or event.occurred_at < seal.arrived_at_exit_at:
+        seal.arrived_at_exit_at = event.occurred_at
+        seal.save(update_fields=["arrived_at_exit_at"])
+    effects.append("seal_at_exit")
+    if not journey_check(movement=movement, reached_at=event.occurred_at,
+                         evidence=f"e-seal {seal.seal_number} at exit", actor=actor):
+        effects.append("alert_opened:too_fast")
+    missing = TransitSeal.objects.filter(movement=movement, arrived_at_exit_at__isnull=True).count()
+    if missing:
+        effects.append(f"seals_missing:{missing}")
+    elif movement.status == M.IN_TRANSIT:
+        movement.arrived_at_exit_at = event.occurred_at
+        _transition(movement, M.ARRIVED_AT_EXIT, actor=actor,
+                    reason=f"every e-seal at the exit post (last: {seal.seal_number})",
+                    payload={"event_id": event.event_id}, fields=("arrived_at_exit_at",))
+        effects.append("arrived_at_exit")
+        if simulator_on_arrival(movement=movement):
+            effects.append("simulator_confirmation_scheduled")
+    if movement_try_close_locked(movement=movement, actor=actor) is not None or movement.status == M.CLOSED:
+        effects.append("movement_closed")
     return effects
 
 
