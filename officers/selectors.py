@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from core import clock
 
+from .formatting import HistoryEntry, history
+
 ALL_OFFICES = "*"
 LIVE_TASK = ("open", "assigned")
 LANES = ("green", "blue", "yellow", "red")
@@ -180,7 +182,15 @@ class DeclarationDetail:
     amendment_requests: list[Any]
     release_order: Any | None
     payment: Any | None
-    containers: list[str] = field(default_factory=list)
+    containers: list[ContainerRow] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    number: str
+    size_type: str
+    seals: list[str]
 
 
 def declaration_detail(*, declaration: Any) -> DeclarationDetail:
@@ -233,19 +243,21 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     amendment_requests = list(declaration.amendment_requests.select_related("requested_by", "decided_by").all())
     release_order = ReleaseOrder.objects.filter(declaration=declaration).first()
     payment = getattr(declaration, "payment", None) if _has_payment(declaration) else None
-    containers: list[str] = []
+    containers: list[ContainerRow] = []
     if declaration.bill_of_lading_id:
         from manifests.models import Container
 
-        containers = list(
-            Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
-            .order_by("number").values_list("number", flat=True)
-        )
+        containers = [
+            ContainerRow(number=number, size_type=size_type, seals=[str(s) for s in (seals or [])])
+            for number, size_type, seals in Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
+            .order_by("number").values_list("number", "size_type", "seals")
+        ]
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
+        history=history(events, risk_score=risk.score if risk is not None else None),
     )
 
 

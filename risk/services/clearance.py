@@ -184,6 +184,8 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     """Record the examination's findings. A non-compliant finding counts as an offence of the
     trader (a risk indicator for its next declarations); the officer then releases, amends the
     assessment, or rejects/seizes."""
+    from declarations.enums import EventKind
+    from declarations.services.common import event_record
     from traders.models import Trader
 
     if not findings.strip():
@@ -193,6 +195,12 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     task.findings = findings
     task.outcome = "compliant" if compliant else "non_compliant"
     task.save(update_fields=["findings", "outcome"])
+    # The examination's result is part of the declaration's history (who examined, what was found).
+    event_record(
+        declaration=declaration, kind=EventKind.FINDINGS, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=findings,
+        payload={"compliant": compliant, "task": str(task.pk)},
+    )
     if not compliant and declaration.trader_id:
         Trader.objects.filter(pk=declaration.trader_id).update(offences_count=F("offences_count") + 1)
     return task

@@ -197,7 +197,7 @@ def test_detail_page_shows_every_section_in_a_fixed_number_of_queries(officer_cl
         "8703.22.90", "Used motor car, 1490 cc petrol",  # items
         "INV-2026-0042",  # documents
         "MSCU1234565",  # containers
-        'id="timeline"', "paid → under_control",  # events
+        'id="timeline"', "System put the declaration under control for a documentary check",  # events
         "<code>/cpc</code>", '<td class="before">4000000</td>', '<td class="after">4000001</td>',  # versions
         "Documents required",  # notification sent when put under control
         'id="decide-release"', 'id="decide-query"', 'id="decide-inspect"', 'id="decide-assign"',
