@@ -64,6 +64,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.query_agent",
         "officers.request_inspection",
         "officers.record_findings",
+        "officers.override_findings",
         "officers.amend_assessment",
         "officers.reject_declaration",
         "officers.decide_amendment",

@@ -134,7 +134,16 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
     task = _live_task_locked(declaration.pk)
     if declaration.status != "queried":
         raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
-    _transition(declaration, to_status="under_control", actor=actor, reason=reason or "Documents received")
+    documentary = task.queue == OfficerTask.Queue.DOCUMENTARY_CHECK
+    # Tell the agent what happened (documents received) and which control continues — the
+    # default "under control" notice would say "physical control" even for a documentary check.
+    _transition(
+        declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
+        notification_kind="documents_required" if documentary else "physical_control",
+        subject=f"{declaration.entry_number}: documents received; the "
+                f"{'documentary check' if documentary else 'physical examination'} continues",
+        payload={"control": str(task.queue)},
+    )
     task.outcome = ""
     task.save(update_fields=["outcome"])
     return task
@@ -206,6 +215,32 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     return task
 
 
+@transaction.atomic
+def inspection_findings_override(*, declaration_id: Any, reason: str, actor: Any) -> OfficerTask:
+    """A supervisor allows release despite non-compliant findings (e.g. the discrepancy was
+    settled otherwise). The findings stay on the task; the override and its reason go on the
+    declaration's history; release is possible again."""
+    from declarations.enums import EventKind
+    from declarations.services.common import event_record
+
+    if not reason.strip():
+        raise ValidationFailed(errors=[error("required", "Give the reason for the override.", "/reason")])
+    declaration = _lock_declaration(declaration_id)
+    task = _live_task_locked(declaration.pk)
+    if task.outcome != "non_compliant":
+        raise Conflict(detail="Only non-compliant findings can be overridden.", code="nothing_to_override",
+                       errors=[error("nothing_to_override", f"Task outcome is {task.outcome or 'none'}.",
+                                     "/findings")])
+    task.outcome = "overridden"
+    task.save(update_fields=["outcome"])
+    event_record(
+        declaration=declaration, kind=EventKind.OVERRIDE, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=reason,
+        payload={"task": str(task.pk), "findings": task.findings},
+    )
+    return task
+
+
 def assessment_amend(
     *,
     declaration_id: Any,
@@ -245,7 +280,10 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
         .filter(declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
         .first()
     )
-    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize})
+    # The notice to the agent carries the reason (subject and payload), not only the new status.
+    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize},
+                notification_kind="rejected",
+                subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''} — {reason}")
     if task is not None:
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"
