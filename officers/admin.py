@@ -170,8 +170,7 @@ class QueueAdmin(admin.ModelAdmin):
     @admin.display(description="age / SLA", ordering="created_at")
     def sla(self, task: Any) -> str:
         state = selectors.task_sla(task, getattr(self, "_now", None))
-        css = "sla-overdue" if state.overdue else ("sla-warning" if state.ratio >= 0.75 else "sla-ok")
-        return format_html('<span class="sla {}">{}</span>', css, state.label)
+        return format_html('<span class="sla {}">{}</span>', state.css, state.label)
 
     class Media:
         css = {"all": ("officers/officers.css",)}

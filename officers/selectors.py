@@ -8,12 +8,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core import clock
+from risk import sla as _sla
 
 from .formatting import HistoryEntry, history
 
@@ -54,45 +54,10 @@ def scope_declarations(qs: QuerySet[Any], user: Any, *, prefix: str = "") -> Que
 # --- SLA ------------------------------------------------------------------------------------------
 
 
-def sla_hours(*, queue: str, priority: bool) -> int:
-    table: dict[str, int] = settings.OFFICERS_SLA_HOURS
-    if priority:
-        # AEO target (DOMAIN.md: AEO cargo cleared in about 6 hours); never longer than the queue's.
-        return min(table.get("aeo", 6), table.get(queue, 24))
-    return table.get(queue, 24)
-
-
-@dataclass(frozen=True)
-class SlaState:
-    age: dt.timedelta
-    limit: dt.timedelta
-
-    @property
-    def overdue(self) -> bool:
-        return self.age > self.limit
-
-    @property
-    def ratio(self) -> float:
-        return self.age / self.limit if self.limit else 0.0
-
-    @property
-    def label(self) -> str:
-        return f"{_short(self.age)} / {_short(self.limit)}"
-
-
-def _short(delta: dt.timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins:02d}m"
-
-
-def task_sla(task: Any, now: dt.datetime | None = None) -> SlaState:
-    now = now or clock.now()
-    limit = dt.timedelta(hours=sla_hours(queue=task.queue, priority=task.priority))
-    return SlaState(age=now - task.created_at, limit=limit)
+# One rule for the escalation timer and every display: risk.sla (re-exported for the officer pages).
+sla_hours = _sla.sla_hours
+SlaState = _sla.SlaState
+task_sla = _sla.task_sla
 
 
 # --- queues ---------------------------------------------------------------------------------------

@@ -302,17 +302,19 @@ def officer_tasks_close(*, declaration_id: Any, outcome: str) -> int:
     ).update(status=OfficerTask.Status.DONE, outcome=outcome, completed_at=clock.now())
 
 
-def officer_tasks_escalate(*, older_than_minutes: int, actor: Any = None) -> int:
-    """SLA timer: unassigned yellow/red tasks older than the limit go to supervisors (marked
-    escalated once; supervisors get them at the top of their queue)."""
-    import datetime as dt
+def officer_tasks_escalate(*, actor: Any = None) -> int:
+    """SLA timer: unassigned yellow/red tasks past their queue's service level (`risk.sla`, the
+    same rule the officer pages show) go to supervisors (marked escalated once; supervisors get
+    them at the top of their queue). A task waiting for the agent's answer does not age."""
+    from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
 
-    cutoff = clock.now() - dt.timedelta(minutes=older_than_minutes)
-    overdue = list(
-        OfficerTask.objects.filter(
-            status=OfficerTask.Status.OPEN, escalated_at__isnull=True, created_at__lte=cutoff
-        ).values_list("pk", flat=True)
+    now = clock.now()
+    candidates = (
+        OfficerTask.objects.filter(status=OfficerTask.Status.OPEN, escalated_at__isnull=True)
+        .filter(created_before_limit(now))
+        .exclude(outcome=WAITING_OUTCOME)
     )
+    overdue = [task.pk for task in candidates if task_sla(task, now).overdue]
     if not overdue:
         return 0
-    return OfficerTask.objects.filter(pk__in=overdue, escalated_at__isnull=True).update(escalated_at=clock.now())
+    return OfficerTask.objects.filter(pk__in=overdue, escalated_at__isnull=True).update(escalated_at=now)

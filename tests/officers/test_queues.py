@@ -38,8 +38,8 @@ def test_each_queue_holds_its_declarations(officer_client):
     yellow, red, queried, escalated, mine = (declaration_in_queue(lane) for lane in
                                              ("yellow", "red", "yellow", "yellow", "red"))
     declaration_query_agent(declaration_id=queried.pk, documents=["INV"], reason="r", actor=supervisor)
-    OfficerTask.objects.filter(declaration=escalated).update(created_at=clock.now() - dt.timedelta(hours=3))
-    officer_tasks_escalate(older_than_minutes=60)
+    OfficerTask.objects.filter(declaration=escalated).update(created_at=clock.now() - dt.timedelta(hours=5))
+    officer_tasks_escalate()
     officer_task_assign(task_id=live_task(mine).pk, officer=supervisor, actor=supervisor)
     client = officer_client(supervisor)
     # when
