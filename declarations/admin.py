@@ -15,7 +15,7 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from officers import decisions, formatting, selectors
-from officers.filters import AeoFilter, AgeFilter, OfficeFilter
+from officers.filters import AeoFilter, AgeFilter, LodgedOnFilter, OfficeFilter
 
 from .models import Declaration
 
@@ -24,7 +24,7 @@ from .models import Declaration
 class DeclarationAdmin(admin.ModelAdmin):
     list_display = ("entry_number", "regime", "office_id", "status", "lane", "trader_pin_column", "lodged_at",
                     "version")
-    list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter)
+    list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter, LodgedOnFilter)
     list_select_related = False
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
