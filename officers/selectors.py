@@ -90,6 +90,62 @@ def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
     return scope_declarations(qs, user, prefix="declaration__").select_related(*QUEUE_SELECT_RELATED)
 
 
+# The queues of the "My work" page, in the order shown: (queue key, label, admin model name, permission).
+WORK_QUEUES = (
+    ("documentary_check", "Documentary check", "documentarycheckqueue"),
+    ("inspection", "Inspection", "inspectionqueue"),
+    ("assigned_to_me", "Assigned to me", "assignedtomequeue"),
+    ("escalated", "Escalated", "escalatedqueue"),
+    ("queried", "Queried (waiting for the agent)", "queriedqueue"),
+)
+TAKE_NEXT_QUEUES = ("documentary_check", "inspection")
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    key: str
+    label: str
+    model_name: str
+    count: int
+    over_sla: int
+    can_take: bool
+
+
+@dataclass(frozen=True)
+class MyTask:
+    task: Any
+    sla: SlaState
+
+
+@dataclass(frozen=True)
+class MyWork:
+    queues: list[QueueCount]
+    my_tasks: list[MyTask]
+
+
+def take_next_candidates(*, queue: str, user: Any) -> QuerySet[Any]:
+    """Open, unassigned tasks of a queue the user may work, AEO priority first, then oldest."""
+    return queue_tasks(queue=queue, user=user).filter(status="open").order_by("-priority", "created_at")
+
+
+def my_work(*, user: Any) -> MyWork:
+    """The landing page: per queue the user may open, live tasks and how many are over the SLA
+    (two COUNTs each, indexed); the user's own open tasks with the SLA time left, most urgent first."""
+    now = clock.now()
+    queues: list[QueueCount] = []
+    for key, label, model_name in WORK_QUEUES:
+        if not user.has_perm(f"officers.view_{model_name}"):
+            continue
+        qs = queue_tasks(queue=key, user=user).order_by()
+        over = qs.filter(_sla.created_before_limit(now)).exclude(outcome=_sla.WAITING_OUTCOME).count()
+        queues.append(QueueCount(key=key, label=label, model_name=model_name, count=qs.count(), over_sla=over,
+                                 can_take=key in TAKE_NEXT_QUEUES and user.has_perm("officers.assign_task")))
+    mine = [MyTask(task=task, sla=task_sla(task, now))
+            for task in queue_tasks(queue="assigned_to_me", user=user).order_by("created_at")[:50]]
+    mine.sort(key=lambda m: (m.sla.waiting, m.sla.left))
+    return MyWork(queues=queues, my_tasks=mine)
+
+
 _PIN = re.compile(r"^[AP][0-9]{9}[A-Z]$")
 _CONTAINER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 

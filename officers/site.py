@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 
 
@@ -50,8 +51,19 @@ class OfficerAdminSite(admin.AdminSite):
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [
             path("dashboard/", self.admin_view(self._dashboard), name="officers_dashboard"),
+            path("take-next/<slug:queue>/", self.admin_view(self._take_next), name="officers_take_next"),
             *super().get_urls(),
         ]
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        from .selectors import my_work
+
+        return super().index(request, {**(extra_context or {}), "my_work": my_work(user=request.user)})
+
+    def _take_next(self, request: HttpRequest, queue: str) -> HttpResponse:
+        from .views import take_next_view
+
+        return take_next_view(request, queue=queue)
 
     def _dashboard(self, request: HttpRequest) -> HttpResponse:
         from .dashboard import dashboard_view

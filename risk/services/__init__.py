@@ -13,6 +13,7 @@ from .clearance import (
     inspection_findings_record,
     inspection_request,
     officer_task_assign,
+    officer_task_take_next,
     officer_tasks_escalate,
 )
 from .release import declaration_gate_out, declaration_release
@@ -31,6 +32,7 @@ __all__ = [
     "inspection_findings_record",
     "inspection_request",
     "officer_task_assign",
+    "officer_task_take_next",
     "officer_tasks_escalate",
     "risk_assessment_create",
     "risk_assessments_create",

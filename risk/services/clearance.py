@@ -105,6 +105,27 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
     return task
 
 
+def officer_task_take_next(*, candidates: Any, officer: Any, actor: Any, attempts: int = 5) -> OfficerTask | None:
+    """"Take next": assign the first still-open task of `candidates` (a queryset the caller has
+    scoped and ordered — AEO priority first, then oldest) to `officer`. Compare-and-set on the
+    task's status, so two officers taking at once never get the same task; None when the queue
+    is empty."""
+    if officer is None or not getattr(officer, "is_staff", False):
+        raise ValidationFailed(errors=[error("not_an_officer", "Tasks go to customs officers (staff).", "/officer")])
+    for _ in range(attempts):
+        task = candidates.filter(status=OfficerTask.Status.OPEN).first()
+        if task is None:
+            return None
+        now = clock.now()
+        taken = OfficerTask.objects.filter(pk=task.pk, status=OfficerTask.Status.OPEN).update(
+            status=OfficerTask.Status.ASSIGNED, assigned_to=officer, assigned_at=now
+        )
+        if taken:
+            task.refresh_from_db()
+            return task
+    raise Conflict(detail="Other officers took the next tasks first; try again.", code="take_next_contended")
+
+
 @transaction.atomic
 def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason: str, actor: Any) -> OfficerTask:
     """Documents required: under_control -> queried; the agent is notified with the list."""

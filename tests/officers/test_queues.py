@@ -106,7 +106,7 @@ def test_filters_lane_office_regime_status_aeo_and_age(officer_client):
         "lane=red": rows(client, url, lane="red"),
         "office=NBO": rows(client, url, office="NBO"),
         "regime=IM4": rows(client, url, declaration__regime="IM4"),
-        "status=under_control": rows(client, url, declaration__status="under_control"),
+        "status=under_control": rows(client, url, status="under_control"),
         "aeo=yes": rows(client, url, aeo="yes"),
         "aeo=no": rows(client, url, aeo="no"),
         "age=lt1h": rows(client, url, age="lt1h"),
