@@ -109,6 +109,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.view_all_offices",
         "risk.view_riskrule",
         "risk.view_referenceprice",
+        "core.change_clockstate",  # the sandbox clock page (only in a training sandbox)
     ),
 }
 
