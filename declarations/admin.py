@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
-from officers import decisions, selectors
-from officers.filters import AeoFilter, AgeFilter, OfficeFilter
+from officers import decisions, formatting, selectors
+from officers.filters import AeoFilter, AgeFilter, LodgedOnFilter, OfficeFilter
 
 from .models import Declaration
 
@@ -24,7 +24,7 @@ from .models import Declaration
 class DeclarationAdmin(admin.ModelAdmin):
     list_display = ("entry_number", "regime", "office_id", "status", "lane", "trader_pin_column", "lodged_at",
                     "version")
-    list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter)
+    list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter, LodgedOnFilter)
     list_select_related = False
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
@@ -35,17 +35,18 @@ class DeclarationAdmin(admin.ModelAdmin):
     date_hierarchy = None
     actions = None
     change_form_template = "officers/declaration_change_form.html"
+    readonly_fields = ("lodged", "invoice", "freight", "insurance", "late_entry_text")
     # Several fields per row: the officer reads the header at a glance, the sections below matter.
     fieldsets = (
         ("Declaration", {"fields": (
             ("entry_number", "status", "channel", "version"),
             ("regime", "cpc", "office", "transport_mode"),
-            ("lodged_at", "local_reference", "ucr", "bill_of_lading_number"),
+            ("lodged", "local_reference", "ucr", "bill_of_lading_number"),
         )}),
         ("Parties", {"fields": (("agent", "trader", "importer_pin", "exporter_pin"),)}),
         ("Value (read-only)", {"fields": (
-            ("currency", "invoice_amount", "freight_amount", "insurance_amount"),
-            ("incoterm", "exchange_rate", "payment_due_date", "late_entry"),
+            ("currency", "invoice", "freight", "insurance"),
+            ("incoterm", "exchange_rate", "payment_due_date", "late_entry_text"),
             ("country_of_export", "country_of_origin", "country_of_destination"),
         )}),
     )
@@ -87,6 +88,28 @@ class DeclarationAdmin(admin.ModelAdmin):
         if not obj.channel:
             return "—"
         return format_html('<span class="lane lane-{}">{}</span>', obj.channel, obj.channel)
+
+    # Read like a customs system: money with thousands separators, times in East Africa Time,
+    # plain Yes/No (the admin's red cross read as an error when "late entry" is simply false).
+    @admin.display(description="lodged")
+    def lodged(self, obj: Declaration) -> str:
+        return formatting.eat(obj.lodged_at)
+
+    @admin.display(description="invoice amount")
+    def invoice(self, obj: Declaration) -> str:
+        return formatting.money(obj.invoice_amount)
+
+    @admin.display(description="freight amount")
+    def freight(self, obj: Declaration) -> str:
+        return formatting.money(obj.freight_amount)
+
+    @admin.display(description="insurance amount")
+    def insurance(self, obj: Declaration) -> str:
+        return formatting.money(obj.insurance_amount)
+
+    @admin.display(description="late entry")
+    def late_entry_text(self, obj: Declaration) -> str:
+        return formatting.yes_no(obj.late_entry)
 
     @admin.display(description="trader PIN")
     def trader_pin_column(self, obj: Declaration) -> str:

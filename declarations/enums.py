@@ -86,6 +86,8 @@ class EventKind(models.TextChoices):
     DRAFT_EDITED = "draft_edited", "Draft edited"
     PAYMENT = "payment", "Payment received"
     CHANNEL = "channel", "Selectivity lane assigned"
+    FINDINGS = "findings", "Inspection findings recorded"
+    OVERRIDE = "override", "Supervisor override"
 
 
 class AmendmentStatus(models.TextChoices):

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from . import selectors
 from .decisions import DECISIONS, Decision, decide
-from .filters import TaskAeoFilter, TaskAgeFilter, TaskOfficeFilter
+from .filters import TaskAeoFilter, TaskAgeFilter, TaskLaneFilter, TaskOfficeFilter, TaskStatusFilter
 from .models import (
     AssignedToMeQueue,
     DocumentaryCheckQueue,
@@ -87,7 +87,9 @@ class QueueAdmin(admin.ModelAdmin):
     list_display = ("entry", "lane_badge", "office_code", "regime", "declaration_status", "trader_pin", "aeo",
                     "assigned", "sla")
     list_display_links = None
-    list_filter = ("lane", TaskOfficeFilter, "declaration__regime", "declaration__status", TaskAgeFilter,
+    # Only what applies to officer tasks (yellow/red; under control/queried); the office filter
+    # shows for roles that span offices only.
+    list_filter = (TaskLaneFilter, TaskOfficeFilter, "declaration__regime", TaskStatusFilter, TaskAgeFilter,
                    TaskAeoFilter)
     list_select_related = selectors.QUEUE_SELECT_RELATED
     show_full_result_count = False
@@ -170,8 +172,7 @@ class QueueAdmin(admin.ModelAdmin):
     @admin.display(description="age / SLA", ordering="created_at")
     def sla(self, task: Any) -> str:
         state = selectors.task_sla(task, getattr(self, "_now", None))
-        css = "sla-overdue" if state.overdue else ("sla-warning" if state.ratio >= 0.75 else "sla-ok")
-        return format_html('<span class="sla {}">{}</span>', css, state.label)
+        return format_html('<span class="sla {}">{}</span>', state.css, state.label)
 
     class Media:
         css = {"all": ("officers/officers.css",)}

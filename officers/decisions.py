@@ -100,6 +100,10 @@ def _live(task: Any) -> bool:
     return task is not None and task.status in LIVE
 
 
+def _non_compliant(task: Any) -> bool:
+    return _live(task) and task.outcome == "non_compliant"
+
+
 # --- service calls --------------------------------------------------------------------------------
 
 
@@ -147,6 +151,13 @@ def _findings(declaration: Any, task: Any, amendment: Any, data: dict[str, Any],
     return f"{declaration.entry_number}: findings recorded ({'compliant' if data['compliant'] else 'not compliant'})."
 
 
+def _override(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
+    from risk.services import inspection_findings_override
+
+    inspection_findings_override(declaration_id=declaration.pk, reason=data["reason"], actor=actor)
+    return f"{declaration.entry_number}: findings overridden; release is possible again."
+
+
 def _amend(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
     from risk.services import assessment_amend
 
@@ -189,8 +200,9 @@ _AMENDABLE = ("registered", "assessed", "paid", "under_control", "queried")
 DECISIONS: dict[str, Decision] = {d.key: d for d in (
     Decision("assign", "Assign to me", "assign_task", ConfirmForm,
              lambda d, t, a: _live(t), _assign, bulk=True),
+    # Not offered after non-compliant findings: a supervisor overrides first (recorded, with reason).
     Decision("release", "Release", "release_declaration", ReasonForm,
-             lambda d, t, a: d.status == "under_control", _release, bulk=True),
+             lambda d, t, a: d.status == "under_control" and not _non_compliant(t), _release, bulk=True),
     Decision("query", "Query the agent", "query_agent", QueryForm,
              lambda d, t, a: d.status == "under_control" and _live(t), _query, bulk=True),
     Decision("resume", "Documents received", "query_agent", OptionalReasonForm,
@@ -200,6 +212,8 @@ DECISIONS: dict[str, Decision] = {d.key: d for d in (
              _inspect, bulk=True),
     Decision("findings", "Record inspection findings", "record_findings", FindingsForm,
              lambda d, t, a: d.status == "under_control" and _live(t) and t.queue == "inspection", _findings),
+    Decision("override", "Override findings (allow release)", "override_findings", ReasonForm,
+             lambda d, t, a: d.status == "under_control" and _non_compliant(t), _override, danger=True),
     Decision("amend", "Amend the assessment", "amend_assessment", AmendForm,
              lambda d, t, a: d.status in _AMENDABLE, _amend),
     Decision("reject", "Reject", "reject_declaration", RejectForm,

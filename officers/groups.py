@@ -83,6 +83,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.query_agent",
         "officers.request_inspection",
         "officers.record_findings",
+        "officers.override_findings",
         "officers.amend_assessment",
         "officers.reject_declaration",
         "officers.decide_amendment",
@@ -139,6 +140,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.view_riskrule",
         "risk.view_referenceprice",
         *_READ_TRANSIT,
+        "core.change_clockstate",  # the sandbox clock page (only in a training sandbox)
     ),
 }
 

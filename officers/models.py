@@ -33,6 +33,7 @@ class OfficerProfile(models.Model):
             ("query_agent", "Can query the agent (documents required)"),
             ("request_inspection", "Can request a physical inspection"),
             ("record_findings", "Can record inspection findings"),
+            ("override_findings", "Can override non-compliant findings to allow release"),
             ("amend_assessment", "Can amend the assessment"),
             ("reject_declaration", "Can reject a declaration / seize goods"),
             ("decide_amendment", "Can accept or reject an amendment request"),

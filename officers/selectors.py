@@ -8,12 +8,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core import clock
+from risk import sla as _sla
+
+from .formatting import HistoryEntry, history
 
 ALL_OFFICES = "*"
 LIVE_TASK = ("open", "assigned")
@@ -52,45 +54,10 @@ def scope_declarations(qs: QuerySet[Any], user: Any, *, prefix: str = "") -> Que
 # --- SLA ------------------------------------------------------------------------------------------
 
 
-def sla_hours(*, queue: str, priority: bool) -> int:
-    table: dict[str, int] = settings.OFFICERS_SLA_HOURS
-    if priority:
-        # AEO target (DOMAIN.md: AEO cargo cleared in about 6 hours); never longer than the queue's.
-        return min(table.get("aeo", 6), table.get(queue, 24))
-    return table.get(queue, 24)
-
-
-@dataclass(frozen=True)
-class SlaState:
-    age: dt.timedelta
-    limit: dt.timedelta
-
-    @property
-    def overdue(self) -> bool:
-        return self.age > self.limit
-
-    @property
-    def ratio(self) -> float:
-        return self.age / self.limit if self.limit else 0.0
-
-    @property
-    def label(self) -> str:
-        return f"{_short(self.age)} / {_short(self.limit)}"
-
-
-def _short(delta: dt.timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins:02d}m"
-
-
-def task_sla(task: Any, now: dt.datetime | None = None) -> SlaState:
-    now = now or clock.now()
-    limit = dt.timedelta(hours=sla_hours(queue=task.queue, priority=task.priority))
-    return SlaState(age=now - task.created_at, limit=limit)
+# One rule for the escalation timer and every display: risk.sla (re-exported for the officer pages).
+sla_hours = _sla.sla_hours
+SlaState = _sla.SlaState
+task_sla = _sla.task_sla
 
 
 # --- queues ---------------------------------------------------------------------------------------
@@ -121,6 +88,62 @@ def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
     else:
         raise ValueError(queue)
     return scope_declarations(qs, user, prefix="declaration__").select_related(*QUEUE_SELECT_RELATED)
+
+
+# The queues of the "My work" page, in the order shown: (queue key, label, admin model name, permission).
+WORK_QUEUES = (
+    ("documentary_check", "Documentary check", "documentarycheckqueue"),
+    ("inspection", "Inspection", "inspectionqueue"),
+    ("assigned_to_me", "Assigned to me", "assignedtomequeue"),
+    ("escalated", "Escalated", "escalatedqueue"),
+    ("queried", "Queried (waiting for the agent)", "queriedqueue"),
+)
+TAKE_NEXT_QUEUES = ("documentary_check", "inspection")
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    key: str
+    label: str
+    model_name: str
+    count: int
+    over_sla: int
+    can_take: bool
+
+
+@dataclass(frozen=True)
+class MyTask:
+    task: Any
+    sla: SlaState
+
+
+@dataclass(frozen=True)
+class MyWork:
+    queues: list[QueueCount]
+    my_tasks: list[MyTask]
+
+
+def take_next_candidates(*, queue: str, user: Any) -> QuerySet[Any]:
+    """Open, unassigned tasks of a queue the user may work, AEO priority first, then oldest."""
+    return queue_tasks(queue=queue, user=user).filter(status="open").order_by("-priority", "created_at")
+
+
+def my_work(*, user: Any) -> MyWork:
+    """The landing page: per queue the user may open, live tasks and how many are over the SLA
+    (two COUNTs each, indexed); the user's own open tasks with the SLA time left, most urgent first."""
+    now = clock.now()
+    queues: list[QueueCount] = []
+    for key, label, model_name in WORK_QUEUES:
+        if not user.has_perm(f"officers.view_{model_name}"):
+            continue
+        qs = queue_tasks(queue=key, user=user).order_by()
+        over = qs.filter(_sla.created_before_limit(now)).exclude(outcome=_sla.WAITING_OUTCOME).count()
+        queues.append(QueueCount(key=key, label=label, model_name=model_name, count=qs.count(), over_sla=over,
+                                 can_take=key in TAKE_NEXT_QUEUES and user.has_perm("officers.assign_task")))
+    mine = [MyTask(task=task, sla=task_sla(task, now))
+            for task in queue_tasks(queue="assigned_to_me", user=user).order_by("created_at")[:50]]
+    mine.sort(key=lambda m: (m.sla.waiting, m.sla.left))
+    return MyWork(queues=queues, my_tasks=mine)
 
 
 _PIN = re.compile(r"^[AP][0-9]{9}[A-Z]$")
@@ -180,7 +203,15 @@ class DeclarationDetail:
     amendment_requests: list[Any]
     release_order: Any | None
     payment: Any | None
-    containers: list[str] = field(default_factory=list)
+    containers: list[ContainerRow] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    number: str
+    size_type: str
+    seals: list[str]
 
 
 def declaration_detail(*, declaration: Any) -> DeclarationDetail:
@@ -233,19 +264,21 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     amendment_requests = list(declaration.amendment_requests.select_related("requested_by", "decided_by").all())
     release_order = ReleaseOrder.objects.filter(declaration=declaration).first()
     payment = getattr(declaration, "payment", None) if _has_payment(declaration) else None
-    containers: list[str] = []
+    containers: list[ContainerRow] = []
     if declaration.bill_of_lading_id:
         from manifests.models import Container
 
-        containers = list(
-            Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
-            .order_by("number").values_list("number", flat=True)
-        )
+        containers = [
+            ContainerRow(number=number, size_type=size_type, seals=[str(s) for s in (seals or [])])
+            for number, size_type, seals in Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
+            .order_by("number").values_list("number", "size_type", "seals")
+        ]
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
+        history=history(events, risk_score=risk.score if risk is not None else None),
     )
 
 

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from .decisions import DECISIONS, allowed, decide, initial_for
 from .selectors import LIVE_TASK
@@ -61,3 +62,30 @@ def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key
         "detail_url": detail_url,
     }
     return TemplateResponse(request, "officers/decision.html", context, status=status)
+
+
+@require_POST
+def take_next_view(request: HttpRequest, *, queue: str) -> HttpResponse:
+    """"Take next" on the My work page: the next open task of the queue (AEO first, then oldest,
+    office-scoped) is assigned to the officer, who lands on its declaration."""
+    from core.exceptions import ApplicationError
+    from risk.services import officer_task_take_next
+
+    from .selectors import TAKE_NEXT_QUEUES, WORK_QUEUES, take_next_candidates
+
+    if queue not in TAKE_NEXT_QUEUES:
+        raise Http404("No such queue.")
+    model_name = next(name for key, _, name in WORK_QUEUES if key == queue)
+    if not (request.user.has_perm(f"officers.view_{model_name}") and request.user.has_perm("officers.assign_task")):
+        raise PermissionDenied
+    try:
+        task = officer_task_take_next(candidates=take_next_candidates(queue=queue, user=request.user),
+                                      officer=request.user, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("admin:index")
+    if task is None:
+        messages.info(request, "Nothing waiting in this queue.")
+        return redirect("admin:index")
+    messages.success(request, f"{task.declaration.entry_number} assigned to you.")
+    return redirect(reverse("admin:declarations_declaration_change", args=[task.declaration_id]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from officers.scoping import OfficeScopedAdminMixin
+
 from .models import (
     OfficerTask,
     PostClearanceAudit,
@@ -31,7 +33,7 @@ class ReferencePriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(admin.ModelAdmin):
+class RiskAssessmentAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["declaration", "lane", "score", "priority", "aeo_applied", "scored_at", "rules_version"]
     list_filter = ["lane", "priority", "aeo_applied"]
     readonly_fields = [f.name for f in RiskAssessment._meta.fields]
@@ -41,14 +43,14 @@ class RiskAssessmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(OfficerTask)
-class OfficerTaskAdmin(admin.ModelAdmin):
+class OfficerTaskAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["declaration", "queue", "status", "lane", "priority", "assigned_to", "created_at", "escalated_at"]
     list_filter = ["queue", "status", "lane", "priority"]
     readonly_fields = ["declaration", "created_at", "completed_at", "escalated_at"]
 
 
 @admin.register(ReleaseOrder)
-class ReleaseOrderAdmin(admin.ModelAdmin):
+class ReleaseOrderAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "declaration", "lane", "automatic", "issued_at", "gate_out_at"]
     list_filter = ["lane", "automatic"]
     search_fields = ["number"]
@@ -56,7 +58,7 @@ class ReleaseOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostClearanceAudit)
-class PostClearanceAuditAdmin(admin.ModelAdmin):
+class PostClearanceAuditAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["declaration", "status", "created_at", "closed_at"]
     list_filter = ["status"]
 

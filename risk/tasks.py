@@ -126,7 +126,7 @@ def escalate_overdue_tasks() -> int:
     """Beat: SLA timer for unassigned yellow/red work."""
     from .services import officer_tasks_escalate
 
-    count = officer_tasks_escalate(older_than_minutes=settings.CLEARANCE_ESCALATION_MINUTES)
+    count = officer_tasks_escalate()
     if count:
         logger.warning("clearance: %d unassigned officer task(s) escalated to supervisors", count)
     return count

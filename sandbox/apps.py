@@ -7,6 +7,11 @@ class SandboxConfig(AppConfig):
     verbose_name = "Training sandbox"
 
     def ready(self) -> None:
+        from officers.site import register_page
+
+        from .admin_pages import clock_view
+
+        register_page("sandbox/clock/", clock_view, "sandbox_clock")
         if settings.FORODHA_SANDBOX:
             from django.contrib import admin
 

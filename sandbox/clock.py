@@ -61,3 +61,16 @@ def parse_when(text: str) -> dt.datetime:
     if parsed is None:
         raise ValidationFailed(errors=[error("invalid_datetime", f"Not an ISO 8601 time: {text!r}", "--set")])
     return parsed
+
+
+def offset_text(offset: dt.timedelta) -> str:
+    """+2d 3h 05m / -15m / "" (real time), for people."""
+    seconds = int(offset.total_seconds())
+    if abs(seconds) < 60:
+        return ""
+    sign = "-" if seconds < 0 else "+"
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = ([f"{days}d"] if days else []) + ([f"{hours}h"] if hours or days else []) + [f"{mins:02d}m"]
+    return f"{sign}{' '.join(parts)} from real time"

@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sandbox.context_processors.sandbox_clock",
             ],
         },
     },
@@ -348,8 +349,8 @@ RISK_LANE_RED_FROM = env.int("RISK_LANE_RED_FROM", default=80)
 RISK_AEO_RANDOM_RATE_FACTOR = env.str("RISK_AEO_RANDOM_RATE_FACTOR", default="0.2")
 # Declarations lodged but unscored for longer than this are re-enqueued by the sweeper.
 RISK_SWEEP_UNSCORED_MINUTES = env.int("RISK_SWEEP_UNSCORED_MINUTES", default=5)
-# Unassigned yellow/red officer tasks escalate to supervisors after this many minutes.
-CLEARANCE_ESCALATION_MINUTES = env.int("CLEARANCE_ESCALATION_MINUTES", default=60)
+# Unassigned yellow/red officer tasks escalate to supervisors when past their queue's service
+# level (OFFICERS_SLA_HOURS below, risk.sla): one rule for the timer and the pages.
 # Webhook deliveries: attempts before giving up, first back-off (doubles each time, jittered),
 # HTTP connect and read timeouts (docs/risk.md, "Push notifications").
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
@@ -440,7 +441,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_TIME_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
-# Service level per queue (hours from the task's creation; AEO tasks get the AEO target).
+# Service level per queue (hours from the task's creation, the clock stopped while a query waits
+# for the agent; AEO tasks get the AEO target). Also the escalation limit (risk.sla).
 OFFICERS_SLA_HOURS = {"documentary_check": 4, "inspection": 24, "aeo": 6}
 
 # --- transit ---

@@ -9,9 +9,11 @@ from .clearance import (
     declaration_control_resume,
     declaration_query_agent,
     declaration_reject,
+    inspection_findings_override,
     inspection_findings_record,
     inspection_request,
     officer_task_assign,
+    officer_task_take_next,
     officer_tasks_escalate,
 )
 from .release import declaration_gate_out, declaration_release
@@ -26,9 +28,11 @@ __all__ = [
     "declaration_query_agent",
     "declaration_reject",
     "declaration_release",
+    "inspection_findings_override",
     "inspection_findings_record",
     "inspection_request",
     "officer_task_assign",
+    "officer_task_take_next",
     "officer_tasks_escalate",
     "risk_assessment_create",
     "risk_assessments_create",

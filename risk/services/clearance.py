@@ -107,6 +107,27 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
     return task
 
 
+def officer_task_take_next(*, candidates: Any, officer: Any, actor: Any, attempts: int = 5) -> OfficerTask | None:
+    """"Take next": assign the first still-open task of `candidates` (a queryset the caller has
+    scoped and ordered — AEO priority first, then oldest) to `officer`. Compare-and-set on the
+    task's status, so two officers taking at once never get the same task; None when the queue
+    is empty."""
+    if officer is None or not getattr(officer, "is_staff", False):
+        raise ValidationFailed(errors=[error("not_an_officer", "Tasks go to customs officers (staff).", "/officer")])
+    for _ in range(attempts):
+        task = candidates.filter(status=OfficerTask.Status.OPEN).first()
+        if task is None:
+            return None
+        now = clock.now()
+        taken = OfficerTask.objects.filter(pk=task.pk, status=OfficerTask.Status.OPEN).update(
+            status=OfficerTask.Status.ASSIGNED, assigned_to=officer, assigned_at=now
+        )
+        if taken:
+            task.refresh_from_db()
+            return task
+    raise Conflict(detail="Other officers took the next tasks first; try again.", code="take_next_contended")
+
+
 @transaction.atomic
 def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason: str, actor: Any) -> OfficerTask:
     """Documents required: under_control -> queried; the agent is notified with the list."""
@@ -136,7 +157,16 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
     task = _live_task_locked(declaration.pk)
     if declaration.status != "queried":
         raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
-    _transition(declaration, to_status="under_control", actor=actor, reason=reason or "Documents received")
+    documentary = task.queue == OfficerTask.Queue.DOCUMENTARY_CHECK
+    # Tell the agent what happened (documents received) and which control continues — the
+    # default "under control" notice would say "physical control" even for a documentary check.
+    _transition(
+        declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
+        notification_kind="documents_required" if documentary else "physical_control",
+        subject=f"{declaration.entry_number}: documents received; the "
+                f"{'documentary check' if documentary else 'physical examination'} continues",
+        payload={"control": str(task.queue)},
+    )
     task.outcome = ""
     task.save(update_fields=["outcome"])
     return task
@@ -186,6 +216,8 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     """Record the examination's findings. A non-compliant finding counts as an offence of the
     trader (a risk indicator for its next declarations); the officer then releases, amends the
     assessment, or rejects/seizes."""
+    from declarations.enums import EventKind
+    from declarations.services.common import event_record
     from traders.models import Trader
 
     if not findings.strip():
@@ -195,8 +227,40 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     task.findings = findings
     task.outcome = "compliant" if compliant else "non_compliant"
     task.save(update_fields=["findings", "outcome"])
+    # The examination's result is part of the declaration's history (who examined, what was found).
+    event_record(
+        declaration=declaration, kind=EventKind.FINDINGS, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=findings,
+        payload={"compliant": compliant, "task": str(task.pk)},
+    )
     if not compliant and declaration.trader_id:
         Trader.objects.filter(pk=declaration.trader_id).update(offences_count=F("offences_count") + 1)
+    return task
+
+
+@transaction.atomic
+def inspection_findings_override(*, declaration_id: Any, reason: str, actor: Any) -> OfficerTask:
+    """A supervisor allows release despite non-compliant findings (e.g. the discrepancy was
+    settled otherwise). The findings stay on the task; the override and its reason go on the
+    declaration's history; release is possible again."""
+    from declarations.enums import EventKind
+    from declarations.services.common import event_record
+
+    if not reason.strip():
+        raise ValidationFailed(errors=[error("required", "Give the reason for the override.", "/reason")])
+    declaration = _lock_declaration(declaration_id)
+    task = _live_task_locked(declaration.pk)
+    if task.outcome != "non_compliant":
+        raise Conflict(detail="Only non-compliant findings can be overridden.", code="nothing_to_override",
+                       errors=[error("nothing_to_override", f"Task outcome is {task.outcome or 'none'}.",
+                                     "/findings")])
+    task.outcome = "overridden"
+    task.save(update_fields=["outcome"])
+    event_record(
+        declaration=declaration, kind=EventKind.OVERRIDE, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=reason,
+        payload={"task": str(task.pk), "findings": task.findings},
+    )
     return task
 
 
@@ -239,7 +303,10 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
         .filter(declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
         .first()
     )
-    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize})
+    # The notice to the agent carries the reason (subject and payload), not only the new status.
+    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize},
+                notification_kind="rejected",
+                subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''} — {reason}")
     if task is not None:
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"
@@ -258,17 +325,19 @@ def officer_tasks_close(*, declaration_id: Any, outcome: str) -> int:
     ).update(status=OfficerTask.Status.DONE, outcome=outcome, completed_at=clock.now())
 
 
-def officer_tasks_escalate(*, older_than_minutes: int, actor: Any = None) -> int:
-    """SLA timer: unassigned yellow/red tasks older than the limit go to supervisors (marked
-    escalated once; supervisors get them at the top of their queue)."""
-    import datetime as dt
+def officer_tasks_escalate(*, actor: Any = None) -> int:
+    """SLA timer: unassigned yellow/red tasks past their queue's service level (`risk.sla`, the
+    same rule the officer pages show) go to supervisors (marked escalated once; supervisors get
+    them at the top of their queue). A task waiting for the agent's answer does not age."""
+    from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
 
-    cutoff = clock.now() - dt.timedelta(minutes=older_than_minutes)
-    overdue = list(
-        OfficerTask.objects.filter(
-            status=OfficerTask.Status.OPEN, escalated_at__isnull=True, created_at__lte=cutoff
-        ).values_list("pk", flat=True)
+    now = clock.now()
+    candidates = (
+        OfficerTask.objects.filter(status=OfficerTask.Status.OPEN, escalated_at__isnull=True)
+        .filter(created_before_limit(now))
+        .exclude(outcome=WAITING_OUTCOME)
     )
+    overdue = [task.pk for task in candidates if task_sla(task, now).overdue]
     if not overdue:
         return 0
-    return OfficerTask.objects.filter(pk__in=overdue, escalated_at__isnull=True).update(escalated_at=clock.now())
+    return OfficerTask.objects.filter(pk__in=overdue, escalated_at__isnull=True).update(escalated_at=now)

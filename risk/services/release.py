@@ -35,6 +35,7 @@ def _transition(
     payload: dict[str, Any] | None = None,
     notification_kind: str | None = None,
     channel: str | None = None,
+    subject: str | None = None,
 ) -> Any:
     """Move a declaration whose row the caller holds locked (event row + agent notification).
 
@@ -58,7 +59,7 @@ def _transition(
         notify_agent(
             declaration=declaration,
             kind=notification_kind,
-            subject=f"{declaration.entry_number}: {reason or to_status.replace('_', ' ')}",
+            subject=subject or f"{declaration.entry_number}: {reason or to_status.replace('_', ' ')}",
             payload={**status_payload(declaration), "from": from_status, "reason": reason, **(payload or {})},
             actor=actor,
         )
@@ -132,6 +133,17 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
             detail=f"A declaration in status {declaration.status!r} cannot be released.",
             code="illegal_transition",
             errors=[error("illegal_transition", f"{declaration.status} -> released is not allowed.", "/status")],
+        )
+    if not automatic and OfficerTask.objects.filter(
+        declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED],
+        outcome="non_compliant",
+    ).exists():
+        # The examination found the goods do not match: amend the assessment, reject/seize, or a
+        # supervisor overrides the findings with a recorded reason (`inspection_findings_override`).
+        raise Conflict(
+            detail="The inspection findings are not compliant: release needs a supervisor's override.",
+            code="findings_not_compliant",
+            errors=[error("findings_not_compliant", "Findings recorded as not compliant.", "/findings")],
         )
     lane = declaration.channel or "green"
     issued_at = clock.now()

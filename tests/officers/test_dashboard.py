@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -103,3 +104,29 @@ def test_dashboard_needs_the_permission(officer_client):
     user.is_staff = True
     user.save()
     assert officer_client(user).get(DASHBOARD).status_code == 403
+
+
+def test_dashboard_counts_are_whole_numbers_and_click_through_to_the_lists(officer_client):
+    # given
+    supervisor = officer_create("supervisor")
+    now = clock.now()
+    red = declaration_in_queue("red", lodged_at=now - dt.timedelta(minutes=30))
+    declaration_in_queue("yellow", lodged_at=now - dt.timedelta(days=1))
+    client = officer_client(supervisor)
+    today = timezone.localtime(now).date().isoformat()
+    # when
+    html = client.get(DASHBOARD).content.decode()
+    # then: the backlog chart prints counts, not "1.0"
+    backlog = html.split('id="chart-backlog"')[1].split("</section>")[0]
+    assert re.findall(r'class="value">([^<]*)</text>', backlog) == ["0", "0", "0", "2", "0"]
+    # and its bars, the lane segments and the day labels open the filtered declarations list
+    changelist = reverse("admin:declarations_declaration_changelist")
+    assert f'<a href="{changelist}?status__exact=under_control">' in backlog
+    segment = f"{changelist}?lodged_on={today}&amp;channel__exact=red"
+    assert f'<a href="{segment}"><rect' in html
+    opened = client.get(f"{changelist}?lodged_on={today}&channel__exact=red")
+    assert opened.status_code == 200
+    assert [d.pk for d in opened.context["cl"].result_list] == [red.pk]
+    by_status = client.get(f"{changelist}?status__exact=under_control")
+    assert len(by_status.context["cl"].result_list) == 2
+    assert "1.0" not in backlog

@@ -280,20 +280,30 @@ def test_cancelled_before_advance_is_not_released(lane_rules):
     assert not ReleaseOrder.objects.exists()
 
 
-def test_unassigned_tasks_escalate_after_the_sla(lane_rules, officer):
-    old = _declaration("red")
-    assigned = _declaration("red")
-    fresh = _declaration("yellow")
-    for d in (old, assigned, fresh):
-        tasks.score_declaration(str(d.pk))
-    long_ago = clock.now() - dt.timedelta(minutes=61)
-    OfficerTask.objects.filter(declaration__in=[old, assigned]).update(created_at=long_ago)
-    officer_task_assign(task_id=OfficerTask.objects.get(declaration=assigned).pk, officer=officer, actor=officer)
-    assert officer_tasks_escalate(older_than_minutes=60) == 1
-    assert officer_tasks_escalate(older_than_minutes=60) == 0
-    assert list(OfficerTask.objects.filter(escalated_at__isnull=False).values_list("declaration", flat=True)) == [
-        old.pk
-    ]
+def test_unassigned_tasks_escalate_after_their_queues_sla(lane_rules, officer):
+    # given: the service levels the officer pages show (documentary check 4 h, inspection 24 h)
+    names = ("red_over", "red_within", "red_assigned", "yellow_over", "yellow_within", "yellow_queried")
+    made = {name: _declaration("red" if name.startswith("red") else "yellow") for name in names}
+    for declaration in made.values():
+        tasks.score_declaration(str(declaration.pk))
+    now = clock.now()
+    ages = {"red_over": dt.timedelta(hours=24, minutes=1), "red_within": dt.timedelta(hours=23, minutes=59),
+            "red_assigned": dt.timedelta(hours=30), "yellow_over": dt.timedelta(hours=4, minutes=1),
+            "yellow_within": dt.timedelta(hours=3, minutes=59), "yellow_queried": dt.timedelta(hours=9)}
+    for name, age in ages.items():
+        OfficerTask.objects.filter(declaration=made[name]).update(created_at=now - age)
+    officer_task_assign(task_id=OfficerTask.objects.get(declaration=made["red_assigned"]).pk, officer=officer,
+                        actor=officer)
+    # a query waits for the agent: the SLA clock is stopped, the task does not age into Escalated
+    declaration_query_agent(declaration_id=made["yellow_queried"].pk, documents=["INV"], reason="r", actor=officer)
+    # when
+    first, second = officer_tasks_escalate(), officer_tasks_escalate()
+    # then
+    assert (first, second) == (2, 0)
+    escalated = set(OfficerTask.objects.filter(escalated_at__isnull=False).values_list("declaration", flat=True))
+    assert escalated == {made["red_over"].pk, made["yellow_over"].pk}
+    assert all(at >= now for at in OfficerTask.objects.filter(escalated_at__isnull=False)
+               .values_list("escalated_at", flat=True))
 
 
 def test_time_to_release_statistics_per_lane(lane_rules, officer):

@@ -1,0 +1,24 @@
+"""The sandbox clock in every admin page's header (trainers and trainees see the moved time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from core import clock
+from officers.formatting import eat
+
+from .clock import offset_text
+
+
+def sandbox_clock(request: HttpRequest) -> dict[str, Any]:
+    if not settings.FORODHA_SANDBOX:
+        return {}
+    user = getattr(request, "user", None)
+    return {"sandbox_clock": {
+        "now": eat(clock.now()),
+        "offset": offset_text(clock.offset()),
+        "can_move": bool(user is not None and user.has_perm("core.change_clockstate")),
+    }}

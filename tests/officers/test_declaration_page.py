@@ -1,0 +1,113 @@
+"""The declaration page reads like a customs system: tax names, money with thousands separators,
+East Africa Time, history as sentences, Yes/No, containers and seals on an inspection, findings
+in the history."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from declarations.models import AssessmentLine, DeclarationEvent
+from manifests.models import Container
+from risk.models import RiskAssessment
+from tests.factories.manifests import BillOfLadingFactory
+from tests.factories.officers import declaration_in_queue, lodged_under_control, officer_create
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, declaration) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(reverse("admin:declarations_declaration_change", args=[declaration.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def section(html: str, section_id: str) -> str:
+    match = re.search(rf'<fieldset class="module" id="{section_id}">(.*?)</fieldset>', html, re.S)
+    assert match is not None, section_id
+    return match.group(1)
+
+
+def eat(value) -> str:  # type: ignore[no-untyped-def]
+    return timezone.localtime(value).strftime("%d %b %Y %H:%M") + " EAT"
+
+
+def test_taxes_money_times_and_history_read_as_words(officer_client):
+    # given: a declaration through the real lodging, scoring, payment and clearance services
+    officer = officer_create("officer")
+    declaration, _ = lodged_under_control("yellow")
+    lines = list(AssessmentLine.objects.filter(assessment__declaration=declaration).order_by("line_no", "pk"))
+    events = list(DeclarationEvent.objects.filter(declaration=declaration).order_by("created_at", "id"))
+    score = RiskAssessment.objects.get(declaration=declaration).score
+    # when
+    html = page(officer_client(officer), declaration)
+    # then: every tax line by name, amounts with separators and two decimals
+    assessment = section(html, "assessment")
+    assert {line.tax for line in lines} >= {"import_duty", "vat", "idf", "rdl"}
+    for line in lines:
+        name = {"import_duty": "Import duty", "excise_duty": "Excise duty", "vat": "VAT",
+                "idf": "Import Declaration Fee", "rdl": "Railway Development Levy"}[line.tax]
+        assert (f'<td>{name}</td><td class="money">{line.base:,.2f}</td><td>{line.rule}</td>'
+                f'<td class="money">{line.amount:,.2f}</td>') in assessment
+    assert "import_duty" not in assessment
+    assert ">rdl<" not in assessment
+    total = sum(line.amount for line in lines)
+    assert total >= 1000  # so the separator shows
+    assert f'<tr class="total"><th>Total (KES)</th><td class="money"><strong>{total:,.2f}</strong></td></tr>' \
+        in assessment
+    # history: sentences with who/what/why in East Africa Time, no raw payloads or UTC
+    timeline = section(html, "timeline")
+    assert timeline.count('<li class="event') == len(events)
+    when = eat(events[0].created_at)
+    assert when == "25 Nov 2026 10:00 EAT"
+    agent_user = events[0].actor_label
+    assert [event.kind for event in events] == ["transition", "transition", "channel", "transition", "transition"]
+    assert re.findall(r'<span class="what">(.*?)</span>(?:\. <span class="reason">(.*?)</span>)?', timeline) == [
+        (f"{agent_user} lodged the declaration; it was registered", ""),
+        (f"{agent_user} assessed the taxes: KES {total:,.2f} to pay", ""),
+        (f"Risk engine assigned the yellow lane (score {score})", ""),
+        (f"{agent_user} recorded the payment", "Reason: “paid via mpesa”"),
+        ("System put the declaration under control for a documentary check", ""),
+    ]
+    assert eat(events[-1].created_at).startswith("25 Nov 2026 10:")
+    for raw in ("{'", "&#x27;", "+00:00", "UTC", "→", "assessed -&gt; assessed"):
+        assert raw not in timeline, raw
+    # header: lodging time in EAT, money with separators, late entry as plain words
+    assert f'<div class="readonly">{eat(declaration.lodged_at)}</div>' in html
+    assert f'<div class="readonly">{declaration.invoice_amount:,.2f}</div>' in html
+    assert re.search(r'<label class="inline">Late entry:</label>\s*<div class="readonly">No</div>', html)
+    assert "icon-no.svg" not in html
+
+
+def test_inspection_shows_containers_and_seals_and_findings_become_history(officer_client):
+    # given
+    inspector = officer_create("inspector")
+    bl = BillOfLadingFactory()
+    Container.objects.create(bill_of_lading=bl, number="MSCU1234565", size_type="42G1",
+                             seals=["KRA0012345", "SL778899"])
+    Container.objects.create(bill_of_lading=bl, number="TGHU7654321", size_type="22G1", seals=[])
+    declaration = declaration_in_queue("red", bill_of_lading=bl)
+    client = officer_client(inspector)
+    # when
+    before = page(client, declaration)
+    response = client.post(reverse("admin:declarations_declaration_decide", args=[declaration.pk, "findings"]),
+                           {"findings": "Seal SL778899 broken; 12 cartons undeclared phones", "compliant": "no",
+                            "confirm": "1"})
+    after = page(client, declaration)
+    # then
+    assert response.status_code == 302
+    task_section = section(before, "task")
+    assert ('<tr class="container"><td>MSCU1234565</td><td>42G1</td><td>KRA0012345, SL778899</td></tr>'
+            in task_section)
+    assert '<tr class="container"><td>TGHU7654321</td><td>22G1</td><td>none recorded</td></tr>' in task_section
+    event = DeclarationEvent.objects.filter(declaration=declaration).latest("created_at", "id")
+    assert (event.kind, event.actor, event.reason, event.payload["compliant"], event.from_status,
+            event.to_status) == ("findings", inspector, "Seal SL778899 broken; 12 cartons undeclared phones",
+                                 False, "under_control", "under_control")
+    assert (f'<span class="what">{inspector.username} recorded the inspection findings: not compliant</span>. '
+            '<span class="reason">Findings: “Seal SL778899 broken; 12 cartons undeclared phones”</span>'
+            in section(after, "timeline"))
+    assert "<strong>Findings (not compliant):</strong>" in section(after, "task")
