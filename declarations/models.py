@@ -129,6 +129,10 @@ class DeclarationItem(models.Model):
     cpc = models.CharField(max_length=7, blank=True)
     preference = models.CharField(max_length=16, blank=True)
     exemption = models.CharField(max_length=32, blank=True)
+    exemption_certificate = models.CharField(max_length=32, blank=True)
+    # Motor vehicle particulars (HS 87.02-87.05), as validated: vin, chassis_number, make, model,
+    # year_of_manufacture, engine_capacity_cc, fuel, condition.
+    vehicle = models.JSONField(null=True, blank=True)
     idf_reduced = models.BooleanField(default=False)
     rdl_reduced = models.BooleanField(default=False)
 

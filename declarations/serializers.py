@@ -100,6 +100,22 @@ class DocumentInSerializer(StrictSerializerMixin, serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
 
+class VehicleInSerializer(StrictSerializerMixin, serializers.Serializer):
+    """Particulars of one motor vehicle (HS 87.02-87.05 items; docs/declarations.md "Vehicles")."""
+
+    vin = CodeField(regex=r"^[A-HJ-NPR-Z0-9]{17}$", required=False, allow_blank=True,
+                    help_text="17-character VIN (ISO 3779; no I, O or Q)")
+    chassis_number = CodeField(regex=r"^[A-Z0-9][A-Z0-9-]{4,24}$", required=False, allow_blank=True,
+                               help_text="Chassis/frame number when the vehicle has no VIN (e.g. NZE161-7012345)")
+    make = TextField(max_length=60)
+    model = TextField(max_length=120)
+    year_of_manufacture = StrictIntegerField(min_value=1900, max_value=2100)
+    engine_capacity_cc = StrictIntegerField(min_value=0, max_value=30_000, help_text="0 for electric vehicles")
+    fuel = serializers.ChoiceField(choices=[("petrol", "Petrol"), ("diesel", "Diesel"), ("hybrid", "Hybrid"),
+                                            ("electric", "Electric"), ("lpg", "LPG")])
+    condition = serializers.ChoiceField(choices=[("new", "New"), ("used", "Used")])
+
+
 class ItemInSerializer(StrictSerializerMixin, serializers.Serializer):
     hs_code = CodeField(regex=HS_CODE_REGEX, help_text="8-digit HS code, with or without dots: 8703.22.90")
     description = TextField(max_length=500)
@@ -119,6 +135,11 @@ class ItemInSerializer(StrictSerializerMixin, serializers.Serializer):
     cpc = CodeField(regex=r"^[0-9]{7}$", required=False, allow_blank=True)
     preference = CodeField(regex=r"^[A-Z0-9_]{1,16}$", required=False, allow_blank=True)
     exemption = CodeField(regex=r"^[A-Za-z0-9_./-]{1,32}$", required=False, allow_blank=True)
+    exemption_certificate = CodeField(
+        regex=r"^[A-Za-z0-9_./-]{1,32}$", required=False, allow_blank=True,
+        help_text="Number of the exemption certificate the claim rests on (required with exemption)")
+    vehicle = VehicleInSerializer(required=False, allow_null=True,
+                                  help_text="Required for motor vehicles (HS 87.02-87.05)")
     idf_reduced = StrictBooleanField(required=False)
     rdl_reduced = StrictBooleanField(required=False)
 

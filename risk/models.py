@@ -30,6 +30,7 @@ class RiskRule(models.Model):
     code = models.SlugField(max_length=64, unique=True, help_text="Stable short name, e.g. hs-8703-vehicles.")
     kind = models.CharField(max_length=40, choices=KIND_CHOICES)
     description = models.CharField(max_length=200, help_text="Shown to officers as the reason's prefix.")
+    explanation = models.TextField(blank=True, help_text="Why the rule exists and what it looks for.")
     weight = models.PositiveSmallIntegerField(default=0, help_text="Score points added when the rule hits.")
     forced_lane = models.CharField(max_length=8, choices=ForcedLane.choices, blank=True, default="")
     hs_prefixes = models.CharField(

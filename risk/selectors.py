@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core import clock
 
@@ -96,8 +97,29 @@ def declarations_for_scoring(ids: Iterable[Any]) -> QuerySet[Any]:
     )
 
 
+def _crsp_facts(item: Any, on: dt.date) -> dict[str, Any]:
+    """CRSP-derived value of a vehicle item (a few indexed queries per vehicle; other items none)."""
+    vehicle = item.vehicle
+    if not vehicle:
+        return {}
+    from tariff.selectors import crsp_valuation
+
+    valuation = crsp_valuation(
+        make=vehicle["make"], model=vehicle["model"], hs_digits="".join(ch for ch in item.hs_code if ch.isdigit()),
+        engine_capacity_cc=int(vehicle["engine_capacity_cc"]), fuel=vehicle["fuel"],
+        year_of_manufacture=int(vehicle["year_of_manufacture"]), on=on,
+    )
+    if valuation is None:
+        return {}
+    basis = (f"{valuation.description}: KES {valuation.crsp_kes:,.2f} less {valuation.depreciation:.0%} "
+             f"depreciation for {valuation.age_years} years, / {valuation.divisor.normalize():f} "
+             f"(KRA template {valuation.template})")
+    return {"crsp_value_kes": valuation.value_kes, "crsp_basis": basis}
+
+
 def declaration_facts(declaration: Any) -> DeclarationFacts:
-    """Facts from a declaration loaded by `declarations_for_scoring` (no further queries)."""
+    """Facts from a declaration loaded by `declarations_for_scoring` (no further queries, except
+    the CRSP look-up of vehicle items)."""
     trader = declaration.trader
     aeo = getattr(trader, "aeo", None) if trader is not None else None
     today = clock.today()
@@ -116,6 +138,7 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
     )
     bl = declaration.bill_of_lading
     manifest = bl.manifest if bl is not None else None
+    on = timezone.localtime(declaration.lodged_at).date() if declaration.lodged_at else today
     items = tuple(
         ItemFacts(
             hs_code="".join(ch for ch in item.hs_code if ch.isdigit()),
@@ -124,6 +147,7 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
             gross_weight_kg=item.gross_weight_kg,
             net_weight_kg=item.net_weight_kg,
             claims_exemption=bool(item.exemption),
+            **_crsp_facts(item, on),
         )
         for item in declaration.items.all()
     )

@@ -189,6 +189,13 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     errors = list(prepared.errors)
     if not any(e.pointer == "/bill_of_lading" for e in errors):
         errors.extend(_reserve(declaration, prepared, actor))
+    if not errors and prepared.exemption_draws:
+        # Compare-and-set on each certificate's quota, in this transaction: a refusal (a concurrent
+        # lodging took the last of it) rolls everything back with the other problems.
+        from tariff.services import exemption_quota_draw
+
+        errors.extend(exemption_quota_draw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
+                                           actor=actor))
     if errors:
         raise ValidationFailed(errors=errors)
     transition_check(Status.DRAFT, Status.REGISTERED)
@@ -279,7 +286,8 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
 _ITEM_FIELDS = (
     "declaration", "line_no", "hs_code", "description", "origin_country", "packages", "package_kind",
     "gross_weight_kg", "net_weight_kg", "supplementary_quantity", "supplementary_unit", "item_value",
-    "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "idf_reduced", "rdl_reduced",
+    "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "exemption_certificate", "vehicle",
+    "idf_reduced", "rdl_reduced",
 )
 
 
@@ -289,7 +297,10 @@ def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> Non
         (declaration.pk, item.line_no, item.hs_code, item.description, item.origin_country, item.packages,
          item.package_kind, item.gross_weight_kg, item.net_weight_kg, item.supplementary_quantity,
          item.supplementary_unit, item.item_value, item.customs_value, item.customs_value_kes, item.cpc,
-         item.preference, item.exemption, item.idf_reduced, item.rdl_reduced)
+         item.preference, item.exemption, item.exemption_certificate,
+         # JSON text (insert_rows passes values as they are; PostgreSQL parses it into jsonb)
+         json.dumps(item.vehicle, sort_keys=True) if item.vehicle is not None else None,
+         item.idf_reduced, item.rdl_reduced)
         for item in prepared.items
     ])
 

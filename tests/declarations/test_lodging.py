@@ -21,7 +21,7 @@ from declarations.models import (
 from declarations.services import declaration_lodge
 from manifests.models import BillOfLading
 from notifications.models import Notification
-from tests.factories.declarations import World, body_im4, expected_taxes, item, world_create
+from tests.factories.declarations import World, body_im4, expected_taxes, item, vehicle, world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ def _post(client: APIClient, body: Any) -> Any:
 
 
 def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client: APIClient, world: World) -> None:
-    # given: the API.md example body verbatim (KES, one used car, CIF 425.71), with our PIN and B/L
+    # given: the API.md example body (KES, one used car, CIF 425.71), with our PIN and B/L, plus the
+    # vehicle particulars iCMS requires on a motor-vehicle item (docs/declarations.md "Vehicles")
     body = {
         "regime": "IM4", "cpc": "4000000", "office": "MBA", "importer_pin": world.trader.pin,
         "local_reference": "AGT-2026-000123", "bill_of_lading": world.bl.number, "currency": "KES",
@@ -39,7 +40,8 @@ def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client
         "country_of_export": "JP",
         "items": [{"hs_code": "8703.22.90", "description": "Used motor car, 1490 cc petrol", "origin_country": "JP",
                    "packages": 1, "package_kind": "NE", "gross_weight_kg": "1150.000", "net_weight_kg": "1100.000",
-                   "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71"}],
+                   "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71",
+                   "vehicle": vehicle()}],
     }
 
     # when
