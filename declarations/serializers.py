@@ -194,12 +194,29 @@ class DeclarationInSerializer(StrictSerializer):
 # Output
 
 
+class ExchangeRateUsedOutSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    kes_per_unit = serializers.DecimalField(max_digits=16, decimal_places=6)
+    date = serializers.DateField(allow_null=True, help_text="The date the rate was fixed")
+
+
 class AssessmentLineOutSerializer(serializers.Serializer):
     line_no = serializers.IntegerField()
     tax = serializers.CharField()
     base = serializers.DecimalField(max_digits=18, decimal_places=2)
-    rule = serializers.CharField()
+    rule = serializers.CharField(help_text="The rate applied, e.g. '35% (Kenya rate, CET 25%)'")
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    legal_basis = serializers.CharField(help_text="Act, schedule or section the rate comes from")
+    exchange_rates = ExchangeRateUsedOutSerializer(
+        many=True, help_text="Every exchange rate this line used (declaration currency, specific-rate currency)")
+
+
+class ESlipLineOutSerializer(serializers.Serializer):
+    line_no = serializers.IntegerField()
+    tax = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    rule = serializers.CharField()
+    legal_basis = serializers.CharField()
 
 
 class TotalsOutSerializer(serializers.Serializer):
@@ -218,6 +235,7 @@ class AssessmentOutSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text="Always KES")
     rate_date = serializers.DateField()
     exchange_rate = serializers.DecimalField(max_digits=16, decimal_places=6)
+    exchange_rate_date = serializers.DateField(allow_null=True, help_text="Null for KES declarations")
     totals = TotalsOutSerializer()
     lines = AssessmentLineOutSerializer(many=True)
 
@@ -227,6 +245,7 @@ class ESlipOutSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField()
     due_date = serializers.DateField()
+    lines = ESlipLineOutSerializer(many=True, help_text="What is paid, line by line, with its legal basis")
 
 
 class PaymentOutSerializer(serializers.Serializer):

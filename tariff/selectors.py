@@ -151,18 +151,33 @@ def build_tariff_book(on: dt.date) -> TariffBook:
                 m.get_kind_display(),
                 interned,
             )
-        measures.append(Measure(m.kind, m.category, m.hs_prefix, rule, m.code, m.description))
+        measures.append(Measure(m.kind, m.category, m.hs_prefix, rule, m.code, m.description, m.legal_reference))
     # Several measures of one kind, category and prefix in force: the latest valid_from wins
     # (ordered above; TariffBook keeps the first of equal-length prefixes).
+    fx = exchange_rates_dated(on)
     return TariffBook(
         on=on,
         lines=lines,
         measures=tuple(measures),
-        exchange_rates=exchange_rates_in_force(on),
+        exchange_rates={currency: rate for currency, (rate, _) in fx.items()},
+        exchange_rate_dates={currency: day for currency, (_, day) in fx.items()},
         eac_partners=frozenset(Country.objects.filter(is_eac_partner=True).values_list("code", flat=True)),
         known_codes=frozenset(TariffLine.objects.values_list("code", flat=True).distinct()),
         hs_subheadings=frozenset(HSNode.objects.filter(level=6).values_list("code", flat=True)),
     )
+
+
+def exchange_rates_dated(on: dt.date) -> dict[str, tuple[Decimal, dt.date]]:
+    """Per currency, the rate in force on `on` and the date it was fixed."""
+    oldest = on - dt.timedelta(days=EXCHANGE_RATE_MAX_AGE_DAYS)
+    rates: dict[str, tuple[Decimal, dt.date]] = {}
+    for currency, rate, day in (
+        ExchangeRate.objects.filter(date__lte=on, date__gte=oldest)
+        .order_by("currency_id", "-date")
+        .values_list("currency_id", "kes_per_unit", "date")
+    ):
+        rates.setdefault(currency, (rate, day))
+    return rates
 
 
 def exchange_rates_in_force(on: dt.date) -> dict[str, Decimal]:
