@@ -28,7 +28,8 @@ class RiskRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ReferencePrice)
 class ReferencePriceAdmin(admin.ModelAdmin):
-    list_display = ["hs_prefix", "kes_per_kg", "valid_from", "valid_to", "note"]
+    list_display = ["hs_prefix", "unit", "kes_per_unit", "valid_from", "valid_to", "note"]
+    list_filter = ["unit"]
     search_fields = ["hs_prefix", "note"]
 
 

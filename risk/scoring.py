@@ -83,6 +83,8 @@ class ItemFacts:
     # it was derived, shown to the officer; None when the vehicle is not on the CRSP list.
     crsp_value_kes: Decimal | None = None
     crsp_basis: str = ""
+    supplementary_quantity: Decimal | None = None
+    supplementary_unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,15 @@ class ScoringConfig:
     aeo_random_rate_factor: Decimal = Decimal("0.2")
     # HS prefix (digits) -> reference price in KES per kg, longest prefix wins.
     reference_prices: tuple[tuple[str, Decimal], ...] = field(default=())
+    # (HS prefix, supplementary unit, KES per unit): compared with the supplementary quantity.
+    unit_reference_prices: tuple[tuple[str, str, Decimal], ...] = field(default=())
+
+    def unit_reference_price(self, hs_code: str, unit: str) -> tuple[str, Decimal] | None:
+        best: tuple[str, Decimal] | None = None
+        for prefix, price_unit, price in self.unit_reference_prices:
+            if price_unit == unit and hs_code.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, price)
+        return best
 
     def reference_price(self, hs_code: str) -> tuple[str, Decimal] | None:
         best: tuple[str, Decimal] | None = None
@@ -259,6 +270,20 @@ def _evaluate(rule: RuleSpec, facts: DeclarationFacts, config: ScoringConfig) ->
                 return (
                     f"item {index} HS {format_hs(item.hs_code)} declared at KES {per_kg:.2f}/kg, more than "
                     f"{percent}% below the reference KES {price:.2f}/kg for {format_hs(prefix)}"
+                )
+        for index, item in enumerate(facts.items, start=1):
+            quantity, unit = item.supplementary_quantity, item.supplementary_unit
+            if not unit or quantity is None or quantity <= 0:
+                continue
+            per_unit_reference = config.unit_reference_price(item.hs_code, unit)
+            if per_unit_reference is None:
+                continue
+            prefix, price = per_unit_reference
+            per_unit = item.customs_value_kes / quantity
+            if per_unit < price * (_HUNDRED - percent) / _HUNDRED:
+                return (
+                    f"item {index} HS {format_hs(item.hs_code)} declared at KES {per_unit:.2f}/{unit}, more than "
+                    f"{percent}% below the reference KES {price:.2f}/{unit} for {format_hs(prefix)}"
                 )
         return None
     if kind == "value_below_crsp":

@@ -66,21 +66,25 @@ def rule_set_in_force(*, at: dt.datetime | None = None) -> RuleSet:
         ReferencePrice.objects.filter(valid_from__lte=day)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
         .order_by("hs_prefix", "valid_from")
-        .values_list("hs_prefix", "kes_per_kg")
+        .values_list("hs_prefix", "unit", "kes_per_unit")
     )
-    # Latest valid_from wins for a prefix listed twice.
-    price_map: dict[str, Decimal] = dict(prices)
+    # Latest valid_from wins for a prefix listed twice (per unit).
+    price_map: dict[str, Decimal] = {prefix: price for prefix, unit, price in prices if unit == "kg"}
+    unit_map: dict[tuple[str, str], Decimal] = {(prefix, unit): price for prefix, unit, price in prices if unit != "kg"}
     digest = hashlib.sha256()
     for rule in rules:
         digest.update(f"{rule.pk}:{rule.updated_at.isoformat()};".encode())
     for prefix, price in sorted(price_map.items()):
         digest.update(f"{prefix}={price};".encode())
+    for (prefix, unit), price in sorted(unit_map.items()):
+        digest.update(f"{prefix}/{unit}={price};".encode())
     config = ScoringConfig(
         blue_from=settings.RISK_LANE_BLUE_FROM,
         yellow_from=settings.RISK_LANE_YELLOW_FROM,
         red_from=settings.RISK_LANE_RED_FROM,
         aeo_random_rate_factor=Decimal(str(settings.RISK_AEO_RANDOM_RATE_FACTOR)),
         reference_prices=tuple(sorted(price_map.items())),
+        unit_reference_prices=tuple(sorted((prefix, unit, price) for (prefix, unit), price in unit_map.items())),
     )
     return RuleSet(rules=tuple(rule_spec_from_model(r) for r in rules), config=config, version=digest.hexdigest()[:16])
 
@@ -147,6 +151,8 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
             gross_weight_kg=item.gross_weight_kg,
             net_weight_kg=item.net_weight_kg,
             claims_exemption=bool(item.exemption),
+            supplementary_quantity=item.supplementary_quantity,
+            supplementary_unit=item.supplementary_unit,
             **_crsp_facts(item, on),
         )
         for item in declaration.items.all()

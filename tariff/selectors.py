@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
@@ -27,6 +28,7 @@ from tariff.models import (
     DutyRate,
     ExchangeRate,
     ExemptionCertificate,
+    ExemptionDrawdown,
     HSNode,
     NationalMeasure,
     TariffLine,
@@ -307,7 +309,7 @@ def exemption_claim_amount(certificate: ExemptionCertificate, claim: ExemptionCl
 
 
 def exemption_claim_problems(
-    *, claims: list[ExemptionClaim], holder_pin: str, on: dt.date
+    *, claims: list[ExemptionClaim], holder_pin: str, on: dt.date, declaration_id: Any = None
 ) -> tuple[list[tuple[str, str, str]], dict[str, ExemptionCertificate]]:
     """(code, detail, pointer) per problem in the claims, and the certificates found.
 
@@ -316,6 +318,13 @@ def exemption_claim_problems(
     atomically by `tariff.services.exemption_quota_draw` inside the lodging transaction.
     """
     certificates = exemption_certificates_get({c.certificate_number for c in claims})
+    # An amended declaration already holds its draws: they count as available to it.
+    own: dict[int, Decimal] = {}
+    if declaration_id is not None and certificates:
+        for certificate_id, drawn in ExemptionDrawdown.objects.filter(
+            declaration_id=declaration_id, released_at__isnull=True
+        ).values_list("certificate_id", "amount"):
+            own[certificate_id] = own.get(certificate_id, Decimal(0)) + drawn
     problems: list[tuple[str, str, str]] = []
     wanted: dict[str, Decimal] = {}
     for claim in claims:
@@ -353,7 +362,7 @@ def exemption_claim_problems(
                              "supplementary quantity.", f"/items/{claim.index}/supplementary_quantity"))
             continue
         wanted[cert.number] = wanted.get(cert.number, Decimal(0)) + amount
-        if wanted[cert.number] > cert.quota_left:
+        if wanted[cert.number] > cert.quota_left + own.get(cert.pk, Decimal(0)):
             problems.append(("exemption_quota_exhausted",
                              f"Exemption certificate {cert.number} has {cert.quota_left} "
                              f"{'KES' if cert.quota_kind == 'value' else 'units'} left.", pointer))

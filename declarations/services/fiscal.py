@@ -77,7 +77,8 @@ def _vehicle_problems(item: Any, index: int, *, is_import: bool, on: dt.date) ->
 
 
 def fiscal_problems(
-    *, items: Sequence[Any], documents: Sequence[dict[str, Any]], holder_pin: str, is_import: bool, on: dt.date
+    *, items: Sequence[Any], documents: Sequence[dict[str, Any]], holder_pin: str, is_import: bool, on: dt.date,
+    declaration_id: Any = None,
 ) -> tuple[list[ErrorItem], list[Any]]:
     """Problems of every item, and the quota draws of the valid exemption claims."""
     from tariff.selectors import ExemptionClaim, exemption_claim_amount, exemption_claim_problems
@@ -103,7 +104,8 @@ def fiscal_problems(
     certificates: dict[str, Any] = {}
     failed: set[int] = set()
     if claims:
-        found, certificates = exemption_claim_problems(claims=claims, holder_pin=holder_pin, on=on)
+        found, certificates = exemption_claim_problems(claims=claims, holder_pin=holder_pin, on=on,
+                                                       declaration_id=declaration_id)
         for code, detail, pointer in found:
             problems.append(error(code, detail, pointer))
             failed.add(int(pointer.split("/")[2]))

@@ -316,7 +316,8 @@ def declaration_prepare(
     from .fiscal import fiscal_problems
 
     fiscal_errors, exemption_draws = fiscal_problems(
-        items=items, documents=data.get("documents") or [], holder_pin=pin, is_import=is_import, on=rate_date)
+        items=items, documents=data.get("documents") or [], holder_pin=pin, is_import=is_import, on=rate_date,
+        declaration_id=declaration_id)
     errors.extend(fiscal_errors)
 
     # --- EAC Single Customs Territory transit (IM8): destination, route, e-seals, bond ----------

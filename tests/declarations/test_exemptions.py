@@ -248,3 +248,27 @@ def test_twenty_concurrent_claims_never_overdraw_the_quota(postgres: None) -> No
     assert ExemptionDrawdown.objects.filter(certificate=cert).count() == 7
     assert Declaration.objects.filter(status="assessed").count() == 7
     assert ExemptionCertificate.objects.get(pk=cert.pk).quota_left == 0
+
+
+@pytest.mark.django_db
+def test_an_officer_amendment_of_a_claim_that_used_the_whole_quota_is_not_refused(
+    client: APIClient, world: World
+) -> None:
+    # given: a lodged claim that took the certificate's whole quota
+    from declarations.services import declaration_officer_amend
+
+    cert = ExemptionCertificateFactory(holder_pin=world.trader.pin)
+    lodged = _post(client, _diplomatic_car(world, exemption_certificate=cert.number)).json()
+    items = lodged["declaration"]["items"]
+    items[0]["description"] = "Motor car for the mission, chassis checked"
+    items[0]["gross_weight_kg"] = "100.400"
+
+    # when: the officer amends it (its own draw counts as available to it)
+    declaration = declaration_officer_amend(declaration_id=lodged["id"], body={"items": items},
+                                            reason="weight corrected after examination", actor=None)
+
+    # then: amended, the quota unchanged (no second draw)
+    assert declaration.version == 2
+    cert.refresh_from_db()
+    assert cert.quota_used == Decimal("1500000.000")
+    assert ExemptionDrawdown.objects.filter(certificate=cert).count() == 1
