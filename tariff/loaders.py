@@ -16,6 +16,7 @@ from pathlib import Path
 
 import openpyxl
 
+from core.db import insert_rows
 from reference.loaders import Progress, _noop, upsert
 from tariff.cet import CetResult, parse_cet
 from tariff.models import (
@@ -240,7 +241,9 @@ def parse_crsp_workbook(path: Path) -> CrspWorkbook:
         for sheet_name, sheet in _CRSP_SHEETS.items():
             ws = wb[sheet_name]
             header: list[str] | None = None
-            for row_no, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            # The price is the 11th column (motor vehicles) or the 8th (motor cycles): no need to
+            # read the empty trailing columns.
+            for row_no, row in enumerate(ws.iter_rows(values_only=True, max_col=11), start=1):
                 cells = [_text(c) for c in row]
                 if header is None:
                     if cells and cells[0].lower() == "make":
@@ -297,11 +300,18 @@ def parse_crsp_workbook(path: Path) -> CrspWorkbook:
     return CrspWorkbook(entries=entries, depreciation=depreciation, templates=templates)
 
 
+_CRSP_FIELDS = ("list_date", "sheet", "row_no", "make", "model", "model_number", "transmission", "drive",
+                "engine_capacity", "body_type", "fuel", "crsp_kes")
+
+
 def load_crsp(progress: Progress = _noop, data_dir: Path = DATA_DIR) -> int:
+    """The list's rows are replaced as a whole (nothing refers to them and the admin cannot edit
+    them): one DELETE and one COPY, ~10x faster than an upsert of 5,700 rows on the test-session
+    setup path. Depreciation and templates are upserted."""
     book = parse_crsp_workbook(data_dir / CRSP_WORKBOOK)
-    n = upsert(CrspEntry, book.entries, unique_fields=["list_date", "sheet", "row_no"],
-               update_fields=["make", "model", "model_number", "transmission", "drive", "engine_capacity",
-                              "body_type", "fuel", "crsp_kes"], progress=progress)
+    CrspEntry.objects.filter(list_date=CRSP_LIST_DATE).delete()
+    n = insert_rows(CrspEntry, _CRSP_FIELDS, [tuple(getattr(e, f) for f in _CRSP_FIELDS) for e in book.entries])
+    progress(n)
     n += upsert(CrspDepreciation, book.depreciation, unique_fields=["list_date", "basis", "age_over"],
                 update_fields=["age_up_to", "rate", "label"], progress=progress)
     n += upsert(CrspTemplate, book.templates, unique_fields=["list_date", "code"],
