@@ -23,7 +23,8 @@ KEEP_APPS = frozenset({"reference", "tariff", "contenttypes", "auth", "authtoken
                        "drf_spectacular", "drf_spectacular_sidecar", "django_filters", "rest_framework"})
 KEEP_MODELS = frozenset({"core.clockstate"})
 # Operational rows living in a reference app: the exemptions register is seeded per sandbox.
-WIPE_MODELS = frozenset({"tariff.exemptioncertificate", "tariff.exemptiondrawdown"})
+WIPE_MODELS = frozenset({"tariff.exemptioncertificate", "tariff.exemptioncertificatechange",
+                         "tariff.exemptiondrawdown"})
 
 
 @dataclass(frozen=True)

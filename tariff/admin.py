@@ -18,6 +18,7 @@ from tariff.models import (
     DutyRate,
     ExchangeRate,
     ExemptionCertificate,
+    ExemptionCertificateChange,
     ExemptionDrawdown,
     HSNode,
     NationalMeasure,
@@ -142,6 +143,20 @@ class ExemptionDrawdownInline(admin.TabularInline):
         return False
 
 
+class ExemptionCertificateChangeInline(admin.TabularInline):
+    model = ExemptionCertificateChange
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "actor_label", "from_status", "to_status", "changed")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ExemptionCertificate)
 class ExemptionCertificateAdmin(admin.ModelAdmin):
     """The exemptions register. `quota_used` moves only with lodgings and cancellations."""
@@ -151,7 +166,7 @@ class ExemptionCertificateAdmin(admin.ModelAdmin):
     list_filter = ("category", "status", "quota_kind", "exemption_code")
     search_fields = ("number", "holder_pin", "holder_name", "goods_description")
     readonly_fields = ("quota_used", "created_at", "updated_at")
-    inlines = [ExemptionDrawdownInline]
+    inlines = [ExemptionCertificateChangeInline, ExemptionDrawdownInline]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         exemption_certificate_save(instance=obj, actor=request.user)

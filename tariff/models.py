@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 DATE_RANGE_OK = models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from"))
@@ -302,6 +303,25 @@ class ExemptionCertificate(models.Model):
     @property
     def quota_left(self) -> Decimal:
         return self.quota_total - self.quota_used
+
+
+class ExemptionCertificateChange(models.Model):
+    """Who created or changed a certificate (status, scope, quota, validity) and what changed."""
+
+    certificate = models.ForeignKey(ExemptionCertificate, on_delete=models.PROTECT, related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    changed = models.JSONField(default=dict, blank=True, help_text="field: [old, new]")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["certificate", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class ExemptionDrawdown(models.Model):

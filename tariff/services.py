@@ -17,7 +17,7 @@ from django.db.models import F
 
 from core import clock
 from core.exceptions import ErrorItem
-from tariff.models import ExemptionCertificate, ExemptionDrawdown
+from tariff.models import ExemptionCertificate, ExemptionCertificateChange, ExemptionDrawdown
 
 TARIFF_VERSION_KEY = "forodha:tariff:version"
 logger = logging.getLogger(__name__)
@@ -131,15 +131,24 @@ def exemption_certificate_save(*, instance: ExemptionCertificate, actor: Any = N
     """Admin create/edit. `quota_used` is never edited by hand (drawn and given back by lodging and
     cancellation); the model's constraints refuse a total below what is already used."""
     now = clock.now()
-    if instance.pk is None:
+    tracked = [f.name for f in instance._meta.concrete_fields
+               if f.name not in ("id", "quota_used", "created_at", "updated_at")]
+    before = None if instance._state.adding else ExemptionCertificate.objects.filter(pk=instance.pk).first()
+    if instance._state.adding:
         instance.created_at = now
         instance.quota_used = Decimal(0)
     instance.updated_at = now
     instance.full_clean()
-    if instance._state.adding:
-        instance.save()
-    else:
-        # Never write quota_used from a form: it may be stale against a concurrent lodging.
-        instance.save(update_fields=[f.name for f in instance._meta.concrete_fields
-                                     if f.name not in ("id", "quota_used", "created_at")])
+    changed = {name: [str(getattr(before, name)) if before is not None else "", str(getattr(instance, name))]
+               for name in tracked if before is None or getattr(before, name) != getattr(instance, name)}
+    with transaction.atomic():
+        if before is None:
+            instance.save()
+        else:
+            # Never write quota_used from a form: it may be stale against a concurrent lodging.
+            instance.save(update_fields=[*tracked, "updated_at"])
+        ExemptionCertificateChange.objects.create(
+            certificate=instance, actor=actor if getattr(actor, "pk", None) else None, actor_label=_actor_label(actor),
+            from_status=before.status if before is not None else "", to_status=instance.status, changed=changed,
+            created_at=now)
     return instance

@@ -147,12 +147,17 @@ def test_exemption_certificate_kept_in_the_admin_never_overwrites_the_quota_used
         "valid_from": cert.valid_from.isoformat(), "valid_to": cert.valid_to.isoformat(), "status": "suspended",
         "drawdowns-TOTAL_FORMS": "0", "drawdowns-INITIAL_FORMS": "0", "drawdowns-MIN_NUM_FORMS": "0",
         "drawdowns-MAX_NUM_FORMS": "1000",
+        "changes-TOTAL_FORMS": "0", "changes-INITIAL_FORMS": "0", "changes-MIN_NUM_FORMS": "0",
+        "changes-MAX_NUM_FORMS": "1000",
     })
 
     # then
     assert response.status_code == 302, response.content[:2000]
     cert.refresh_from_db()
     assert (cert.status, cert.quota_used) == ("suspended", Decimal("400000.000"))
+    (change,) = cert.changes.all()
+    assert (change.actor.username, change.from_status, change.to_status, change.changed) == (
+        "chief", "active", "suspended", {"status": ["active", "suspended"]})
 
 
 def test_crsp_list_is_read_only_in_the_admin(admin_client_h1: Client) -> None:
