@@ -160,7 +160,7 @@ def _seed(n: int) -> list[str]:
             valid_from=now - dt.timedelta(days=1),
         )
     for prefix, price in PRICES:
-        ReferencePrice.objects.create(hs_prefix=prefix, kes_per_kg=price, valid_from=dt.date(2024, 1, 1))
+        ReferencePrice.objects.create(hs_prefix=prefix, kes_per_unit=price, valid_from=dt.date(2024, 1, 1))
     office, _ = CustomsOffice.objects.get_or_create(code="MBA", defaults={"name": "Mombasa", "kind": "seaport"})
     agent = ClearingAgent.objects.create(
         name="Bench Agent", licence_number="CA/BENCH/1", licence_valid_from=dt.date(2024, 1, 1),

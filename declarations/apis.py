@@ -51,20 +51,25 @@ def render_assessment(assessment: Assessment | None, lines: list[Any] | None = N
         "currency": "KES",
         "rate_date": assessment.rate_date.isoformat(),
         "exchange_rate": f"{assessment.exchange_rate:.6f}",
+        "exchange_rate_date": assessment.exchange_rate_date.isoformat() if assessment.exchange_rate_date else None,
         "totals": {name: _money(getattr(assessment, name)) for name in
                    ("import_duty", "excise_duty", "vat", "idf", "rdl", "penalties", "fees", "total")},
         "lines": [{"line_no": line.line_no, "tax": line.tax, "base": _money(line.base), "rule": line.rule,
-                   "amount": _money(line.amount)} for line in lines],
+                   "amount": _money(line.amount), "legal_basis": line.legal_basis,
+                   "exchange_rates": line.exchange_rates} for line in lines],
     }
 
 
-def render_eslip(eslip: ESlip | None) -> dict[str, Any] | None:
+def render_eslip(eslip: ESlip | None, lines: list[Any] | None = None) -> dict[str, Any] | None:
+    """The payment slip; `lines` (the assessment it was issued for) itemise what is paid and why."""
     if eslip is None:
         return None
     # IM8 (secured by bond): amount 0.00, no due date, `secured_by` names the bond.
     return {"reference": eslip.reference, "amount": _money(eslip.amount), "currency": eslip.currency,
             "due_date": None if eslip.secured_by else eslip.due_date.isoformat(),
-            "secured_by": eslip.secured_by or None}
+            "secured_by": eslip.secured_by or None,
+            "lines": [{"line_no": line.line_no, "tax": line.tax, "amount": _money(line.amount),
+                       "rule": line.rule, "legal_basis": line.legal_basis} for line in (lines or [])]}
 
 
 def render_payment(payment: Payment | None) -> dict[str, Any] | None:
@@ -97,7 +102,9 @@ def render_declaration(declaration: Declaration) -> dict[str, Any]:
         "payment_due_date": declaration.payment_due_date.isoformat() if declaration.payment_due_date else None,
         "declaration": declaration.body,
         "assessment": render_assessment(assessment),
-        "eslip": render_eslip(eslip),
+        "eslip": render_eslip(eslip, list(assessment.lines.all())
+                              if assessment is not None and eslip is not None
+                              and eslip.assessment_id == assessment.pk else None),
         "payment": render_payment(payment),
         "pending_amendment": None if pending is None else {
             "id": str(pending.pk), "changed_fields": pending.changed_fields,

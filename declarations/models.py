@@ -132,6 +132,10 @@ class DeclarationItem(models.Model):
     cpc = models.CharField(max_length=7, blank=True)
     preference = models.CharField(max_length=16, blank=True)
     exemption = models.CharField(max_length=32, blank=True)
+    exemption_certificate = models.CharField(max_length=32, blank=True)
+    # Motor vehicle particulars (HS 87.02-87.05), as validated: vin, chassis_number, make, model,
+    # year_of_manufacture, engine_capacity_cc, fuel, condition.
+    vehicle = models.JSONField(null=True, blank=True)
     idf_reduced = models.BooleanField(default=False)
     rdl_reduced = models.BooleanField(default=False)
 
@@ -192,6 +196,8 @@ class Assessment(models.Model):
     rate_date = models.DateField()
     currency = models.CharField(max_length=3)
     exchange_rate = models.DecimalField(max_digits=16, decimal_places=6)
+    # The date the declaration currency's rate was fixed (null for KES declarations).
+    exchange_rate_date = models.DateField(null=True, blank=True)
     import_duty = models.DecimalField(max_digits=18, decimal_places=2)
     excise_duty = models.DecimalField(max_digits=18, decimal_places=2)
     vat = models.DecimalField(max_digits=18, decimal_places=2)
@@ -217,8 +223,11 @@ class AssessmentLine(models.Model):
     line_no = models.PositiveIntegerField(help_text="Item line; 0 for declaration-level penalties and fees")
     tax = models.CharField(max_length=32)
     base = models.DecimalField(max_digits=18, decimal_places=2)
-    rule = models.CharField(max_length=200)
+    rule = models.CharField(max_length=200, help_text="The rate applied")
     amount = models.DecimalField(max_digits=18, decimal_places=2)
+    legal_basis = models.CharField(max_length=300, blank=True, help_text="Act, schedule or section")
+    # [{"currency": "USD", "kes_per_unit": "129.500000", "date": "2026-11-01"}] for each rate used.
+    exchange_rates = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["assessment", "line_no", "id"]

@@ -94,6 +94,22 @@ class DocumentInSerializer(StrictSerializerMixin, serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True)
 
 
+class VehicleInSerializer(StrictSerializerMixin, serializers.Serializer):
+    """Particulars of one motor vehicle (HS 87.02-87.05 items; docs/declarations.md "Vehicles")."""
+
+    vin = CodeField(regex=r"^[A-HJ-NPR-Z0-9]{17}$", required=False, allow_blank=True,
+                    help_text="17-character VIN (ISO 3779; no I, O or Q)")
+    chassis_number = CodeField(regex=r"^[A-Z0-9][A-Z0-9-]{4,24}$", required=False, allow_blank=True,
+                               help_text="Chassis/frame number when the vehicle has no VIN (e.g. NZE161-7012345)")
+    make = TextField(max_length=60)
+    model = TextField(max_length=120)
+    year_of_manufacture = StrictIntegerField(min_value=1900, max_value=2100)
+    engine_capacity_cc = StrictIntegerField(min_value=0, max_value=30_000, help_text="0 for electric vehicles")
+    fuel = serializers.ChoiceField(choices=[("petrol", "Petrol"), ("diesel", "Diesel"), ("hybrid", "Hybrid"),
+                                            ("electric", "Electric"), ("lpg", "LPG")])
+    condition = serializers.ChoiceField(choices=[("new", "New"), ("used", "Used")])
+
+
 class ItemInSerializer(StrictSerializerMixin, serializers.Serializer):
     hs_code = CodeField(regex=HS_CODE_REGEX, help_text="8-digit HS code, with or without dots: 8703.22.90")
     description = TextField(max_length=500)
@@ -113,6 +129,11 @@ class ItemInSerializer(StrictSerializerMixin, serializers.Serializer):
     cpc = CodeField(regex=r"^[0-9]{7}$", required=False, allow_blank=True)
     preference = CodeField(regex=r"^[A-Z0-9_]{1,16}$", required=False, allow_blank=True)
     exemption = CodeField(regex=r"^[A-Za-z0-9_./-]{1,32}$", required=False, allow_blank=True)
+    exemption_certificate = CodeField(
+        regex=r"^[A-Za-z0-9_./-]{1,32}$", required=False, allow_blank=True,
+        help_text="Number of the exemption certificate the claim rests on (required with exemption)")
+    vehicle = VehicleInSerializer(required=False, allow_null=True,
+                                  help_text="Required for motor vehicles (HS 87.02-87.05)")
     idf_reduced = StrictBooleanField(required=False)
     rdl_reduced = StrictBooleanField(required=False)
 
@@ -167,12 +188,29 @@ class DeclarationInSerializer(StrictSerializer):
 # Output
 
 
+class ExchangeRateUsedOutSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    kes_per_unit = serializers.DecimalField(max_digits=16, decimal_places=6)
+    date = serializers.DateField(allow_null=True, help_text="The date the rate was fixed")
+
+
 class AssessmentLineOutSerializer(serializers.Serializer):
     line_no = serializers.IntegerField()
     tax = serializers.CharField()
     base = serializers.DecimalField(max_digits=18, decimal_places=2)
-    rule = serializers.CharField()
+    rule = serializers.CharField(help_text="The rate applied, e.g. '35% (Kenya rate, CET 25%)'")
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    legal_basis = serializers.CharField(help_text="Act, schedule or section the rate comes from")
+    exchange_rates = ExchangeRateUsedOutSerializer(
+        many=True, help_text="Every exchange rate this line used (declaration currency, specific-rate currency)")
+
+
+class ESlipLineOutSerializer(serializers.Serializer):
+    line_no = serializers.IntegerField()
+    tax = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    rule = serializers.CharField()
+    legal_basis = serializers.CharField()
 
 
 class TotalsOutSerializer(serializers.Serializer):
@@ -191,6 +229,7 @@ class AssessmentOutSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text="Always KES")
     rate_date = serializers.DateField()
     exchange_rate = serializers.DecimalField(max_digits=16, decimal_places=6)
+    exchange_rate_date = serializers.DateField(allow_null=True, help_text="Null for KES declarations")
     totals = TotalsOutSerializer()
     lines = AssessmentLineOutSerializer(many=True)
 
@@ -202,6 +241,7 @@ class ESlipOutSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True, help_text="None when nothing is payable (IM8)")
     secured_by = serializers.CharField(allow_null=True, help_text="IM8 transit: the regional bond that "
                                                                   "secures the taxes at risk (nothing payable)")
+    lines = ESlipLineOutSerializer(many=True, help_text="What is paid, line by line, with its legal basis")
 
 
 class PaymentOutSerializer(serializers.Serializer):

@@ -20,15 +20,18 @@ from .models import (
 
 @admin.register(RiskRule)
 class RiskRuleAdmin(admin.ModelAdmin):
-    list_display = ["code", "kind", "weight", "forced_lane", "active", "valid_from", "valid_to"]
+    list_display = ["code", "kind", "description", "weight", "forced_lane", "threshold_percent", "rate", "active",
+                    "valid_from", "valid_to"]
+    list_editable = ["weight", "active"]
     list_filter = ["kind", "active", "forced_lane"]
-    search_fields = ["code", "description", "hs_prefixes", "countries"]
+    search_fields = ["code", "description", "explanation", "hs_prefixes", "countries"]
     readonly_fields = ["created_at", "updated_at"]
 
 
 @admin.register(ReferencePrice)
 class ReferencePriceAdmin(admin.ModelAdmin):
-    list_display = ["hs_prefix", "kes_per_kg", "valid_from", "valid_to", "note"]
+    list_display = ["hs_prefix", "unit", "kes_per_unit", "valid_from", "valid_to", "note"]
+    list_filter = ["unit"]
     search_fields = ["hs_prefix", "note"]
 
 

@@ -30,6 +30,7 @@ class RiskRule(models.Model):
     code = models.SlugField(max_length=64, unique=True, help_text="Stable short name, e.g. hs-8703-vehicles.")
     kind = models.CharField(max_length=40, choices=KIND_CHOICES)
     description = models.CharField(max_length=200, help_text="Shown to officers as the reason's prefix.")
+    explanation = models.TextField(blank=True, help_text="Why the rule exists and what it looks for.")
     weight = models.PositiveSmallIntegerField(default=0, help_text="Score points added when the rule hits.")
     forced_lane = models.CharField(max_length=8, choices=ForcedLane.choices, blank=True, default="")
     hs_prefixes = models.CharField(
@@ -73,10 +74,14 @@ class RiskRule(models.Model):
 
 
 class ReferencePrice(models.Model):
-    """Reference price per HS prefix in KES per kg (valuation database), effective-dated."""
+    """Reference price per HS prefix and unit (valuation database kept by officers), effective-dated:
+    KES per kg of net weight, or KES per supplementary unit (NAR, LTR, ...) compared with the
+    item's supplementary quantity when declared in that unit."""
 
     hs_prefix = models.CharField(max_length=10, help_text="Digits only: chapter, heading or full code.")
-    kes_per_kg = models.DecimalField(max_digits=14, decimal_places=2)
+    unit = models.CharField(max_length=8, default="kg",
+                            help_text="kg (net weight) or a supplementary unit code (NAR, LTR, ...)")
+    kes_per_unit = models.DecimalField(max_digits=14, decimal_places=2)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
@@ -87,7 +92,7 @@ class ReferencePrice(models.Model):
             models.CheckConstraint(
                 condition=models.Q(hs_prefix__regex=r"^[0-9]{2,10}$"), name="refprice_prefix_digits"
             ),
-            models.CheckConstraint(condition=models.Q(kes_per_kg__gt=0), name="refprice_positive"),
+            models.CheckConstraint(condition=models.Q(kes_per_unit__gt=0), name="refprice_positive"),
             models.CheckConstraint(
                 condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
                 name="refprice_dates_ordered",
@@ -95,7 +100,7 @@ class ReferencePrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.hs_prefix}: KES {self.kes_per_kg}/kg"
+        return f"{self.hs_prefix}: KES {self.kes_per_unit}/{self.unit}"
 
 
 class RiskAssessment(models.Model):

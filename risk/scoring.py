@@ -40,6 +40,7 @@ class RuleKind(StrEnum):
     TRADER_OFFENCES = "trader_offences"
     AGENT_WATCH = "agent_watch"
     VALUE_PER_KG_BELOW_REFERENCE = "value_per_kg_below_reference"
+    VALUE_BELOW_CRSP = "value_below_crsp"
     WEIGHT_MISMATCH = "weight_mismatch"
     LATE_MANIFEST = "late_manifest"
     SENSITIVE_COMMODITY = "sensitive_commodity"
@@ -78,6 +79,12 @@ class ItemFacts:
     gross_weight_kg: Decimal
     net_weight_kg: Decimal
     claims_exemption: bool = False
+    # Motor vehicles: KRA's CRSP-derived customs value (tariff.selectors.crsp_valuation) and how
+    # it was derived, shown to the officer; None when the vehicle is not on the CRSP list.
+    crsp_value_kes: Decimal | None = None
+    crsp_basis: str = ""
+    supplementary_quantity: Decimal | None = None
+    supplementary_unit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,9 @@ class RuleSpec:
     - origin_country: `countries` (ISO alpha-2)
     - value_per_kg_below_reference: `threshold_percent` = how far below the reference price the
       declared KES/kg must be to hit (default 30: below 70 % of the reference)
+    - value_below_crsp: `threshold_percent` = the tolerance below a vehicle's CRSP-derived customs
+      value (default 20: declared below 80 % of it hits); the reason quotes the CRSP figure and
+      the difference, for the valuation officer
     - weight_mismatch: `threshold_percent` (default 5, KRA practice)
     - trader_offences: `threshold_count` (default 1)
     - random: `rate` in [0, 1]
@@ -138,6 +148,15 @@ class ScoringConfig:
     aeo_random_rate_factor: Decimal = Decimal("0.2")
     # HS prefix (digits) -> reference price in KES per kg, longest prefix wins.
     reference_prices: tuple[tuple[str, Decimal], ...] = field(default=())
+    # (HS prefix, supplementary unit, KES per unit): compared with the supplementary quantity.
+    unit_reference_prices: tuple[tuple[str, str, Decimal], ...] = field(default=())
+
+    def unit_reference_price(self, hs_code: str, unit: str) -> tuple[str, Decimal] | None:
+        best: tuple[str, Decimal] | None = None
+        for prefix, price_unit, price in self.unit_reference_prices:
+            if price_unit == unit and hs_code.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+                best = (prefix, price)
+        return best
 
     def reference_price(self, hs_code: str) -> tuple[str, Decimal] | None:
         best: tuple[str, Decimal] | None = None
@@ -251,6 +270,35 @@ def _evaluate(rule: RuleSpec, facts: DeclarationFacts, config: ScoringConfig) ->
                 return (
                     f"item {index} HS {format_hs(item.hs_code)} declared at KES {per_kg:.2f}/kg, more than "
                     f"{percent}% below the reference KES {price:.2f}/kg for {format_hs(prefix)}"
+                )
+        for index, item in enumerate(facts.items, start=1):
+            quantity, unit = item.supplementary_quantity, item.supplementary_unit
+            if not unit or quantity is None or quantity <= 0:
+                continue
+            per_unit_reference = config.unit_reference_price(item.hs_code, unit)
+            if per_unit_reference is None:
+                continue
+            prefix, price = per_unit_reference
+            per_unit = item.customs_value_kes / quantity
+            if per_unit < price * (_HUNDRED - percent) / _HUNDRED:
+                return (
+                    f"item {index} HS {format_hs(item.hs_code)} declared at KES {per_unit:.2f}/{unit}, more than "
+                    f"{percent}% below the reference KES {price:.2f}/{unit} for {format_hs(prefix)}"
+                )
+        return None
+    if kind == "value_below_crsp":
+        percent = rule.threshold_percent if rule.threshold_percent is not None else Decimal(20)
+        for index, item in enumerate(facts.items, start=1):
+            crsp = item.crsp_value_kes
+            if crsp is None or crsp <= 0:
+                continue
+            floor = crsp * (_HUNDRED - percent) / _HUNDRED
+            if item.customs_value_kes < floor:
+                difference = crsp - item.customs_value_kes
+                return (
+                    f"item {index} HS {format_hs(item.hs_code)} declared at KES {item.customs_value_kes:,.2f}, "
+                    f"KES {difference:,.2f} ({difference * _HUNDRED / crsp:.1f}%) below the CRSP-derived "
+                    f"value KES {crsp:,.2f} (tolerance {percent}%; {item.crsp_basis})"
                 )
         return None
     if kind == "weight_mismatch":

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core import clock
 
@@ -65,21 +66,25 @@ def rule_set_in_force(*, at: dt.datetime | None = None) -> RuleSet:
         ReferencePrice.objects.filter(valid_from__lte=day)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
         .order_by("hs_prefix", "valid_from")
-        .values_list("hs_prefix", "kes_per_kg")
+        .values_list("hs_prefix", "unit", "kes_per_unit")
     )
-    # Latest valid_from wins for a prefix listed twice.
-    price_map: dict[str, Decimal] = dict(prices)
+    # Latest valid_from wins for a prefix listed twice (per unit).
+    price_map: dict[str, Decimal] = {prefix: price for prefix, unit, price in prices if unit == "kg"}
+    unit_map: dict[tuple[str, str], Decimal] = {(prefix, unit): price for prefix, unit, price in prices if unit != "kg"}
     digest = hashlib.sha256()
     for rule in rules:
         digest.update(f"{rule.pk}:{rule.updated_at.isoformat()};".encode())
     for prefix, price in sorted(price_map.items()):
         digest.update(f"{prefix}={price};".encode())
+    for (prefix, unit), price in sorted(unit_map.items()):
+        digest.update(f"{prefix}/{unit}={price};".encode())
     config = ScoringConfig(
         blue_from=settings.RISK_LANE_BLUE_FROM,
         yellow_from=settings.RISK_LANE_YELLOW_FROM,
         red_from=settings.RISK_LANE_RED_FROM,
         aeo_random_rate_factor=Decimal(str(settings.RISK_AEO_RANDOM_RATE_FACTOR)),
         reference_prices=tuple(sorted(price_map.items())),
+        unit_reference_prices=tuple(sorted((prefix, unit, price) for (prefix, unit), price in unit_map.items())),
     )
     return RuleSet(rules=tuple(rule_spec_from_model(r) for r in rules), config=config, version=digest.hexdigest()[:16])
 
@@ -96,8 +101,29 @@ def declarations_for_scoring(ids: Iterable[Any]) -> QuerySet[Any]:
     )
 
 
+def _crsp_facts(item: Any, on: dt.date) -> dict[str, Any]:
+    """CRSP-derived value of a vehicle item (a few indexed queries per vehicle; other items none)."""
+    vehicle = item.vehicle
+    if not vehicle:
+        return {}
+    from tariff.selectors import crsp_valuation
+
+    valuation = crsp_valuation(
+        make=vehicle["make"], model=vehicle["model"], hs_digits="".join(ch for ch in item.hs_code if ch.isdigit()),
+        engine_capacity_cc=int(vehicle["engine_capacity_cc"]), fuel=vehicle["fuel"],
+        year_of_manufacture=int(vehicle["year_of_manufacture"]), on=on,
+    )
+    if valuation is None:
+        return {}
+    basis = (f"{valuation.description}: KES {valuation.crsp_kes:,.2f} less {valuation.depreciation:.0%} "
+             f"depreciation for {valuation.age_years} years, / {valuation.divisor.normalize():f} "
+             f"(KRA template {valuation.template})")
+    return {"crsp_value_kes": valuation.value_kes, "crsp_basis": basis}
+
+
 def declaration_facts(declaration: Any) -> DeclarationFacts:
-    """Facts from a declaration loaded by `declarations_for_scoring` (no further queries)."""
+    """Facts from a declaration loaded by `declarations_for_scoring` (no further queries, except
+    the CRSP look-up of vehicle items)."""
     trader = declaration.trader
     aeo = getattr(trader, "aeo", None) if trader is not None else None
     today = clock.today()
@@ -116,6 +142,7 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
     )
     bl = declaration.bill_of_lading
     manifest = bl.manifest if bl is not None else None
+    on = timezone.localtime(declaration.lodged_at).date() if declaration.lodged_at else today
     items = tuple(
         ItemFacts(
             hs_code="".join(ch for ch in item.hs_code if ch.isdigit()),
@@ -124,6 +151,9 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
             gross_weight_kg=item.gross_weight_kg,
             net_weight_kg=item.net_weight_kg,
             claims_exemption=bool(item.exemption),
+            supplementary_quantity=item.supplementary_quantity,
+            supplementary_unit=item.supplementary_unit,
+            **_crsp_facts(item, on),
         )
         for item in declaration.items.all()
     )

@@ -22,6 +22,9 @@ from .seeding import require_sandbox
 KEEP_APPS = frozenset({"reference", "tariff", "contenttypes", "auth", "authtoken", "staticfiles",
                        "drf_spectacular", "drf_spectacular_sidecar", "django_filters", "rest_framework"})
 KEEP_MODELS = frozenset({"core.clockstate"})
+# Operational rows living in a reference app: the exemptions register is seeded per sandbox.
+WIPE_MODELS = frozenset({"tariff.exemptioncertificate", "tariff.exemptioncertificatechange",
+                         "tariff.exemptiondrawdown"})
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ def wiped_models() -> list[type[models.Model]]:
     out = []
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
-        if meta.proxy or not meta.managed or meta.app_label in KEEP_APPS or meta.label_lower in KEEP_MODELS:
+        kept = meta.app_label in KEEP_APPS and meta.label_lower not in WIPE_MODELS
+        if meta.proxy or not meta.managed or kept or meta.label_lower in KEEP_MODELS:
             continue
         out.append(model)
     return out

@@ -65,6 +65,8 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
     msc = w.carrier(code="MSCU", name="Mediterranean Shipping Company (Kenya)", username="msc-kenya")
     kq = w.carrier(code="KQ", name="Kenya Airways Cargo", username="kq-cargo")
     w.tick(6)
+    # A diplomatic mission's certificate, for trainees to claim (and over-claim) the exemption.
+    w.exemption_certificate(pwani.traders[0], number="SBX/MFA/DIP/0001")
     firms = [pwani, kilindini]
     sea_consignments = {i: [] for i in range(len(DEMO_PLAN))}  # type: dict[int, list[Any]]
     for i, (fi, ti, _letter, _path) in enumerate(DEMO_PLAN):

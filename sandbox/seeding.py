@@ -333,6 +333,8 @@ class WorldBuilder:
         if g.supplementary_unit:
             item["supplementary_quantity"] = str(c.packages * g.per_package_units)
             item["supplementary_unit"] = g.supplementary_unit
+        if g.hs_code[:4] in ("8702", "8703", "8704", "8705"):
+            item["vehicle"] = self.vehicle_particulars(reference)
         return {
             "regime": "IM4", "cpc": "4000000", "office": office, "importer_pin": c.trader.pin,
             "local_reference": reference, "bill_of_lading": c.bl_number, "currency": "USD",
@@ -340,6 +342,29 @@ class WorldBuilder:
             "insurance_amount": str(insurance), "incoterm": "FOB", "country_of_export": item["origin_country"],
             "items": [item],
         }
+
+    def vehicle_particulars(self, reference: str) -> dict[str, Any]:
+        """A used Corolla Axio (on KRA's CRSP list) three years old at the epoch. The chassis number
+        is derived from the reference, not drawn, so the world's random sequence is unchanged."""
+        serial = int(hashlib.sha256(reference.encode()).hexdigest()[:8], 16) % 10_000_000
+        return {"chassis_number": f"NKE165-{serial:07d}", "make": "TOYOTA", "model": "COROLLA AXIO",
+                "year_of_manufacture": self.epoch.year - 3, "engine_capacity_cc": 1496, "fuel": "petrol",
+                "condition": "used"}
+
+    def exemption_certificate(self, trader: Any, *, number: str) -> Any:
+        """A diplomatic exemption certificate for two cars' worth of value (docs/declarations.md)."""
+        from tariff.models import ExemptionCertificate
+
+        day = self.epoch.date()
+        return ExemptionCertificate.objects.create(
+            number=number, holder_pin=trader.pin, holder_name=trader.name, category="diplomatic",
+            exemption_code="DIPLOMATIC", hs_prefixes="8703", goods_description="motor cars for the mission",
+            quota_kind="value", quota_total=Decimal("3000000.000"), reduces_idf_rdl=False,
+            issuing_authority="Ministry of Foreign and Diaspora Affairs, State Department (Protocol)",
+            legal_reference="EACCMA 2004 Fifth Schedule Part A item 2",
+            valid_from=day - dt.timedelta(days=180), valid_to=day + dt.timedelta(days=365),
+            created_at=self.epoch, updated_at=self.epoch,
+        )
 
     def export_body(self, exporter: Any, reference: str, *, sacks: int | None = None) -> dict[str, Any]:
         sacks = sacks or self.rng.randint(100, 640)

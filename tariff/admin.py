@@ -11,8 +11,25 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, TariffLine
-from tariff.services import tariff_cache_invalidate, tariff_row_delete, tariff_row_save
+from tariff.models import (
+    CrspDepreciation,
+    CrspEntry,
+    CrspTemplate,
+    DutyRate,
+    ExchangeRate,
+    ExemptionCertificate,
+    ExemptionCertificateChange,
+    ExemptionDrawdown,
+    HSNode,
+    NationalMeasure,
+    TariffLine,
+)
+from tariff.services import (
+    exemption_certificate_save,
+    tariff_cache_invalidate,
+    tariff_row_delete,
+    tariff_row_save,
+)
 
 
 class ServiceSavedAdmin(admin.ModelAdmin):
@@ -108,3 +125,83 @@ class ExchangeRateAdmin(ServiceSavedAdmin):
     list_filter = ("currency",)
     date_hierarchy = "date"
     search_fields = ("currency__code",)
+
+
+class ExemptionDrawdownInline(admin.TabularInline):
+    """Draws on the quota: written by lodging and cancellation only, never edited here."""
+
+    model = ExemptionDrawdown
+    extra = 0
+    can_delete = False
+    fields = ("declaration_id", "line_no", "amount", "drawn_at", "drawn_by", "released_at", "released_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ExemptionCertificateChangeInline(admin.TabularInline):
+    model = ExemptionCertificateChange
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "actor_label", "from_status", "to_status", "changed")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ExemptionCertificate)
+class ExemptionCertificateAdmin(admin.ModelAdmin):
+    """The exemptions register. `quota_used` moves only with lodgings and cancellations."""
+
+    list_display = ("number", "holder_pin", "category", "exemption_code", "quota_kind", "quota_total", "quota_used",
+                    "valid_from", "valid_to", "status")
+    list_filter = ("category", "status", "quota_kind", "exemption_code")
+    search_fields = ("number", "holder_pin", "holder_name", "goods_description")
+    readonly_fields = ("quota_used", "created_at", "updated_at")
+    inlines = [ExemptionCertificateChangeInline, ExemptionDrawdownInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        exemption_certificate_save(instance=obj, actor=request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: drawdowns refer to it
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Loaded from KRA's workbook by load_reference_data: read here, corrected at the source."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CrspEntry)
+class CrspEntryAdmin(_ReadOnlyAdmin):
+    list_display = ("make", "model", "model_number", "engine_capacity", "fuel", "body_type", "crsp_kes", "sheet",
+                    "list_date")
+    list_filter = ("sheet", "list_date", "fuel")
+    search_fields = ("make", "model", "model_number")
+
+
+@admin.register(CrspDepreciation)
+class CrspDepreciationAdmin(_ReadOnlyAdmin):
+    list_display = ("basis", "label", "age_over", "age_up_to", "rate", "list_date")
+    list_filter = ("basis", "list_date")
+
+
+@admin.register(CrspTemplate)
+class CrspTemplateAdmin(_ReadOnlyAdmin):
+    list_display = ("code", "divisor", "formula", "list_date")

@@ -119,6 +119,7 @@ class Measure:
     rule: RateRule | None
     code: str = ""
     description: str = ""
+    legal_reference: str = ""  # act / schedule / section, shown on every tax line it produces
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class TariffBook:
     lines: Mapping[str, LineEntry]
     measures: tuple[Measure, ...] = ()
     exchange_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    exchange_rate_dates: Mapping[str, dt.date] = field(default_factory=dict)  # date each rate was fixed
     eac_partners: frozenset[str] = frozenset()
     known_codes: frozenset[str] = frozenset()  # every code that is a tariff line on some date
     hs_subheadings: frozenset[str] = frozenset()  # HS 2022 six-digit subheadings
@@ -245,8 +247,12 @@ class TaxLine(NamedTuple):
     line_no: int
     tax: str  # import_duty / excise_duty / vat / idf / rdl
     base: Decimal  # KES, the ad valorem base (rounded for display)
-    rule: str  # the rule applied, human readable
+    rule: str  # the rate applied, human readable
     amount: Decimal  # KES, rounded half-up to the cent
+    legal_basis: str = ""  # act / schedule / section the rate comes from
+    # Exchange rates this line used: (currency, KES per unit, date the rate was fixed). The
+    # declaration currency's (it converted the base) and a specific rate's currency.
+    exchange_rates: tuple[tuple[str, Decimal, dt.date | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +273,7 @@ class Assessment:
     lines: tuple[TaxLine, ...]
     totals: Totals
     item_values_kes: tuple[Decimal, ...]  # customs value in KES per item, in item order
+    exchange_rate_date: dt.date | None = None  # when the declaration currency's rate was fixed
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form (amounts as decimal strings), as the API renders it."""
@@ -282,6 +289,11 @@ class Assessment:
                     "base": str(t.base),
                     "rule": t.rule,
                     "amount": str(t.amount),
+                    "legal_basis": t.legal_basis,
+                    "exchange_rates": [
+                        {"currency": c, "kes_per_unit": str(r), "date": d.isoformat() if d else None}
+                        for c, r, d in t.exchange_rates
+                    ],
                 }
                 for t in self.lines
             ],
@@ -305,6 +317,32 @@ class _Problems:
 
 def _fx(book: TariffBook, currency: str) -> Decimal | None:
     return Decimal(1) if currency == KES else book.exchange_rates.get(currency)
+
+
+# Legal basis of the CET duty by the source of the rate (DutyRate.source; RateRule.label "CET x").
+CET_LEGAL_BASIS = {
+    "CET schedule1": "EAC Common External Tariff 2022, Schedule 1 (EAC Customs Union Protocol art. 12)",
+    "CET schedule2": (
+        "EAC Common External Tariff 2022, Schedule 2 - sensitive items (EAC Customs Union Protocol art. 12)"
+    ),
+    "CET amendment": "EAC Gazette notice amending the CET 2022 / stay of application",
+}
+
+
+def _fx_used(book: TariffBook, currency: str) -> tuple[tuple[str, Decimal, dt.date | None], ...]:
+    if currency == KES or currency not in book.exchange_rates:
+        return ()
+    return ((currency, book.exchange_rates[currency], book.exchange_rate_dates.get(currency)),)
+
+
+def _with_specific_fx(
+    base: tuple[tuple[str, Decimal, dt.date | None], ...], rule: RateRule | None, book: TariffBook
+) -> tuple[tuple[str, Decimal, dt.date | None], ...]:
+    """The base's rates plus the rate of a specific amount in another currency (USD 460/MT)."""
+    if rule is None or not rule.is_specific or rule.specific_currency in ("", KES):
+        return base
+    extra = _fx_used(book, rule.specific_currency)
+    return base + tuple(e for e in extra if e[0] not in {b[0] for b in base})
 
 
 def _quantity(item: ItemInput, unit: str) -> tuple[Decimal | None, str]:
@@ -375,7 +413,7 @@ def assess(data: DeclarationInput, book: TariffBook) -> Assessment:
     lines: list[TaxLine] = []
     values: list[Decimal] = []
     for index, item in enumerate(data.items):
-        _assess_item(item, index, fx, book, problems, lines, values)
+        _assess_item(item, index, fx, book, problems, lines, values, data.currency)
     if problems.items:
         raise AssessmentFailed(errors=problems.items)
     totals = totals_of(lines)
@@ -383,6 +421,7 @@ def assess(data: DeclarationInput, book: TariffBook) -> Assessment:
         date=data.date,
         currency=data.currency,
         exchange_rate=fx if fx is not None else ZERO,
+        exchange_rate_date=book.exchange_rate_dates.get(data.currency) if data.currency != KES else None,
         lines=tuple(lines),
         totals=totals,
         item_values_kes=tuple(values),
@@ -397,6 +436,7 @@ def _assess_item(
     problems: _Problems,
     lines: list[TaxLine],
     values: list[Decimal],
+    currency: str,
 ) -> None:
     pointer = f"/items/{index}"
     before = len(problems.items)
@@ -438,13 +478,17 @@ def _assess_item(
     value = money(item.customs_value * fx)
     values.append(value)
     no = item.line_no
+    fx_base = _fx_used(book, currency)
+    fx_duty = fx_base
 
     # Import duty
     if exemption is not None:
         duty, duty_rule = ZERO, f"exempt ({exemption.code})"
+        duty_basis = exemption.legal_reference
     elif eac and rules.eac_preference is not None and rules.eac_preference.rule is not None:
         pref = rules.eac_preference.rule
         duty, duty_rule = money(value * pref.fraction), f"EAC origin ({item.origin_country}): {pref.text()}"
+        duty_basis = rules.eac_preference.legal_reference
     else:
         national = rules.national_duty
         rule = national.rule if national is not None and national.rule is not None else rules.line.duty
@@ -459,14 +503,22 @@ def _assess_item(
         if applied is None:
             return
         duty, duty_rule = money(applied[0]), applied[1]
+        fx_duty = _with_specific_fx(fx_base, rule, book)
+        if national is not None and national.rule is not None:
+            duty_basis = national.legal_reference
+        else:
+            duty_basis = CET_LEGAL_BASIS.get(rule.label, rule.label)
         if national is not None and rules.line.duty is not None:
             duty_rule = f"{duty_rule} (Kenya rate, CET {rules.line.duty.text()})"
     # Excise duty
     excise = ZERO
     excise_rule = None
     base_excise = value + duty
+    excise_basis = rules.excise.legal_reference if rules.excise is not None else ""
+    fx_excise = _with_specific_fx(fx_base, rules.excise.rule if rules.excise is not None else None, book)
     if exemption is not None:
         excise_rule = f"exempt ({exemption.code})" if rules.excise is not None else None
+        excise_basis = exemption.legal_reference
     elif rules.excise is not None and rules.excise.rule is not None:
         applied = _apply(rules.excise.rule, base_excise, item, book, index, EXCISE_DUTY, problems)
         if applied is None:
@@ -475,8 +527,10 @@ def _assess_item(
     # VAT
     base_vat = base_excise + excise
     vat_measure = rules.vat
+    vat_basis = vat_measure.legal_reference if vat_measure is not None else ""
     if exemption is not None:
         vat, vat_rule = ZERO, f"exempt ({exemption.code})"
+        vat_basis = exemption.legal_reference
     elif vat_measure is None or vat_measure.rule is None:
         vat, vat_rule = ZERO, "no VAT measure"
     elif vat_measure.category in ("exempt", "zero_rated"):
@@ -490,13 +544,13 @@ def _assess_item(
     rdl = money(value * rdl_m.rule.fraction) if rdl_m is not None and rdl_m.rule is not None else ZERO
 
     # Every figure here is already rounded: bases are sums of rounded amounts.
-    lines.append(TaxLine(no, IMPORT_DUTY, value, duty_rule, duty))
+    lines.append(TaxLine(no, IMPORT_DUTY, value, duty_rule, duty, duty_basis, fx_duty))
     if excise_rule is not None:
-        lines.append(TaxLine(no, EXCISE_DUTY, base_excise, excise_rule, excise))
-    lines.append(TaxLine(no, VAT, base_vat, vat_rule, vat))
+        lines.append(TaxLine(no, EXCISE_DUTY, base_excise, excise_rule, excise, excise_basis, fx_excise))
+    lines.append(TaxLine(no, VAT, base_vat, vat_rule, vat, vat_basis, fx_base))
     if idf_m is not None and idf_m.rule is not None:
         rule_text = idf_m.rule.text() + (" (reduced)" if idf_m.category == "reduced" else "")
-        lines.append(TaxLine(no, IDF, value, rule_text, idf))
+        lines.append(TaxLine(no, IDF, value, rule_text, idf, idf_m.legal_reference, fx_base))
     if rdl_m is not None and rdl_m.rule is not None:
         rule_text = rdl_m.rule.text() + (" (reduced)" if rdl_m.category == "reduced" else "")
-        lines.append(TaxLine(no, RDL, value, rule_text, rdl))
+        lines.append(TaxLine(no, RDL, value, rule_text, rdl, rdl_m.legal_reference, fx_base))

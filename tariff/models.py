@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
 DATE_RANGE_OK = models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from"))
@@ -219,3 +220,214 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency_id} {self.date} {self.kes_per_unit}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Exemptions register
+
+
+class ExemptionCertificate(models.Model):
+    """An exemption granted to one taxpayer (EACCMA Fifth Schedule; VAT Act First Schedule), kept
+    by officers in the admin. An item claiming an exemption names its certificate: the claim is
+    valid only for the holder, the goods in scope, the validity period and while quota is left.
+
+    The quota is drawn down at lodging by a compare-and-set UPDATE (tariff.services
+    `exemption_quota_draw`), so concurrent lodgings never over-draw it; the database constraint
+    `exemptioncert_quota_within_total` is the last line of defence.
+    """
+
+    class Category(models.TextChoices):
+        DIPLOMATIC = "diplomatic", "Diplomatic mission / privileged person"
+        AID_NGO = "aid_ngo", "Aid agency / approved NGO"
+        EPZ_SEZ = "epz_sez", "EPZ / SEZ enterprise"
+        GOVERNMENT = "government", "Government ministry or agency"
+        INVESTMENT = "investment", "Investment (approved project)"
+
+    class QuotaKind(models.TextChoices):
+        VALUE = "value", "Customs value (KES)"
+        QUANTITY = "quantity", "Quantity (supplementary units)"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        REVOKED = "revoked", "Revoked"
+
+    number = models.CharField(max_length=32, unique=True, help_text="Certificate number as issued")
+    holder_pin = models.CharField(max_length=11, db_index=True, help_text="KRA PIN of the holder")
+    holder_name = models.CharField(max_length=200, blank=True)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    exemption_code = models.CharField(
+        max_length=32, help_text="The exemption regime it grants (NationalMeasure kind=exemption code)"
+    )
+    hs_prefixes = models.CharField(
+        max_length=500, blank=True, help_text="Goods in scope: comma-separated HS prefixes (digits); empty = all"
+    )
+    goods_description = models.CharField(max_length=300)
+    quota_kind = models.CharField(max_length=8, choices=QuotaKind.choices, default=QuotaKind.VALUE)
+    quota_total = models.DecimalField(max_digits=18, decimal_places=3)
+    quota_used = models.DecimalField(max_digits=18, decimal_places=3, default=Decimal(0))
+    reduces_idf_rdl = models.BooleanField(
+        default=False, help_text="Legal basis for the reduced IDF/RDL rates on the goods it covers"
+    )
+    issuing_authority = models.CharField(max_length=200)
+    legal_reference = models.CharField(max_length=200, blank=True)
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(valid_to__gte=models.F("valid_from")),
+                                   name="exemptioncert_dates_ordered"),
+            models.CheckConstraint(condition=models.Q(quota_total__gt=0), name="exemptioncert_quota_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quota_used__gte=0, quota_used__lte=models.F("quota_total")),
+                name="exemptioncert_quota_within_total",
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended", "revoked"]),
+                                   name="exemptioncert_status_valid"),
+            models.CheckConstraint(condition=models.Q(quota_kind__in=["value", "quantity"]),
+                                   name="exemptioncert_quota_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(category__in=["diplomatic", "aid_ngo", "epz_sez", "government", "investment"]),
+                name="exemptioncert_category_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.category}, {self.holder_pin})"
+
+    @property
+    def quota_left(self) -> Decimal:
+        return self.quota_total - self.quota_used
+
+
+class ExemptionCertificateChange(models.Model):
+    """Who created or changed a certificate (status, scope, quota, validity) and what changed."""
+
+    certificate = models.ForeignKey(ExemptionCertificate, on_delete=models.PROTECT, related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    actor_label = models.CharField(max_length=150)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    changed = models.JSONField(default=dict, blank=True, help_text="field: [old, new]")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["certificate", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class ExemptionDrawdown(models.Model):
+    """One item's draw on a certificate's quota; `released_at` is set when the declaration is
+    cancelled and the amount given back. Actors are recorded on both moves."""
+
+    certificate = models.ForeignKey(ExemptionCertificate, on_delete=models.PROTECT, related_name="drawdowns")
+    declaration_id = models.UUIDField(db_index=True)
+    line_no = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    drawn_at = models.DateTimeField()
+    drawn_by = models.CharField(max_length=150)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["certificate", "drawn_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration_id", "line_no"], name="exemptiondraw_unique_item"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="exemptiondraw_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} {self.declaration_id}#{self.line_no} {self.amount}"
+
+
+# ------------------------------------------------------------------------------------------------
+# KRA Current Retail Selling Prices (CRSP) for motor vehicles and KRA's depreciation schedule
+
+
+class CrspEntry(models.Model):
+    """One row of KRA's CRSP list (loaded from the workbook in reference data; see
+    tariff/data/PROVENANCE.md). `crsp_kes` is the current retail selling price of a new vehicle."""
+
+    class Sheet(models.TextChoices):
+        MOTOR_VEHICLE = "motor_vehicle", "Motor vehicles"
+        MOTOR_CYCLE = "motor_cycle", "Motor cycles"
+
+    list_date = models.DateField(help_text="Date of the published list (e.g. 2025-07-01)")
+    sheet = models.CharField(max_length=16, choices=Sheet.choices)
+    row_no = models.PositiveIntegerField(help_text="Row in the published sheet (natural key with the sheet)")
+    make = models.CharField(max_length=60, db_index=True)
+    model = models.CharField(max_length=120)
+    model_number = models.CharField(max_length=60, blank=True)
+    transmission = models.CharField(max_length=20, blank=True)
+    drive = models.CharField(max_length=20, blank=True)
+    engine_capacity = models.CharField(max_length=30, blank=True, help_text="As printed: cc, or kWh for electric")
+    body_type = models.CharField(max_length=40, blank=True)
+    fuel = models.CharField(max_length=20, blank=True)
+    crsp_kes = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["make", "model", "row_no"]
+        indexes = [models.Index(fields=["make", "model"], name="crsp_make_model")]
+        constraints = [
+            models.UniqueConstraint(fields=["list_date", "sheet", "row_no"], name="crsp_unique_row"),
+            models.CheckConstraint(condition=models.Q(crsp_kes__gt=0), name="crsp_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.make} {self.model} {self.model_number} KES {self.crsp_kes}"
+
+
+class CrspDepreciation(models.Model):
+    """KRA's depreciation for a vehicle's age in years (workbook sheet "TEMPLATE 2025"):
+    applies when `age_over < age <= age_up_to` (open-ended when `age_up_to` is empty)."""
+
+    class Basis(models.TextChoices):
+        DIRECT_IMPORT = "direct_import", "Direct import to Kenya"
+        PREVIOUSLY_REGISTERED = "previously_registered", "Previously registered in Kenya"
+
+    list_date = models.DateField()
+    basis = models.CharField(max_length=24, choices=Basis.choices)
+    age_over = models.PositiveSmallIntegerField()
+    age_up_to = models.PositiveSmallIntegerField(null=True, blank=True)
+    rate = models.DecimalField(max_digits=5, decimal_places=4, help_text="Fraction, e.g. 0.3000")
+    label = models.CharField(max_length=40, help_text="As printed, e.g. '>2 <=3 years'")
+
+    class Meta:
+        ordering = ["list_date", "basis", "age_over"]
+        constraints = [
+            models.UniqueConstraint(fields=["list_date", "basis", "age_over"], name="crspdep_unique"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0, rate__lt=1), name="crspdep_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.basis} {self.label}: {self.rate}"
+
+
+class CrspTemplate(models.Model):
+    """One of KRA's tabulations ("TEMPLATE 2025"): customs value = CRSP x (1 - depreciation) /
+    `divisor`, where the divisor is the product of the factors in KRA's customs-value formula
+    (dealer margin 1.25 x duty x excise x VAT), parsed from the workbook, not retyped."""
+
+    list_date = models.DateField()
+    code = models.CharField(max_length=16, help_text="up_to_1500cc / over_1500cc / large_engine / electric")
+    title = models.TextField()
+    formula = models.CharField(max_length=200)
+    divisor = models.DecimalField(max_digits=12, decimal_places=8)
+
+    class Meta:
+        ordering = ["list_date", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["list_date", "code"], name="crsptemplate_unique"),
+            models.CheckConstraint(condition=models.Q(divisor__gt=0), name="crsptemplate_divisor_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: / {self.divisor}"

@@ -14,14 +14,27 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from reference.models import Country
 from tariff.assessment import LineEntry, Measure, RateRule, TariffBook, normalise_hs_code
-from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, TariffLine
+from tariff.models import (
+    CrspDepreciation,
+    CrspEntry,
+    CrspTemplate,
+    DutyRate,
+    ExchangeRate,
+    ExemptionCertificate,
+    ExemptionDrawdown,
+    HSNode,
+    NationalMeasure,
+    TariffLine,
+)
 from tariff.services import TARIFF_VERSION_KEY
+from tariff.vehicles import CrspValuation, DepreciationBand, crsp_value, vehicle_age_years
 
 # A customs exchange rate older than this is not "in force" (rates are fixed at least monthly).
 EXCHANGE_RATE_MAX_AGE_DAYS = 45
@@ -140,18 +153,33 @@ def build_tariff_book(on: dt.date) -> TariffBook:
                 m.get_kind_display(),
                 interned,
             )
-        measures.append(Measure(m.kind, m.category, m.hs_prefix, rule, m.code, m.description))
+        measures.append(Measure(m.kind, m.category, m.hs_prefix, rule, m.code, m.description, m.legal_reference))
     # Several measures of one kind, category and prefix in force: the latest valid_from wins
     # (ordered above; TariffBook keeps the first of equal-length prefixes).
+    fx = exchange_rates_dated(on)
     return TariffBook(
         on=on,
         lines=lines,
         measures=tuple(measures),
-        exchange_rates=exchange_rates_in_force(on),
+        exchange_rates={currency: rate for currency, (rate, _) in fx.items()},
+        exchange_rate_dates={currency: day for currency, (_, day) in fx.items()},
         eac_partners=frozenset(Country.objects.filter(is_eac_partner=True).values_list("code", flat=True)),
         known_codes=frozenset(TariffLine.objects.values_list("code", flat=True).distinct()),
         hs_subheadings=frozenset(HSNode.objects.filter(level=6).values_list("code", flat=True)),
     )
+
+
+def exchange_rates_dated(on: dt.date) -> dict[str, tuple[Decimal, dt.date]]:
+    """Per currency, the rate in force on `on` and the date it was fixed."""
+    oldest = on - dt.timedelta(days=EXCHANGE_RATE_MAX_AGE_DAYS)
+    rates: dict[str, tuple[Decimal, dt.date]] = {}
+    for currency, rate, day in (
+        ExchangeRate.objects.filter(date__lte=on, date__gte=oldest)
+        .order_by("currency_id", "-date")
+        .values_list("currency_id", "kes_per_unit", "date")
+    ):
+        rates.setdefault(currency, (rate, day))
+    return rates
 
 
 def exchange_rates_in_force(on: dt.date) -> dict[str, Decimal]:
@@ -250,3 +278,132 @@ def tariff_lines_search(*, query: str, on: dt.date) -> QuerySet[TariffLine]:
             | Q(hs_subheading__parent__description__icontains=word)
         )
     return qs
+
+
+# ------------------------------------------------------------------------------------------------
+# Exemption certificates
+
+
+@dataclass(frozen=True)
+class ExemptionClaim:
+    """One item's claim on a certificate, for `exemption_claim_problems` and the quota draw."""
+
+    index: int  # item position in the body (JSON pointer)
+    line_no: int
+    certificate_number: str
+    exemption_code: str
+    hs_digits: str
+    customs_value_kes: Decimal
+    supplementary_quantity: Decimal | None
+
+
+def exemption_certificates_get(numbers: set[str]) -> dict[str, ExemptionCertificate]:
+    return {c.number: c for c in ExemptionCertificate.objects.filter(number__in=numbers)} if numbers else {}
+
+
+def exemption_claim_amount(certificate: ExemptionCertificate, claim: ExemptionClaim) -> Decimal | None:
+    """What the claim draws from the quota: the KES customs value, or the supplementary quantity."""
+    if certificate.quota_kind == ExemptionCertificate.QuotaKind.VALUE:
+        return claim.customs_value_kes
+    return claim.supplementary_quantity
+
+
+def exemption_claim_problems(
+    *, claims: list[ExemptionClaim], holder_pin: str, on: dt.date, declaration_id: Any = None
+) -> tuple[list[tuple[str, str, str]], dict[str, ExemptionCertificate]]:
+    """(code, detail, pointer) per problem in the claims, and the certificates found.
+
+    An unknown certificate and another holder's certificate get the same answer (no enumeration of
+    certificate numbers). The quota is checked here against the committed balance, and again
+    atomically by `tariff.services.exemption_quota_draw` inside the lodging transaction.
+    """
+    certificates = exemption_certificates_get({c.certificate_number for c in claims})
+    # An amended declaration already holds its draws: they count as available to it.
+    own: dict[int, Decimal] = {}
+    if declaration_id is not None and certificates:
+        for certificate_id, drawn in ExemptionDrawdown.objects.filter(
+            declaration_id=declaration_id, released_at__isnull=True
+        ).values_list("certificate_id", "amount"):
+            own[certificate_id] = own.get(certificate_id, Decimal(0)) + drawn
+    problems: list[tuple[str, str, str]] = []
+    wanted: dict[str, Decimal] = {}
+    for claim in claims:
+        pointer = f"/items/{claim.index}/exemption_certificate"
+        cert = certificates.get(claim.certificate_number)
+        if cert is None or cert.holder_pin != holder_pin:
+            problems.append(("exemption_certificate_invalid",
+                             f"No exemption certificate {claim.certificate_number} is held by this importer.",
+                             pointer))
+            continue
+        if cert.status != ExemptionCertificate.Status.ACTIVE:
+            problems.append(("exemption_certificate_not_active",
+                             f"Exemption certificate {cert.number} is {cert.status}.", pointer))
+            continue
+        if not cert.valid_from <= on <= cert.valid_to:
+            problems.append(("exemption_certificate_not_in_force",
+                             f"Exemption certificate {cert.number} is valid from {cert.valid_from.isoformat()} "
+                             f"to {cert.valid_to.isoformat()}, not on {on.isoformat()}.", pointer))
+            continue
+        if cert.exemption_code != claim.exemption_code:
+            problems.append(("exemption_code_mismatch",
+                             f"Exemption certificate {cert.number} grants {cert.exemption_code}, "
+                             f"not {claim.exemption_code}.", f"/items/{claim.index}/exemption"))
+            continue
+        prefixes = [p for p in (x.strip().replace(".", "") for x in cert.hs_prefixes.split(",")) if p]
+        if prefixes and not claim.hs_digits.startswith(tuple(prefixes)):
+            problems.append(("exemption_goods_not_covered",
+                             f"Exemption certificate {cert.number} covers {cert.goods_description} "
+                             f"(HS {', '.join(prefixes)}), not HS {claim.hs_digits}.", pointer))
+            continue
+        amount = exemption_claim_amount(cert, claim)
+        if amount is None:
+            problems.append(("supplementary_quantity_required",
+                             f"Exemption certificate {cert.number} has a quantity quota: give the "
+                             "supplementary quantity.", f"/items/{claim.index}/supplementary_quantity"))
+            continue
+        wanted[cert.number] = wanted.get(cert.number, Decimal(0)) + amount
+        if wanted[cert.number] > cert.quota_left + own.get(cert.pk, Decimal(0)):
+            problems.append(("exemption_quota_exhausted",
+                             f"Exemption certificate {cert.number} has {cert.quota_left} "
+                             f"{'KES' if cert.quota_kind == 'value' else 'units'} left.", pointer))
+    return problems, certificates
+
+
+# ------------------------------------------------------------------------------------------------
+# CRSP
+
+
+def _norm(value: str) -> str:
+    return " ".join(value.upper().split())
+
+
+def crsp_valuation(
+    *, make: str, model: str, hs_digits: str, engine_capacity_cc: int, fuel: str, year_of_manufacture: int,
+    on: dt.date,
+) -> CrspValuation | None:
+    """The CRSP-derived customs value of a directly imported vehicle (None when its make and model
+    are not on the latest list published on or before `on`). Rows of one make and model that
+    differ only in trim: the one with the same engine capacity, then the lowest price (the value
+    least favourable to a finding of undervaluation)."""
+    list_date = (
+        CrspEntry.objects.filter(list_date__lte=on).order_by("-list_date").values_list("list_date", flat=True).first()
+    )
+    if list_date is None:
+        return None
+    rows = list(CrspEntry.objects.filter(list_date=list_date, sheet="motor_vehicle", make=_norm(make),
+                                         model=_norm(model)).order_by("crsp_kes"))
+    if not rows:
+        return None
+    same_engine = [r for r in rows if r.engine_capacity == str(engine_capacity_cc)]
+    row = (same_engine or rows)[0]
+    bands = [DepreciationBand(d.age_over, d.age_up_to, d.rate, d.label) for d in
+             CrspDepreciation.objects.filter(list_date=list_date, basis="direct_import")]
+    divisors = dict(CrspTemplate.objects.filter(list_date=list_date).values_list("code", "divisor"))
+    age = vehicle_age_years(year_of_manufacture=year_of_manufacture, on_year=on.year)
+    return crsp_value(
+        crsp_kes=row.crsp_kes,
+        description=f"{row.make} {row.model} {row.model_number} ({row.engine_capacity}, {row.fuel}), "
+                    f"CRSP {list_date.isoformat()}".replace(" ()", ""),
+        hs_digits=hs_digits, engine_capacity_cc=engine_capacity_cc, fuel=fuel, age_years=max(age, 0),
+        bands=bands, divisors=divisors,
+    )

@@ -6,10 +6,18 @@ version its books were built from (checked at most every `VERSION_CHECK_SECONDS`
 from __future__ import annotations
 
 import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.db import models, transaction
+from django.db.models import F
+
+from core import clock
+from core.exceptions import ErrorItem
+from tariff.models import ExemptionCertificate, ExemptionCertificateChange, ExemptionDrawdown
 
 TARIFF_VERSION_KEY = "forodha:tariff:version"
 logger = logging.getLogger(__name__)
@@ -43,3 +51,104 @@ def tariff_row_delete(*, instance: models.Model, actor: Any = None) -> None:
     with transaction.atomic():
         instance.delete()
         transaction.on_commit(tariff_cache_invalidate)
+
+
+# ------------------------------------------------------------------------------------------------
+# Exemption certificates: quota draw-down and give-back
+
+
+@dataclass(frozen=True)
+class QuotaDraw:
+    certificate_id: int
+    line_no: int
+    index: int  # item position in the body, for the error pointer
+    amount: Decimal
+
+
+def _actor_label(actor: Any) -> str:
+    return (getattr(actor, "username", None) or str(actor or "system"))[:150]
+
+
+def exemption_quota_draw(*, declaration_id: uuid.UUID, draws: list[QuotaDraw], actor: Any) -> list[ErrorItem]:
+    """Draw every claim from its certificate's quota, inside the caller's (lodging) transaction.
+
+    One compare-and-set UPDATE per certificate (`quota_used + n <= quota_total`, and still active):
+    PostgreSQL re-evaluates the condition on the latest row version after waiting for a concurrent
+    writer, so two lodgings can never both take the last of a quota. Certificates are updated in
+    ascending id order so two declarations drawing on the same two certificates cannot deadlock.
+    Returns the problems (the caller raises, rolling back any draw already made).
+    """
+    if not draws:
+        return []
+    per_certificate: dict[int, Decimal] = {}
+    for draw in draws:
+        per_certificate[draw.certificate_id] = per_certificate.get(draw.certificate_id, Decimal(0)) + draw.amount
+    problems: list[ErrorItem] = []
+    for certificate_id in sorted(per_certificate):
+        amount = per_certificate[certificate_id]
+        updated = ExemptionCertificate.objects.filter(
+            pk=certificate_id, status=ExemptionCertificate.Status.ACTIVE,
+            quota_used__lte=F("quota_total") - amount,
+        ).update(quota_used=F("quota_used") + amount)
+        if not updated:
+            first = next(d for d in draws if d.certificate_id == certificate_id)
+            problems.append(ErrorItem(
+                code="exemption_quota_exhausted",
+                detail="The exemption certificate's quota does not cover this claim any more.",
+                pointer=f"/items/{first.index}/exemption_certificate",
+            ))
+    if problems:
+        return problems
+    now = clock.now()
+    label = _actor_label(actor)
+    ExemptionDrawdown.objects.bulk_create([
+        ExemptionDrawdown(certificate_id=d.certificate_id, declaration_id=declaration_id, line_no=d.line_no,
+                          amount=d.amount, drawn_at=now, drawn_by=label)
+        for d in draws
+    ])
+    return []
+
+
+def exemption_quota_release(*, declaration_id: uuid.UUID, actor: Any) -> Decimal:
+    """Give back what a (cancelled) declaration drew, once: the draw rows are locked and marked
+    released in the caller's transaction, then each certificate is decremented (ascending id)."""
+    rows = list(ExemptionDrawdown.objects.select_for_update().filter(
+        declaration_id=declaration_id, released_at__isnull=True).order_by("certificate_id", "line_no"))
+    if not rows:
+        return Decimal(0)
+    per_certificate: dict[int, Decimal] = {}
+    for row in rows:
+        per_certificate[row.certificate_id] = per_certificate.get(row.certificate_id, Decimal(0)) + row.amount
+    for certificate_id in sorted(per_certificate):
+        ExemptionCertificate.objects.filter(pk=certificate_id).update(
+            quota_used=F("quota_used") - per_certificate[certificate_id])
+    ExemptionDrawdown.objects.filter(pk__in=[r.pk for r in rows]).update(
+        released_at=clock.now(), released_by=_actor_label(actor))
+    return sum(per_certificate.values(), Decimal(0))
+
+
+def exemption_certificate_save(*, instance: ExemptionCertificate, actor: Any = None) -> ExemptionCertificate:
+    """Admin create/edit. `quota_used` is never edited by hand (drawn and given back by lodging and
+    cancellation); the model's constraints refuse a total below what is already used."""
+    now = clock.now()
+    tracked = [f.name for f in instance._meta.concrete_fields
+               if f.name not in ("id", "quota_used", "created_at", "updated_at")]
+    before = None if instance._state.adding else ExemptionCertificate.objects.filter(pk=instance.pk).first()
+    if instance._state.adding:
+        instance.created_at = now
+        instance.quota_used = Decimal(0)
+    instance.updated_at = now
+    instance.full_clean()
+    changed = {name: [str(getattr(before, name)) if before is not None else "", str(getattr(instance, name))]
+               for name in tracked if before is None or getattr(before, name) != getattr(instance, name)}
+    with transaction.atomic():
+        if before is None:
+            instance.save()
+        else:
+            # Never write quota_used from a form: it may be stale against a concurrent lodging.
+            instance.save(update_fields=[*tracked, "updated_at"])
+        ExemptionCertificateChange.objects.create(
+            certificate=instance, actor=actor if getattr(actor, "pk", None) else None, actor_label=_actor_label(actor),
+            from_status=before.status if before is not None else "", to_status=instance.status, changed=changed,
+            created_at=now)
+    return instance

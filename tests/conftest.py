@@ -90,7 +90,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
-        call_command("load_reference_data", quiet=True)
+        # Without the default risk rules: a test that scores declarations states the rules it
+        # needs (the shipped set is tested on its own, tests/risk/test_default_rules.py).
+        call_command("load_reference_data", quiet=True, without_risk_rules=True)
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ from ..models import (
 )
 from .common import event_record, money, notify_agent, status_payload
 from .lodging import (
+    ALTERATION_FEE_BASIS,
     assessment_store,
     declaration_draft_update,
     documents_create,
@@ -177,15 +178,17 @@ def _reissue_with_fee(declaration: Declaration, current: Assessment, fee: Decima
 
     new = Assessment.objects.create(
         declaration=declaration, version=current.version + 1, rate_date=current.rate_date,
-        currency=current.currency, exchange_rate=current.exchange_rate, import_duty=current.import_duty,
+        currency=current.currency, exchange_rate=current.exchange_rate,
+        exchange_rate_date=current.exchange_rate_date, import_duty=current.import_duty,
         excise_duty=current.excise_duty, vat=current.vat, idf=current.idf, rdl=current.rdl,
         penalties=current.penalties, fees=current.fees + fee, total=current.total + fee, created_at=clock.now(),
     )
     lines = [AssessmentLine(assessment=new, line_no=line.line_no, tax=line.tax, base=line.base, rule=line.rule,
-                            amount=line.amount) for line in current.lines.all()]
+                            amount=line.amount, legal_basis=line.legal_basis, exchange_rates=line.exchange_rates)
+             for line in current.lines.all()]
     lines.append(AssessmentLine(assessment=new, line_no=0, tax="alteration_fee", base=Decimal("0.00"),
                                 rule=f"USD {settings.DECLARATION_ALTERATION_FEE_USD} x {fields} field(s)",
-                                amount=fee))
+                                amount=fee, legal_basis=ALTERATION_FEE_BASIS))
     AssessmentLine.objects.bulk_create(lines)
     eslip = ESlip.objects.filter(declaration=declaration, is_current=True).first()
     due = eslip.due_date if eslip else clock.today()

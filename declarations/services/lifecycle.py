@@ -35,6 +35,13 @@ def declaration_transition_locked(
         from manifests.services import writeoff_release
 
         writeoff_release(declaration_id=declaration.pk, actor=actor)
+    if to_status in (Status.CANCELLED, Status.REJECTED):
+        # Exemption quota drawn at lodging goes back to its certificates (once; no draw: no-op).
+        from tariff.services import exemption_quota_release
+
+        released = exemption_quota_release(declaration_id=declaration.pk, actor=actor)
+        if released:
+            payload = {**(payload or {}), "exemption_quota_released": str(released)}
     if to_status == Status.CANCELLED and from_status == Status.UNDER_CONTROL:
         # Cancelled while under officer control: close its task so it leaves the work queues.
         from risk.services.clearance import officer_tasks_close

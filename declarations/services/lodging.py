@@ -53,6 +53,9 @@ from .validation import PreparedDeclaration, body_parse, declaration_prepare, la
 RISK_TASK = "risk.score_declaration"
 
 
+# Legal basis shown on the alteration-fee line (amounts per settings.DECLARATION_ALTERATION_FEE_USD).
+ALTERATION_FEE_BASIS = "Amendment of an entry after lodging (EACCMA 2004): alteration fee"
+
 def json_safe(value: Any) -> Any:
     """Decimals/dates as strings, as they arrived (the body is stored as canonical JSON)."""
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
@@ -191,6 +194,13 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     errors = list(prepared.errors)
     if not any(e.pointer == "/bill_of_lading" for e in errors):
         errors.extend(_reserve(declaration, prepared, actor))
+    if not errors and prepared.exemption_draws:
+        # Compare-and-set on each certificate's quota, in this transaction: a refusal (a concurrent
+        # lodging took the last of it) rolls everything back with the other problems.
+        from tariff.services import exemption_quota_draw
+
+        errors.extend(exemption_quota_draw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
+                                           actor=actor))
     if errors:
         raise ValidationFailed(errors=errors)
     transition_check(Status.DRAFT, Status.REGISTERED)
@@ -295,7 +305,8 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
 _ITEM_FIELDS = (
     "declaration", "line_no", "hs_code", "description", "origin_country", "packages", "package_kind",
     "gross_weight_kg", "net_weight_kg", "supplementary_quantity", "supplementary_unit", "item_value",
-    "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "idf_reduced", "rdl_reduced",
+    "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "exemption_certificate", "vehicle",
+    "idf_reduced", "rdl_reduced",
 )
 
 
@@ -305,7 +316,10 @@ def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> Non
         (declaration.pk, item.line_no, item.hs_code, item.description, item.origin_country, item.packages,
          item.package_kind, item.gross_weight_kg, item.net_weight_kg, item.supplementary_quantity,
          item.supplementary_unit, item.item_value, item.customs_value, item.customs_value_kes, item.cpc,
-         item.preference, item.exemption, item.idf_reduced, item.rdl_reduced)
+         item.preference, item.exemption, item.exemption_certificate,
+         # JSON text (insert_rows passes values as they are; PostgreSQL parses it into jsonb)
+         json.dumps(item.vehicle, sort_keys=True) if item.vehicle is not None else None,
+         item.idf_reduced, item.rdl_reduced)
         for item in prepared.items
     ])
 
@@ -335,6 +349,7 @@ def assessment_store(
     assessment = Assessment.objects.create(
         declaration=declaration, version=version, rate_date=prepared.rate_date, currency="KES",
         exchange_rate=prepared.exchange_rate, penalties=penalties, fees=fees,
+        exchange_rate_date=result.exchange_rate_date if result is not None else None,
         # The sum of every line: the engine's tax totals are sums of their rounded lines
         # (docs/declarations.md "Rounding"); penalties and fees are lines of whole cents.
         total=money((totals.total if totals is not None else zero) + penalties + fees),
@@ -342,20 +357,24 @@ def assessment_store(
     )
     lines = [
         AssessmentLine(assessment=assessment, line_no=line.line_no, tax=str(line.tax), base=money(line.base),
-                       rule=str(line.rule)[:200], amount=money(line.amount))
+                       rule=str(line.rule)[:200], amount=money(line.amount), legal_basis=line.legal_basis[:300],
+                       exchange_rates=[{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
+                                       for c, r, d in line.exchange_rates])
         for line in (result.lines if result is not None else ())
     ]
     if prepared.late_entry:
         lines.append(AssessmentLine(
             assessment=assessment, line_no=0, tax="late_entry_penalty", base=zero,
             rule=f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
-            amount=penalties))
+            amount=penalties, legal_basis="EAC Customs Management Act 2004 s.34 (entry of imported goods)"))
     for tax, rule, amount in fee_lines:
         lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
-                                    amount=money(amount)))
+                                    amount=money(amount), legal_basis=ALTERATION_FEE_BASIS))
     # The instances are kept for rendering (prefetch cache below); the rows go in one executemany.
-    insert_rows(AssessmentLine, ("assessment", "line_no", "tax", "base", "rule", "amount"),
-                [(assessment.pk, line.line_no, line.tax, line.base, line.rule, line.amount) for line in lines])
+    insert_rows(AssessmentLine,
+                ("assessment", "line_no", "tax", "base", "rule", "amount", "legal_basis", "exchange_rates"),
+                [(assessment.pk, line.line_no, line.tax, line.base, line.rule, line.amount, line.legal_basis,
+                  json.dumps(line.exchange_rates)) for line in lines])
     assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return assessment
 

@@ -51,6 +51,8 @@ class PreparedItem:
     exemption: str
     idf_reduced: bool
     rdl_reduced: bool
+    exemption_certificate: str = ""
+    vehicle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class PreparedDeclaration:
     items: tuple[PreparedItem, ...]
     assessment: Any  # tariff.assessment.Assessment, or None for exports
     errors: tuple[ErrorItem, ...] = field(default=())
+    # Quota to draw from exemption certificates at lodging (tariff.services.QuotaDraw).
+    exemption_draws: tuple[Any, ...] = field(default=())
 
     @property
     def total_packages(self) -> int:
@@ -391,7 +395,17 @@ def declaration_prepare(
             exemption=item.get("exemption") or "",
             idf_reduced=bool(item.get("idf_reduced")),
             rdl_reduced=bool(item.get("rdl_reduced")),
+            exemption_certificate=item.get("exemption_certificate") or "",
+            vehicle=dict(item["vehicle"]) if item.get("vehicle") else None,
         ))
+
+    # --- vehicles, exemption certificates, IDF/RDL reductions (docs/declarations.md) -------------
+    from .fiscal import fiscal_problems
+
+    fiscal_errors, exemption_draws = fiscal_problems(
+        items=items, documents=data.get("documents") or [], holder_pin=pin, is_import=is_import, on=rate_date,
+        declaration_id=declaration_id)
+    errors.extend(fiscal_errors)
 
     # --- EAC Single Customs Territory transit (IM8): destination, route, e-seals, bond ----------
     from transit.services import transit_validate
@@ -416,6 +430,7 @@ def declaration_prepare(
         late_entry=late_entry, entry_deadline=entry_deadline, deadline_extension=deadline_extension,
         items=tuple(items),
         assessment=assessment if regime not in EXPORT_REGIMES else None, errors=tuple(errors),
+        exemption_draws=tuple(exemption_draws),
     )
 
 

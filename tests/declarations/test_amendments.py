@@ -114,6 +114,7 @@ def test_rejected_request_leaves_the_declaration_unchanged(client: APIClient, lo
     # given
     items = lodged.json()["declaration"]["items"]
     items[0]["hs_code"] = "8708.99.00"
+    del items[0]["vehicle"]  # parts, not a vehicle: no particulars
     response = client.patch(_url(lodged), {"items": items}, format="json", HTTP_IF_MATCH=lodged["ETag"])
     request_id = response.json()["pending_amendment"]["id"]
 
@@ -198,6 +199,7 @@ def test_amendment_request_that_would_not_assess_is_refused_at_once(client: APIC
     # given
     items = lodged.json()["declaration"]["items"]
     items[0]["hs_code"] = "0000.00.00"
+    del items[0]["vehicle"]
 
     # when
     response = client.patch(_url(lodged), {"items": items}, format="json", HTTP_IF_MATCH=lodged["ETag"])

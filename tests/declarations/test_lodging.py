@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from core import clock
 from core.models import OutboxMessage
 from declarations.entry_numbers import entry_number_valid
 from declarations.models import (
@@ -21,7 +22,7 @@ from declarations.models import (
 from declarations.services import declaration_lodge
 from manifests.models import BillOfLading
 from notifications.models import Notification
-from tests.factories.declarations import World, body_im4, expected_taxes, item, money, world_create
+from tests.factories.declarations import World, body_im4, expected_taxes, item, money, vehicle, world_create
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,8 @@ def _post(client: APIClient, body: Any) -> Any:
 
 
 def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client: APIClient, world: World) -> None:
-    # given: the API.md example body verbatim (KES, one used car, CIF 425.71), with our PIN and B/L
+    # given: the API.md example body (KES, one used car, CIF 425.71), with our PIN and B/L, plus the
+    # vehicle particulars iCMS requires on a motor-vehicle item (docs/declarations.md "Vehicles")
     body = {
         "regime": "IM4", "cpc": "4000000", "office": "MBA", "importer_pin": world.trader.pin,
         "local_reference": "AGT-2026-000123", "bill_of_lading": world.bl.number, "currency": "KES",
@@ -39,7 +41,8 @@ def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client
         "country_of_export": "JP",
         "items": [{"hs_code": "8703.22.90", "description": "Used motor car, 1490 cc petrol", "origin_country": "JP",
                    "packages": 1, "package_kind": "NE", "gross_weight_kg": "1150.000", "net_weight_kg": "1100.000",
-                   "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71"}],
+                   "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71",
+                   "vehicle": vehicle()}],
     }
 
     # when
@@ -98,7 +101,9 @@ def test_im4_with_20_items_against_a_seeded_manifest(client: APIClient, world: W
     assert data["eslip"] == {"reference": eslip.reference, "amount": f"{expected['total']:.2f}", "currency": "KES",
                              "due_date": (declaration.lodged_at.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
                                           + dt.timedelta(days=5)).isoformat(),
-                             "secured_by": None}
+                             "secured_by": None,
+                             "lines": [{k: line[k] for k in ("line_no", "tax", "amount", "rule", "legal_basis")}
+                                       for line in data["assessment"]["lines"]]}
     assert DeclarationVersion.objects.filter(declaration=declaration).count() == 1
     # hand-off to risk through the outbox, one agent notification
     assert OutboxMessage.objects.filter(task_name="risk.score_declaration",
@@ -328,5 +333,38 @@ def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, wor
     assert sum(line.amount for line in lines) == Assessment.objects.get(declaration=declaration).total
     assert response.json()["assessment"]["lines"] == [
         {k: (str(v) if k in ("base", "amount") else v) for k, v in row.items()}
-        for row in lines.order_by("id").values("line_no", "tax", "base", "rule", "amount")
+        for row in lines.order_by("id").values("line_no", "tax", "base", "rule", "amount", "legal_basis",
+                                               "exchange_rates")
     ]
+
+
+def test_every_tax_line_cites_its_law_and_the_exchange_rate_it_used(client: APIClient, world: World) -> None:
+    # given: one car declared in USD
+    body = body_im4(world)
+
+    # when
+    response = _post(client, body)
+
+    # then: the header names the rate's date; each line its legal basis and the USD rate with its date
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    rate_date = clock.today().replace(day=1).isoformat()  # the seed fixes rates on the 1st of each month
+    assert data["assessment"]["exchange_rate_date"] == rate_date
+    usd = [{"currency": "USD", "kes_per_unit": f"{world.usd_rate:.6f}", "date": rate_date}]
+    basis = {line["tax"]: (line["legal_basis"], line["exchange_rates"]) for line in data["assessment"]["lines"]}
+    assert basis == {
+        "import_duty": ("EAC Gazette stay of application for Kenya; KRA template 2025", usd),
+        "excise_duty": ("Excise Duty Act 2015 First Schedule Part I; KRA template 2025", usd),
+        "vat": ("VAT Act 2013 s.5(2)(a)", usd),
+        "idf": ("Miscellaneous Fees and Levies Act 2016 s.7 (rate per DOMAIN.md, 2025)", usd),
+        "rdl": ("Miscellaneous Fees and Levies Act 2016 s.8 (rate per DOMAIN.md, 2025)", usd),
+    }
+    # the e-slip itemises what is paid and under which law
+    assert [(line["tax"], line["amount"], line["legal_basis"]) for line in data["eslip"]["lines"]] == [
+        (line["tax"], line["amount"], line["legal_basis"]) for line in data["assessment"]["lines"]]
+    stored = AssessmentLine.objects.get(assessment__declaration_id=data["id"], tax="vat")
+    assert (stored.legal_basis, stored.exchange_rates) == ("VAT Act 2013 s.5(2)(a)", usd)
+    # a detail read renders the same
+    again = client.get(f"/api/v1/declarations/{data['id']}").json()
+    assert again["assessment"] == data["assessment"]
+    assert again["eslip"] == data["eslip"]

@@ -168,6 +168,24 @@ def item(n: int = 0, **overrides: Any) -> dict[str, Any]:
         "customs_value": f"{1000 + n * 137}.{(n * 13) % 100:02d}",
     }
     body.update(overrides)
+    if "vehicle" not in body and body["hs_code"].replace(".", "").startswith(("8702", "8703", "8704", "8705")):
+        body["vehicle"] = vehicle()  # iCMS: a motor vehicle item carries its particulars
+    return body
+
+
+def vehicle(**overrides: Any) -> dict[str, Any]:
+    """Particulars of a used 1496 cc Toyota Corolla Axio (on KRA's CRSP list), 3 years old by the
+    test clock; the chassis number stands in for a VIN, as on most Japanese used imports."""
+    body: dict[str, Any] = {
+        "chassis_number": "NKE165-7012345",
+        "make": "TOYOTA",
+        "model": "COROLLA AXIO",
+        "year_of_manufacture": clock.today().year - 3,
+        "engine_capacity_cc": 1496,
+        "fuel": "petrol",
+        "condition": "used",
+    }
+    body.update(overrides)
     return body
 
 

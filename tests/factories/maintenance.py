@@ -12,6 +12,7 @@ import factory
 
 from maintenance.enums import OutageStatus, SubmissionPriority, SubmissionStatus, WindowMode, WindowScope
 from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
+from tests.factories.declarations import vehicle
 from tests.factories.traders import UserFactory
 
 BASE = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
@@ -47,7 +48,8 @@ def declaration_body(*, regime: str = "IM4", hs_code: str = "8703.22.90", pin: s
         "regime": regime, "cpc": "4000000", "office": "MBA", pin_key: pin,
         "local_reference": f"AGT-{uuid.uuid4().hex[:8]}", "currency": "KES", "invoice_amount": "425.71",
         "items": [{"hs_code": hs_code, "description": "Goods", "origin_country": "JP", "packages": 1,
-                   "package_kind": "NE", "gross_weight_kg": "10.000", "customs_value": "425.71"}
+                   "package_kind": "NE", "gross_weight_kg": "10.000", "customs_value": "425.71",
+                   **({"vehicle": vehicle()} if hs_code[:4] in ("8702", "8703", "8704", "8705") else {})}
                   for _ in range(items)],
     }
 

@@ -39,7 +39,8 @@ class ReferencePriceFactory(factory.django.DjangoModelFactory[ReferencePrice]):
         model = ReferencePrice
 
     hs_prefix = "8703"
-    kes_per_kg = Decimal("500.00")
+    kes_per_unit = Decimal("500.00")
+    unit = "kg"
     valid_from = dt.date(2024, 1, 1)
     valid_to = None
 

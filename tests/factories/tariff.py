@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import factory
 
-from tariff.models import DutyRate, ExchangeRate, HSNode, NationalMeasure, RateKind, TariffLine
+from core import clock
+from tariff.models import DutyRate, ExchangeRate, ExemptionCertificate, HSNode, NationalMeasure, RateKind, TariffLine
 from tariff.selectors import clear_local_cache
 from tests.factories.reference import CurrencyFactory
 
@@ -84,3 +85,30 @@ class ExchangeRateFactory(_TariffRowFactory):
     currency = factory.SubFactory(CurrencyFactory)
     date = dt.date(2025, 1, 1)
     kes_per_unit = Decimal("129.500000")
+
+
+class ExemptionCertificateFactory(factory.django.DjangoModelFactory[ExemptionCertificate]):
+    """A diplomatic certificate for one car's worth of value (KES 1.5 m), valid a year around the
+    test clock's date."""
+
+    class Meta:
+        model = ExemptionCertificate
+
+    number = factory.Sequence(lambda n: f"MFA/DIP/{n:05d}")
+    holder_pin = "P051234567X"
+    holder_name = "Embassy of Testland"
+    category = ExemptionCertificate.Category.DIPLOMATIC
+    exemption_code = "DIPLOMATIC"
+    hs_prefixes = "8703"
+    goods_description = "one motor car for the mission"
+    quota_kind = ExemptionCertificate.QuotaKind.VALUE
+    quota_total = Decimal("1500000.000")
+    quota_used = Decimal("0.000")
+    reduces_idf_rdl = False
+    issuing_authority = "Ministry of Foreign and Diaspora Affairs, Protocol"
+    legal_reference = "EACCMA Fifth Schedule Part A item 2; Privileges and Immunities Act (Cap. 179)"
+    valid_from = factory.LazyFunction(lambda: clock.today() - dt.timedelta(days=180))
+    valid_to = factory.LazyFunction(lambda: clock.today() + dt.timedelta(days=185))
+    status = ExemptionCertificate.Status.ACTIVE
+    created_at = factory.LazyFunction(clock.now)
+    updated_at = factory.LazyFunction(clock.now)

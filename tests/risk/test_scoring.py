@@ -250,3 +250,38 @@ def test_random_rate_zero_never_selects() -> None:
 
 def test_format_hs() -> None:
     assert [format_hs(c) for c in ("87", "8703", "870322", "87032290")] == ["87", "8703", "8703.22", "8703.22.90"]
+
+
+def test_reference_price_per_supplementary_unit() -> None:
+    # given: phones referenced at KES 20,000 per unit (NAR); 100 declared at KES 1,200,000 = 12,000 each
+    config = ScoringConfig(unit_reference_prices=(("851713", "NAR", D("20000.00")), ("8517", "NAR", D("9000.00"))))
+    rule = RuleSpec(8, "value_per_kg_below_reference", weight=50, forced_lane="yellow")
+    phones = ItemFacts("85171300", "CN", D("1200000.00"), D("40.000"), D("35.000"), supplementary_quantity=D("100"),
+                       supplementary_unit="NAR")
+    in_litres = replace(phones, supplementary_unit="LTR")
+
+    # when
+    hit = score_declaration(facts(items=(phones,)), [rule], config)
+    other_unit = score_declaration(facts(items=(in_litres,)), [rule], config)
+
+    # then: the longest prefix in the same unit decides; another unit is not compared
+    assert hit.hits[0].reason == (
+        "item 1 HS 8517.13.00 declared at KES 12000.00/NAR, more than 30% below the reference KES 20000.00/NAR "
+        "for 8517.13")
+    assert hit.lane == "yellow"
+    assert other_unit.hits == ()
+
+
+def test_value_below_crsp_quotes_the_crsp_figure_and_the_difference() -> None:
+    # given: a car with a CRSP-derived value of KES 964,343.80, tolerance 20 %
+    rule = RuleSpec(9, "value_below_crsp", weight=50, forced_lane="yellow", threshold_percent=D("20"))
+    car = replace(CAR, customs_value_kes=D("700000.00"), crsp_value_kes=D("964343.80"), crsp_basis="CRSP row")
+    within = replace(car, customs_value_kes=D("771475.04"))
+    unlisted = replace(car, crsp_value_kes=None)
+
+    # when / then: 771,475.04 is exactly 80 % (not below); 700,000 is 27.4 % below
+    assert score_declaration(facts(items=(car,)), [rule], CONFIG).hits[0].reason == (
+        "item 1 HS 8703.22.90 declared at KES 700,000.00, KES 264,343.80 (27.4%) below the CRSP-derived value "
+        "KES 964,343.80 (tolerance 20%; CRSP row)")
+    assert score_declaration(facts(items=(within,)), [rule], CONFIG).hits == ()
+    assert score_declaration(facts(items=(unlisted,)), [rule], CONFIG).hits == ()

@@ -104,7 +104,7 @@ def test_facts_from_the_database_trader_agent_aeo_exemption_and_reference_price(
         valid_to=clock.now() - dt.timedelta(days=1),
     )
     RiskRuleFactory(code="inactive", kind="trader_no_history", weight=50, active=False)
-    ReferencePriceFactory(hs_prefix="8703", kes_per_kg=Decimal("1000.00"))
+    ReferencePriceFactory(hs_prefix="8703", kes_per_unit=Decimal("1000.00"))
     agent = ClearingAgentFactory(on_watch_list=True)
     declaration = declaration_make(agent=agent, items=[{"exemption": "DIPLOMATIC"}])
     # when

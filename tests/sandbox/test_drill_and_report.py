@@ -111,6 +111,7 @@ def test_agent_report_counts_lodgings_errors_and_time(sandbox, api_client, capsy
     api_client.post("/api/v1/declarations", outcome_body(world, "XAGT-3"), format="json", **world.auth)
     bad = outcome_body(world, "AGT-4")
     bad["items"][0]["hs_code"] = "9999.99.99"
+    del bad["items"][0]["vehicle"]
     api_client.post("/api/v1/declarations", bad, format="json", **world.auth)
     # when
     report = agent_report(agent=world.user.username)

@@ -27,6 +27,10 @@ MODELS = [
     "tariff/dutyrate",
     "tariff/nationalmeasure",
     "tariff/exchangerate",
+    "tariff/exemptioncertificate",
+    "tariff/crspentry",
+    "tariff/crspdepreciation",
+    "tariff/crsptemplate",
     "traders/trader",
     "traders/clearingagent",
     "traders/agentauthorisation",
@@ -124,3 +128,43 @@ def test_aeo_profile_granted_in_admin_records_history(admin_client_h1: Client) -
         False,
         True,
     )
+
+
+def test_exemption_certificate_kept_in_the_admin_never_overwrites_the_quota_used(admin_client_h1: Client) -> None:
+    # given: a certificate with part of its quota drawn since the officer opened the form
+    from tariff.models import ExemptionCertificate
+    from tests.factories.tariff import ExemptionCertificateFactory
+
+    cert = ExemptionCertificateFactory(number="MFA/DIP/77777", quota_total=Decimal("1000000.000"))
+    ExemptionCertificate.objects.filter(pk=cert.pk).update(quota_used=Decimal("400000.000"))
+
+    # when: the officer suspends it (the form does not carry quota_used)
+    response = admin_client_h1.post(reverse("admin:tariff_exemptioncertificate_change", args=[cert.pk]), {
+        "number": cert.number, "holder_pin": cert.holder_pin, "holder_name": cert.holder_name,
+        "category": "diplomatic", "exemption_code": "DIPLOMATIC", "hs_prefixes": "8703",
+        "goods_description": cert.goods_description, "quota_kind": "value", "quota_total": "1000000.000",
+        "issuing_authority": cert.issuing_authority, "legal_reference": cert.legal_reference,
+        "valid_from": cert.valid_from.isoformat(), "valid_to": cert.valid_to.isoformat(), "status": "suspended",
+        "drawdowns-TOTAL_FORMS": "0", "drawdowns-INITIAL_FORMS": "0", "drawdowns-MIN_NUM_FORMS": "0",
+        "drawdowns-MAX_NUM_FORMS": "1000",
+        "changes-TOTAL_FORMS": "0", "changes-INITIAL_FORMS": "0", "changes-MIN_NUM_FORMS": "0",
+        "changes-MAX_NUM_FORMS": "1000",
+    })
+
+    # then
+    assert response.status_code == 302, response.content[:2000]
+    cert.refresh_from_db()
+    assert (cert.status, cert.quota_used) == ("suspended", Decimal("400000.000"))
+    (change,) = cert.changes.all()
+    assert (change.actor.username, change.from_status, change.to_status, change.changed) == (
+        "chief", "active", "suspended", {"status": ["active", "suspended"]})
+
+
+def test_crsp_list_is_read_only_in_the_admin(admin_client_h1: Client) -> None:
+    from tariff.models import CrspEntry
+
+    entry = CrspEntry.objects.filter(make="TOYOTA", model="COROLLA AXIO").first()
+    response = admin_client_h1.get(reverse("admin:tariff_crspentry_change", args=[entry.pk]))
+    assert response.status_code == 200
+    assert b"3236062.27" in response.content
+    assert admin_client_h1.get(reverse("admin:tariff_crspentry_add")).status_code == 403

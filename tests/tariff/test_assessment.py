@@ -40,12 +40,17 @@ def test_kra_motor_vehicle_example_to_the_cent() -> None:
     # when
     result = run(item("8703.22.90", "425.71"), currency="KES", on=dt.date(2025, 7, 1))
     # then
+    # then: every line cites the law its rate comes from (tariff/data/kenya_national_measures.csv)
     assert result.lines == (
-        TaxLine(1, "import_duty", D("425.71"), "35% (Kenya rate, CET 25%)", D("149.00")),
-        TaxLine(1, "excise_duty", D("574.71"), "20%", D("114.94")),
-        TaxLine(1, "vat", D("689.65"), "16%", D("110.34")),
-        TaxLine(1, "idf", D("425.71"), "2.5%", D("10.64")),
-        TaxLine(1, "rdl", D("425.71"), "2%", D("8.51")),
+        TaxLine(1, "import_duty", D("425.71"), "35% (Kenya rate, CET 25%)", D("149.00"),
+                "EAC Gazette stay of application for Kenya; KRA template 2025"),
+        TaxLine(1, "excise_duty", D("574.71"), "20%", D("114.94"),
+                "Excise Duty Act 2015 First Schedule Part I; KRA template 2025"),
+        TaxLine(1, "vat", D("689.65"), "16%", D("110.34"), "VAT Act 2013 s.5(2)(a)"),
+        TaxLine(1, "idf", D("425.71"), "2.5%", D("10.64"),
+                "Miscellaneous Fees and Levies Act 2016 s.7 (rate per DOMAIN.md, 2025)"),
+        TaxLine(1, "rdl", D("425.71"), "2%", D("8.51"),
+                "Miscellaneous Fees and Levies Act 2016 s.8 (rate per DOMAIN.md, 2025)"),
     )
     assert result.totals == Totals(
         import_duty=D("149.00"),
@@ -287,4 +292,29 @@ def test_assessment_as_dict_is_json_ready() -> None:
         "base": "425.71",
         "rule": "35% (Kenya rate, CET 25%)",
         "amount": "149.00",
+        "legal_basis": "EAC Gazette stay of application for Kenya; KRA template 2025",
+        "exchange_rates": [],
     }
+
+
+def test_a_kes_declaration_with_a_usd_specific_duty_shows_the_rate_and_its_date_on_that_line() -> None:
+    # given: rice declared in KES (1,295,000 = USD 10,000 at 129.5), 50 MT: the USD 345/MT branch wins
+    # when
+    result = run(item("1006.30.00", "1295000", net_weight_kg=D("50000")), currency="KES")
+    # then: the header is KES (rate 1, no date); the duty line names the USD rate it used, with its date
+    assert (result.exchange_rate, result.exchange_rate_date) == (D(1), None)
+    duty = result.lines[0]
+    assert duty.rule == "75% or USD 345/MT whichever is higher: specific USD 345 x 50"
+    assert duty.exchange_rates == (("USD", USD, dt.date(2025, 3, 1)),)
+    assert duty.legal_basis == (
+        "EAC Common External Tariff 2022, Schedule 2 - sensitive items (EAC Customs Union Protocol art. 12)")
+    assert [t.exchange_rates for t in result.lines[1:]] == [()] * (len(result.lines) - 1)
+
+
+def test_a_usd_declaration_shows_its_rate_and_date_on_every_line() -> None:
+    # when
+    result = run(item("8703.22.90", "1000"))
+    # then
+    assert (result.exchange_rate, result.exchange_rate_date) == (USD, dt.date(2025, 3, 1))
+    assert {t.exchange_rates for t in result.lines} == {(("USD", USD, dt.date(2025, 3, 1)),)}
+    assert all(t.legal_basis for t in result.lines)

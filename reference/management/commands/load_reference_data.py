@@ -1,4 +1,5 @@
-"""`manage.py load_reference_data`: load every vendored reference and tariff data set.
+"""`manage.py load_reference_data`: load every vendored reference and tariff data set, KRA's CRSP
+workbook (motor vehicle prices and depreciation) and the default risk rules.
 
 Idempotent and re-runnable (upserts on natural keys, one transaction); shows a tqdm progress bar
 (`--quiet` hides it). Order matters only for foreign keys: countries and currencies first.
@@ -15,6 +16,7 @@ from tqdm import tqdm
 
 from reference import loaders as ref
 from reference.selectors import clear_cache
+from risk.loaders import load_default_risk_rules
 from tariff import loaders as tar
 from tariff.services import tariff_cache_invalidate
 
@@ -24,6 +26,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--quiet", action="store_true", help="No progress bar and no summary.")
+        parser.add_argument(
+            "--without-risk-rules", action="store_true",
+            help="Do not insert the default risk rules (the test suite starts from no rules).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["quiet"] or options["verbosity"] == 0
@@ -39,9 +45,12 @@ class Command(BaseCommand):
             ("EAC CET", tar.load_cet),
             ("national measures", tar.load_national_measures),
             ("exchange rates", tar.load_exchange_rates),
+            ("CRSP", tar.load_crsp),
         ]
+        if not options["without_risk_rules"]:
+            steps.append(("risk rules", load_default_risk_rules))
         # The bar counts rows written; its total is an estimate refined as steps finish.
-        bar = tqdm(total=43_000, unit="rows", disable=quiet, desc="reference data", leave=False)
+        bar = tqdm(total=49_000, unit="rows", disable=quiet, desc="reference data", leave=False)
         summary: dict[str, int] = {}
         cet: Any = None
         with transaction.atomic():
