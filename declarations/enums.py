@@ -86,6 +86,9 @@ class EventKind(models.TextChoices):
     DRAFT_EDITED = "draft_edited", "Draft edited"
     PAYMENT = "payment", "Payment received"
     CHANNEL = "channel", "Selectivity lane assigned"
+    DOCUMENT_UPLOADED = "document_uploaded", "Document uploaded"
+    QUERY_ANSWERED = "query_answered", "Query answered by the agent"
+    GATE_EVENT = "gate_event", "Terminal gate event"
 
 
 class AmendmentStatus(models.TextChoices):

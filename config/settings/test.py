@@ -46,3 +46,11 @@ CELERY_BEAT_SCHEDULE = dict(CELERY_BEAT_SCHEDULE)
 MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = 3600
 # Webhook tests deliver to receivers on 127.0.0.1; the SSRF guard is tested by switching it back on.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+
+# Uploaded documents go to a throw-away directory per test run, never into var/media.
+import tempfile  # noqa: E402
+
+from .base import STORAGES  # noqa: E402
+
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                    "OPTIONS": {"location": tempfile.mkdtemp(prefix="forodha-test-media-")}}}

@@ -9,6 +9,7 @@ from .amendments import (
     etag_check,
 )
 from .cancellation import declaration_cancel
+from .documents import document_upload
 from .lifecycle import declaration_channel_set, declaration_transition
 from .lodging import declaration_draft_create, declaration_draft_lodge, declaration_lodge
 from .payments import declaration_pay, payment_confirm_from_bank, signature_compute, signature_verify
@@ -26,6 +27,7 @@ __all__ = [
     "declaration_pay",
     "declaration_transition",
     "declaration_update",
+    "document_upload",
     "etag_check",
     "payment_confirm_from_bank",
     "signature_compute",
