@@ -470,3 +470,44 @@ class DeclarationDocumentContentApi(APIView):
         document = selectors.document_get(declaration_id=declaration_id, document_id=document_id,
                                           agent=_agent(request))
         return document_file_response(document)
+
+
+# ------------------------------------------------------------------------------------------------
+# IDF: the simulated single window (sandbox only)
+
+
+class IdfInSerializer(StrictSerializer):
+    importer_pin = serializers.RegexField(r"^[AP][0-9]{9}[A-Z]$")
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+    value = MoneyField(min_value=Decimal(0), help_text="Proforma invoice value in `currency`")
+    hs_codes = serializers.ListField(child=serializers.RegexField(r"^[0-9]{4}\.?[0-9]{2}\.?[0-9]{2}$"),
+                                     min_length=1, max_length=999)
+
+
+class IdfOutSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    importer_pin = serializers.CharField()
+    currency = serializers.CharField()
+    value = MoneyField()
+    hs_codes = serializers.ListField(child=serializers.CharField())
+    issued_on = serializers.DateField()
+
+
+class IdfCreateApi(APIView):
+    @extend_schema(
+        tags=TAGS, summary="Raise an IDF on the simulated single window (training sandbox only)",
+        description="In production the IDF comes from the real single window; here (FORODHA_SANDBOX) an agent "
+                    "raises one for a trader it acts for, then quotes `number` as `idf_number` when lodging.",
+        request=IdfInSerializer, responses={201: IdfOutSerializer, 400: _problem, 403: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        agent = _agent(request)
+        if not settings.FORODHA_SANDBOX:
+            raise PermissionDeniedError(detail="IDFs are raised on the single window; this simulation of it "
+                                               "exists only in the training sandbox.", code="sandbox_only")
+        data = IdfInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        idf = services.idf_raise(agent=agent, importer_pin=data.validated_data["importer_pin"],
+                                 currency=data.validated_data["currency"], value=data.validated_data["value"],
+                                 hs_codes=data.validated_data["hs_codes"], actor=request.user)
+        return Response(IdfOutSerializer(idf).data, status=201)

@@ -17,5 +17,6 @@ urlpatterns = [
          name="declaration-documents"),
     path("declarations/<uuid:declaration_id>/documents/<uuid:document_id>/content",
          apis.DeclarationDocumentContentApi.as_view(), name="declaration-document-content"),
+    path("idfs", apis.IdfCreateApi.as_view(), name="idfs"),
     path("payments/bank-callback", apis.BankCallbackApi.as_view(), name="bank-callback"),
 ]

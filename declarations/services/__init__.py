@@ -10,6 +10,7 @@ from .amendments import (
 )
 from .cancellation import declaration_cancel
 from .documents import document_upload
+from .idf import idf_raise
 from .lifecycle import declaration_channel_set, declaration_transition
 from .lodging import declaration_draft_create, declaration_draft_lodge, declaration_lodge
 from .payments import declaration_pay, payment_confirm_from_bank, signature_compute, signature_verify
@@ -29,6 +30,7 @@ __all__ = [
     "declaration_update",
     "document_upload",
     "etag_check",
+    "idf_raise",
     "payment_confirm_from_bank",
     "signature_compute",
     "signature_verify",
