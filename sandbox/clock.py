@@ -40,7 +40,7 @@ def sandbox_clock_set(*, at: dt.datetime, actor_label: str) -> dt.datetime:
     if timezone.is_naive(at):
         raise ValidationFailed(errors=[error("naive_datetime", "Give a time with an offset, e.g. "
                                              "2024-11-18T08:00:00+03:00.", "--set")])
-    clock.set_offset((at - timezone.now()).total_seconds(), actor_label=actor_label)
+    clock.set_offset((at - clock.unmoved_now()).total_seconds(), actor_label=actor_label)
     return clock.now()
 
 

@@ -13,11 +13,13 @@ Taxes per item (DOMAIN.md "Taxes", KRA motor-vehicle template 2025):
 - VAT: 16 % x (customs value + import duty + excise duty); exempt / zero-rated goods pay 0;
 - IDF 2.5 % (1.5 % reduced) and RDL 2 % (1.5 % reduced) of the customs value.
 
-Rounding (as KRA's template): every amount is computed exactly in Decimal and each figure shown
-(tax line amounts, bases, per-tax totals, grand total) is that exact amount rounded half-up to the
-cent. Bases chain the exact amounts, and the grand total is the exact sum rounded, so it may
-differ by a cent or two from the sum of the rounded heads: the DOMAIN.md example (customs value
-425.71) gives 149.00 + 114.94 + 110.34 + 8.51 + 10.64 and a total of 393.44.
+Rounding, one rule for all money (docs/declarations.md "Rounding"): the customs value in KES is
+rounded half-up to the cent; every tax line is its shown base x its rate, rounded half-up to the
+cent; a line's base chains the rounded figures before it (excise base = value + duty, VAT base =
+value + duty + excise); each tax total is the sum of its rounded lines and the grand total the sum
+of the tax totals. An agent can re-compute every figure from the figures printed beside it. The
+DOMAIN.md example (customs value 425.71) gives 149.00 + 114.94 + 110.34 + 8.51 + 10.64 = 393.43
+(KRA's motor-vehicle calculator keeps full precision and prints 393.44: a cent of difference).
 
 Every problem in every item is collected and raised at once as `AssessmentFailed`.
 """
@@ -25,7 +27,7 @@ Every problem in every item is collected and raised at once as `AssessmentFailed
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -352,6 +354,15 @@ def _apply(
     return ad_valorem, f"{rule.text()}: ad valorem"
 
 
+def totals_of(lines: Iterable[TaxLine]) -> Totals:
+    """Each tax total is the sum of its (rounded) lines; the grand total is the sum of the tax
+    totals. The one place totals are made: the engine, amendments and tests all call it."""
+    sums = dict.fromkeys(TAXES, ZERO)
+    for line in lines:
+        sums[line.tax] += line.amount
+    return Totals(**sums, total=sum(sums.values(), ZERO))
+
+
 def assess(data: DeclarationInput, book: TariffBook) -> Assessment:
     problems = _Problems()
     fx = _fx(book, data.currency)
@@ -363,19 +374,11 @@ def assess(data: DeclarationInput, book: TariffBook) -> Assessment:
         )
     lines: list[TaxLine] = []
     values: list[Decimal] = []
-    exact_totals = dict.fromkeys(TAXES, ZERO)
     for index, item in enumerate(data.items):
-        _assess_item(item, index, fx, book, problems, lines, values, exact_totals)
+        _assess_item(item, index, fx, book, problems, lines, values)
     if problems.items:
         raise AssessmentFailed(errors=problems.items)
-    totals = Totals(
-        import_duty=money(exact_totals[IMPORT_DUTY]),
-        excise_duty=money(exact_totals[EXCISE_DUTY]),
-        vat=money(exact_totals[VAT]),
-        idf=money(exact_totals[IDF]),
-        rdl=money(exact_totals[RDL]),
-        total=money(sum(exact_totals.values(), ZERO)),
-    )
+    totals = totals_of(lines)
     return Assessment(
         date=data.date,
         currency=data.currency,
@@ -394,7 +397,6 @@ def _assess_item(
     problems: _Problems,
     lines: list[TaxLine],
     values: list[Decimal],
-    exact_totals: dict[str, Decimal],
 ) -> None:
     pointer = f"/items/{index}"
     before = len(problems.items)
@@ -433,8 +435,8 @@ def _assess_item(
     if rules is None or fx is None or len(problems.items) != before:
         return
 
-    value = item.customs_value * fx
-    values.append(money(value))
+    value = money(item.customs_value * fx)
+    values.append(value)
     no = item.line_no
 
     # Import duty
@@ -442,7 +444,7 @@ def _assess_item(
         duty, duty_rule = ZERO, f"exempt ({exemption.code})"
     elif eac and rules.eac_preference is not None and rules.eac_preference.rule is not None:
         pref = rules.eac_preference.rule
-        duty, duty_rule = value * pref.fraction, f"EAC origin ({item.origin_country}): {pref.text()}"
+        duty, duty_rule = money(value * pref.fraction), f"EAC origin ({item.origin_country}): {pref.text()}"
     else:
         national = rules.national_duty
         rule = national.rule if national is not None and national.rule is not None else rules.line.duty
@@ -456,7 +458,7 @@ def _assess_item(
         applied = _apply(rule, value, item, book, index, IMPORT_DUTY, problems)
         if applied is None:
             return
-        duty, duty_rule = applied
+        duty, duty_rule = money(applied[0]), applied[1]
         if national is not None and rules.line.duty is not None:
             duty_rule = f"{duty_rule} (Kenya rate, CET {rules.line.duty.text()})"
     # Excise duty
@@ -469,7 +471,7 @@ def _assess_item(
         applied = _apply(rules.excise.rule, base_excise, item, book, index, EXCISE_DUTY, problems)
         if applied is None:
             return
-        excise, excise_rule = applied
+        excise, excise_rule = money(applied[0]), applied[1]
     # VAT
     base_vat = base_excise + excise
     vat_measure = rules.vat
@@ -480,31 +482,21 @@ def _assess_item(
     elif vat_measure.category in ("exempt", "zero_rated"):
         vat, vat_rule = ZERO, vat_measure.category.replace("_", "-")
     else:
-        vat, vat_rule = base_vat * vat_measure.rule.fraction, vat_measure.rule.text()
+        vat, vat_rule = money(base_vat * vat_measure.rule.fraction), vat_measure.rule.text()
     # IDF and RDL on the customs value
     idf_m = rules.idf_reduced if item.idf_reduced and rules.idf_reduced is not None else rules.idf
     rdl_m = rules.rdl_reduced if item.rdl_reduced and rules.rdl_reduced is not None else rules.rdl
-    idf = value * idf_m.rule.fraction if idf_m is not None and idf_m.rule is not None else ZERO
-    rdl = value * rdl_m.rule.fraction if rdl_m is not None and rdl_m.rule is not None else ZERO
+    idf = money(value * idf_m.rule.fraction) if idf_m is not None and idf_m.rule is not None else ZERO
+    rdl = money(value * rdl_m.rule.fraction) if rdl_m is not None and rdl_m.rule is not None else ZERO
 
-    q = CENT
-    value_r = values[-1]
-    lines.append(TaxLine(no, IMPORT_DUTY, value_r, duty_rule, duty.quantize(q, ROUND_HALF_UP)))
+    # Every figure here is already rounded: bases are sums of rounded amounts.
+    lines.append(TaxLine(no, IMPORT_DUTY, value, duty_rule, duty))
     if excise_rule is not None:
-        lines.append(
-            TaxLine(
-                no, EXCISE_DUTY, base_excise.quantize(q, ROUND_HALF_UP), excise_rule, excise.quantize(q, ROUND_HALF_UP)
-            )
-        )
-    lines.append(TaxLine(no, VAT, base_vat.quantize(q, ROUND_HALF_UP), vat_rule, vat.quantize(q, ROUND_HALF_UP)))
+        lines.append(TaxLine(no, EXCISE_DUTY, base_excise, excise_rule, excise))
+    lines.append(TaxLine(no, VAT, base_vat, vat_rule, vat))
     if idf_m is not None and idf_m.rule is not None:
         rule_text = idf_m.rule.text() + (" (reduced)" if idf_m.category == "reduced" else "")
-        lines.append(TaxLine(no, IDF, value_r, rule_text, idf.quantize(q, ROUND_HALF_UP)))
+        lines.append(TaxLine(no, IDF, value, rule_text, idf))
     if rdl_m is not None and rdl_m.rule is not None:
         rule_text = rdl_m.rule.text() + (" (reduced)" if rdl_m.category == "reduced" else "")
-        lines.append(TaxLine(no, RDL, value_r, rule_text, rdl.quantize(q, ROUND_HALF_UP)))
-    exact_totals[IMPORT_DUTY] += duty
-    exact_totals[EXCISE_DUTY] += excise
-    exact_totals[VAT] += vat
-    exact_totals[IDF] += idf
-    exact_totals[RDL] += rdl
+        lines.append(TaxLine(no, RDL, value, rule_text, rdl))

@@ -6,14 +6,24 @@ FORODHA_REQUIRE_SERVICES=1 (CI) a test that needs a service fails instead of ski
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core import clock
+
 REQUIRE_SERVICES = os.environ.get("FORODHA_REQUIRE_SERVICES") == "1"
+
+# Every test starts at this instant (Wednesday 10:00 East Africa Time) whatever today's date is;
+# dated test data is built from `clock.now()` / `clock.today()`. Time then runs at real speed.
+# The pin is set at import too, so session-wide setup (reference data) sees the same time line.
+PINNED_AT = dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.UTC)
+clock.pin(PINNED_AT)
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -46,6 +56,24 @@ def postgres() -> None:
 @pytest.fixture
 def redis_service() -> None:
     require_redis()
+
+
+class PinnedClock:
+    """The test's clock: `move_to` re-pins it (child processes started afterwards follow)."""
+
+    def move_to(self, at: dt.datetime) -> None:
+        clock.pin(at)
+
+    def advance(self, by: dt.timedelta) -> None:
+        clock.pin(clock.unmoved_now() + by)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock() -> Iterator[PinnedClock]:
+    """The one clock fixture: every test starts at PINNED_AT (see core.clock.pin)."""
+    clock.pin(PINNED_AT)
+    yield PinnedClock()
+    clock.pin(PINNED_AT)
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ if env.bool("FORODHA_SANDBOX", default=False):
     raise ImproperlyConfigured("Sandbox mode (FORODHA_SANDBOX) cannot be enabled in production.")
 FORODHA_SANDBOX = False
 
+if env.str("FORODHA_CLOCK_PIN", default=""):
+    raise ImproperlyConfigured("FORODHA_CLOCK_PIN pins the clock for tests; it cannot be set in production.")
+
 if "DATABASE_URL" not in env.ENVIRON:
     raise ImproperlyConfigured("DATABASE_URL must be set in production (PostgreSQL).")
 

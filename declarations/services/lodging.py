@@ -320,8 +320,8 @@ def assessment_store(
     assessment = Assessment.objects.create(
         declaration=declaration, version=version, rate_date=prepared.rate_date, currency="KES",
         exchange_rate=prepared.exchange_rate, penalties=penalties, fees=fees,
-        # The engine's total is the exact sum rounded once (KRA template), which may differ by a
-        # cent from the sum of the rounded heads; penalties and fees are whole-cent amounts.
+        # The sum of every line: the engine's tax totals are sums of their rounded lines
+        # (docs/declarations.md "Rounding"); penalties and fees are lines of whole cents.
         total=money((totals.total if totals is not None else zero) + penalties + fees),
         created_at=clock.now(), **taxes,
     )

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from declarations.models import AmendmentRequest, Assessment, Declaration, DeclarationItem, DeclarationVersion
 from declarations.services import amendment_request_accept, amendment_request_reject
-from tests.factories.declarations import World, body_im4, expected_taxes
+from tests.factories.declarations import World, body_im4, expected_taxes, money
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,7 @@ def test_non_tax_alteration_creates_a_version_with_a_usd_5_per_field_fee(client:
     # then
     assert response.status_code == 200, response.json()
     data = response.json()
-    fee = (Decimal(10) * world.usd_rate).quantize(Decimal("0.01"))
+    fee = money(Decimal(10) * world.usd_rate)
     assert data["version"] == 2
     assert data["assessment"]["totals"]["fees"] == f"{fee:.2f}"
     assert Decimal(data["eslip"]["amount"]) == Decimal(lodged.json()["eslip"]["amount"]) + fee

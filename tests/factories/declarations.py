@@ -224,20 +224,21 @@ def body_im4(world: World, *, items: int = 1, currency: str = "USD", **overrides
 
 
 def expected_taxes(items: list[dict[str, Any]], rate: Decimal) -> dict[str, Decimal]:
-    """Taxes computed from TEST_RATES, exactly, each total rounded half-up once (KRA template)."""
-    exact = dict.fromkeys(("import_duty", "excise_duty", "vat", "idf", "rdl"), Decimal(0))
+    """Taxes from TEST_RATES by the one rounding rule, written out independently of the engine:
+    each line is its base x rate rounded half-up, bases chain the rounded figures, totals are the
+    sums of the lines (docs/declarations.md "Rounding")."""
+    out = dict.fromkeys(("import_duty", "excise_duty", "vat", "idf", "rdl"), Decimal("0.00"))
     for it in items:
         duty_pct, excise_pct, vat_pct = TEST_RATES[it["hs_code"]]
-        value = Decimal(it["customs_value"]) * rate
-        duty = value * duty_pct / 100
-        excise = (value + duty) * excise_pct / 100
-        vat = (value + duty + excise) * vat_pct / 100
-        exact["import_duty"] += duty
-        exact["excise_duty"] += excise
-        exact["vat"] += vat
-        exact["idf"] += value * IDF_RATE / 100
-        exact["rdl"] += value * RDL_RATE / 100
-    out = {name: money(v) for name, v in exact.items()}
-    out["total"] = money(sum(exact.values(), Decimal(0)))
+        value = money(Decimal(it["customs_value"]) * rate)
+        duty = money(value * duty_pct / 100)
+        excise = money((value + duty) * excise_pct / 100)
+        vat = money((value + duty + excise) * vat_pct / 100)
+        out["import_duty"] += duty
+        out["excise_duty"] += excise
+        out["vat"] += vat
+        out["idf"] += money(value * IDF_RATE / 100)
+        out["rdl"] += money(value * RDL_RATE / 100)
+    out["total"] = sum(out.values(), Decimal("0.00"))
     return out
 
