@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.http import HttpRequest
 
 from core import clock
@@ -101,6 +101,15 @@ class TaskAgeFilter(AgeFilter):
         overdue = Q()
         for queue in ("documentary_check", "inspection"):
             for priority in (True, False):
-                limit = now - dt.timedelta(hours=sla_hours(queue=queue, priority=priority))
-                overdue |= Q(queue=queue, priority=priority, created_at__lt=limit)
-        return queryset.filter(overdue)
+                limit = dt.timedelta(hours=sla_hours(queue=queue, priority=priority))
+                # SLA age = (waiting_since or now) - created_at - sla_paused (the clock stops
+                # while a query waits for the agent).
+                overdue |= Q(queue=queue, priority=priority, waiting_since__isnull=True,
+                             sla_start__lt=now - limit)
+                overdue |= Q(queue=queue, priority=priority, waiting_since__isnull=False,
+                             sla_waited__gt=limit)
+        return queryset.alias(
+            sla_start=ExpressionWrapper(F("created_at") + F("sla_paused"), output_field=DateTimeField()),
+            sla_waited=ExpressionWrapper(F("waiting_since") - F("created_at") - F("sla_paused"),
+                                         output_field=DurationField()),
+        ).filter(overdue)

@@ -90,7 +90,10 @@ def _short(delta: dt.timedelta) -> str:
 def task_sla(task: Any, now: dt.datetime | None = None) -> SlaState:
     now = now or clock.now()
     limit = dt.timedelta(hours=sla_hours(queue=task.queue, priority=task.priority))
-    return SlaState(age=now - task.created_at, limit=limit)
+    # The clock stops while a query waits for the agent (risk.models.OfficerTask.waiting_since).
+    running_until = getattr(task, "waiting_since", None) or now
+    paused = getattr(task, "sla_paused", None) or dt.timedelta(0)
+    return SlaState(age=running_until - task.created_at - paused, limit=limit)
 
 
 # --- queues ---------------------------------------------------------------------------------------
@@ -181,14 +184,17 @@ class DeclarationDetail:
     release_order: Any | None
     payment: Any | None
     containers: list[str] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)  # uploaded documents (DeclarationDocument)
+    queries: list[Any] = field(default_factory=list)  # the officer/agent conversation (AgentQuery)
+    gate_events: list[Any] = field(default_factory=list)
 
 
 def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     """Everything the detail page shows, in a fixed number of queries (one per related table)."""
-    from declarations.models import Assessment, DeclarationEvent, DeclarationVersion
+    from declarations.models import Assessment, DeclarationDocument, DeclarationEvent, DeclarationVersion
     from declarations.services.snapshots import body_diff
     from notifications.models import Notification
-    from risk.models import OfficerTask, ReleaseOrder, RiskAssessment
+    from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
 
     items = list(declaration.items.all())
     documents = list(declaration.documents.all())
@@ -241,11 +247,17 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
             Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
             .order_by("number").values_list("number", flat=True)
         )
+    files = list(DeclarationDocument.objects.filter(declaration=declaration).order_by("uploaded_at", "id"))
+    queries = list(AgentQuery.objects.filter(declaration=declaration).select_related("asked_by", "answered_by")
+                   .prefetch_related("answer_documents").order_by("asked_at"))
+    gate_events = list(GateEvent.objects.filter(declaration=declaration).select_related("terminal")
+                       .order_by("occurred_at"))
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
-        release_order=release_order, payment=payment, containers=containers,
+        release_order=release_order, payment=payment, containers=containers, files=files, queries=queries,
+        gate_events=gate_events,
     )
 
 

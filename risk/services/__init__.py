@@ -13,8 +13,9 @@ from .clearance import (
     inspection_request,
     officer_task_assign,
     officer_tasks_escalate,
+    query_answer,
 )
-from .release import declaration_gate_out, declaration_release
+from .release import declaration_gate_out, declaration_release, gate_event_record
 
 __all__ = [
     "ClearanceOutcome",
@@ -26,10 +27,12 @@ __all__ = [
     "declaration_query_agent",
     "declaration_reject",
     "declaration_release",
+    "gate_event_record",
     "inspection_findings_record",
     "inspection_request",
     "officer_task_assign",
     "officer_tasks_escalate",
+    "query_answer",
     "risk_assessment_create",
     "risk_assessments_create",
 ]

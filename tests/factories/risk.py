@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import factory
-from django.utils import timezone
 
 from core import clock
 from risk.models import ReferencePrice, RiskRule
@@ -31,7 +30,7 @@ class RiskRuleFactory(factory.django.DjangoModelFactory[RiskRule]):
     hs_prefixes = ""
     countries = ""
     active = True
-    valid_from = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    valid_from = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=1))  # the (pinned) test clock
     valid_to = None
 
 
