@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench fuzz soak clean
+.PHONY: install run test test-dates lint bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || (echo "Python >= 3.11 not found" && exit 1)
@@ -19,13 +19,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo
+## run: web + Celery worker + beat on the embedded default (SQLite, filesystem broker), seeded demo;
+## logs in var/log/, warnings on the console (`make run DEVSTACK_ARGS=--verbose` for everything)
+DEVSTACK_ARGS ?=
 run: install
-	$(BIN)/python manage.py devstack
+	$(BIN)/python manage.py devstack $(DEVSTACK_ARGS)
 
-## test: the whole suite (PostgreSQL and Redis when reachable; CI requires them)
+## test: the whole suite on this machine's PostgreSQL + Redis, exactly as CI runs it (nothing to set).
+## Checks the services and provisions Debian Chromium (apt, as root) before any test starts.
 test: install
-	$(BIN)/python -m pytest
+	@scripts/test-prerequisites
+	FORODHA_REQUIRE_SERVICES=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-dates: the whole suite again with the machine's date shifted by libfaketime, once per date
+## (TEST_DATES: libfaketime specs separated by ';'; CI runs one of them)
+TEST_DATES ?= +31d;@2028-02-29 09:00:00;@2026-12-31 20:59:00
+test-dates: install
+	@FAKETIME_NEEDED=1 scripts/test-prerequisites
+	scripts/test-dates '$(TEST_DATES)'
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,8 +6,10 @@ Environment-specific modules (`local`, `test`, `production`) import this and ove
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -232,9 +234,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -------------------------------------------------------------------------------------
 # Without Redis the embedded default is kombu's filesystem transport: a real broker between
 # processes that needs no server (used by `make run`).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# (With a host in the URL: a bare "filesystem://" makes kombu warn "No hostname was supplied" in
+# every process, under the `make run` banner.)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)
-if CELERY_BROKER_URL == "filesystem://":
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
@@ -276,7 +280,18 @@ CELERY_TASK_ROUTES = {
     "transit.*": {"queue": "clearance"},
     "maintenance.*": {"queue": "clearance"},
 }
-FORODHA_QUEUES = ["default", "scoring", "clearance", "notifications", "replay"]
+# Every queue is declared, so a plain `celery -A config worker` (no -Q: how Celery's docs and most
+# people start one) consumes all of them; a worker started with `-Q scoring` still gets only its
+# own. Without this list Celery declares only the default queue and a one-worker deployment would
+# leave scoring and clearance messages waiting forever. Each queue gets the exchange and routing
+# key Celery would have made for it (direct exchange named after the queue), so messages already
+# in Redis from before stay routable. tests/core/test_celery_queues.py checks every route lands
+# on a declared queue.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("default", "scoring", "clearance", "notifications", "replay")
+)
+FORODHA_QUEUES = [queue.name for queue in CELERY_TASK_QUEUES]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -292,14 +307,31 @@ IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=48)
 IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=120)
 FORODHA_SANDBOX = env.bool("FORODHA_SANDBOX", default=False)
 
-LOGGING = {
+# LOG_LEVEL is what is logged; FORODHA_LOG_FILE adds a file that gets all of it, and
+# FORODHA_CONSOLE_LOG_LEVEL raises the console's threshold (`manage.py devstack` sets both so the
+# web's INFO lines go to var/log/web.log and the console shows warnings; README "Logs").
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "level": env.str("FORODHA_CONSOLE_LOG_LEVEL", default="NOTSET").upper(),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+if env.str("FORODHA_LOG_FILE", default=""):
+    LOGGING["handlers"]["file"] = {
+        # Watched: several gunicorn workers append to it, and it survives logrotate.
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": env.str("FORODHA_LOG_FILE"),
+        "formatter": "plain",
+    }
+    LOGGING["root"]["handlers"].append("file")
 
 # --- risk ---------------------------------------------------------------------------------------
 # Selectivity lanes by score (docs/risk.md): < BLUE green, < YELLOW blue, < RED yellow, else red.

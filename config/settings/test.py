@@ -1,13 +1,11 @@
 """Test settings: PostgreSQL and Redis when reachable (CI requires them), else SQLite.
 
-`FORODHA_REQUIRE_SERVICES=1` (set by `.ci/run`) turns every "service not reachable" into a test
+`FORODHA_REQUIRE_SERVICES=1` (set by `make test`) turns every "service not reachable" into a test
 failure instead of a skip, so CI can never pass without the real engines.
 """
 
+import os
 import socket
-
-from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, REST_FRAMEWORK, env
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -18,21 +16,18 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-if "DATABASE_URL" not in env.ENVIRON and _reachable("127.0.0.1", 5432):
-    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/forodha")}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-if "REDIS_URL" not in env.ENVIRON and _reachable("127.0.0.1", 6379):
-    REDIS_URL = "redis://127.0.0.1:6379/14"
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "forodha-test",
-        }
-    }
+# `make test` with no variables set and CI run one configuration: when the machine's PostgreSQL and
+# Redis answer, the environment is pointed at them *before* the base settings read it, so these
+# settings, and every child process a test starts (Celery workers, gunicorn), are built exactly as
+# for an explicit DATABASE_URL / REDIS_URL (same connection options, same broker).
+if "DATABASE_URL" not in os.environ and _reachable("127.0.0.1", 5432):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/forodha"
+if "REDIS_URL" not in os.environ and _reachable("127.0.0.1", 6379):
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+os.environ.setdefault("CACHE_KEY_PREFIX", "forodha-test")
+
+from .base import *  # noqa: E402, F403
+from .base import CELERY_BEAT_SCHEDULE, DATABASES, REST_FRAMEWORK, env  # noqa: E402
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEBUG = False
