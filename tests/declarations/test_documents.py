@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +18,8 @@ from declarations.models import DeclarationDocument, DeclarationEvent
 from tests.factories.declarations import World, body_im4
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00" + b"\x00" * 20
@@ -143,3 +149,28 @@ def test_a_cancelled_declaration_takes_no_more_documents(client, world):
     assert response.status_code == 409
     assert response.json()["code"] == "declaration_closed"
     assert DeclarationDocument.objects.count() == 0
+
+
+def _storage_class(extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "DOCUMENTS_STORAGE"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.local", **extra_env})
+    code = ("import django; django.setup(); from django.core.files.storage import storages; s = storages['default']; "
+            "print(type(s).__module__ + '.' + type(s).__name__, getattr(s, 'bucket_name', ''), "
+            "getattr(s, 'endpoint_url', ''), getattr(s, 'default_acl', 'x'))")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_the_storage_is_the_filesystem_by_default_and_s3_compatible_when_configured():
+    # given / when: the embedded default, then the docker-compose configuration (MinIO)
+    default = _storage_class({})
+    s3 = _storage_class({"DOCUMENTS_STORAGE": "s3", "S3_BUCKET": "forodha-documents",
+                         "S3_ENDPOINT_URL": "http://minio:9000", "S3_ACCESS_KEY_ID": "forodha",
+                         "S3_SECRET_ACCESS_KEY": "not-a-real-secret"})
+    unknown = _storage_class({"DOCUMENTS_STORAGE": "ftp"})
+    # then
+    assert default.stdout.split()[0] == "django.core.files.storage.filesystem.FileSystemStorage", default.stderr
+    assert s3.stdout.split() == ["storages.backends.s3.S3Storage", "forodha-documents", "http://minio:9000",
+                                 "None"], s3.stderr
+    assert unknown.returncode != 0
+    assert "DOCUMENTS_STORAGE must be 'filesystem' or 's3'" in unknown.stderr
