@@ -435,6 +435,8 @@ class DeclarationDocumentsApi(APIView):
     )
     def post(self, request: Request, declaration_id: Any) -> Response:
         agent = _agent(request)
+        # Another agent's declaration is 404 whatever it sent (not 415 for a JSON body, say).
+        selectors.declaration_require_own(declaration_id=declaration_id, agent=agent)
         data = DocumentUploadInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

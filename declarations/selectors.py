@@ -142,9 +142,14 @@ def declaration_history(*, agent: Any, declaration_id: uuid.UUID | str) -> dict[
     }
 
 
-def document_list(*, declaration_id: uuid.UUID | str, agent: Any) -> list[DeclarationDocument]:
+def declaration_require_own(*, declaration_id: uuid.UUID | str, agent: Any) -> None:
+    """NotFound unless the declaration is the agent's (checked before a body is even parsed)."""
     if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():
         raise NotFound(detail="No such declaration.", code="declaration_not_found")
+
+
+def document_list(*, declaration_id: uuid.UUID | str, agent: Any) -> list[DeclarationDocument]:
+    declaration_require_own(declaration_id=declaration_id, agent=agent)
     return list(DeclarationDocument.objects.filter(declaration_id=declaration_id).order_by("uploaded_at", "id"))
 
 
