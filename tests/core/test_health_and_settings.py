@@ -55,7 +55,7 @@ def test_ready_fails_when_database_is_down(monkeypatch, redis_service):
 
 
 def _run_settings(module: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FORODHA_SANDBOX")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FORODHA_SANDBOX", "FORODHA_CLOCK_PIN")}
     env.update({"DJANGO_SETTINGS_MODULE": module, **extra_env})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
@@ -83,6 +83,15 @@ def test_production_refuses_the_development_secret_and_sandbox_mode():
         "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": good_secret})
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "started"
+
+
+def test_production_refuses_a_pinned_clock():
+    good_secret = "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3
+    pinned = _run_settings("config.settings.production", {
+        "DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": good_secret,
+        "FORODHA_CLOCK_PIN": "2026-11-25T07:00:00+00:00@1764054000.0"})
+    assert pinned.returncode != 0
+    assert "FORODHA_CLOCK_PIN pins the clock for tests" in pinned.stderr
 
 
 def test_time_settings():

@@ -30,7 +30,7 @@ class RiskRuleFactory(factory.django.DjangoModelFactory[RiskRule]):
     hs_prefixes = ""
     countries = ""
     active = True
-    valid_from = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=1))  # the (pinned) test clock
+    valid_from = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=1))
     valid_to = None
 
 

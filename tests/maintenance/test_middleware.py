@@ -224,13 +224,12 @@ def test_snapshot_reloads_at_max_age_without_a_bump_and_survives_a_database_fail
 @pytest.mark.django_db
 def test_sandbox_clock_offset_moves_the_window_edges(settings, agent_client):
     # given a sandbox whose clock a trainer moves (no patching: the real core.clock)
-    from django.utils import timezone
 
     from core import clock as core_clock
 
     settings.FORODHA_SANDBOX = True
     core_clock.set_offset(0)
-    real_now = timezone.now().replace(microsecond=0)
+    real_now = core_clock.unmoved_now().replace(microsecond=0)
     MaintenanceWindowFactory(starts_at=real_now + 2 * H, ends_at=real_now + 3 * H, scope=WindowScope.FULL)
     try:
         assert agent_client.get("/api/v1/maintenance/windows").status_code == 200

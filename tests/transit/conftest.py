@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core import clock
@@ -29,7 +28,7 @@ from transit.services import transit_on_lodged, transit_on_released, transit_val
 
 class MovableClock:
     def __init__(self) -> None:
-        self.value = timezone.now().replace(microsecond=0)
+        self.value = clock.now().replace(microsecond=0)
 
     def __call__(self) -> dt.datetime:
         return self.value
