@@ -153,3 +153,45 @@ def test_bad_answers_are_refused_and_change_nothing(queried):
     assert Declaration.objects.get(pk=declaration.pk).status == "queried"
     assert AgentQuery.objects.get().answered_at is None
     assert OfficerTask.objects.get(declaration=declaration).waiting_since is not None
+
+
+def test_an_agents_day_through_the_api_upload_answer_release_gate_out_seen_by_the_officer(queried):
+    """Issue 22's "done when": the agent uploads an invoice and answers the query with it, the
+    officer releases, a terminal gates the cargo out, all through the API; the officer page shows
+    every step."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from manifests.models import Terminal, TerminalStaff
+    from risk.services import declaration_release
+    from tests.factories.reference import CustomsOfficeFactory
+
+    # given
+    client, declaration, officer = queried["client"], queried["declaration"], queried["officer"]
+    terminal = Terminal.objects.create(code="KPA-CT2", name="KPA CT2", office=CustomsOfficeFactory(code="MBA"))
+    gate_user = get_user_model().objects.create_user(username="kpa-gate")
+    TerminalStaff.objects.create(user=gate_user, terminal=terminal)
+    gate = APIClient()
+    gate.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=gate_user).key}")
+    # when: upload, answer, release by the officer, gate-out by the terminal
+    document_id = _upload(client, declaration.pk)
+    answered = client.post(f"/api/v1/declarations/{declaration.pk}/query-responses",
+                           {"message": "Invoice INV-7781 attached", "documents": [document_id]}, format="json")
+    too_early = gate.post("/api/v1/gate-events", {"kind": "gate_out", "entry_number": declaration.entry_number},
+                          format="json")
+    declaration_release(declaration_id=declaration.pk, actor=officer, reason="Invoice checked")
+    gated = gate.post("/api/v1/gate-events", {"kind": "gate_out", "entry_number": declaration.entry_number},
+                      format="json")
+    # then
+    assert answered.status_code == 201
+    assert (too_early.status_code, too_early.json()["code"]) == (409, "not_released")
+    assert (gated.status_code, gated.json()["status"]) == (201, "exited")
+    statuses = list(DeclarationEvent.objects.filter(declaration=declaration, kind="transition")
+                    .order_by("id").values_list("to_status", flat=True))
+    assert statuses[-4:] == ["queried", "under_control", "released", "exited"]
+    admin = Client()
+    admin.force_login(officer)
+    html = admin.get(f"/admin/declarations/declaration/{declaration.pk}/change/").content.decode()
+    for needle in ("Invoice INV-7781 attached", "invoice.pdf", "Gate and loading", "KPA-CT2",
+                   f"/admin/declarations/declaration/{declaration.pk}/documents/{document_id}/"):
+        assert needle in html, needle
