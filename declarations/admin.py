@@ -10,10 +10,12 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
+from core.exceptions import NotFound
 from officers import decisions, formatting, selectors
 from officers.filters import AeoFilter, AgeFilter, LodgedOnFilter, OfficeFilter
 
@@ -41,7 +43,7 @@ class DeclarationAdmin(admin.ModelAdmin):
         ("Declaration", {"fields": (
             ("entry_number", "status", "channel", "version"),
             ("regime", "cpc", "office", "transport_mode"),
-            ("lodged", "local_reference", "ucr", "bill_of_lading_number"),
+            ("lodged", "local_reference", "ucr", "idf_number", "bill_of_lading_number"),
         )}),
         ("Parties", {"fields": (("agent", "trader", "importer_pin", "exporter_pin"),)}),
         ("Value (read-only)", {"fields": (
@@ -121,11 +123,31 @@ class DeclarationAdmin(admin.ModelAdmin):
         def view(request: HttpRequest, object_id: str, key: str) -> HttpResponse:
             return decision_view(request, model_admin=self, object_id=object_id, key=key)
 
+        def document(request: HttpRequest, object_id: str, document_id: str) -> HttpResponseBase:
+            return self.document_view(request, object_id, document_id)
+
         return [
             path("<path:object_id>/decide/<slug:key>/", self.admin_site.admin_view(view),
                  name="declarations_declaration_decide"),
+            path("<uuid:object_id>/documents/<uuid:document_id>/", self.admin_site.admin_view(document),
+                 name="declarations_declaration_document"),
             *super().get_urls(),
         ]
+
+    def document_view(self, request: HttpRequest, object_id: Any, document_id: Any) -> HttpResponseBase:
+        """An uploaded document of a declaration the officer may see (scoped like the page), as a
+        download with the same headers as the API: never rendered inline by this origin."""
+        from .apis import document_file_response
+        from .selectors import document_get
+
+        declaration = self.get_object(request, str(object_id))
+        if declaration is None or not self.has_view_permission(request, declaration):
+            raise Http404("No such declaration.")
+        try:
+            document = document_get(declaration_id=declaration.pk, document_id=document_id)
+        except NotFound:
+            raise Http404("No such document.") from None
+        return document_file_response(document)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:

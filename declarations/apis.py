@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -140,6 +145,7 @@ class DeclarationListFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     entry_number = serializers.CharField(required=False, max_length=16)
     ucr = serializers.CharField(required=False, max_length=35)
+    local_reference = serializers.CharField(required=False, max_length=35)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=500)
 
@@ -149,6 +155,7 @@ class DeclarationListCreateApi(APIView):
         tags=TAGS, operation_id="v1_declarations_list", summary="The agent's own declarations (paginated, filterable)",
         parameters=[*ex.LIST_PARAMETERS,
                     OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str),
+                    OpenApiParameter("local_reference", str, description="Exact match, own declarations only"),
                     OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses={200: OpenApiResponse(inline_serializer("DeclarationPage", fields={
             "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
@@ -164,7 +171,8 @@ class DeclarationListCreateApi(APIView):
                                            for e in flatten_errors(filters.errors)])
         qs = selectors.declaration_list(
             agent=agent, status=filters.validated_data.get("status"),
-            entry_number=filters.validated_data.get("entry_number"), ucr=filters.validated_data.get("ucr"))
+            entry_number=filters.validated_data.get("entry_number"), ucr=filters.validated_data.get("ucr"),
+            local_reference=filters.validated_data.get("local_reference"))
         paginator = StandardPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(DeclarationListItemSerializer(page, many=True).data)
@@ -402,3 +410,137 @@ class BankCallbackApi(APIView):
                          "entry_number": declaration.entry_number, "status": declaration.status,
                          "replayed": not created}, status=201 if created else 200)
 
+
+
+# ------------------------------------------------------------------------------------------------
+# Supporting documents as files
+
+
+class DocumentUploadInSerializer(StrictSerializer):
+    file = serializers.FileField(allow_empty_file=True, help_text="PDF, JPEG or PNG (decided by the content)")
+    kind = serializers.RegexField(r"^[A-Z0-9]{2,16}$", help_text="Document code, e.g. INV, PKL, COO, IDF")
+    reference = serializers.CharField(max_length=70)
+    item = serializers.IntegerField(required=False, min_value=1, max_value=999,
+                                    help_text="Item line number the document supports")
+
+    def validate_reference(self, value: str) -> str:
+        from .serializers import reject_control_characters
+
+        reject_control_characters(value)
+        return value
+
+
+class DocumentOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    reference = serializers.CharField()
+    item = serializers.IntegerField(source="item_line_no", allow_null=True)
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+    content_url = serializers.SerializerMethodField()
+
+    def get_content_url(self, document: Any) -> str:
+        return f"/api/v1/declarations/{document.declaration_id}/documents/{document.pk}/content"
+
+
+class DeclarationDocumentsApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(tags=TAGS, operation_id="v1_declaration_documents_list",
+                   summary="The declaration's uploaded documents",
+                   responses={200: DocumentOutSerializer(many=True), 404: _problem})
+    def get(self, request: Request, declaration_id: Any) -> Response:
+        documents = selectors.document_list(declaration_id=declaration_id, agent=_agent(request))
+        return Response(DocumentOutSerializer(documents, many=True).data)
+
+    @extend_schema(
+        tags=TAGS, summary="Upload a supporting document (multipart: file, kind, reference, optional item)",
+        description="PDF, JPEG or PNG only, decided by content sniffing; a file whose name or part "
+                    "Content-Type claims another type is 400 `content_type_mismatch`. Size cap "
+                    "`DECLARATION_DOCUMENT_MAX_BYTES` (1.5 MiB). The response carries the SHA-256 of the bytes.",
+        request={"multipart/form-data": DocumentUploadInSerializer},
+        responses={201: DocumentOutSerializer, 400: _problem, 404: _problem, 409: _problem, 413: _problem},
+    )
+    def post(self, request: Request, declaration_id: Any) -> Response:
+        agent = _agent(request)
+        # Another agent's declaration is 404 whatever it sent (not 415 for a JSON body, say).
+        selectors.declaration_require_own(declaration_id=declaration_id, agent=agent)
+        data = DocumentUploadInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        document = services.document_upload(
+            declaration_id=declaration_id, agent=agent, kind=data.validated_data["kind"],
+            reference=data.validated_data["reference"], item_line_no=data.validated_data.get("item"),
+            filename=upload.name or "", claimed_content_type=upload.content_type or "",
+            data=upload.read(settings.DECLARATION_DOCUMENT_MAX_BYTES + 1), actor=request.user)
+        response = Response(DocumentOutSerializer(document).data, status=201)
+        response["Location"] = DocumentOutSerializer(document).data["content_url"]
+        return response
+
+
+def document_file_response(document: Any) -> FileResponse:
+    """The stored bytes as a download, never rendered inline by the API origin: attachment
+    disposition, the sniffed type with nosniff, and a CSP that forbids everything (a browser that
+    does open it gets no script, no plugin, no same-origin access)."""
+    response = FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename,
+                            content_type=document.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    # RFC 9530 representation digest, so the client can check what it stored against `sha256`.
+    response["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(document.sha256)).decode()}:"
+    return response
+
+
+class DeclarationDocumentContentApi(APIView):
+    @extend_schema(tags=TAGS, summary="Download a document's bytes (always as an attachment)",
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: _problem})
+    def get(self, request: Request, declaration_id: Any, document_id: Any) -> FileResponse:
+        document = selectors.document_get(declaration_id=declaration_id, document_id=document_id,
+                                          agent=_agent(request))
+        return document_file_response(document)
+
+
+# ------------------------------------------------------------------------------------------------
+# IDF: the simulated single window (sandbox only)
+
+
+class IdfInSerializer(StrictSerializer):
+    importer_pin = serializers.RegexField(r"^[AP][0-9]{9}[A-Z]$")
+    currency = serializers.RegexField(r"^[A-Z]{3}$")
+    value = MoneyField(min_value=Decimal(0), help_text="Proforma invoice value in `currency`")
+    hs_codes = serializers.ListField(child=serializers.RegexField(r"^[0-9]{4}\.?[0-9]{2}\.?[0-9]{2}$"),
+                                     min_length=1, max_length=999)
+
+
+class IdfOutSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    importer_pin = serializers.CharField()
+    currency = serializers.CharField()
+    value = MoneyField()
+    hs_codes = serializers.ListField(child=serializers.CharField())
+    issued_on = serializers.DateField()
+
+
+class IdfCreateApi(APIView):
+    @extend_schema(
+        tags=TAGS, summary="Raise an IDF on the simulated single window (training sandbox only)",
+        description="In production the IDF comes from the real single window; here (FORODHA_SANDBOX) an agent "
+                    "raises one for a trader it acts for, then quotes `number` as `idf_number` when lodging.",
+        request=IdfInSerializer, responses={201: IdfOutSerializer, 400: _problem, 403: _problem},
+    )
+    def post(self, request: Request) -> Response:
+        agent = _agent(request)
+        if not settings.FORODHA_SANDBOX:
+            raise PermissionDeniedError(detail="IDFs are raised on the single window; this simulation of it "
+                                               "exists only in the training sandbox.", code="sandbox_only")
+        data = IdfInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        idf = services.idf_raise(agent=agent, importer_pin=data.validated_data["importer_pin"],
+                                 currency=data.validated_data["currency"], value=data.validated_data["value"],
+                                 hs_codes=data.validated_data["hs_codes"], actor=request.user)
+        return Response(IdfOutSerializer(idf).data, status=201)

@@ -88,6 +88,9 @@ class EventKind(models.TextChoices):
     CHANNEL = "channel", "Selectivity lane assigned"
     FINDINGS = "findings", "Inspection findings recorded"
     OVERRIDE = "override", "Supervisor override"
+    DOCUMENT_UPLOADED = "document_uploaded", "Document uploaded"
+    QUERY_ANSWERED = "query_answered", "Query answered by the agent"
+    GATE_EVENT = "gate_event", "Terminal gate event"
 
 
 class AmendmentStatus(models.TextChoices):

@@ -36,6 +36,7 @@ class Declaration(models.Model):
     )
     local_reference = models.CharField(max_length=35, blank=True)
     ucr = models.CharField("unique consignment reference", max_length=35, blank=True)
+    idf_number = models.CharField("IDF number", max_length=12, blank=True)
     bill_of_lading_number = models.CharField(max_length=35, blank=True)
     bill_of_lading = models.ForeignKey(
         "manifests.BillOfLading", on_delete=models.PROTECT, null=True, blank=True, related_name="declarations"
@@ -73,6 +74,8 @@ class Declaration(models.Model):
             models.Index(fields=["agent", "status", "-created_at"], name="decl_agent_status"),
             models.Index(fields=["agent", "-created_at"], name="decl_agent_created"),
             models.Index(fields=["ucr"], name="decl_ucr"),
+            # The agent's own key (HMRC CDS LRN, ASYCUDA "declarant reference"): exact look-up.
+            models.Index(fields=["agent", "local_reference"], name="decl_agent_local_ref"),
             models.Index(fields=["bill_of_lading_number"], name="decl_bl_number"),
             # Officer workspace at 100k declarations (bench/bench_officer_queues.py): default list
             # order, trader search, age filters, backlog per status and office.
@@ -376,3 +379,79 @@ class EntryNumberCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.office_code} {self.regime}: {self.last_serial}"
+
+
+def document_upload_to(instance: DeclarationDocument, filename: str) -> str:
+    # The stored name never uses the client's file name (path tricks, clashes): the declaration id
+    # and the document id, with the extension of the SNIFFED type.
+    return f"declarations/{instance.declaration_id}/{instance.pk}{DOCUMENT_EXTENSIONS[instance.content_type]}"
+
+
+# The only types accepted, decided by the bytes (content sniffing), never by the client's claim.
+DOCUMENT_EXTENSIONS: dict[str, str] = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+
+
+class DeclarationDocument(models.Model):
+    """A supporting document uploaded as a file (invoice, packing list, certificate, ...).
+
+    Stored through Django's storage API (`STORAGES["default"]`: the filesystem under var/ by
+    default, S3-compatible object storage in docker-compose). Served only as an attachment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="uploaded_documents")
+    kind = models.CharField(max_length=16, help_text="Document code, e.g. INV, PKL, COO, IDF")
+    reference = models.CharField(max_length=70)
+    item_line_no = models.PositiveIntegerField(null=True, blank=True, help_text="Item line it supports, if any")
+    filename = models.CharField(max_length=255, help_text="The client's file name (shown, never used to store)")
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=document_upload_to, max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["declaration", "uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(content_type__in=list(DOCUMENT_EXTENSIONS)),
+                                   name="decldoc_content_type_allowed"),
+            models.CheckConstraint(condition=models.Q(size__gt=0), name="decldoc_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference} ({self.filename})"
+
+
+class ImportDeclarationForm(models.Model):
+    """The simulated single window's IDF (Import Declaration Form) register.
+
+    Kenya requires an IDF, raised on the single window before shipment, for goods imported for
+    home use; the declaration quotes its number and customs checks it against the register:
+    importer, HS codes and value (docs/declarations.md, "IDF"). Seeded in sandboxes and raised
+    there with `POST /api/v1/idfs`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=12, unique=True)
+    importer_pin = models.CharField(max_length=11, db_index=True)
+    currency = models.CharField(max_length=3)
+    value = models.DecimalField(max_digits=18, decimal_places=2, help_text="Proforma invoice value")
+    hs_codes = models.JSONField(default=list, help_text="8-digit HS codes (digits only) of the goods")
+    issued_on = models.DateField()
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "IDF (simulated single window)"
+        verbose_name_plural = "IDFs (simulated single window)"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="idf_value_positive"),
+            models.CheckConstraint(condition=models.Q(number__regex=r"^E[0-9]{11}$"), name="idf_number_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"IDF {self.number} ({self.importer_pin})"

@@ -14,7 +14,15 @@ from rest_framework.authtoken.models import Token
 from core.exceptions import NotFound, ValidationFailed, error
 from traders.models import AgentStaff
 
-from .models import AmendmentRequest, Assessment, Declaration, DeclarationEvent, DeclarationVersion, ESlip
+from .models import (
+    AmendmentRequest,
+    Assessment,
+    Declaration,
+    DeclarationDocument,
+    DeclarationEvent,
+    DeclarationVersion,
+    ESlip,
+)
 from .services.snapshots import body_diff
 
 User = get_user_model()
@@ -37,8 +45,11 @@ def declaration_get(*, agent: Any, declaration_id: uuid.UUID | str) -> Declarati
 
 
 def declaration_list(*, agent: Any, status: str | None = None, entry_number: str | None = None,
-                     ucr: str | None = None) -> QuerySet[Declaration]:
+                     ucr: str | None = None, local_reference: str | None = None) -> QuerySet[Declaration]:
     qs = Declaration.objects.filter(agent=agent)
+    if local_reference:
+        # Exact match on the agent's own key (index decl_agent_local_ref); own declarations only.
+        qs = qs.filter(local_reference=local_reference)
     if status:
         qs = qs.filter(status=status)
     if entry_number:
@@ -129,3 +140,27 @@ def declaration_history(*, agent: Any, declaration_id: uuid.UUID | str) -> dict[
         "versions": out_versions,
         "amendment_requests": requests,
     }
+
+
+def declaration_require_own(*, declaration_id: uuid.UUID | str, agent: Any) -> None:
+    """NotFound unless the declaration is the agent's (checked before a body is even parsed)."""
+    if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+
+
+def document_list(*, declaration_id: uuid.UUID | str, agent: Any) -> list[DeclarationDocument]:
+    declaration_require_own(declaration_id=declaration_id, agent=agent)
+    return list(DeclarationDocument.objects.filter(declaration_id=declaration_id).order_by("uploaded_at", "id"))
+
+
+def document_get(*, declaration_id: uuid.UUID | str, document_id: uuid.UUID | str,
+                 agent: Any = None) -> DeclarationDocument:
+    """One document of a declaration. With `agent`: only of that agent's declarations (anything
+    else is "not found"). Officers (admin, staff) call it without an agent."""
+    qs = DeclarationDocument.objects.filter(pk=document_id, declaration_id=declaration_id)
+    if agent is not None:
+        qs = qs.filter(declaration__agent=agent)
+    document = qs.first()
+    if document is None:
+        raise NotFound(detail="No such document.", code="document_not_found")
+    return document

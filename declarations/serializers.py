@@ -21,6 +21,11 @@ MAX_DOCUMENTS = 99
 
 HS_CODE_REGEX = r"^[0-9]{4}\.?[0-9]{2}\.?[0-9]{2}$"
 PIN_REGEX = r"^[AP][0-9]{9}[A-Z]$"
+# Simulated single-window IDF number (Forodha's format, services/idf.py).
+IDF_NUMBER_REGEX = r"^E[0-9]{11}$"
+# WCO UCR: year digit, ISO country, trader id (1-17), "-", reference; 35 characters at most
+# (max_length on the field). Business rules (year, country, KRA PIN, uniqueness): services/idf.py.
+UCR_REGEX = r"^[0-9][A-Z]{2}[A-Z0-9]{1,17}-[A-Z0-9][A-Z0-9/.-]*$"
 
 
 def reject_control_characters(value: str) -> None:
@@ -164,7 +169,11 @@ class DeclarationInSerializer(StrictSerializer):
     importer_pin = CodeField(regex=PIN_REGEX, required=False, allow_blank=True)
     exporter_pin = CodeField(regex=PIN_REGEX, required=False, allow_blank=True)
     local_reference = TextField(max_length=35, required=False, allow_blank=True)
-    ucr = CodeField(regex=r"^[A-Z0-9-]{1,35}$", required=False, allow_blank=True)
+    ucr = CodeField(regex=UCR_REGEX, max_length=35, required=False, allow_blank=True,
+                    help_text="WCO Unique Consignment Reference: year digit + country + trader id + '-' + "
+                              "reference, e.g. 6KEP051234567A-PO4471")
+    idf_number = CodeField(regex=IDF_NUMBER_REGEX, required=False, allow_blank=True,
+                           help_text="Single-window IDF number; required for IM4, IM5, IM6, IM7")
     bill_of_lading = CodeField(regex=r"^[A-Z0-9-]{1,35}$", required=False, allow_blank=True)
     currency = CodeField(regex=r"^[A-Z]{3}$")
     invoice_amount = AmountField()

@@ -13,5 +13,10 @@ urlpatterns = [
          name="declaration-payments"),
     path("declarations/<uuid:declaration_id>/history", apis.DeclarationHistoryApi.as_view(),
          name="declaration-history"),
+    path("declarations/<uuid:declaration_id>/documents", apis.DeclarationDocumentsApi.as_view(),
+         name="declaration-documents"),
+    path("declarations/<uuid:declaration_id>/documents/<uuid:document_id>/content",
+         apis.DeclarationDocumentContentApi.as_view(), name="declaration-document-content"),
+    path("idfs", apis.IdfCreateApi.as_view(), name="idfs"),
     path("payments/bank-callback", apis.BankCallbackApi.as_view(), name="bank-callback"),
 ]

@@ -61,6 +61,37 @@ class CarrierStaff(models.Model):
         return f"{self.user} @ {self.carrier.code}"
 
 
+class Terminal(models.Model):
+    """A terminal or cargo handler (container terminal, CFS, ICD, airline cargo shed) that records
+    gate-out and loading (`POST /api/v1/gate-events`). Staff authenticate like carriers: a
+    `TerminalStaff` user with a DRF token."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=17, unique=True, help_text="Terminal code, e.g. KPA-CT2, SGR-ICDN")
+    name = models.CharField(max_length=200)
+    office = models.ForeignKey("reference.CustomsOffice", on_delete=models.PROTECT, related_name="terminals")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class TerminalStaff(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="terminal_staff"
+    )
+    terminal = models.ForeignKey(Terminal, on_delete=models.CASCADE, related_name="staff")
+
+    class Meta:
+        verbose_name_plural = "terminal staff"
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.terminal.code}"
+
+
 class Manifest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="manifests")

@@ -22,6 +22,8 @@ from manifests.models import (
     Manifest,
     ManifestEvent,
     ManifestVersion,
+    Terminal,
+    TerminalStaff,
     WriteOff,
 )
 from traders.selectors import agent_authorised_for, agent_for_user
@@ -34,6 +36,15 @@ def carrier_for_user(user: Any) -> Carrier | None:
     if staff is None or not staff.carrier.is_active:
         return None
     return staff.carrier
+
+
+def terminal_for_user(user: Any) -> Terminal | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    staff = TerminalStaff.objects.select_related("terminal").filter(user_id=user.pk).first()
+    if staff is None or not staff.terminal.is_active:
+        return None
+    return staff.terminal
 
 
 def is_customs_staff(user: Any) -> bool:

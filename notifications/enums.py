@@ -11,6 +11,7 @@ class NotificationKind(models.TextChoices):
     DOCUMENTS_REQUIRED = "documents_required", "Documents required"
     PHYSICAL_CONTROL = "physical_control", "Physical control"
     QUERIED = "queried", "Queried"
+    QUERY_ANSWERED = "query_answered", "Query answered (back with the officer)"
     RELEASED = "released", "Released"
     CLEARED = "cleared", "Cleared (exited)"
     CANCELLED = "cancelled", "Cancelled"

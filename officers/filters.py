@@ -132,7 +132,7 @@ class TaskAgeFilter(AgeFilter):
             return super().queryset(request, queryset)
         # The same rule as the SLA column and the escalation timer (risk.sla): a query waiting for
         # the agent has its clock stopped and is never over the SLA.
-        return queryset.filter(sla.created_before_limit(clock.now())).exclude(outcome=sla.WAITING_OUTCOME)
+        return sla.overdue(queryset, clock.now())
 
 
 class LodgedOnFilter(admin.SimpleListFilter):

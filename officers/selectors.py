@@ -205,6 +205,9 @@ class DeclarationDetail:
     payment: Any | None
     containers: list[ContainerRow] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)  # uploaded documents (DeclarationDocument)
+    queries: list[Any] = field(default_factory=list)  # the officer/agent conversation (AgentQuery)
+    gate_events: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -216,10 +219,10 @@ class ContainerRow:
 
 def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     """Everything the detail page shows, in a fixed number of queries (one per related table)."""
-    from declarations.models import Assessment, DeclarationEvent, DeclarationVersion
+    from declarations.models import Assessment, DeclarationDocument, DeclarationEvent, DeclarationVersion
     from declarations.services.snapshots import body_diff
     from notifications.models import Notification
-    from risk.models import OfficerTask, ReleaseOrder, RiskAssessment
+    from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
 
     items = list(declaration.items.all())
     documents = list(declaration.documents.all())
@@ -273,12 +276,18 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
             for number, size_type, seals in Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
             .order_by("number").values_list("number", "size_type", "seals")
         ]
+    files = list(DeclarationDocument.objects.filter(declaration=declaration).order_by("uploaded_at", "id"))
+    queries = list(AgentQuery.objects.filter(declaration=declaration).select_related("asked_by", "answered_by")
+                   .prefetch_related("answer_documents").order_by("asked_at"))
+    gate_events = list(GateEvent.objects.filter(declaration=declaration).select_related("terminal")
+                       .order_by("occurred_at"))
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
         history=history(events, risk_score=risk.score if risk is not None else None),
+        files=files, queries=queries, gate_events=gate_events,
     )
 
 

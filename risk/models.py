@@ -4,6 +4,7 @@ officer tasks, release orders, post-clearance audit records. Webhook push models
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -156,6 +157,11 @@ class OfficerTask(models.Model):
     outcome = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The SLA clock stops while a query waits for the agent: `waiting_since` is set when the
+    # officer queries, and on the answer (or "documents received") the wait is added to
+    # `sla_paused`. SLA age = (waiting_since or now) - created_at - sla_paused.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    sla_paused = models.DurationField(default=dt.timedelta(0))
 
     class Meta:
         ordering = ["-priority", "created_at"]
@@ -184,6 +190,41 @@ class OfficerTask(models.Model):
         return f"{self.queue} {self.declaration_id} ({self.status})"
 
 
+class AgentQuery(models.Model):
+    """One round of the conversation between the officer and the agent on a declaration: what
+    the officer asked for, and the agent's answer (a message and uploaded documents, no fee)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey("declarations.Declaration", on_delete=models.CASCADE, related_name="queries")
+    task = models.ForeignKey(OfficerTask, on_delete=models.CASCADE, related_name="queries")
+    documents_required = models.JSONField(default=list)
+    reason = models.TextField(blank=True)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    asked_at = models.DateTimeField()
+    answer_message = models.TextField(blank=True)
+    answer_documents = models.ManyToManyField("declarations.DeclarationDocument", blank=True, related_name="+")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # Set when the officer resumed without waiting for an answer ("documents received" at the desk).
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["declaration", "asked_at"]
+        verbose_name_plural = "agent queries"
+        constraints = [
+            # One open round at a time: the declaration is `queried` until it is answered.
+            models.UniqueConstraint(fields=["declaration"], condition=models.Q(closed_at__isnull=True),
+                                    name="agent_query_one_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"query {self.declaration_id} {self.asked_at:%Y-%m-%d %H:%M}"
+
+
 class ReleaseOrder(models.Model):
     """The release order sent to the cargo handler. One per declaration, enforced by the database."""
 
@@ -207,6 +248,39 @@ class ReleaseOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class GateEvent(models.Model):
+    """A terminal's report that released goods physically left customs control: an import gated
+    out of the terminal, an export loaded on board. One per declaration and kind (a repeated report
+    is answered with the first), recorded by a terminal operator (docs/risk.md, "Gate events")."""
+
+    class Kind(models.TextChoices):
+        GATE_OUT = "gate_out", "Gate out (import)"
+        LOADED_ON_BOARD = "loaded_on_board", "Loaded on board (export)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    declaration = models.ForeignKey("declarations.Declaration", on_delete=models.PROTECT, related_name="gate_events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    terminal = models.ForeignKey("manifests.Terminal", on_delete=models.PROTECT, related_name="gate_events")
+    container = models.CharField(max_length=11, blank=True, help_text="As reported by the terminal, if any")
+    occurred_at = models.DateTimeField(help_text="When the goods passed the gate / were loaded")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["gate_out", "loaded_on_board"]),
+                                   name="gate_event_kind_valid"),
+            # Idempotency, also against two terminals' reports racing past the status check.
+            models.UniqueConstraint(fields=["declaration", "kind"], name="gate_event_one_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.declaration_id} @ {self.terminal_id}"
 
 
 class PostClearanceAudit(models.Model):
@@ -238,6 +312,8 @@ class PostClearanceAudit(models.Model):
 from .webhooks.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent  # noqa: E402
 
 __all__ = [
+    "AgentQuery",
+    "GateEvent",
     "OfficerTask",
     "PostClearanceAudit",
     "ReferencePrice",

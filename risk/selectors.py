@@ -229,3 +229,16 @@ def time_to_release_stats(
             p90_seconds=_percentile(values, 0.9),
         )
     return result
+
+
+def agent_queries(*, declaration_id: Any, agent: Any) -> list[Any]:
+    """The query rounds of the agent's own declaration (another agent's: not found)."""
+    from core.exceptions import NotFound
+    from declarations.models import Declaration
+
+    from .models import AgentQuery
+
+    if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+    return list(AgentQuery.objects.filter(declaration_id=declaration_id).prefetch_related("answer_documents")
+                .order_by("asked_at"))

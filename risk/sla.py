@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 
 from core import clock
 
@@ -94,3 +94,18 @@ def created_before_limit(now: dt.datetime) -> Q:
             limit = now - dt.timedelta(hours=sla_hours(queue=queue, priority=priority))
             condition |= Q(queue=queue, priority=priority, created_at__lt=limit)
     return condition
+
+
+def overdue(queryset: QuerySet[Any], now: dt.datetime) -> QuerySet[Any]:
+    """Exactly the tasks `task_sla` calls overdue, in SQL: not waiting for the agent, and
+    created + stopped-clock time (`sla_paused`) before their queue's limit."""
+    condition = Q(pk__in=[])
+    for queue in QUEUES:
+        for priority in (True, False):
+            limit = now - dt.timedelta(hours=sla_hours(queue=queue, priority=priority))
+            condition |= Q(queue=queue, priority=priority, sla_start__lt=limit)
+    return (
+        queryset.alias(sla_start=ExpressionWrapper(F("created_at") + F("sla_paused"), output_field=DateTimeField()))
+        .filter(condition, waiting_since__isnull=True)
+        .exclude(outcome=WAITING_OUTCOME)
+    )

@@ -1,8 +1,14 @@
 from django.urls import path
 
+from . import apis
 from .webhooks import apis as webhook_apis
 
 urlpatterns = [
+    path("gate-events", apis.GateEventCreateApi.as_view(), name="gate-events"),
+    path("declarations/<uuid:declaration_id>/query-responses", apis.QueryResponseCreateApi.as_view(),
+         name="declaration-query-responses"),
+    path("declarations/<uuid:declaration_id>/queries", apis.DeclarationQueriesApi.as_view(),
+         name="declaration-queries"),
     path("webhooks", webhook_apis.WebhookListCreateApi.as_view(), name="webhooks"),
     path("webhooks/<uuid:subscription_id>", webhook_apis.WebhookDetailApi.as_view(), name="webhook-detail"),
     path(

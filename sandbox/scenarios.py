@@ -64,6 +64,7 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
                        username="kilindini-freight", prefix="KFA", traders=4, watch=1, exporters=1)
     msc = w.carrier(code="MSCU", name="Mediterranean Shipping Company (Kenya)", username="msc-kenya")
     kq = w.carrier(code="KQ", name="Kenya Airways Cargo", username="kq-cargo")
+    w.terminals(jkia=True)
     w.tick(6)
     # A diplomatic mission's certificate, for trainees to claim (and over-claim) the exemption.
     w.exemption_certificate(pwani.traders[0], number="SBX/MFA/DIP/0001")
@@ -157,6 +158,7 @@ def build_peak(w: WorldBuilder, _trainees: int) -> None:
     carriers = [w.carrier(code=code, name=name, username=user) for code, name, user in (
         ("MAEU", "Maersk Kenya", "maersk-kenya"), ("MSCU", "MSC Kenya", "msc-kenya"),
         ("CMDU", "CMA CGM Kenya", "cma-cgm-kenya"))]
+    w.terminals()
     w.tick(PEAK_FIRMS)
     vessels = []
     for v, (name, imo, voyage) in enumerate(PEAK_VESSELS):
@@ -211,6 +213,7 @@ def build_classroom(w: WorldBuilder, trainees: int) -> None:
     w.officers_of_each_group()
     w.risk_rules()
     carrier = w.carrier(code="PILU", name="PIL Kenya (classroom vessel)", username="classroom-carrier")
+    w.terminals()
     w.tick(2)
     per_trainee = []
     for i in range(1, trainees + 1):
@@ -220,6 +223,7 @@ def build_classroom(w: WorldBuilder, trainees: int) -> None:
         manifest = w.manifest(carrier, consignments, reference=f"CLASS-{i:02d}", name="KOTA PERDANA",
                               imo="9454448", voyage=f"CL{i:02d}", eta=epoch - dt.timedelta(hours=6))
         per_trainee.append((firm, consignments, manifest))
+        w.idfs_for_exercises(firm, consignments[2:])
         w.tick()
     w.clock_to(epoch - dt.timedelta(hours=6))
     for _, _, manifest in per_trainee:
@@ -247,6 +251,7 @@ def build_outage_drill(w: WorldBuilder, _trainees: int) -> None:
     imports = w.firm(name="Changamwe Freight Ltd", licence="SBX/CA/00302", username="changamwe-freight",
                      prefix="CFL", traders=3, watch=1)
     carrier = w.carrier(code="MSCU", name="MSC Kenya", username="msc-kenya")
+    w.terminals()
     w.tick(4)
     consignments = w.consignments(imports, 6)
     transit_bond = w.transit_setup(imports)

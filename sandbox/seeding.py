@@ -127,6 +127,7 @@ class Consignment:
     manifest: Any = None
     # ISO 6346 container numbers (transit consignments: each carries an RECTS e-seal).
     containers: tuple[str, ...] = ()
+    idf_number: str = ""
 
 
 # Target state of a seeded declaration -> the path to it.
@@ -144,11 +145,12 @@ class WorldBuilder:
         self.rng = random.Random(seed)
         self.progress = progress
         self.credentials: dict[str, list[dict[str, Any]]] = {"agents": [], "officers": [], "carriers": [],
-                                                              "trainers": [], "tracking_clients": [],
-                                                              "partners": []}
+                                                              "terminals": [], "trainers": [], "idfs": [],
+                                                              "tracking_clients": [], "partners": []}
         self.officers: dict[str, Any] = {}
         self.firms: list[Firm] = []
         self.carriers: list[CarrierCtx] = []
+        self.gate: dict[str, tuple[Any, Any]] = {}  # office -> (terminal, its staff user)
         self._pin_counter = 0
         self._bl_counter = 0
         self.notes: list[str] = []
@@ -248,6 +250,24 @@ class WorldBuilder:
         self.credentials["carriers"].append({"username": username, "token": ctx.token, "carrier": code})
         return ctx
 
+    def terminal(self, *, code: str, name: str, username: str, office: str = "MBA") -> Any:
+        """A terminal operator (gate-out and loading reports) with a staff user and a token."""
+        from manifests.models import Terminal, TerminalStaff
+
+        terminal = Terminal.objects.create(code=code, name=name, office_id=office)
+        user: Any = f.SandboxUserFactory(username=username)
+        TerminalStaff.objects.create(user=user, terminal=terminal)
+        self.gate.setdefault(office, (terminal, user))
+        self.credentials["terminals"].append({"username": username, "token": self._token(user), "terminal": code,
+                                              "office": office})
+        return terminal
+
+    def terminals(self, *, jkia: bool = False) -> None:
+        self.terminal(code="KPA-CT2", name="Kenya Ports Authority, Container Terminal 2 (sandbox)",
+                      username="kpa-ct2")
+        if jkia:
+            self.terminal(code="JKIA-KQC", name="JKIA cargo centre (sandbox)", username="jkia-cargo", office="JKA")
+
     def risk_rules(self) -> None:
         """A small, realistic rule set (docs/risk.md) so "normal" references get real scoring."""
         from risk.models import RiskRule
@@ -320,6 +340,23 @@ class WorldBuilder:
                                       actor=self.officers.get("officer1"))
 
     # --- declarations ----------------------------------------------------------------------------
+    def idf(self, firm: Firm, c: Consignment) -> str:
+        """The consignment's IDF on the simulated single window, raised once through the service."""
+        from declarations.services import idf_raise
+
+        if not c.idf_number:
+            c.idf_number = idf_raise(agent=firm.agent, importer_pin=c.trader.pin, currency="USD", value=c.value_usd,
+                                     hs_codes=[c.goods.hs_code], actor=firm.staff_user).number
+        return c.idf_number
+
+    def idfs_for_exercises(self, firm: Firm, consignments: list[Consignment]) -> None:
+        """IDFs for B/Ls left undeclared for trainees, listed in the credentials file (`idfs`)."""
+        for c in consignments:
+            self.credentials["idfs"].append({
+                "agent": firm.agent.name, "number": self.idf(firm, c), "importer_pin": c.trader.pin,
+                "bill_of_lading": c.bl_number, "currency": "USD", "value": str(c.value_usd),
+                "hs_codes": [c.goods.hs_code]})
+
     def import_body(self, firm: Firm, c: Consignment, reference: str, office: str = "MBA") -> dict[str, Any]:
         g = c.goods
         freight = money(c.value_usd * Decimal("0.08"))
@@ -340,7 +377,7 @@ class WorldBuilder:
             "local_reference": reference, "bill_of_lading": c.bl_number, "currency": "USD",
             "invoice_amount": str(c.value_usd), "freight_amount": str(freight),
             "insurance_amount": str(insurance), "incoterm": "FOB", "country_of_export": item["origin_country"],
-            "items": [item],
+            "idf_number": self.idf(firm, c), "items": [item],
         }
 
     def vehicle_particulars(self, reference: str) -> dict[str, Any]:
@@ -431,6 +468,7 @@ class WorldBuilder:
             declaration_gate_out,
             declaration_reject,
             declaration_release,
+            gate_event_record,
             inspection_findings_record,
             officer_task_assign,
         )
@@ -470,7 +508,13 @@ class WorldBuilder:
         elif path == "exited":
             if action != "released":
                 raise AssertionError(f"expected an automatic release, got {action}")
-            declaration_gate_out(declaration_id=declaration.pk, actor=officer)
+            if declaration.office_id in self.gate:
+                # The terminal reports it, as in real use: imports gate out, exports are loaded on board.
+                terminal, terminal_user = self.gate[declaration.office_id]
+                gate_event_record(terminal=terminal, kind="loaded_on_board" if declaration.regime.startswith("EX")
+                                  else "gate_out", entry_number=declaration.entry_number, actor=terminal_user)
+            else:
+                declaration_gate_out(declaration_id=declaration.pk, actor=officer)
         declaration.refresh_from_db()
         return declaration
 
@@ -577,7 +621,7 @@ def seeded_uuids(seed: int) -> Iterator[None]:
 
 def world_digest() -> tuple[dict[str, int], str]:
     """Counts and a sha256 over natural keys and outcomes (no timestamps, no secrets, no ids)."""
-    from declarations.models import Declaration
+    from declarations.models import Declaration, ImportDeclarationForm
     from maintenance.models import MaintenanceWindow
     from manifests.models import BillOfLading, Manifest
     from risk.models import OfficerTask, RiskAssessment
@@ -605,6 +649,7 @@ def world_digest() -> tuple[dict[str, int], str]:
         "tasks": list(OfficerTask.objects.order_by("declaration__entry_number", "queue")
                       .values_list("declaration__entry_number", "queue", "status", "outcome")),
         "windows": list(MaintenanceWindow.objects.order_by("starts_at").values_list("reason", "status", "mode")),
+        "idfs": list(ImportDeclarationForm.objects.order_by("number").values_list("number", "importer_pin", "value")),
     }
     counts = {name: len(values) for name, values in rows.items()}
     payload = json.dumps(rows, default=str, sort_keys=True, separators=(",", ":"))

@@ -179,10 +179,39 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded files (declaration documents) go through Django's storage API. Embedded default: the
+# filesystem under var/media (never served by URL: the API streams them as attachments). With
+# DOCUMENTS_STORAGE=s3, S3-compatible object storage through django-storages (docker-compose runs
+# MinIO); the files stay private (no ACL, no public URL), the API reads and streams them.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+DOCUMENTS_STORAGE = env.str("DOCUMENTS_STORAGE", default="filesystem")
+if DOCUMENTS_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "access_key": env.str("S3_ACCESS_KEY_ID"),
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY"),
+            "region_name": env.str("S3_REGION", default="us-east-1"),
+            "addressing_style": "path",
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif DOCUMENTS_STORAGE == "filesystem":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(MEDIA_ROOT)}}
+else:
+    raise ValueError(f"DOCUMENTS_STORAGE must be 'filesystem' or 's3', not {DOCUMENTS_STORAGE!r}")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Largest supporting document (bytes); below the request body limit, which the multipart framing
+# also counts against.
+DECLARATION_DOCUMENT_MAX_BYTES = env.int("DECLARATION_DOCUMENT_MAX_BYTES", default=1536 * 1024)
 WHITENOISE_USE_FINDERS = True
 
 # Requests larger than this are refused with 413 problem+json before any parsing.
@@ -418,6 +447,10 @@ BANK_CALLBACK_TOLERANCE_SECONDS = env.int("BANK_CALLBACK_TOLERANCE_SECONDS", def
 DECLARATION_LATE_ENTRY_PENALTY_KES = env.str("DECLARATION_LATE_ENTRY_PENALTY_KES", default="10000.00")
 # Agent alteration of a non-tax field after lodging (KRA iCMS practice): USD per field changed.
 DECLARATION_ALTERATION_FEE_USD = env.str("DECLARATION_ALTERATION_FEE_USD", default="5")
+# Regimes whose declarations must quote an IDF of the (simulated) single window, and how far the
+# declared invoice amount may differ from the IDF's value (percent of the IDF value, either way).
+DECLARATION_IDF_REGIMES = env.list("DECLARATION_IDF_REGIMES", default=["IM4", "IM5", "IM6", "IM7"])
+DECLARATION_IDF_VALUE_TOLERANCE_PERCENT = env.str("DECLARATION_IDF_VALUE_TOLERANCE_PERCENT", default="10")
 
 # --- security headers (every environment) ---
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -52,3 +52,11 @@ MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = 3600
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=True)
 # Tests run on the development secrets of base.py (core.checks; production refuses them).
 FORODHA_DEVELOPMENT_SECRETS = True
+
+# Uploaded documents go to a throw-away directory per test run, never into var/media.
+import tempfile  # noqa: E402
+
+from .base import STORAGES  # noqa: E402
+
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                                    "OPTIONS": {"location": tempfile.mkdtemp(prefix="forodha-test-media-")}}}

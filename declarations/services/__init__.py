@@ -9,6 +9,8 @@ from .amendments import (
     etag_check,
 )
 from .cancellation import declaration_cancel
+from .documents import document_upload
+from .idf import idf_raise
 from .lifecycle import declaration_channel_set, declaration_transition
 from .lodging import declaration_draft_create, declaration_draft_lodge, declaration_lodge
 from .payments import (
@@ -33,7 +35,9 @@ __all__ = [
     "declaration_pay",
     "declaration_transition",
     "declaration_update",
+    "document_upload",
     "etag_check",
+    "idf_raise",
     "payment_confirm_from_bank",
     "signature_compute",
     "signature_verify",

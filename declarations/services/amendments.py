@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core import clock
 from core.exceptions import Conflict, NotFound, PreconditionFailed, ValidationFailed, error
@@ -41,8 +42,9 @@ from .snapshots import body_diff
 from .validation import body_parse, declaration_prepare
 
 # Changes to these pointers alter the tax (or the B/L write-off): officer approval needed.
+# The IDF is checked against the goods and value, so changing it is decided by an officer too.
 _TAX_TOP = {"regime", "cpc", "office", "importer_pin", "exporter_pin", "bill_of_lading", "currency",
-            "invoice_amount", "freight_amount", "insurance_amount", "incoterm"}
+            "invoice_amount", "freight_amount", "insurance_amount", "incoterm", "idf_number"}
 _TAX_ITEM = {"hs_code", "origin_country", "packages", "gross_weight_kg", "net_weight_kg",
              "supplementary_quantity", "supplementary_unit", "customs_value", "item_value", "cpc",
              "preference", "exemption", "idf_reduced", "rdl_reduced"}
@@ -134,6 +136,16 @@ def _alteration(declaration: Declaration, new_body: dict[str, Any], changes: lis
     fee = _fee_kes(len(changes), clock.today())
     pointers = [c["pointer"] for c in changes]
     data = body_parse(new_body)
+    if (data.get("ucr") or "") != declaration.ucr:
+        from .idf import ucr_problems
+
+        assert declaration.lodged_at is not None
+        problems = ucr_problems(ucr=data.get("ucr") or "", pin=declaration.trader_pin,
+                                bill_of_lading=declaration.bill_of_lading_number,
+                                rate_date=timezone.localtime(declaration.lodged_at).date(),
+                                declaration_id=declaration.pk)
+        if problems:
+            raise ValidationFailed(errors=problems)
     # Non-tax header fields and item descriptions are applied in place.
     declaration.local_reference = data.get("local_reference") or ""
     declaration.ucr = data.get("ucr") or ""

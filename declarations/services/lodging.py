@@ -77,6 +77,7 @@ def _header_from_body(data: dict[str, Any]) -> dict[str, Any]:
         "exporter_pin": data.get("exporter_pin") or "",
         "local_reference": data.get("local_reference") or "",
         "ucr": data.get("ucr") or "",
+        "idf_number": data.get("idf_number") or "",
         "bill_of_lading_number": data.get("bill_of_lading") or "",
         "currency": data.get("currency") or "",
         "invoice_amount": data.get("invoice_amount"),

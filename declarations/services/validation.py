@@ -419,6 +419,14 @@ def declaration_prepare(
         assessment, tariff_errors = _assess(data["currency"], rate_date, items)
         errors.extend(tariff_errors)
 
+    # --- single window IDF and UCR (services/idf.py) ------------------------------------------
+    from .idf import idf_problems, ucr_problems
+
+    taken = {e.pointer for e in errors}
+    errors.extend(idf_problems(data=data, regime=regime, pin=pin, rate_date=rate_date, taken_pointers=taken))
+    errors.extend(ucr_problems(ucr=data.get("ucr") or "", pin=pin, bill_of_lading=data.get("bill_of_lading") or "",
+                               rate_date=rate_date, declaration_id=declaration_id))
+
     # Training sandbox: a local reference starting with X is rejected at validation (no-op otherwise).
     from sandbox.outcomes import lodging_errors as sandbox_lodging_errors
 

@@ -15,8 +15,9 @@ from .clearance import (
     officer_task_assign,
     officer_task_take_next,
     officer_tasks_escalate,
+    query_answer,
 )
-from .release import declaration_gate_out, declaration_release
+from .release import declaration_gate_out, declaration_release, gate_event_record
 
 __all__ = [
     "ClearanceOutcome",
@@ -28,12 +29,14 @@ __all__ = [
     "declaration_query_agent",
     "declaration_reject",
     "declaration_release",
+    "gate_event_record",
     "inspection_findings_override",
     "inspection_findings_record",
     "inspection_request",
     "officer_task_assign",
     "officer_task_take_next",
     "officer_tasks_escalate",
+    "query_answer",
     "risk_assessment_create",
     "risk_assessments_create",
 ]

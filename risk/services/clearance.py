@@ -9,6 +9,7 @@ task row (the lock order everywhere), and records the status change through
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
 from declarations.lifecycle import clearable
 
-from ..models import OfficerTask, ReleaseOrder, RiskAssessment
+from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
 from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
 
 QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
@@ -145,9 +146,66 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
         payload={"documents_required": list(documents)},
         notification_kind="documents_required",
     )
+    now = clock.now()
+    AgentQuery.objects.create(declaration=declaration, task=task, documents_required=list(documents),
+                              reason=reason or "Documents required", asked_by=_user(actor), asked_at=now)
     task.outcome = "queried"
-    task.save(update_fields=["outcome"])
+    task.waiting_since = now  # the SLA clock stops until the agent answers
+    task.save(update_fields=["outcome", "waiting_since"])
     return task
+
+
+def _sla_resume(task: OfficerTask, now: Any) -> list[str]:
+    """Stop the agent's wait: its length joins the task's paused time. Returns the changed fields."""
+    if task.waiting_since is None:
+        return []
+    task.sla_paused += max(now - task.waiting_since, dt.timedelta(0))
+    task.waiting_since = None
+    return ["sla_paused", "waiting_since"]
+
+
+@transaction.atomic
+def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids: list[Any],
+                 actor: Any) -> AgentQuery:
+    """The agent answers the open query (message + uploaded documents, no fee): the answer is
+    recorded, the SLA clock restarts, and the declaration goes back under control to the officer
+    (queried -> under_control), who sees the answer in the task."""
+    from declarations.enums import EventKind
+    from declarations.models import Declaration, DeclarationDocument
+    from declarations.services.common import event_record
+
+    if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():
+        raise NotFound(detail="No such declaration.", code="declaration_not_found")
+    if not message.strip():
+        raise ValidationFailed(errors=[error("required", "Write the answer.", "/message")])
+    declaration = _lock_declaration(declaration_id)
+    query = AgentQuery.objects.select_for_update().filter(declaration_id=declaration.pk,
+                                                          closed_at__isnull=True).first()
+    if declaration.status != "queried" or query is None:
+        raise Conflict(detail="There is no open query on this declaration.", code="not_queried",
+                       errors=[error("not_queried", f"Status is {declaration.status}.", "/status")])
+    wanted = [str(d) for d in document_ids]
+    documents = {str(d.pk): d for d in DeclarationDocument.objects.filter(declaration_id=declaration.pk,
+                                                                          pk__in=wanted)}
+    missing = [error("unknown_document", "No such document on this declaration.", f"/documents/{i}")
+               for i, d in enumerate(wanted) if d not in documents]
+    if missing:
+        raise ValidationFailed(errors=missing)
+    task = _live_task_locked(declaration.pk)
+    now = clock.now()
+    query.answer_message = message
+    query.answered_by = _user(actor)
+    query.answered_at = query.closed_at = now
+    query.save(update_fields=["answer_message", "answered_by", "answered_at", "closed_at"])
+    query.answer_documents.set(list(documents.values()))
+    event_record(declaration=declaration, kind=EventKind.QUERY_ANSWERED, from_status=declaration.status,
+                 to_status=declaration.status, actor=actor, reason="Query answered",
+                 payload={"query_id": str(query.pk), "message": message, "documents": wanted})
+    task.outcome = "answered"
+    task.save(update_fields=["outcome", *_sla_resume(task, now)])
+    _transition(declaration, to_status="under_control", actor=actor, reason="Query answered by the agent",
+                payload={"query_id": str(query.pk), "documents": wanted}, notification_kind="query_answered")
+    return query
 
 
 @transaction.atomic
@@ -167,8 +225,10 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
                 f"{'documentary check' if documentary else 'physical examination'} continues",
         payload={"control": str(task.queue)},
     )
+    now = clock.now()
+    AgentQuery.objects.filter(declaration_id=declaration.pk, closed_at__isnull=True).update(closed_at=now)
     task.outcome = ""
-    task.save(update_fields=["outcome"])
+    task.save(update_fields=["outcome", *_sla_resume(task, now)])
     return task
 
 

@@ -11,10 +11,10 @@ from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
 from core import clock
-from core.exceptions import Conflict, NotFound, error
+from core.exceptions import Conflict, NotFound, ValidationFailed, error
 from declarations.lifecycle import clearable
 
-from ..models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 
 # Sender/recipient ids in the interchange header: KRA customs to the cargo handler (KPA's KWATOS
 # at Mombasa; the same id is used for every office in the simulation).
@@ -241,8 +241,14 @@ def declaration_release(*, declaration_id: Any, actor: Any, reason: str = "") ->
 
 @transaction.atomic
 def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
-    """The goods left the port/office: released -> exited (recorded on the release order)."""
+    """The goods left the port/office: released -> exited (recorded on the release order).
+    Terminals report it with `gate_event_record`; this is the officer/system path (sandbox seeding)."""
     declaration = _lock_declaration(declaration_id)
+    return _exit_locked(declaration=declaration, actor=actor, reason="Gate out", payload={})
+
+
+def _exit_locked(*, declaration: Any, actor: Any, reason: str, payload: dict[str, Any],
+                 at: dt.datetime | None = None) -> ReleaseOrder:
     order = ReleaseOrder.objects.select_for_update().filter(declaration_id=declaration.pk).first()
     if declaration.regime == "IM8":
         raise Conflict(
@@ -252,13 +258,79 @@ def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
         )
     if order is None or declaration.status != "released":
         raise Conflict(
-            detail=f"Only released goods can gate out (status {declaration.status!r}).",
-            code="illegal_transition",
-            errors=[error("illegal_transition", f"{declaration.status} -> exited is not allowed.", "/status")],
+            detail=f"Only released goods can leave customs control (status {declaration.status!r}).",
+            code="not_released",
+            errors=[error("not_released", f"{declaration.status} -> exited is not allowed.", "/status")],
         )
-    order.gate_out_at = clock.now()
+    order.gate_out_at = at or clock.now()  # when the goods actually left (the terminal's time)
     order.save(update_fields=["gate_out_at"])
     _transition(
-        declaration, to_status="exited", actor=actor, reason="Gate out", payload={"release_order": order.number}
+        declaration, to_status="exited", actor=actor, reason=reason,
+        payload={"release_order": order.number, **payload},
     )
     return order
+
+
+# A terminal's event for each direction: imports leave by the gate, exports by loading on board.
+_GATE_KIND_FOR_IMPORT = "gate_out"
+_GATE_KIND_FOR_EXPORT = "loaded_on_board"
+
+
+def _declaration_for_gate(*, entry_number: str | None, container: str | None) -> Any:
+    from declarations.models import Declaration
+
+    if entry_number:
+        found = Declaration.objects.filter(entry_number=entry_number).only("id").first()
+        if found is None:
+            raise NotFound(detail="No declaration with this entry number.", code="declaration_not_found",
+                           errors=[error("declaration_not_found", "Unknown entry number.", "/entry_number")])
+        return found.pk
+    # A container carries the goods of one declaration here (FCL); groupage needs the entry number.
+    candidates = list(
+        Declaration.objects.filter(bill_of_lading__containers__number=container)
+        .exclude(status__in=["draft", "cancelled", "rejected"]).values_list("pk", "entry_number").distinct()[:10])
+    if not candidates:
+        raise NotFound(detail="No live declaration covers this container.", code="declaration_not_found",
+                       errors=[error("declaration_not_found", "No declaration for this container.", "/container")])
+    if len(candidates) > 1:
+        raise Conflict(detail="Several declarations cover this container; give the entry number.",
+                       code="container_ambiguous",
+                       errors=[error("container_ambiguous", "Give entry_number.", "/container")],
+                       extra={"entry_numbers": sorted(str(number) for _, number in candidates)})
+    return candidates[0][0]
+
+
+@transaction.atomic
+def gate_event_record(*, terminal: Any, kind: str, entry_number: str | None = None, container: str | None = None,
+                      occurred_at: dt.datetime | None = None, actor: Any) -> tuple[GateEvent, bool]:
+    """A terminal reports goods leaving: `gate_out` (imports: released -> exited) or
+    `loaded_on_board` (exports: released -> exited, the exit confirmation). Returns the event and
+    whether it was new: a repeated report (same declaration and kind) returns the first one, so
+    terminals may retry freely. Before release: 409 `not_released`."""
+    from declarations.enums import EXPORT_REGIMES
+
+    now = clock.now()
+    if occurred_at is not None and occurred_at > now + dt.timedelta(minutes=5):
+        raise ValidationFailed(errors=[error("future_time", "occurred_at is in the future.", "/occurred_at")])
+    declaration = _lock_declaration(_declaration_for_gate(entry_number=entry_number, container=container))
+    existing = GateEvent.objects.filter(declaration_id=declaration.pk, kind=kind).first()
+    if existing is not None:
+        return existing, False
+    if declaration.office_id != terminal.office_id:
+        raise Conflict(detail=f"The goods are declared at {declaration.office_id}, not at this terminal's office "
+                              f"{terminal.office_id}.", code="office_mismatch",
+                       errors=[error("office_mismatch", "Declared at another office.", "/entry_number")])
+    expected = _GATE_KIND_FOR_EXPORT if declaration.regime in EXPORT_REGIMES else _GATE_KIND_FOR_IMPORT
+    if declaration.regime != "IM8" and kind != expected:
+        raise Conflict(detail=f"A {declaration.regime} declaration leaves by {expected}, not {kind}.",
+                       code="gate_event_not_for_regime",
+                       errors=[error("gate_event_not_for_regime", f"Use {expected}.", "/kind")])
+    event = GateEvent.objects.create(
+        declaration=declaration, kind=kind, terminal=terminal, container=container or "",
+        occurred_at=occurred_at or now, recorded_by=_user(actor), created_at=now)
+    _exit_locked(declaration=declaration, actor=actor,
+                 reason="Gate out" if kind == _GATE_KIND_FOR_IMPORT else "Loaded on board",
+                 payload={"gate_event": str(event.pk), "kind": kind, "terminal": terminal.code,
+                          "container": container or "", "occurred_at": event.occurred_at.isoformat()},
+                 at=event.occurred_at)
+    return event, True

@@ -5,15 +5,21 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from core import clock
 from declarations.models import Declaration
 from tests.factories.declarations import World, body_im4
 
 pytestmark = pytest.mark.django_db
 
 
+def _ucr(world: World) -> str:
+    """A WCO UCR issued this year by the importer (KE + its KRA PIN)."""
+    return f"{clock.today().year % 10}KE{world.trader.pin}-PO1"
+
+
 @pytest.fixture
 def lodged(client: APIClient, world: World) -> Any:
-    response = client.post("/api/v1/declarations", body_im4(world, items=1, currency="KES", ucr="UCR-1"),
+    response = client.post("/api/v1/declarations", body_im4(world, items=1, currency="KES", ucr=_ucr(world)),
                            format="json")
     assert response.status_code == 201, response.json()
     return response.json()
@@ -53,9 +59,16 @@ def test_list_shows_only_own_declarations_and_filters(client: APIClient, other_c
     by_entry = client.get(f"/api/v1/declarations?entry_number={lodged['entry_number']}").json()
     none = client.get("/api/v1/declarations?status=paid").json()
 
+    by_reference = client.get("/api/v1/declarations?local_reference=AGT-2026-000123").json()
+    by_reference_prefix = client.get("/api/v1/declarations?local_reference=AGT-2026").json()
     # then
     assert [d["id"] for d in mine["results"]] == [lodged["id"]]
     assert {"next", "previous", "results", "count"} <= set(mine)
+    # exact match on the agent's own declarations: the other agent's AGT-2026-000123 is not listed
+    assert other.json()["declaration"]["local_reference"] == "AGT-2026-000123"
+    assert [(d["id"], d["local_reference"]) for d in by_reference["results"]] == [
+        (lodged["id"], "AGT-2026-000123")]
+    assert by_reference_prefix["results"] == []
     assert [d["id"] for d in by_status["results"]] == [lodged["id"]]
     assert [d["id"] for d in by_entry["results"]] == [lodged["id"]]
     assert none["results"] == []
@@ -72,13 +85,13 @@ def test_status_lookup_by_entry_number_ucr_and_bl_is_scoped(client: APIClient, o
     # when
     with django_assert_num_queries(1):  # token check and look-up in one indexed query
         by_entry = client.get(f"/api/v1/status?entry_number={lodged['entry_number']}")
-    by_ucr = client.get("/api/v1/status?ucr=UCR-1")
+    by_ucr = client.get(f"/api/v1/status?ucr={_ucr(world)}")
     by_bl = client.get(f"/api/v1/status?bl={world.bl.number}")
     theirs = other_client.get(f"/api/v1/status?entry_number={lodged['entry_number']}")
 
     # then
     expected = [{"id": lodged["id"], "entry_number": lodged["entry_number"], "status": "assessed", "channel": None,
-                 "ucr": "UCR-1", "bill_of_lading": world.bl.number, "regime": "IM4", "office": "MBA",
+                 "ucr": _ucr(world), "bill_of_lading": world.bl.number, "regime": "IM4", "office": "MBA",
                  "updated_at": by_entry.json()["results"][0]["updated_at"]}]
     assert by_entry.json()["results"] == expected
     assert by_ucr.json()["results"] == expected

@@ -22,7 +22,16 @@ from declarations.models import (
 from declarations.services import declaration_lodge
 from manifests.models import BillOfLading
 from notifications.models import Notification
-from tests.factories.declarations import World, body_im4, expected_taxes, item, money, vehicle, world_create
+from tests.factories.declarations import (
+    World,
+    body_im4,
+    expected_taxes,
+    idf_for,
+    item,
+    money,
+    vehicle,
+    world_create,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +53,8 @@ def test_canonical_api_body_is_accepted_as_is_with_the_kra_worked_example(client
                    "supplementary_quantity": "1", "supplementary_unit": "NAR", "customs_value": "425.71",
                    "vehicle": vehicle()}],
     }
+    # the API.md body plus the IDF number imports must now quote (a matching single-window IDF)
+    body["idf_number"] = idf_for(body).number
 
     # when
     response = _post(client, body)
@@ -305,7 +316,7 @@ def test_replay_callable_reports_validation_problems(world: World) -> None:
 def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, world: World) -> None:
     """The lodging hot path (docs/performance.md): token + agent in one query, the B/L write-off
     in one conditional UPDATE + one INSERT, the declaration row written once (last, with its entry
-    number), no savepoints, no chain-head read for a new declaration,
+    number), no savepoints, no chain-head read for a new declaration, one indexed IDF look-up,
     items and assessment lines by COPY (not captured here: they bypass the ORM)."""
     from collections import Counter
 
@@ -322,7 +333,7 @@ def test_a_20_item_lodging_runs_a_fixed_set_of_statements(client: APIClient, wor
     # (the test runs inside a transaction: the lodging's own is a savepoint, and the post-commit
     # outbox hand-off does not run)
     assert Counter(sql.split()[0].upper() for sql in statements) == {
-        "SELECT": 3, "INSERT": 9, "UPDATE": 3, "SAVEPOINT": 1, "RELEASE": 1}
+        "SELECT": 4, "INSERT": 9, "UPDATE": 3, "SAVEPOINT": 1, "RELEASE": 1}  # SELECT 4: the IDF look-up
     assert not [sql for sql in statements if "manifests_writeoff" in sql and sql.startswith("SELECT")]
     # and everything the COPY wrote is there, with exact values
     declaration = Declaration.objects.get(pk=response.json()["id"])

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import factory
+
 from core import clock
+from declarations.models import ImportDeclarationForm
 from manifests.enums import ManifestStatus
 from manifests.models import BillOfLading, Manifest
 from reference.models import Currency, CustomsOffice, PackageKind
@@ -189,6 +192,32 @@ def vehicle(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+class ImportDeclarationFormFactory(factory.django.DjangoModelFactory[ImportDeclarationForm]):
+    """An IDF on the simulated single window (numbers E + year + 9 digits, by sequence)."""
+
+    class Meta:
+        model = ImportDeclarationForm
+
+    number = factory.Sequence(lambda n: f"E{clock.today().year % 100:02d}{700_000_000 + n:09d}")
+    importer_pin = factory.Sequence(lambda n: f"P{51_000_000 + n:09d}Z")
+    currency = "USD"
+    value = Decimal("1000.00")
+    hs_codes = factory.LazyFunction(lambda: sorted(code.replace(".", "") for code in ITEM_CODES))
+    issued_on = factory.LazyFunction(lambda: clock.today() - dt.timedelta(days=30))
+    created_at = factory.LazyFunction(clock.now)
+
+
+def idf_for(body: dict[str, Any]) -> ImportDeclarationForm:
+    """An IDF that matches an import body: its importer, currency and invoice amount, and every HS
+    code of the body plus the test codes (so a test may still change the items afterwards)."""
+    codes = {code.replace(".", "") for code in ITEM_CODES}
+    codes |= {str(it.get("hs_code", "")).replace(".", "") for it in body.get("items") or []}
+    return ImportDeclarationFormFactory(  # type: ignore[return-value]
+        importer_pin=body.get("importer_pin") or "", currency=body.get("currency") or "USD",
+        # a zero invoice (a test of value_not_positive) still gets a valid IDF
+        value=max(Decimal(str(body.get("invoice_amount") or "1000.00")), Decimal("1.00")), hs_codes=sorted(codes))
+
+
 def body_im4(world: World, *, items: int = 1, currency: str = "USD", **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "regime": "IM4",
@@ -206,6 +235,9 @@ def body_im4(world: World, *, items: int = 1, currency: str = "USD", **overrides
         "items": [item(n) for n in range(items)],
     }
     body.update(overrides)
+    if "idf_number" not in overrides and body["regime"] in ("IM4", "IM5", "IM6", "IM7"):
+        # Imports quote a single-window IDF (DECLARATION_IDF_REGIMES): one that matches this body.
+        body["idf_number"] = idf_for(body).number
     return body
 
 

@@ -187,7 +187,8 @@ def test_detail_page_shows_every_section_in_a_fixed_number_of_queries(officer_cl
     url = reverse("admin:declarations_declaration_change", args=[declaration.pk])
     client.get(url)
     # when
-    with django_assert_max_num_queries(23):
+    # 23 + uploaded files, queries (+ their answer files when there are some) and gate events
+    with django_assert_max_num_queries(26):
         response = client.get(url)
     # then
     html = response.content.decode()

@@ -74,6 +74,11 @@ def principals(officer_token: str) -> tuple[dict[str, str | None], dict[str, Any
         "anonymous": None, "tracking": tracking_system_token(),
     }
     assert Token.objects.filter(key__in=[t for t in tokens.values() if t]).count() == 7
-    objects = {"declaration": declaration.pk, "webhook": webhook.pk, "movement": movement.pk,
+    from declarations.services import document_upload
+
+    document = document_upload(declaration_id=declaration.pk, agent=world.agent, kind="INV", reference="INV-1",
+                               item_line_no=None, filename="invoice.pdf", claimed_content_type="application/pdf",
+                               data=b"%PDF-1.7\n%%EOF\n", actor=world.user)
+    objects = {"declaration": declaration.pk, "document": document.pk, "webhook": webhook.pk, "movement": movement.pk,
                "manifest": world.manifest.pk, "bl": world.bl.number, "pin": world.trader.pin}
     return tokens, objects

@@ -56,6 +56,13 @@ CASES: dict[str, Case] = {
     "declaration-payments": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/payments", set(), AGENT,
                                   {"agent"}, body={"amount": "1.00", "currency": "KES", "method": "mpesa"}),
     "declaration-history": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/history", {"agent"}, AGENT),
+    "declaration-documents": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/documents", {"agent"},
+                                   AGENT),
+    "declaration-document-content": _case(
+        lambda o: f"/api/v1/declarations/{o['declaration']}/documents/{o['document']}/content", {"agent"}, AGENT),
+    "declaration-query-responses": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/query-responses",
+                                         set(), AGENT, {"agent"}, body={"message": "Invoice attached"}),
+    "declaration-queries": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/queries", {"agent"}, AGENT),
     # Webhook subscriptions of the agent.
     "webhook-detail": _case(lambda o: f"/api/v1/webhooks/{o['webhook']}", {"agent"}, AGENT),
     "webhook-deliveries": _case(lambda o: f"/api/v1/webhooks/{o['webhook']}/deliveries", {"agent"}, AGENT),

@@ -233,3 +233,36 @@ def test_peak_day_scenario_at_a_small_scale(sandbox, monkeypatch, tmp_path):
     first, last = lodged.order_by("lodged_at").first(), lodged.order_by("lodged_at").last()
     assert first.lodged_at >= scenarios.SCENARIOS["mombasa-peak-day"].epoch
     assert (last.lodged_at - first.lodged_at).total_seconds() > 5 * 3600  # spread over the day (2 batches here)
+
+
+def test_demo_imports_quote_valid_idfs_and_its_terminals_gate_out(sandbox, tmp_path):
+    from declarations.models import ImportDeclarationForm
+    from risk.models import GateEvent
+
+    # given
+    creds = _seed("demo", 42, tmp_path)
+    # then: every lodged import quotes an IDF of the simulated single window for its importer
+    imports = list(Declaration.objects.filter(regime="IM4").exclude(status="draft"))
+    assert imports
+    idfs = {i.number: i for i in ImportDeclarationForm.objects.all()}
+    assert all(d.idf_number in idfs and idfs[d.idf_number].importer_pin == d.importer_pin for d in imports)
+    # and the terminals are in the credentials file, with tokens that work on the gate API
+    assert [(t["username"], t["terminal"], t["office"]) for t in creds["terminals"]] == [
+        ("kpa-ct2", "KPA-CT2", "MBA"), ("jkia-cargo", "JKIA-KQC", "JKA")]
+    exited = Declaration.objects.filter(status="exited")
+    assert exited.exists()
+    assert {(g.kind, g.terminal.code) for g in GateEvent.objects.select_related("terminal")} <= {
+        ("gate_out", "KPA-CT2"), ("loaded_on_board", "KPA-CT2")}
+    assert GateEvent.objects.count() == exited.count()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {creds['terminals'][0]['token']}")
+    replay = api.post("/api/v1/gate-events", {"kind": "gate_out" if exited[0].regime == "IM4" else "loaded_on_board",
+                                              "entry_number": exited[0].entry_number}, format="json")
+    assert replay.status_code == 200  # already recorded by the seed: idempotent
+
+
+def test_classroom_lists_idfs_for_the_undeclared_bls(sandbox, tmp_path):
+    creds = _seed("classroom", 5, tmp_path, trainees=2)
+    assert len(creds["idfs"]) == 2 * 4
+    agents = {a["agent"]: a["traders"] for a in creds["agents"]}
+    assert all(i["importer_pin"] in agents[i["agent"]] for i in creds["idfs"])
