@@ -27,18 +27,19 @@ from .serializers import DeclarationOutSerializer
 DEMO_AGENT = "pwani-clearing"
 DEMO_IMPORTER_PIN = "P093015838Y"  # a trader of the first agent, consignee of DEMO_FREE_BL
 DEMO_OTHER_FIRMS_PIN = "P093031676W"  # a trader of the second agent (kilindini-freight)
+DEMO_EXAMPLE_IDF = "E26433401674"  # raised last by the demo seed for these examples (KES 250,000, 8708.99)
 DEMO_FREE_BL = "SBX00420000001"  # MSC ANNA, discharged at MBA: 389 cartons of spare parts, 10,892 kg,
 #                                   only declared by the draft below (a draft reserves nothing)
-DEMO_DRAFT_ID = "4153713f-a1e7-46fd-80b1-fad1fc1c5761"  # PWN-000001, the whole of DEMO_FREE_BL
-DEMO_DRAFT_ETAG = '"4153713fa1e7-1"'
-DEMO_ASSESSED_ID = "c69aa344-7e00-4b41-a3be-bc2abc5282b2"  # GPWN-000002, assessed, not paid
-DEMO_ASSESSED_ETAG = '"c69aa3447e00-3"'
+DEMO_DRAFT_ID = "6dfb37f1-4a8e-4051-8285-37d096271c76"  # PWN-000002, the whole of DEMO_FREE_BL
+DEMO_DRAFT_ETAG = '"6dfb37f14a8e-1"'
+DEMO_ASSESSED_ID = "344ffeec-9961-467d-a1e9-b4a7c17f98c1"  # GPWN-000003, assessed, not paid
+DEMO_ASSESSED_ETAG = '"344ffeec9961-3"'
 DEMO_ASSESSED_BL = "SBX00420000002"
 DEMO_ASSESSED_ESLIP_KES = "9593501.26"
-DEMO_RELEASED_ID = "315eaaa2-e119-40d2-85bd-37b529a53c1f"  # GPWN-000003, released
-DEMO_RELEASED_ETAG = '"315eaaa2e119-5"'
-DEMO_PAID_ID = "b8a77ad2-9f81-4e35-b8a5-6c703b535df8"  # GPWN-000010, paid, waiting for the aircraft
-DEMO_OTHER_FIRMS_ID = "d8ba4b0a-fcc3-4e1d-8f77-73194add6fe4"  # KFA-000001, the second agent's
+DEMO_RELEASED_ID = "8c50f852-7b61-4a2a-9083-4d028c1e043c"  # GPWN-000004, released
+DEMO_RELEASED_ETAG = '"8c50f8527b61-5"'
+DEMO_PAID_ID = "0a09ef01-4549-4598-8283-9d1fc8d17165"  # GPWN-000011, paid, waiting for the aircraft
+DEMO_OTHER_FIRMS_ID = "8ede0f22-e6f9-4fce-8013-5493bb9e2038"  # KFA-000001, the second agent's
 
 # The sandbox outcome letters (docs/sandbox.md): the first letter of local_reference.
 OUTCOME_LETTERS = {
@@ -65,6 +66,7 @@ def demo_im4(local_reference: str, **changes: Any) -> dict[str, Any]:
         "insurance_amount": "0.00",
         "incoterm": "CIF",
         "country_of_export": "JP",
+        "idf_number": DEMO_EXAMPLE_IDF,
         "items": [{
             "hs_code": "8708.99.00",
             "description": "Spare parts for motor vehicles (brake pads, filters)",
@@ -136,7 +138,8 @@ LODGE_RESPONSES: dict[Any, Any] = {
         _validation("invalid", ("invalid", "/office"), ("min_value", "/invoice_amount"),
                     ("unknown_field", "/consignee"), summary="every problem at once"),
         _validation("not authorised for the trader", ("trader_not_authorised", "/importer_pin"),
-                    ("bl_consignee_mismatch", "/bill_of_lading"), summary="someone else's trader"),
+                    ("bl_consignee_mismatch", "/bill_of_lading"), ("idf_importer_mismatch", "/idf_number"),
+                    summary="someone else's trader"),
     ),
     401: problem(problem_example("no token", 401, "not_authenticated",
                                  "Authentication credentials were not provided.")),
@@ -174,17 +177,17 @@ UPDATE_PARAMETERS = [
                      description="The ETag as read (GET). Missing: 428; stale: 412.",
                      examples=parameter_examples({"edit the draft": DEMO_DRAFT_ETAG,
                                                   "request an amendment": DEMO_ASSESSED_ETAG,
-                                                  "stale If-Match": '"4153713fa1e7-0"',
+                                                  "stale If-Match": '"6dfb37f14a8e-0"',
                                                   "released": DEMO_RELEASED_ETAG})),
 ]
 UPDATE_REQUEST_EXAMPLES = [
-    request_example("edit the draft", {"local_reference": "PWN-000001-A"}, summary="Edit the demo draft"),
-    request_example("request an amendment", {"invoice_amount": "1.00"},
+    request_example("edit the draft", {"local_reference": "PWN-000002-A"}, summary="Edit the demo draft"),
+    request_example("request an amendment", {"invoice_amount": "320000.00"},
                     summary="Tax-affecting change of an assessed declaration: 202 with the pending request"),
-    request_example("stale If-Match", {"local_reference": "PWN-000001-B"}, summary="An old ETag: 412"),
-    request_example("no If-Match", {"local_reference": "PWN-000001-C"},
+    request_example("stale If-Match", {"local_reference": "PWN-000002-B"}, summary="An old ETag: 412"),
+    request_example("no If-Match", {"local_reference": "PWN-000002-C"},
                     summary="No If-Match header: 428 (clear the If-Match field)"),
-    request_example("released", {"local_reference": "GPWN-000003-A"},
+    request_example("released", {"local_reference": "GPWN-000004-A"},
                     summary="A released declaration cannot change"),
 ]
 UPDATE_RESPONSES: dict[Any, Any] = {
@@ -234,7 +237,7 @@ PAY_PARAMETERS = [declaration_id_parameter({"pay": DEMO_ASSESSED_ID, "wrong amou
                                             "already paid": DEMO_PAID_ID})]
 PAY_REQUEST_EXAMPLES = [
     request_example("pay", {"amount": DEMO_ASSESSED_ESLIP_KES, "currency": "KES", "method": "mpesa"},
-                    summary="Pay the e-slip of the assessed demo declaration GPWN-000002"),
+                    summary="Pay the e-slip of the assessed demo declaration GPWN-000003"),
     request_example("wrong amount", {"amount": "100.00", "currency": "KES"}, summary="Not the amount due"),
     request_example("already paid", {"amount": "1.00", "currency": "KES"}, summary="Paid before"),
 ]
@@ -257,7 +260,7 @@ HISTORY_EXAMPLES = [answer_example("assessed", 200, {"id": DEMO_ASSESSED_ID, "st
 LIST_PARAMETERS = [OpenApiParameter("status", str, enum=Status.values, examples=parameter_examples(
     {"queried": "queried", "unknown status": "lost"}))]
 LIST_EXAMPLES = [answer_example("queried", 200, {"count": 1, "results": [
-    {"local_reference": "QPWN-000006", "status": "queried", "channel": "yellow"}]})]
+    {"local_reference": "QPWN-000007", "status": "queried", "channel": "yellow"}]})]
 LIST_ERRORS = problem(problem_example("unknown status", 400, "validation_error",
                                       "The request has validation errors.", errors=[("invalid_choice", "?status")]))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .seeding import EAT, Firm, WorldBuilder
@@ -112,6 +113,10 @@ def build_demo(w: WorldBuilder, _trainees: int) -> None:
              reason="iCMS database upgrade (sandbox demo window)")
     w.tick()
     _ = flight
+    # The IDF the OpenAPI examples quote (declarations/openapi.py: the Swagger IM4, KES 250,000 of
+    # vehicle parts on the draft's B/L for Pwani's second importer). Raised last, so the ids drawn
+    # before it do not move.
+    w.example_idf(pwani, pwani.traders[1], currency="KES", value=Decimal("250000.00"), hs_codes=["8708.99.00"])
     w.notes.append("JKIA flight KQ311 has not arrived: advance the clock a day and record its arrival "
                    "to see the paid declaration released.")
 

@@ -349,6 +349,16 @@ class WorldBuilder:
                                      hs_codes=[c.goods.hs_code], actor=firm.staff_user).number
         return c.idf_number
 
+    def example_idf(self, firm: Firm, trader: Any, *, currency: str, value: Decimal, hs_codes: list[str]) -> str:
+        """An IDF that no seeded declaration uses, listed in the credentials file (`idfs`)."""
+        from declarations.services import idf_raise
+
+        number = idf_raise(agent=firm.agent, importer_pin=trader.pin, currency=currency, value=value,
+                           hs_codes=hs_codes, actor=firm.staff_user).number
+        self.credentials["idfs"].append({"agent": firm.agent.name, "number": number, "importer_pin": trader.pin,
+                                         "currency": currency, "value": str(value), "hs_codes": hs_codes})
+        return number
+
     def idfs_for_exercises(self, firm: Firm, consignments: list[Consignment]) -> None:
         """IDFs for B/Ls left undeclared for trainees, listed in the credentials file (`idfs`)."""
         for c in consignments:
@@ -549,6 +559,7 @@ class WorldBuilder:
 
     def transit_body(self, firm: Firm, c: Consignment, reference: str, *, bond_number: str) -> dict[str, Any]:
         body = self.import_body(firm, c, reference)
+        body.pop("idf_number")  # an IDF is for home use; transit goods are secured by the bond
         body.update({"regime": "IM8", "cpc": "8000000"})
         body["transit"] = {"destination_country": "UG", "office_of_exit": "MAL", "bond_number": bond_number,
                            "vehicle_registration": "KDA 418T",

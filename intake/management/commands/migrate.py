@@ -25,6 +25,10 @@ class Command(MigrateCommand):
         # None = "not given": distinguishes plain `migrate` from an explicit `--database default`.
         parser.set_defaults(database=None)
 
+    def get_check_kwargs(self, options: Any) -> Any:
+        # Django 6.1 checks the database named by --database before handle(); "not given" is the primary.
+        return super().get_check_kwargs({**options, "database": options["database"] or DEFAULT_DB_ALIAS})
+
     def handle(self, *args: Any, **options: Any) -> None:
         explicit = options["database"] is not None
         options["database"] = options["database"] or DEFAULT_DB_ALIAS
