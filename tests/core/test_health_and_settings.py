@@ -166,10 +166,11 @@ def test_generate_secrets_output_passes_every_rule():
     # when
     result = subprocess.run([sys.executable, "manage.py", "generate_secrets"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
-    # then three KEY=value lines the production settings accept
+    # then KEY=value lines the production settings accept, and the object store's password
     assert result.returncode == 0, result.stderr
     lines = dict(line.split("=", 1) for line in result.stdout.split())
-    assert sorted(lines) == ["BANK_CALLBACK_SECRET", "RECEIPT_SIGNING_KEY", "SECRET_KEY"]
+    assert sorted(lines) == ["BANK_CALLBACK_SECRET", "MINIO_ROOT_PASSWORD", "RECEIPT_SIGNING_KEY", "SECRET_KEY"]
+    assert len(lines.pop("MINIO_ROOT_PASSWORD")) >= 32
     started = _run_settings("config.settings.production", {"DATABASE_URL": "postgres://x@127.0.0.1/x", **lines})
     assert started.returncode == 0, started.stderr
 

@@ -3,6 +3,7 @@ agent along, prepared statements on PostgreSQL, COPY-based child-row inserts."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -81,15 +82,18 @@ def test_insert_rows_writes_exact_values_without_orm_statements(world: World) ->
     lodged = api.post("/api/v1/declarations", body_im4(world), format="json")
     assessment = Assessment.objects.get(declaration_id=lodged.json()["id"])
     before = AssessmentLine.objects.filter(assessment=assessment).count()
-    rows = [(assessment.pk, 90 + n, "fee", Decimal("0.00"), f"rule {n} — ünïcode", Decimal(f"{n}.25"))
+    rows = [(assessment.pk, 90 + n, "fee", Decimal("0.00"), f"rule {n} — ünïcode", Decimal(f"{n}.25"),
+             f"basis {n} — § 1", json.dumps([{"currency": "USD", "kes_per_unit": "129.4", "date": "2026-11-01"}]))
             for n in range(3)]
+    columns = ("assessment", "line_no", "tax", "base", "rule", "amount", "legal_basis", "exchange_rates")
     with CaptureQueriesContext(connection) as ctx:
-        written = insert_rows(AssessmentLine, ("assessment", "line_no", "tax", "base", "rule", "amount"), rows)
+        written = insert_rows(AssessmentLine, columns, rows)
     assert written == 3
     assert len(ctx.captured_queries) == (0 if connection.vendor == "postgresql" else 1)  # COPY is not an ORM query
     stored = list(AssessmentLine.objects.filter(assessment=assessment, line_no__gte=90).order_by("line_no")
-                  .values_list("assessment_id", "line_no", "tax", "base", "rule", "amount"))
-    assert stored == rows
+                  .values_list("assessment_id", "line_no", "tax", "base", "rule", "amount", "legal_basis",
+                               "exchange_rates"))
+    assert stored == [(*row[:7], json.loads(row[7])) for row in rows]
     assert AssessmentLine.objects.filter(assessment=assessment).count() == before + 3
     assert insert_rows(AssessmentLine, ("assessment", "line_no"), []) == 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import factory
@@ -214,8 +214,17 @@ def idf_for(body: dict[str, Any]) -> ImportDeclarationForm:
     codes |= {str(it.get("hs_code", "")).replace(".", "") for it in body.get("items") or []}
     return ImportDeclarationFormFactory(  # type: ignore[return-value]
         importer_pin=body.get("importer_pin") or "", currency=body.get("currency") or "USD",
-        # a zero invoice (a test of value_not_positive) still gets a valid IDF
-        value=max(Decimal(str(body.get("invoice_amount") or "1000.00")), Decimal("1.00")), hs_codes=sorted(codes))
+        # a zero invoice (a test of value_not_positive) or one that is not a number at all (a test of
+        # the money parser) still gets a valid IDF
+        value=max(_idf_value(body.get("invoice_amount")), Decimal("1.00")), hs_codes=sorted(codes))
+
+
+def _idf_value(invoice_amount: Any) -> Decimal:
+    try:
+        value = Decimal(str(invoice_amount or "1000.00"))
+    except InvalidOperation:
+        return Decimal("1000.00")
+    return value if value.is_finite() else Decimal("1000.00")
 
 
 def body_im4(world: World, *, items: int = 1, currency: str = "USD", **overrides: Any) -> dict[str, Any]:

@@ -50,8 +50,12 @@ def test_taxes_money_times_and_history_read_as_words(officer_client):
     for line in lines:
         name = {"import_duty": "Import duty", "excise_duty": "Excise duty", "vat": "VAT",
                 "idf": "Import Declaration Fee", "rdl": "Railway Development Levy"}[line.tax]
+        rates = "; ".join(f"1 {fx['currency']} = {fx['kes_per_unit']} KES of {fx['date']}"
+                          for fx in line.exchange_rates) or "—"
         assert (f'<td>{name}</td><td class="money">{line.base:,.2f}</td><td>{line.rule}</td>'
+                f'<td>{line.legal_basis}</td><td>{rates}</td>'
                 f'<td class="money">{line.amount:,.2f}</td>') in assessment
+        assert line.legal_basis  # every tax line cites its law (issue 21)
     assert "import_duty" not in assessment
     assert ">rdl<" not in assessment
     total = sum(line.amount for line in lines)

@@ -79,6 +79,13 @@ def principals(officer_token: str) -> tuple[dict[str, str | None], dict[str, Any
     document = document_upload(declaration_id=declaration.pk, agent=world.agent, kind="INV", reference="INV-1",
                                item_line_no=None, filename="invoice.pdf", claimed_content_type="application/pdf",
                                data=b"%PDF-1.7\n%%EOF\n", actor=world.user)
+    from tests.factories.maintenance import BufferedSubmissionFactory
+
+    submission = BufferedSubmissionFactory(agent=world.user)  # a contingency receipt of the agent's
+    from intake.identity import token_copies_reconcile
+
+    token_copies_reconcile()  # intake authenticates from its copies (filled after commit in real use)
     objects = {"declaration": declaration.pk, "document": document.pk, "webhook": webhook.pk, "movement": movement.pk,
-               "manifest": world.manifest.pk, "bl": world.bl.number, "pin": world.trader.pin}
+               "manifest": world.manifest.pk, "bl": world.bl.number, "pin": world.trader.pin,
+               "submission": submission.pk}
     return tokens, objects

@@ -47,6 +47,8 @@ CARRIER = {"carrier_other"}
 ALL_AUTHENTICATED = {"agent", "agent_other", "carrier", "carrier_other", "transit_agent", "officer"}
 
 CASES: dict[str, Case] = {
+    # A contingency receipt: only the agent that submitted it (intake store).
+    "receipt-lookup": _case(lambda o: f"/api/v1/receipts/{o['submission']}", {"agent"}, AGENT),
     # The agent's declarations: only the agent that lodged them.
     "declaration": _case(lambda o: f"/api/v1/declarations/{o['declaration']}", {"agent"}, AGENT),
     "declaration-lodge": _case(lambda o: f"/api/v1/declarations/{o['declaration']}/lodge", set(), AGENT,

@@ -670,7 +670,7 @@ def test_the_breaker_suspends_notifies_and_the_agent_re_enables(api_client, sett
     assert again.status_code == 409
     assert again.json()["code"] == "webhook_not_suspended"
     [event] = WebhookSubscriptionEvent.objects.filter(subscription_id=subscription.pk, action="enabled")
-    assert (event.actor_id, event.payload["deliveries_resumed"]) == (staff.pk, 2)
+    assert (event.actor_id, event.payload["deliveries_resumed"]) == (staff.user_id, 2)
     resent = OutboxMessage.objects.filter(task_name="risk.deliver_webhook",
                                           kwargs__delivery_id__in=[str(first.pk), str(second.pk)])
     assert resent.count() == 4  # the first enqueue of each, and the resend of each
@@ -687,7 +687,7 @@ def test_subscription_events_record_the_actor(api_client):
     # then: the history outlives the subscription
     events = list(WebhookSubscriptionEvent.objects.filter(subscription_id=created.data["id"])
                   .values_list("action", "from_status", "to_status", "actor_id"))
-    assert events == [("created", "", "active", staff.pk), ("deleted", "active", "", staff.pk)]
+    assert events == [("created", "", "active", staff.user_id), ("deleted", "active", "", staff.user_id)]
     assert not WebhookSubscription.objects.exists()
 
 

@@ -15,11 +15,13 @@ def generate() -> dict[str, str]:
         "BANK_CALLBACK_SECRET": secrets.token_urlsafe(48),
         # Any 32 random bytes are an Ed25519 private key (RFC 8032 seed).
         "RECEIPT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        # docker-compose.yml: the object store that keeps declaration documents (MinIO).
+        "MINIO_ROOT_PASSWORD": secrets.token_urlsafe(32),
     }
 
 
 class Command(BaseCommand):
-    help = "Print a SECRET_KEY, BANK_CALLBACK_SECRET and RECEIPT_SIGNING_KEY as KEY=value lines."
+    help = "Print a SECRET_KEY, BANK_CALLBACK_SECRET, RECEIPT_SIGNING_KEY and MINIO_ROOT_PASSWORD as KEY=value lines."
     # Must work where the secrets are still missing (that is when it is needed).
     requires_system_checks: list[str] = []
 
