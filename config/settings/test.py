@@ -53,10 +53,14 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", de
 # Tests run on the development secrets of base.py (core.checks; production refuses them).
 FORODHA_DEVELOPMENT_SECRETS = True
 
-# Uploaded documents go to a throw-away directory per test run, never into var/media.
+# Uploaded documents go to a throw-away directory per test run, never into var/media. The directory
+# travels to the processes a test starts (gunicorn workers, Celery) through the environment, so a
+# file uploaded through one worker is read back through another.
 import tempfile  # noqa: E402
 
 from .base import STORAGES  # noqa: E402
 
+if not os.environ.get("FORODHA_TEST_MEDIA_ROOT"):
+    os.environ["FORODHA_TEST_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="forodha-test-media-")
 STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                                    "OPTIONS": {"location": tempfile.mkdtemp(prefix="forodha-test-media-")}}}
+                                    "OPTIONS": {"location": os.environ["FORODHA_TEST_MEDIA_ROOT"]}}}
