@@ -31,12 +31,20 @@ def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key
     task = OfficerTask.objects.filter(declaration=declaration, status__in=LIVE_TASK).first()
     amendment = AmendmentRequest.objects.filter(declaration=declaration, status="pending").first()
     detail_url = reverse("admin:declarations_declaration_change", args=[declaration.pk])
-    if not decision.applies(declaration, task, amendment):
-        messages.error(request, f"“{decision.label}” does not apply to {declaration.entry_number} "
-                                f"(status {declaration.get_status_display().lower()}).")
-        return redirect(detail_url)
     status = 200
-    if request.method == "POST":
+    if not decision.applies(declaration, task, amendment):
+        refusal = (f"“{decision.label}” does not apply to {declaration.entry_number} "
+                   f"(status {declaration.get_status_display().lower()}).")
+        if request.method != "POST":
+            messages.error(request, refusal)
+            return redirect(detail_url)
+        # A decision posted from a page that another officer's decision has made stale is a
+        # conflict, whether it lost the race on the row lock or arrived after the winner committed.
+        form = decision.form(request.POST)
+        form.is_valid()
+        form.add_error(None, refusal)
+        status = 409
+    elif request.method == "POST":
         form = decision.form(request.POST)
         if form.is_valid():
             outcome = decide(decision=decision, declaration=declaration, task=task, amendment=amendment,
