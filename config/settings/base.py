@@ -528,7 +528,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
     "BillKindEnum": "manifests.enums.BillKind",
     "ManifestStatusEnum": "manifests.enums.ManifestStatus",
     "TransportModeEnum": "manifests.enums.TransportMode",
-    "WebhookSubscriptionStatusEnum": "risk.webhooks.models.WebhookSubscriptionStatus",
+    "WebhookSubscriptionStatusEnum": "notifications.webhooks.models.WebhookSubscriptionStatus",
 })
 # --- maintenance (replay parallelism) ---
 # Replay tasks started together when service returns (rows are claimed with SKIP LOCKED, so

@@ -5,6 +5,10 @@ the `webhooks` queue so a slow or failing endpoint never delays another. Attempt
 row (`attempts_log`). A subscription is `active` or `suspended` (circuit breaker after
 `WEBHOOK_BREAKER_THRESHOLD` consecutive failures; the agent re-enables it); every change of a
 subscription is an append-only, hash-chained `WebhookSubscriptionEvent` with its actor.
+
+The tables keep the names they had when this code lived in the `risk` app (`db_table`): moving
+the code to `notifications` moved no data (migrations risk 0006 / notifications 0005 change only
+Django's model state, and the content types).
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ class WebhookSubscription(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhooksubscription"
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]),
@@ -83,7 +88,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhookdelivery"
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
         constraints = [
@@ -127,7 +133,8 @@ class WebhookSubscriptionEvent(ChainedEvent):
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhooksubscriptionevent"
         ordering = ["subscription_id", "created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(action__in=["created", "suspended", "enabled", "deleted"]),

@@ -38,6 +38,8 @@ from django.db.models import F
 from core import clock
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
+from ..enums import NotificationKind
+from ..services import notification_create
 from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent, WebhookSubscriptionStatus
 from .signing import SIGNATURE_HEADER, signature_header
 
@@ -253,9 +255,6 @@ def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any)
 def _suspend(*, subscription_id: Any, last_error: str) -> bool:
     """The circuit breaker trips (system actor): suspend, park pending deliveries, tell the agent.
     Returns False when another attempt already suspended it."""
-    from notifications.enums import NotificationKind
-    from notifications.services import notification_create
-
     with transaction.atomic():
         subscription = (WebhookSubscription.objects.select_for_update(of=("self",))
                         .filter(pk=subscription_id).first())

@@ -18,18 +18,17 @@ import pytest
 
 from core import clock
 from core.models import OutboxMessage
-from notifications.models import Notification
+from notifications.models import Notification, WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent
 from notifications.services import notification_create
-from risk.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent
-from risk.webhooks import services as webhook_services
-from risk.webhooks import webhook_deliveries_enqueue
-from risk.webhooks.services import (
+from notifications.webhooks import services as webhook_services
+from notifications.webhooks import webhook_deliveries_enqueue
+from notifications.webhooks.services import (
     address_is_public,
     backoff_seconds,
     webhook_deliveries_due,
     webhook_delivery_attempt,
 )
-from risk.webhooks.signing import signature_verify
+from notifications.webhooks.signing import signature_verify
 from tests.factories.traders import agent_with_token
 
 pytestmark = pytest.mark.django_db
@@ -737,7 +736,7 @@ def test_a_busy_firms_delivery_task_is_put_back_without_touching_the_database(mo
     # given: every slot of the firm taken
     from django.core.cache import cache
 
-    from risk import tasks
+    from notifications import tasks
 
     settings.WEBHOOK_AGENT_CONCURRENCY = 2
     agent_id = "7f1d6c1e-0000-4000-8000-000000000001"

@@ -22,12 +22,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from core import clock
+from notifications.models import WebhookDelivery, WebhookSubscription
 from notifications.services import notification_create
-from risk.models import WebhookDelivery, WebhookSubscription
-from risk.webhooks import webhook_deliveries_enqueue
+from notifications.webhooks import webhook_deliveries_enqueue
 from tests.conftest import require_postgres, require_redis
 from tests.factories.traders import agent_with_token
-from tests.risk.test_webhooks import Receiver
+from tests.notifications.test_webhooks import Receiver
 from tests.risk.test_worker import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
