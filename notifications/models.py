@@ -36,6 +36,11 @@ class Notification(models.Model):
         return f"{self.kind}: {self.subject}"
 
 
-from .webhooks.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent  # noqa: E402
+from .webhooks.models import (  # noqa: E402
+    WebhookDelivery,
+    WebhookDispatchTurn,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+)
 
-__all__ = ["Notification", "WebhookDelivery", "WebhookSubscription", "WebhookSubscriptionEvent"]
+__all__ = ["Notification", "WebhookDelivery", "WebhookDispatchTurn", "WebhookSubscription", "WebhookSubscriptionEvent"]

@@ -1,12 +1,11 @@
-"""Celery entry points of notifications: the push fan-out and the webhook deliveries.
-
-The delivery tasks keep the names they had in the `risk` app (names are stable: messages already
-queued or written to the outbox refer to them by name); they run on the `webhooks` queue.
+"""Celery entry points of notifications: the push fan-out and the webhook dispatcher (queue
+`webhooks`). Names are explicit and stable: producers (the outbox) refer to them by name.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.db import InterfaceError
@@ -14,12 +13,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from .models import Notification
-from .webhooks.services import (
-    webhook_agent_busy,
-    webhook_deliveries_due,
-    webhook_deliveries_enqueue,
-    webhook_delivery_attempt,
-)
+from .webhooks.services import DISPATCH_TASK, webhook_deliveries_enqueue, webhook_dispatch, webhook_sweep
 
 logger = logging.getLogger("forodha.notifications")
 
@@ -35,36 +29,37 @@ def fan_out(seqs: list[int]) -> int:
     return count
 
 
-@shared_task(
-    name="risk.deliver_webhook",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(DatabaseOperationalError, InterfaceError),
-    retry_backoff=2,
-    max_retries=5,
-    # One attempt is bounded by the connect + read timeouts (a few seconds); these only stop a
-    # receiver that trickles its answer byte by byte.
-    time_limit=40,
-    soft_time_limit=30,
-)
-def deliver_webhook(delivery_id: str, agent_id: str | None = None) -> str:
-    """One attempt at one delivery (queue `webhooks`, never the notifications fan-out's). On
-    failure, or when the endpoint is backing off or the firm's in-flight slots are taken, the task
-    is sent again with a countdown. One task per delivery: a slow or failing endpoint never holds
-    up another; a firm whose slots are all taken costs the worker one cache read per message."""
-    kwargs = {"delivery_id": delivery_id, **({"agent_id": agent_id} if agent_id else {})}
-    wait = webhook_agent_busy(agent_id=agent_id) if agent_id else None
-    if wait is not None:
-        deliver_webhook.apply_async(kwargs=kwargs, countdown=wait)
-        return "deferred"
-    result = webhook_delivery_attempt(delivery_id=delivery_id)
-    if result.retry_in_seconds is not None:
-        deliver_webhook.apply_async(kwargs=kwargs, countdown=result.retry_in_seconds)
-    return result.status
+# One dispatcher message works through due deliveries for up to WEBHOOK_DISPATCH_BUDGET_SECONDS
+# plus one attempt (connect + read timeouts, seconds); the limits stop a receiver that trickles its
+# answer byte by byte. Redelivery is harmless: deliveries are leased, and a lease left by a dead
+# worker expires (services._lease_seconds).
+DISPATCH_OPTIONS: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseOperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "max_retries": 5,
+    "time_limit": 90,
+    "soft_time_limit": 75,
+}
+
+
+@shared_task(name=DISPATCH_TASK, **DISPATCH_OPTIONS)
+def dispatch_webhooks() -> int:
+    """Deliver due webhooks, fairly across agent firms (queue `webhooks`): claim the next one
+    round-robin, attempt it, repeat (services.webhook_dispatch). Returns the attempts made."""
+    return webhook_dispatch()
+
+
+@shared_task(name="risk.deliver_webhook", **DISPATCH_OPTIONS)
+def deliver_webhook_legacy(delivery_id: str | None = None, agent_id: str | None = None) -> int:
+    """The per-delivery task of the version before the dispatcher (messages or outbox rows written
+    before an upgrade): the delivery is in the database, so it simply runs the dispatcher."""
+    return webhook_dispatch()
 
 
 @shared_task(
-    name="risk.sweep_webhooks",
+    name="notifications.sweep_webhooks",
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT_ERRORS,
@@ -76,8 +71,5 @@ def deliver_webhook(delivery_id: str, agent_id: str | None = None) -> str:
     soft_time_limit=100,
 )
 def sweep_webhooks() -> int:
-    """Beat: re-enqueue pending deliveries whose retry message was lost."""
-    due = webhook_deliveries_due()
-    for delivery_id in due:
-        deliver_webhook.delay(delivery_id=delivery_id)
-    return len(due)
+    """Beat: wake the dispatcher for deliveries that waited unclaimed past the grace period."""
+    return webhook_sweep()
