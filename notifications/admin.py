@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Notification
+from .models import Notification, WebhookDelivery, WebhookSubscription
 
 
 @admin.register(Notification)
@@ -16,3 +16,19 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["id", "agent", "url", "status", "consecutive_failures", "created_at"]
+    list_filter = ["status"]
+    exclude = ["secret"]
+    # The lifecycle is changed by its services only (breaker, agent's enable), with an event row.
+    readonly_fields = ["status", "consecutive_failures", "retry_not_before", "suspended_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "subscription", "kind", "status", "attempts", "last_status_code", "created_at"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]

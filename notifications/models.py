@@ -1,3 +1,7 @@
+"""Agent notifications (pull feed) and, in `notifications.webhooks.models`, the push side:
+webhook subscriptions, deliveries and their events (imported at the bottom so Django registers
+them with this app)."""
+
 import uuid
 
 from django.conf import settings
@@ -30,3 +34,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
+
+
+from .webhooks.models import (  # noqa: E402
+    WebhookDelivery,
+    WebhookDispatchTurn,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+)
+
+__all__ = ["Notification", "WebhookDelivery", "WebhookDispatchTurn", "WebhookSubscription", "WebhookSubscriptionEvent"]

@@ -13,8 +13,6 @@ from .models import (
     ReleaseOrder,
     RiskAssessment,
     RiskRule,
-    WebhookDelivery,
-    WebhookSubscription,
 )
 
 
@@ -65,18 +63,3 @@ class PostClearanceAuditAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["declaration", "status", "created_at", "closed_at"]
     list_filter = ["status"]
 
-
-@admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "agent", "url", "status", "consecutive_failures", "created_at"]
-    list_filter = ["status"]
-    exclude = ["secret"]
-    # The lifecycle is changed by its services only (breaker, agent's enable), with an event row.
-    readonly_fields = ["status", "consecutive_failures", "retry_not_before", "suspended_at"]
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "subscription", "kind", "status", "attempts", "last_status_code", "created_at"]
-    list_filter = ["status", "kind"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]

@@ -1,6 +1,6 @@
 """Risk rules (data edited by risk analysts), stored assessments, and the clearance workflow rows:
-officer tasks, release orders, post-clearance audit records. Webhook push models live in
-`risk.webhooks.models` (imported at the bottom so Django registers them with this app)."""
+officer tasks, release orders, post-clearance audit records. (Agents' webhooks moved to the
+`notifications` app.)"""
 
 from __future__ import annotations
 
@@ -309,8 +309,6 @@ class PostClearanceAudit(models.Model):
         return f"PCA {self.declaration_id} ({self.status})"
 
 
-from .webhooks.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent  # noqa: E402
-
 __all__ = [
     "AgentQuery",
     "GateEvent",
@@ -320,7 +318,4 @@ __all__ = [
     "ReleaseOrder",
     "RiskAssessment",
     "RiskRule",
-    "WebhookDelivery",
-    "WebhookSubscription",
-    "WebhookSubscriptionEvent",
 ]

@@ -1,4 +1,4 @@
-"""Celery entry points of risk, clearance and webhooks.
+"""Celery entry points of risk and clearance.
 
 Every task takes ids, re-reads the rows, re-checks the state and returns early when the work is
 done, so a redelivered message (acks_late + reject_on_worker_lost, a sweeper re-enqueue, an
@@ -130,47 +130,6 @@ def escalate_overdue_tasks() -> int:
     if count:
         logger.warning("clearance: %d unassigned officer task(s) escalated to supervisors", count)
     return count
-
-
-@shared_task(
-    name="risk.deliver_webhook",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(DatabaseOperationalError, InterfaceError),
-    retry_backoff=2,
-    max_retries=5,
-    # One attempt is bounded by the connect + read timeouts (a few seconds); these only stop a
-    # receiver that trickles its answer byte by byte.
-    time_limit=40,
-    soft_time_limit=30,
-)
-def deliver_webhook(delivery_id: str, agent_id: str | None = None) -> str:
-    """One attempt at one delivery (queue `webhooks`, never the notifications fan-out's). On
-    failure, or when the endpoint is backing off or the firm's in-flight slots are taken, the task
-    is sent again with a countdown. One task per delivery: a slow or failing endpoint never holds
-    up another; a firm whose slots are all taken costs the worker one cache read per message."""
-    from .webhooks.services import webhook_agent_busy, webhook_delivery_attempt
-
-    kwargs = {"delivery_id": delivery_id, **({"agent_id": agent_id} if agent_id else {})}
-    wait = webhook_agent_busy(agent_id=agent_id) if agent_id else None
-    if wait is not None:
-        deliver_webhook.apply_async(kwargs=kwargs, countdown=wait)
-        return "deferred"
-    result = webhook_delivery_attempt(delivery_id=delivery_id)
-    if result.retry_in_seconds is not None:
-        deliver_webhook.apply_async(kwargs=kwargs, countdown=result.retry_in_seconds)
-    return result.status
-
-
-@shared_task(name="risk.sweep_webhooks", **RELIABLE)
-def sweep_webhooks() -> int:
-    """Beat: re-enqueue pending deliveries whose retry message was lost."""
-    from .webhooks.services import webhook_deliveries_due
-
-    due = webhook_deliveries_due()
-    for delivery_id in due:
-        deliver_webhook.delay(delivery_id=delivery_id)
-    return len(due)
 
 
 @shared_task(name="risk.manifest_arrived", **RELIABLE)

@@ -12,6 +12,8 @@ messages are idempotent by message id.
 
 Keys left empty in TRANSIT_PARTNERS / TRANSIT_SIGNING_KEY are derived from SECRET_KEY, so a
 development or sandbox installation works out of the box and every process agrees on them.
+Outside a sandbox (and `make run` / tests) empty or derived keys are refused: `manage.py check`
+fails (forodha.E005, E006, core.secrets) and production settings refuse to import.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.conf import settings
 
 from core import clock
 from core.exceptions import ApplicationError, PermissionDeniedError, error
+from core.secrets import transit_derived_key
 
 SIGNATURE_HEADER = "X-Forodha-Signature"
 PARTNER_HEADER = "X-Partner-State"
@@ -52,7 +55,7 @@ class PartnerConfig:
 
 
 def _derived(label: str) -> bytes:
-    return hashlib.sha256(f"forodha-transit:{label}:{settings.SECRET_KEY}".encode()).digest()
+    return transit_derived_key(settings.SECRET_KEY, label)
 
 
 def forodha_private_key() -> Ed25519PrivateKey:

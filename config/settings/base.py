@@ -299,11 +299,13 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "risk.score_*": {"queue": "scoring"},
     "maintenance.replay_*": {"queue": "replay"},
-    "notifications.*": {"queue": "notifications"},
     # Webhook deliveries have their own queue: a firm's dead endpoints (retries, timeouts) never
-    # sit in front of the notifications fan-out or another app's messages.
+    # sit in front of the notifications fan-out or another app's messages. (`risk.deliver_webhook`:
+    # the name before the move to notifications, kept for messages sent before an upgrade.)
+    "notifications.dispatch_webhooks": {"queue": "webhooks"},
+    "notifications.sweep_webhooks": {"queue": "webhooks"},
     "risk.deliver_webhook": {"queue": "webhooks"},
-    "risk.sweep_webhooks": {"queue": "webhooks"},
+    "notifications.*": {"queue": "notifications"},
     "transit.deliver_partner_message": {"queue": "notifications"},
     "transit.sweep_deliveries": {"queue": "notifications"},
     "risk.*": {"queue": "clearance"},
@@ -387,12 +389,15 @@ WEBHOOK_BACKOFF_SECONDS = env.int("WEBHOOK_BACKOFF_SECONDS", default=30)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
 # Subscriptions per agent firm; failures in a row before an endpoint is suspended (circuit breaker);
-# attempts of one firm in flight at once, and the pause (s, jittered x1-2) of a delivery that finds
-# them all taken -- so one firm's dead endpoints can hold at most this many worker slots.
+# attempts of one firm in flight at once -- so one firm's dead endpoints can hold at most this many
+# worker threads (the dispatcher skips the firm meanwhile, docs/notifications.md); how long one
+# dispatcher message keeps claiming deliveries before handing its thread back (a fresh message
+# carries on); dispatcher messages the beat sweeper sends at most when deliveries wait unclaimed.
 WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT = env.int("WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT", default=10)
 WEBHOOK_BREAKER_THRESHOLD = env.int("WEBHOOK_BREAKER_THRESHOLD", default=10)
 WEBHOOK_AGENT_CONCURRENCY = env.int("WEBHOOK_AGENT_CONCURRENCY", default=2)
-WEBHOOK_AGENT_BUSY_RETRY_SECONDS = env.float("WEBHOOK_AGENT_BUSY_RETRY_SECONDS", default=2.0)
+WEBHOOK_DISPATCH_BUDGET_SECONDS = env.float("WEBHOOK_DISPATCH_BUDGET_SECONDS", default=20.0)
+WEBHOOK_DISPATCH_MAX_SWEEP_KICKS = env.int("WEBHOOK_DISPATCH_MAX_SWEEP_KICKS", default=8)
 CELERY_BEAT_SCHEDULE.update(
     {
         "risk-sweep-unscored": {"task": "risk.sweep_unscored", "schedule": 60.0},
@@ -422,7 +427,7 @@ RECEIPT_SIGNING_KEY = env.str("RECEIPT_SIGNING_KEY", default="")
 RECEIPT_SIGNING_KEY_FILE = env.str("RECEIPT_SIGNING_KEY_FILE", default=str(VAR_DIR / "receipt_signing_key"))
 RECEIPT_SIGNING_KEY_AUTOGENERATE = env.bool("RECEIPT_SIGNING_KEY_AUTOGENERATE", default=True)
 CELERY_BEAT_SCHEDULE["maintenance-advance-windows"] = {"task": "maintenance.advance_windows", "schedule": 15.0}
-CELERY_BEAT_SCHEDULE["risk-sweep-webhooks"] = {"task": "risk.sweep_webhooks", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["notifications-sweep-webhooks"] = {"task": "notifications.sweep_webhooks", "schedule": 60.0}
 
 # --- manifests ---
 # Pre-arrival rule (KRA public notice 554): hours before ETA a manifest is due; later is "late".
@@ -528,7 +533,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
     "BillKindEnum": "manifests.enums.BillKind",
     "ManifestStatusEnum": "manifests.enums.ManifestStatus",
     "TransportModeEnum": "manifests.enums.TransportMode",
-    "WebhookSubscriptionStatusEnum": "risk.webhooks.models.WebhookSubscriptionStatus",
+    "WebhookSubscriptionStatusEnum": "notifications.webhooks.models.WebhookSubscriptionStatus",
 })
 # --- maintenance (replay parallelism) ---
 # Replay tasks started together when service returns (rows are claimed with SKIP LOCKED, so

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from core import clock
 from declarations.services import declaration_lodge
-from risk.models import WebhookSubscription
+from notifications.models import WebhookSubscription
 from tests.factories.declarations import body_im4, world_create
 from tests.factories.manifests import carrier_with_token
 from tests.factories.transit import RegionalBondFactory, tracking_system_token, transit_world

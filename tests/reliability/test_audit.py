@@ -86,8 +86,8 @@ def _aeo_change() -> models.Model:
 
 
 def _webhook_subscription_event() -> models.Model:
-    from risk.models import WebhookSubscriptionEvent
-    from risk.webhooks.services import webhook_subscription_create, webhook_subscription_delete
+    from notifications.models import WebhookSubscriptionEvent
+    from notifications.webhooks.services import webhook_subscription_create, webhook_subscription_delete
     from tests.factories.traders import agent_with_token
 
     staff, _ = agent_with_token()
@@ -103,7 +103,7 @@ MAKERS: dict[str, Callable[[], models.Model]] = {
     "maintenance.OutageEvent": _outage_event,
     "transit.TransitMovementEvent": _movement_event,
     "traders.AEOProfileChange": _aeo_change,
-    "risk.WebhookSubscriptionEvent": _webhook_subscription_event,
+    "notifications.WebhookSubscriptionEvent": _webhook_subscription_event,
 }
 
 

@@ -286,12 +286,11 @@ def _blocked_backends(declaration: Declaration) -> int:
 
 def test_webhook_delivered_signed_by_a_real_worker_and_a_dead_endpoint_blocks_nothing(workers):
     from core import clock
+    from notifications.models import WebhookDelivery, WebhookSubscription
     from notifications.services import notification_create
-    from risk.models import WebhookDelivery, WebhookSubscription
-    from risk.webhooks.signing import signature_verify
+    from notifications.webhooks.signing import signature_verify
     from tests.factories.traders import agent_with_token
-
-    from .test_webhooks import Receiver
+    from tests.notifications.test_webhooks import Receiver
 
     # given: a worker, a live endpoint and a dead one for the same agent
     workers()

@@ -5,12 +5,16 @@ Safety: a URL is resolved once per attempt; every address must be public (unless
 sent as Host / TLS SNI, and the certificate is checked against it), and a 3xx is a failed
 delivery, never followed. So DNS rebinding and redirects cannot reach inside.
 
-Fairness: deliveries run on their own queue (`webhooks`); at most `WEBHOOK_AGENT_CONCURRENCY`
-attempts of one agent firm are in flight at once (the others are put back for a moment without a
-request); an endpoint that failed is not tried again before its back-off (exponential, jittered,
-bounded), whatever the number of deliveries waiting for it; after `WEBHOOK_BREAKER_THRESHOLD`
-failures in a row the subscription is suspended (circuit breaker), its deliveries are parked, and
-the agent is notified and may re-enable it.
+Fairness: the delivery rows are the queue. A dispatcher task (`notifications.dispatch_webhooks`,
+queue `webhooks`) claims the next due delivery round-robin across agent firms -- the firm served
+longest ago first -- attempts it, and claims the next, until nothing is due. A firm already holding
+`WEBHOOK_AGENT_CONCURRENCY` attempts in flight, an endpoint backing off and a suspended endpoint
+(open circuit) are skipped at claim time, so they never occupy a worker thread or a broker
+message. A fan-out sends a handful of dispatcher messages, not one per delivery, so one firm's 50
+deliveries do not stand in the queue in front of another firm's one. An endpoint that failed is not
+tried again before its back-off (exponential, jittered, bounded); after
+`WEBHOOK_BREAKER_THRESHOLD` failures in a row the subscription is suspended (circuit breaker), its
+deliveries are parked, and the agent is notified and may re-enable it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import secrets
 import socket
 import time
 import urllib.parse
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,17 +36,25 @@ import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Min, Q, QuerySet
 
 from core import clock
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
-from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent, WebhookSubscriptionStatus
+from ..enums import NotificationKind
+from ..services import notification_create
+from .models import (
+    WebhookDelivery,
+    WebhookDispatchTurn,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+    WebhookSubscriptionStatus,
+)
 from .signing import SIGNATURE_HEADER, signature_header
 
 logger = logging.getLogger("forodha.webhooks")
 
-DELIVER_TASK = "risk.deliver_webhook"
+DISPATCH_TASK = "notifications.dispatch_webhooks"
 # Longest wait between two attempts. Kept below the Redis visibility timeout (3600 s) so a
 # countdown message is never redelivered while it waits.
 MAX_BACKOFF_SECONDS = 1800
@@ -222,9 +233,7 @@ def _transition_check(subscription: WebhookSubscription, to: str) -> None:
 @transaction.atomic
 def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any) -> WebhookSubscription:
     """The agent re-enables a suspended subscription: the breaker is reset and the deliveries
-    parked while it was suspended are sent again (each through the outbox)."""
-    from core.outbox import outbox_enqueue
-
+    parked while it was suspended are due again (the dispatcher is woken through the outbox)."""
     subscription = (WebhookSubscription.objects.select_for_update(of=("self",))
                     .filter(agent=agent, pk=subscription_id).first())
     if subscription is None:
@@ -241,9 +250,8 @@ def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any)
     parked = list(WebhookDelivery.objects.filter(
         subscription=subscription, status=WebhookDelivery.Status.PENDING, next_attempt_at__isnull=True
     ).values_list("pk", flat=True))
-    WebhookDelivery.objects.filter(pk__in=parked).update(next_attempt_at=now)
-    for pk in parked:
-        outbox_enqueue(task_name=DELIVER_TASK, kwargs=_task_kwargs(pk, subscription.agent_id))
+    WebhookDelivery.objects.filter(pk__in=parked).update(next_attempt_at=now, in_flight_until=None)
+    _dispatch_kicks(len(parked))
     _event(subscription=subscription, action=WebhookSubscriptionEvent.Action.ENABLED, from_status=previous,
            to_status=Status.ACTIVE, actor=actor,
            payload={"consecutive_failures_before": failures, "deliveries_resumed": len(parked)})
@@ -253,9 +261,6 @@ def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any)
 def _suspend(*, subscription_id: Any, last_error: str) -> bool:
     """The circuit breaker trips (system actor): suspend, park pending deliveries, tell the agent.
     Returns False when another attempt already suspended it."""
-    from notifications.enums import NotificationKind
-    from notifications.services import notification_create
-
     with transaction.atomic():
         subscription = (WebhookSubscription.objects.select_for_update(of=("self",))
                         .filter(pk=subscription_id).first())
@@ -308,12 +313,11 @@ def delivery_body(notification: Any) -> str:
 
 
 def webhook_deliveries_enqueue(notification: Any) -> int:
-    """Create one delivery per matching active subscription of the notification's agent and
-    enqueue one task per delivery (through the outbox, so a broker outage loses nothing).
+    """Create one delivery per matching active subscription of the notification's agent and wake
+    the dispatcher: at most WEBHOOK_AGENT_CONCURRENCY messages (what the firm may use at once),
+    through the outbox so a broker outage loses nothing.
     Idempotent: a notification is delivered at most once per subscription. A suspended
     subscription gets nothing (the agent was told; what happens meanwhile is in the pull feed)."""
-    from core.outbox import outbox_enqueue
-
     subscriptions = [
         s
         for s in WebhookSubscription.objects.filter(agent_id=notification.agent_id, status=Status.ACTIVE)
@@ -328,7 +332,7 @@ def webhook_deliveries_enqueue(notification: Any) -> int:
     for subscription in subscriptions:
         try:
             with transaction.atomic():
-                delivery = WebhookDelivery.objects.create(
+                WebhookDelivery.objects.create(
                     subscription=subscription,
                     notification_id=notification_id,
                     kind=notification.kind,
@@ -336,10 +340,12 @@ def webhook_deliveries_enqueue(notification: Any) -> int:
                     next_attempt_at=now,
                     created_at=now,
                 )
-                outbox_enqueue(task_name=DELIVER_TASK, kwargs=_task_kwargs(delivery.pk, subscription.agent_id))
         except IntegrityError:
             continue  # already created by an earlier run of the fan-out
         created += 1
+    if created:
+        with transaction.atomic():
+            _dispatch_kicks(created)
     return created
 
 
@@ -363,36 +369,165 @@ def backoff_seconds(failures: int, *, rng: random.Random | None = None) -> float
     return round(ceiling * draw, 3)
 
 
-def _slot_timeout() -> int:
-    return math.ceil(settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS) + 5
+def _lease_seconds() -> int:
+    # One attempt takes at most the connect + read timeouts (the task's time limit stops a
+    # trickling receiver); a lease outlives it so it never expires under a live attempt.
+    return math.ceil(settings.WEBHOOK_TIMEOUT_SECONDS + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS) + 35
 
 
-def _task_kwargs(delivery_id: Any, agent_id: Any) -> dict[str, str]:
-    # The firm travels with the message so a busy firm's deliveries are put back without a
-    # database query (webhook_agent_busy).
-    return {"delivery_id": str(delivery_id), "agent_id": str(agent_id)}
+def _dispatch_kicks(deliveries: int) -> None:
+    """Wake the dispatcher for `deliveries` new due deliveries of one firm: as many messages as
+    the firm may use workers at once (more would only find nothing to claim), through the
+    outbox (in the caller's transaction: sent after commit, re-sent if the broker is down)."""
+    from core.outbox import outbox_enqueue
+
+    for _ in range(min(deliveries, settings.WEBHOOK_AGENT_CONCURRENCY)):
+        outbox_enqueue(task_name=DISPATCH_TASK, kwargs={})
 
 
-def _slot_keys(agent_id: Any) -> list[str]:
-    return [f"forodha:webhook-slot:{agent_id}:{index}" for index in range(settings.WEBHOOK_AGENT_CONCURRENCY)]
+def _due(now: dt.datetime) -> QuerySet[WebhookDelivery]:
+    """Deliveries a worker may attempt now: pending and due, not leased by an attempt in progress,
+    on an active subscription (open circuit: parked) whose endpoint is not backing off."""
+    return WebhookDelivery.objects.filter(
+        Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=now),
+        Q(subscription__retry_not_before__isnull=True) | Q(subscription__retry_not_before__lte=now),
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
+        subscription__status=Status.ACTIVE,
+    )
 
 
-def webhook_agent_busy(*, agent_id: Any) -> float | None:
-    """Seconds to wait when every in-flight slot of the firm is taken (one cache read, no
-    database), else None. Advisory: the attempt itself still acquires a slot."""
-    keys = _slot_keys(agent_id)
-    if len(cache.get_many(keys)) < len(keys):
-        return None
-    return float(settings.WEBHOOK_AGENT_BUSY_RETRY_SECONDS * random.uniform(1.0, 2.0))
+def _in_flight(now: dt.datetime, agent_ids: list[Any]) -> dict[Any, int]:
+    return dict(
+        WebhookDelivery.objects.filter(in_flight_until__gt=now, subscription__agent_id__in=agent_ids)
+        .values("subscription__agent_id").annotate(n=Count("pk")).values_list("subscription__agent_id", "n")
+    )
 
 
-def _agent_slot_acquire(agent_id: Any) -> str | None:
-    """One of the agent firm's WEBHOOK_AGENT_CONCURRENCY in-flight slots (shared cache), or None.
-    A slot expires by itself if a worker dies holding it."""
-    for key in _slot_keys(agent_id):
-        if cache.add(key, uuid.uuid4().hex, timeout=_slot_timeout()):
-            return key
+def webhook_delivery_claim(*, now: dt.datetime | None = None) -> str | None:
+    """The id of the next delivery a worker should attempt, leased to it (in_flight_until), or None
+    when nothing is due. Fair: firms are served round-robin (least recently served first, then
+    the one waiting longest); a firm with WEBHOOK_AGENT_CONCURRENCY attempts in flight is skipped,
+    and so are endpoints backing off and suspended ones (`_due`), without holding anything.
+
+    Safe with several workers and processes: the firm's turn row is locked while its in-flight
+    attempts are counted and one delivery is leased (compare-and-set), so a firm never exceeds its
+    cap and no delivery is leased twice (PostgreSQL row lock; SQLite runs IMMEDIATE transactions,
+    one writer at a time)."""
+    now = now or clock.now()
+    # A turn taken by another worker between the first look and the firm's lock changes the order:
+    # look again (bounded; the last round takes what it finds).
+    for round_ in range(3):
+        delivery_id = _claim_fairest(now, strict=round_ < 2)
+        if delivery_id is not _STALE:
+            return delivery_id  # type: ignore[return-value]
     return None
+
+
+_STALE = object()
+
+
+def _claim_fairest(now: dt.datetime, *, strict: bool) -> object:
+    waiting = list(_due(now).values("subscription__agent_id").annotate(oldest=Min("next_attempt_at"))
+                   .values_list("subscription__agent_id", "oldest"))
+    if not waiting:
+        return None
+    agent_ids = [agent_id for agent_id, _oldest in waiting]
+    turns = dict(WebhookDispatchTurn.objects.filter(agent_id__in=agent_ids).values_list("agent_id", "last_served_at"))
+    missing = [agent_id for agent_id in agent_ids if agent_id not in turns]
+    if missing:
+        WebhookDispatchTurn.objects.bulk_create([WebhookDispatchTurn(agent_id=a) for a in missing],
+                                                ignore_conflicts=True)
+    busy = _in_flight(now, agent_ids)
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    limit = settings.WEBHOOK_AGENT_CONCURRENCY
+    for agent_id, _oldest in sorted(waiting, key=lambda row: (turns.get(row[0]) or never, row[1])):
+        if busy.get(agent_id, 0) >= limit:
+            continue  # the firm's endpoints already hold all it may use
+        seen = turns.get(agent_id) if strict else _STALE
+        delivery_id = _claim_for_firm(agent_id, now=now, limit=limit, seen=seen)
+        if delivery_id is not None:
+            return delivery_id
+    return None
+
+
+def _claim_for_firm(agent_id: Any, *, now: dt.datetime, limit: int, seen: object) -> object:
+    with transaction.atomic():
+        turn = WebhookDispatchTurn.objects.select_for_update().filter(agent_id=agent_id).first()
+        if turn is None:
+            return None
+        if seen is not _STALE and turn.last_served_at != seen:
+            return _STALE  # served by another worker meanwhile: it may no longer be this firm's turn
+        # Re-counted under the firm's lock: another worker may have claimed since the first look.
+        if _in_flight(now, [agent_id]).get(agent_id, 0) >= limit:
+            return None
+        candidates = (_due(now).filter(subscription__agent_id=agent_id)
+                      .order_by("next_attempt_at", "created_at", "id").values_list("pk", flat=True)[:3])
+        for pk in candidates:
+            leased = WebhookDelivery.objects.filter(
+                Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=now),
+                pk=pk, status=WebhookDelivery.Status.PENDING,
+            ).update(in_flight_until=now + dt.timedelta(seconds=_lease_seconds()))
+            if leased:
+                turn.last_served_at = now
+                turn.save(update_fields=["last_served_at"])
+                return str(pk)
+    return None
+
+
+def webhook_dispatch(*, budget_seconds: float | None = None) -> int:
+    """The dispatcher's loop (one worker thread): claim the fairest due delivery, attempt it, and
+    go on until nothing is due or the time budget is spent. Returns the attempts made.
+
+    Whatever way it ends, the work left has a message: budget spent -> a fresh dispatcher message
+    right away (so the thread is handed back now and then); nothing due -> one wake-up message
+    at the earliest time something becomes due (a retry or an endpoint's back-off), shared by
+    every dispatcher that ends at the same time. The beat sweeper covers a lost message."""
+    budget = settings.WEBHOOK_DISPATCH_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        if time.monotonic() - started >= budget:
+            _send_dispatch(countdown=None)
+            return attempts
+        delivery_id = webhook_delivery_claim()
+        if delivery_id is None:
+            break
+        webhook_delivery_attempt_leased(delivery_id=delivery_id)
+        attempts += 1
+    _schedule_wake_up()
+    return attempts
+
+
+def _send_dispatch(*, countdown: float | None) -> None:
+    from config.celery import app
+
+    app.send_task(DISPATCH_TASK, kwargs={}, countdown=countdown)
+
+
+def webhook_next_due_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the next waiting delivery may become due: the earliest future retry time or endpoint
+    back-off among pending deliveries of active subscriptions (parked ones have none)."""
+    now = now or clock.now()
+    pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, subscription__status=Status.ACTIVE,
+                                             next_attempt_at__isnull=False)
+    retry = pending.filter(next_attempt_at__gt=now).aggregate(at=Min("next_attempt_at"))["at"]
+    backoff = pending.filter(subscription__retry_not_before__gt=now).aggregate(
+        at=Min("subscription__retry_not_before"))["at"]
+    times = [t for t in (retry, backoff) if t is not None]
+    return min(times) if times else None
+
+
+def _schedule_wake_up() -> None:
+    now = clock.now()
+    at = webhook_next_due_at(now=now)
+    if at is None:
+        return
+    countdown = min(max((at - now).total_seconds(), 0.0) + 0.2, MAX_BACKOFF_SECONDS)
+    # One wake-up per due instant, whatever the number of dispatchers ending together (they read
+    # the same row, so the same instant).
+    if cache.add(f"forodha:webhook-wake:{int(at.timestamp() * 1000)}", 1, timeout=int(countdown) + 60):
+        _send_dispatch(countdown=countdown)
 
 
 def _post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
@@ -424,43 +559,40 @@ def _post(target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
 
 def _defer(delivery_id: Any, seconds: float, *, now: dt.datetime) -> None:
     WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING).update(
-        next_attempt_at=now + dt.timedelta(seconds=seconds)
+        next_attempt_at=now + dt.timedelta(seconds=seconds), in_flight_until=None
     )
 
 
 def webhook_delivery_attempt(*, delivery_id: Any) -> AttemptResult:
-    """One delivery attempt. A lease (next_attempt_at pushed forward by compare-and-set) makes
-    sure two copies of the task never post the same delivery at the same time."""
+    """One attempt at one named delivery if it is due (the dispatcher uses
+    `webhook_delivery_claim`, which also applies the firm's cap and round-robin). The lease
+    (in_flight_until, compare-and-set) makes sure two callers never post the same delivery at once."""
     now = clock.now()
-    lease_until = now + dt.timedelta(seconds=_slot_timeout() + 30)
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now + dt.timedelta(seconds=2)
-    ).update(next_attempt_at=lease_until)
-    if not claimed:
+    leased = WebhookDelivery.objects.filter(
+        Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=now),
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now + dt.timedelta(seconds=2),
+    ).update(in_flight_until=now + dt.timedelta(seconds=_lease_seconds()))
+    if not leased:
         delivery = WebhookDelivery.objects.filter(pk=delivery_id).only("status").first()
         return AttemptResult(str(delivery_id), delivery.status if delivery else "missing", attempted=False)
+    return webhook_delivery_attempt_leased(delivery_id=delivery_id)
+
+
+def webhook_delivery_attempt_leased(*, delivery_id: Any) -> AttemptResult:
+    """Attempt a delivery this worker holds the lease of, and record the outcome (lease released)."""
+    now = clock.now()
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     subscription = delivery.subscription
     if subscription.status == Status.SUSPENDED:
-        # Parked (next_attempt_at NULL: the sweeper skips it) until the agent re-enables it.
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)
+        # Parked (next_attempt_at NULL: never due) until the agent re-enables it.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None, in_flight_until=None)
         return AttemptResult(str(delivery.pk), delivery.status, attempted=False)
     if subscription.retry_not_before is not None and subscription.retry_not_before > now:
         # The endpoint is backing off after another delivery failed: no request before then.
         wait = (subscription.retry_not_before - now).total_seconds() + random.uniform(0, 1)
         _defer(delivery.pk, wait, now=now)
         return AttemptResult(str(delivery.pk), delivery.status, attempted=False, retry_in_seconds=wait)
-    slot = _agent_slot_acquire(subscription.agent_id)
-    if slot is None:
-        # The firm's endpoints already hold all its slots: come back shortly, without a request,
-        # so the worker moves on to other firms' deliveries.
-        wait = settings.WEBHOOK_AGENT_BUSY_RETRY_SECONDS * random.uniform(1.0, 2.0)
-        _defer(delivery.pk, wait, now=now)
-        return AttemptResult(str(delivery.pk), delivery.status, attempted=False, retry_in_seconds=wait)
-    try:
-        status_code, error_text = _attempt_request(delivery, subscription, now)
-    finally:
-        cache.delete(slot)
+    status_code, error_text = _attempt_request(delivery, subscription, now)
     return _record(delivery, subscription, now=now, status_code=status_code, error_text=error_text)
 
 
@@ -527,19 +659,29 @@ def _record(delivery: WebhookDelivery, subscription: WebhookSubscription, *, now
         last_status_code=status_code,
         last_error=error_text,
         next_attempt_at=next_at,
+        in_flight_until=None,
         delivered_at=delivered_at,
     )
     return AttemptResult(str(delivery.pk), str(status), attempted=True, retry_in_seconds=retry_in)
 
 
 def webhook_deliveries_due(*, grace_seconds: int = 60, limit: int = 500) -> list[str]:
-    """Pending deliveries whose retry is overdue (its message was lost): for the sweeper. Parked
-    deliveries (suspended subscription: next_attempt_at NULL) are not due."""
+    """Deliveries due for longer than `grace_seconds` and not in flight (no dispatcher took them:
+    a lost message) -- for the sweeper. Parked deliveries (suspended subscription: next_attempt_at
+    NULL) and endpoints backing off are not due."""
     cutoff = clock.now() - dt.timedelta(seconds=grace_seconds)
-    return [
-        str(pk)
-        for pk in WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=cutoff,
-                                                 subscription__status=Status.ACTIVE)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    ]
+    return [str(pk) for pk in _due(clock.now()).filter(next_attempt_at__lte=cutoff)
+            .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]]
+
+
+def webhook_sweep() -> int:
+    """Beat: wake the dispatcher when deliveries have waited past the grace period (their message
+    was lost, or a worker died holding a lease that has now expired). Returns the messages sent."""
+    due = webhook_deliveries_due(limit=1000)
+    if not due:
+        return 0
+    firms = WebhookDelivery.objects.filter(pk__in=due).values("subscription__agent_id").distinct().count()
+    kicks = min(firms * settings.WEBHOOK_AGENT_CONCURRENCY, settings.WEBHOOK_DISPATCH_MAX_SWEEP_KICKS)
+    for _ in range(kicks):
+        _send_dispatch(countdown=None)
+    return kicks

@@ -1,11 +1,11 @@
-"""Push notifications (webhooks) for agents. The lead's `notifications` app calls
+"""Push notifications (webhooks) for agents. The notifications fan-out task calls
 `webhook_deliveries_enqueue(notification)` for every new notification (pull feed + push)."""
 
 from typing import Any
 
 
 def webhook_deliveries_enqueue(notification: Any) -> int:
-    # Imported here: this package is imported while Django loads models (risk.models).
+    # Imported here: this package is imported while Django loads models (notifications.models).
     from .services import webhook_deliveries_enqueue as enqueue
 
     return enqueue(notification)

@@ -13,23 +13,23 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from core import clock
 from core.models import OutboxMessage
-from notifications.models import Notification
+from notifications.models import Notification, WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent
 from notifications.services import notification_create
-from risk.models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionEvent
-from risk.webhooks import services as webhook_services
-from risk.webhooks import webhook_deliveries_enqueue
-from risk.webhooks.services import (
+from notifications.webhooks import services as webhook_services
+from notifications.webhooks import webhook_deliveries_enqueue
+from notifications.webhooks.services import (
     address_is_public,
     backoff_seconds,
     webhook_deliveries_due,
     webhook_delivery_attempt,
 )
-from risk.webhooks.signing import signature_verify
+from notifications.webhooks.signing import signature_verify
 from tests.factories.traders import agent_with_token
 
 pytestmark = pytest.mark.django_db
@@ -570,8 +570,9 @@ def test_deliveries_have_their_own_queue():
     def queue_of(name: str) -> str:
         return str(app.amqp.router.route({}, name)["queue"].name)
 
-    assert queue_of("risk.deliver_webhook") == "webhooks"
-    assert queue_of("risk.sweep_webhooks") == "webhooks"
+    assert queue_of("notifications.dispatch_webhooks") == "webhooks"
+    assert queue_of("notifications.sweep_webhooks") == "webhooks"
+    assert queue_of("risk.deliver_webhook") == "webhooks"  # the name messages had before the dispatcher
     assert queue_of("notifications.fan_out") == "notifications"
 
 
@@ -597,32 +598,99 @@ def test_an_endpoint_backing_off_gets_no_request_from_other_deliveries(receiver_
     assert second.next_attempt_at >= subscription.retry_not_before
 
 
-def test_a_firm_holding_all_its_slots_waits_and_another_firm_is_served(receiver_factory, settings):
-    # given: firm A's in-flight slots are all taken (its dead endpoints are being tried)
-    from django.core.cache import cache
-
-    settings.WEBHOOK_AGENT_CONCURRENCY = 2
-    receiver = receiver_factory([200])
+def _dead_firm_and_live_firm(receiver_url: str, dead: int) -> tuple[Any, Any]:
+    """Firm A with `dead` subscriptions whose deliveries were created first, then firm B's one."""
     firm_a, _ = agent_with_token()
     firm_b, _ = agent_with_token()
-    _subscription(firm_a.agent, receiver.url)
-    _subscription(firm_b.agent, receiver.url)
-    for staff in (firm_a, firm_b):
-        webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="x"))
-    for index in range(2):
-        cache.set(f"forodha:webhook-slot:{firm_a.agent.pk}:{index}", "busy", timeout=60)
-    try:
-        # when
-        a = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get(subscription__agent=firm_a.agent).pk)
-        b = webhook_delivery_attempt(delivery_id=WebhookDelivery.objects.get(subscription__agent=firm_b.agent).pk)
-    finally:
-        cache.delete_many([f"forodha:webhook-slot:{firm_a.agent.pk}:{i}" for i in range(2)])
-    # then
-    assert (a.attempted, a.status, b.attempted, b.status) == (False, "pending", True, "delivered")
-    assert a.retry_in_seconds is not None
-    assert 2.0 <= a.retry_in_seconds <= 4.0
-    assert len(receiver.requests) == 1
-    assert WebhookDelivery.objects.get(subscription__agent=firm_a.agent).attempts == 0
+    for index in range(dead):
+        _subscription(firm_a.agent, f"https://dead-{index}.example/h")
+    _subscription(firm_b.agent, receiver_url)
+    webhook_deliveries_enqueue(notification_create(agent=firm_a.agent, kind="maintenance", subject="A"))
+    webhook_deliveries_enqueue(notification_create(agent=firm_b.agent, kind="maintenance", subject="B"))
+    # A's are older: a FIFO would hand out all of them before B's
+    WebhookDelivery.objects.filter(subscription__agent=firm_a.agent).update(
+        next_attempt_at=clock.now() - dt.timedelta(seconds=5))
+    return firm_a, firm_b
+
+
+def test_claims_go_round_robin_across_firms_and_a_firm_at_its_cap_holds_nothing(settings):
+    # given: firm A's 10 deliveries queued before firm B's one, A may hold 2 attempts at once
+    settings.WEBHOOK_AGENT_CONCURRENCY = 2
+    firm_a, firm_b = _dead_firm_and_live_firm("https://b.example/h", dead=10)
+    owner = dict(WebhookDelivery.objects.values_list("pk", "subscription__agent_id"))
+    # when: workers claim without finishing (the attempts stay in flight)
+    claims = [webhook_services.webhook_delivery_claim() for _ in range(4)]
+    # then: A, then B at once (A was served last), then A's second; then nothing -- A is at its cap
+    # and nothing else is due, so no worker is held waiting for A
+    assert [owner[UUID(c)] if c else None for c in claims] == [firm_a.agent.pk, firm_b.agent.pk, firm_a.agent.pk, None]
+    assert WebhookDelivery.objects.filter(in_flight_until__isnull=False).count() == 3
+    assert WebhookDelivery.objects.filter(attempts__gt=0).count() == 0
+    # and when one of A's attempts ends, A's next is handed out
+    webhook_services.webhook_delivery_attempt_leased(delivery_id=claims[0])
+    assert owner[UUID(webhook_services.webhook_delivery_claim())] == firm_a.agent.pk
+
+
+def test_an_endpoint_backing_off_or_suspended_is_skipped_at_claim_time():
+    # given: a firm whose one endpoint backs off and another is suspended, and a healthy firm
+    staff, _ = agent_with_token()
+    other, _ = agent_with_token()
+    backing_off = _subscription(staff.agent, "https://slow.example/h")
+    suspended = _subscription(staff.agent, "https://gone.example/h")
+    healthy = _subscription(other.agent, "https://ok.example/h")
+    for agent in (staff.agent, other.agent):
+        webhook_deliveries_enqueue(notification_create(agent=agent, kind="paid", subject="x"))
+    WebhookSubscription.objects.filter(pk=backing_off.pk).update(retry_not_before=clock.now() + dt.timedelta(minutes=1))
+    WebhookSubscription.objects.filter(pk=suspended.pk).update(status="suspended", suspended_at=clock.now())
+    # when
+    first = webhook_services.webhook_delivery_claim()
+    second = webhook_services.webhook_delivery_claim()
+    # then: only the healthy firm's delivery is handed out; the others wait without a lease
+    assert WebhookDelivery.objects.get(pk=first).subscription_id == healthy.pk
+    assert second is None
+    assert list(WebhookDelivery.objects.filter(in_flight_until__isnull=False).values_list("pk", flat=True)) == [
+        UUID(first)]
+    # and the dispatcher's wake-up is the back-off's end
+    assert webhook_services.webhook_next_due_at() == WebhookSubscription.objects.get(pk=backing_off.pk).retry_not_before
+
+
+def test_the_dispatcher_delivers_a_live_firm_before_a_dead_firms_backlog(receiver_factory, settings, monkeypatch):
+    # given: firm A's 6 deliveries to endpoints that fail, queued before firm B's one
+    settings.WEBHOOK_AGENT_CONCURRENCY = 2
+    receiver = receiver_factory([200])
+    firm_a, firm_b = _dead_firm_and_live_firm(receiver.url, dead=6)
+    order: list[str] = []
+
+    def fail_or_deliver(delivery: Any, subscription: Any, now: Any) -> tuple[int | None, str]:
+        order.append("B" if subscription.agent_id == firm_b.agent.pk else "A")
+        return (200, "") if order[-1] == "B" else (None, "ConnectionRefusedError()")
+
+    monkeypatch.setattr(webhook_services, "_attempt_request", fail_or_deliver)
+    sent: list[Any] = []
+    monkeypatch.setattr(webhook_services, "_send_dispatch", lambda *, countdown: sent.append(countdown))
+    # when: one dispatcher runs until nothing is due
+    attempts = webhook_services.webhook_dispatch(budget_seconds=60)
+    # then: B second, right after A's first; every A endpoint tried once, each now backing off
+    assert order == ["A", "B", "A", "A", "A", "A", "A"]
+    assert attempts == 7
+    assert WebhookDelivery.objects.get(subscription__agent=firm_b.agent).status == "delivered"
+    assert WebhookDelivery.objects.filter(subscription__agent=firm_a.agent, attempts=1, status="pending",
+                                          in_flight_until__isnull=True).count() == 6
+    # and one wake-up is scheduled for the first retry (15-30 s: WEBHOOK_BACKOFF_SECONDS 30, jittered)
+    [countdown] = sent
+    assert 15 <= countdown <= 31
+
+
+def test_a_dispatcher_out_of_budget_hands_over_to_a_fresh_message(monkeypatch):
+    staff, _ = agent_with_token()
+    _subscription(staff.agent, "https://a.example/h")
+    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="x"))
+    sent: list[Any] = []
+    monkeypatch.setattr(webhook_services, "_send_dispatch", lambda *, countdown: sent.append(countdown))
+    # when: no time left
+    assert webhook_services.webhook_dispatch(budget_seconds=0) == 0
+    # then: nothing attempted, and the work is handed to a new message at once
+    assert sent == [None]
+    assert WebhookDelivery.objects.get().attempts == 0
 
 
 def test_the_breaker_suspends_notifies_and_the_agent_re_enables(api_client, settings, receiver_factory):
@@ -661,6 +729,7 @@ def test_the_breaker_suspends_notifies_and_the_agent_re_enables(api_client, sett
     assert webhook_deliveries_due() == []
     assert len(receiver.requests) == 3
     # when: the agent re-enables it
+    kicks_before = OutboxMessage.objects.filter(task_name="notifications.dispatch_webhooks").count()
     enabled = _auth(api_client, token).post(f"/api/v1/webhooks/{subscription.pk}/enable")
     again = api_client.post(f"/api/v1/webhooks/{subscription.pk}/enable")
     # then: active, breaker reset, parked deliveries resent through the outbox, event with actor
@@ -671,9 +740,9 @@ def test_the_breaker_suspends_notifies_and_the_agent_re_enables(api_client, sett
     assert again.json()["code"] == "webhook_not_suspended"
     [event] = WebhookSubscriptionEvent.objects.filter(subscription_id=subscription.pk, action="enabled")
     assert (event.actor_id, event.payload["deliveries_resumed"]) == (staff.user_id, 2)
-    resent = OutboxMessage.objects.filter(task_name="risk.deliver_webhook",
-                                          kwargs__delivery_id__in=[str(first.pk), str(second.pk)])
-    assert resent.count() == 4  # the first enqueue of each, and the resend of each
+    # the two parked deliveries are due again and the dispatcher is woken (2 = the firm's cap)
+    assert OutboxMessage.objects.filter(task_name="notifications.dispatch_webhooks").count() == kicks_before + 2
+    assert set(webhook_deliveries_due(grace_seconds=0)) >= {str(first.pk), str(second.pk)}
     assert webhook_delivery_attempt(delivery_id=first.pk).status == "delivered"
 
 
@@ -732,35 +801,28 @@ def test_https_connects_to_the_checked_address_with_the_name_for_sni_and_certifi
     assert pool["closed"] is True
 
 
-def test_a_busy_firms_delivery_task_is_put_back_without_touching_the_database(monkeypatch, settings,
-                                                                             django_assert_num_queries):
-    # given: every slot of the firm taken
-    from django.core.cache import cache
+def test_the_legacy_delivery_task_runs_the_dispatcher(monkeypatch):
+    # given: a message of the per-delivery task, written before the dispatcher existed
+    from notifications import tasks
 
-    from risk import tasks
+    ran: list[int] = []
+    monkeypatch.setattr(tasks, "webhook_dispatch", lambda: ran.append(1) or 0)
+    # when
+    tasks.deliver_webhook_legacy(delivery_id="d-1", agent_id="a-1")
+    # then
+    assert ran == [1]
 
+
+def test_a_fan_out_wakes_the_dispatcher_at_most_as_often_as_the_firm_may_deliver_at_once(settings):
     settings.WEBHOOK_AGENT_CONCURRENCY = 2
-    agent_id = "7f1d6c1e-0000-4000-8000-000000000001"
-    sent: list[dict[str, Any]] = []
-    monkeypatch.setattr(tasks.deliver_webhook, "apply_async", lambda **kw: sent.append(kw))
-    cache.set_many({f"forodha:webhook-slot:{agent_id}:{i}": "busy" for i in range(2)}, timeout=60)
-    try:
-        # when
-        with django_assert_num_queries(0):
-            outcome = tasks.deliver_webhook(delivery_id="d-1", agent_id=agent_id)
-    finally:
-        cache.delete_many([f"forodha:webhook-slot:{agent_id}:{i}" for i in range(2)])
-    # then: sent again with the firm, 2-4 s later
-    assert outcome == "deferred"
-    [again] = sent
-    assert again["kwargs"] == {"delivery_id": "d-1", "agent_id": agent_id}
-    assert 2.0 <= again["countdown"] <= 4.0
-
-
-def test_the_fan_out_message_carries_the_firm():
     staff, _ = agent_with_token()
-    _subscription(staff.agent, "https://a.example/h")
-    webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid"))
-    delivery = WebhookDelivery.objects.get()
-    [message] = OutboxMessage.objects.filter(task_name="risk.deliver_webhook")
-    assert message.kwargs == {"delivery_id": str(delivery.pk), "agent_id": str(staff.agent.pk)}
+    for index in range(5):
+        _subscription(staff.agent, f"https://a{index}.example/h")
+    assert webhook_deliveries_enqueue(notification_create(agent=staff.agent, kind="paid", subject="paid")) == 5
+    assert WebhookDelivery.objects.count() == 5
+    assert list(OutboxMessage.objects.filter(task_name__contains="webhook").values_list("task_name", "kwargs")) == [
+        ("notifications.dispatch_webhooks", {}), ("notifications.dispatch_webhooks", {})]
+    # and a repeated fan-out creates nothing and wakes nothing
+    notification = Notification.objects.get(kind="paid")
+    assert webhook_deliveries_enqueue(notification) == 0
+    assert OutboxMessage.objects.filter(task_name__contains="webhook").count() == 2

@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 from core.exceptions import NotFound
 from core.pagination import StandardPagination
 from core.serializers import StrictSerializer
-from notifications.enums import NotificationKind
 from traders.selectors import agent_for_user
 
+from ..enums import NotificationKind
 from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionStatus
 from .services import webhook_subscription_create, webhook_subscription_delete, webhook_subscription_enable
 

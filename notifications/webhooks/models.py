@@ -1,10 +1,16 @@
 """Push notifications: agents' webhook subscriptions and the delivery log.
 
-A delivery is one notification to one subscription; each is delivered by its own Celery task on
-the `webhooks` queue so a slow or failing endpoint never delays another. Attempts are logged on the
-row (`attempts_log`). A subscription is `active` or `suspended` (circuit breaker after
-`WEBHOOK_BREAKER_THRESHOLD` consecutive failures; the agent re-enables it); every change of a
-subscription is an append-only, hash-chained `WebhookSubscriptionEvent` with its actor.
+A delivery is one notification to one subscription. The delivery rows are the queue: a
+dispatcher (`services.webhook_delivery_claim`) hands a worker the next due delivery round-robin
+across agent firms (`WebhookDispatchTurn`), so one firm's backlog never sits in front of another
+firm's notice. Attempts are logged on the row (`attempts_log`). A subscription is `active` or
+`suspended` (circuit breaker after `WEBHOOK_BREAKER_THRESHOLD` consecutive failures; the agent
+re-enables it); every change of a subscription is an append-only, hash-chained
+`WebhookSubscriptionEvent` with its actor.
+
+The tables keep the names they had when this code lived in the `risk` app (`db_table`): moving
+the code to `notifications` moved no data (migrations risk 0006 / notifications 0005 change only
+Django's model state, and the content types).
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ class WebhookSubscription(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhooksubscription"
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]),
@@ -79,13 +86,21 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Lease of an attempt in progress (a worker holds it until then): counts against the firm's
+    # WEBHOOK_AGENT_CONCURRENCY; a lease left by a dead worker simply expires.
+    in_flight_until = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhookdelivery"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
+            models.Index(fields=["in_flight_until"], name="webhook_delivery_in_flight",
+                         condition=models.Q(in_flight_until__isnull=False)),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=["pending", "delivered", "failed"]), name="webhook_delivery_status_valid"
@@ -96,6 +111,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} -> {self.subscription_id} ({self.status})"
+
+
+class WebhookDispatchTurn(models.Model):
+    """One row per agent firm with webhook deliveries: when the dispatcher last handed one of the
+    firm's deliveries to a worker. The firm served longest ago goes first (round-robin), and the
+    row is the lock that serialises claims of one firm, so its in-flight cap holds across workers."""
+
+    agent = models.OneToOneField("traders.ClearingAgent", on_delete=models.CASCADE, primary_key=True,
+                                 related_name="+")
+    last_served_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "notifications"
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.last_served_at}"
 
 
 class WebhookSubscriptionEvent(ChainedEvent):
@@ -127,7 +158,8 @@ class WebhookSubscriptionEvent(ChainedEvent):
     created_at = models.DateTimeField()
 
     class Meta:
-        app_label = "risk"
+        app_label = "notifications"
+        db_table = "risk_webhooksubscriptionevent"
         ordering = ["subscription_id", "created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(action__in=["created", "suspended", "enabled", "deleted"]),
