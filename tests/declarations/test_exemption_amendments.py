@@ -5,6 +5,7 @@ keeps its draw. The register keeps every move (released rows, new rows, actors).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from decimal import Decimal
@@ -18,7 +19,7 @@ from core.exceptions import ValidationFailed
 from declarations.models import AmendmentRequest, Declaration, DeclarationEvent
 from declarations.services import amendment_request_accept, declaration_officer_amend
 from manifests.models import BillOfLading
-from tariff.models import ExemptionCertificate, ExemptionDrawdown
+from tariff.models import ExemptionCertificate, ExemptionDrawdown, NationalMeasure, RateKind
 from tariff.services import QuotaDraw, exemption_quota_redraw
 from tests.factories.declarations import World, body_im4, idf_for, item, world_create
 from tests.factories.manifests import BillOfLadingFactory
@@ -235,6 +236,11 @@ def test_concurrent_enlargements_never_overdraw_the_quota(postgres: None) -> Non
     # given: KES 1 m; six cars of KES 100,000 lodged on their own B/Ls (600,000 used, 400,000 left),
     # each with a pending request raising it to KES 250,000 (+150,000: only two fit)
     world = world_create()
+    if not NationalMeasure.objects.filter(kind="exemption", code="DIPLOMATIC").exists():
+        # an earlier transactional test may have flushed the session's reference data
+        NationalMeasure.objects.create(kind="exemption", code="DIPLOMATIC", rate_kind=RateKind.AD_VALOREM,
+                                       ad_valorem_rate=Decimal(0), description="Diplomatic",
+                                       valid_from=dt.date(2022, 7, 1))
     officer = UserFactory(username="concurrent-officer")
     cert = ExemptionCertificateFactory(holder_pin=world.trader.pin, quota_total=Decimal("1000000.000"))
     client = APIClient()
