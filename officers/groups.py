@@ -48,6 +48,26 @@ _WORK_TRANSIT = (
     "transit.override_exit",
 )
 
+# Fiscal integrity (issue 21): the exemptions register with its drawdowns and change history (the
+# admin's inlines need their own view permissions), KRA's CRSP list and depreciation schedule
+# (read-only pages: loaded from KRA's workbook, corrected at the source, so nobody gets change),
+# and the reference prices. Who reads them: everyone who checks a claim or a value (documentary
+# check, inspection, supervision, risk analysis, training). Who keeps them: supervisors issue,
+# suspend and revoke exemption certificates (never delete: drawdowns refer to them); risk analysts
+# keep the reference prices with the rules that compare against them (below). Officers who review a
+# valuation do not maintain the prices they check against.
+_READ_EXEMPTIONS = (
+    "tariff.view_exemptioncertificate",
+    "tariff.view_exemptiondrawdown",
+    "tariff.view_exemptioncertificatechange",
+)
+_READ_VALUATION = (
+    "tariff.view_crspentry",
+    "tariff.view_crspdepreciation",
+    "tariff.view_crsptemplate",
+    "risk.view_referenceprice",
+)
+
 GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Documentary check (yellow lane).
     OFFICER: (
@@ -61,6 +81,8 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.request_inspection",
         "officers.amend_assessment",
         "officers.decide_amendment",
+        *_READ_EXEMPTIONS,
+        *_READ_VALUATION,
     ),
     # Physical examination (red lane).
     INSPECTOR: (
@@ -73,6 +95,8 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.query_agent",
         "officers.record_findings",
         "officers.reject_declaration",
+        *_READ_EXEMPTIONS,
+        *_READ_VALUATION,
     ),
     # Every queue and decision, every office; assigns officers to offices.
     SUPERVISOR: (
@@ -98,6 +122,10 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "transit.add_regionalbond",
         "transit.change_regionalbond",
         "transit.change_partnersimulatorcontrol",
+        *_READ_EXEMPTIONS,
+        "tariff.add_exemptioncertificate",
+        "tariff.change_exemptioncertificate",
+        *_READ_VALUATION,
     ),
     # Transit (IM8 under the EAC SCT): the movement queue, e-seal alerts, bonds, partner messages.
     TRANSIT_OFFICER: (
@@ -112,10 +140,11 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.view_riskrule",
         "risk.add_riskrule",
         "risk.change_riskrule",
-        "risk.view_referenceprice",
         "risk.add_referenceprice",
         "risk.change_referenceprice",
         "risk.view_postclearanceaudit",
+        *_READ_EXEMPTIONS,
+        *_READ_VALUATION,
     ),
     # Windows, outages, buffered submissions (the maintenance app's own migration grants the same).
     MAINTENANCE_ADMIN: (
@@ -138,8 +167,9 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *(f"officers.view_{q}" for q in QUEUES),
         "officers.view_all_offices",
         "risk.view_riskrule",
-        "risk.view_referenceprice",
         *_READ_TRANSIT,
+        *_READ_EXEMPTIONS,
+        *_READ_VALUATION,
         "core.change_clockstate",  # the sandbox clock page (only in a training sandbox)
     ),
 }

@@ -47,3 +47,22 @@ def load_default_risk_rules(progress: Progress = _noop, path: Path = DATA_FILE) 
     RiskRule.objects.bulk_create(missing)
     progress(len(rules))
     return len(missing)
+
+
+# What "as shipped" covers: everything an analyst may tune in the admin.
+_SHIPPED_FIELDS = ("kind", "description", "explanation", "weight", "forced_lane", "threshold_percent",
+                   "threshold_count", "rate", "hs_prefixes", "countries", "active", "valid_from", "valid_to")
+
+
+def default_risk_rules_reset(path: Path = DATA_FILE) -> int:
+    """Every default rule exactly as shipped: missing ones inserted (with their fixed ids), tuned
+    ones put back (weight, thresholds, lane, `active`, ...). For worlds that must score the same on
+    every installation, whatever was loaded or tuned before: the sandbox's seeds (a production
+    install keeps its analysts' tuning: `load_default_risk_rules`). Returns how many were inserted."""
+    inserted = 0
+    for rule in default_rules(path):
+        _, created = RiskRule.objects.update_or_create(
+            code=rule.code, defaults={name: getattr(rule, name) for name in _SHIPPED_FIELDS},
+            create_defaults={"id": rule.id, **{name: getattr(rule, name) for name in _SHIPPED_FIELDS}})
+        inserted += created
+    return inserted

@@ -269,24 +269,28 @@ class WorldBuilder:
             self.terminal(code="JKIA-KQC", name="JKIA cargo centre (sandbox)", username="jkia-cargo", office="JKA")
 
     def risk_rules(self) -> None:
-        """A small, realistic rule set (docs/risk.md) so "normal" references get real scoring."""
+        """The rule set every scenario scores with: the default rules shipped with the reference
+        data (docs/risk.md), exactly as shipped, plus two the sandbox adds (watch list, an
+        electronics valuation risk) that have no shipped counterpart. The sandbox's own copies of
+        first-time trader, sensitive goods and random selection are gone: one random selection,
+        not two, and the world a trainee sees is scored like a fresh installation."""
+        from risk.loaders import default_risk_rules_reset
         from risk.models import RiskRule
 
+        # Whether `load_reference_data` ran with the rules or not, and whatever was tuned before a
+        # reset (which wipes the risk tables), the seed scores with the same rules: same world.
+        default_risk_rules_reset()
         valid_from = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-        rules = [
-            ("sbx-watch-list", "trader_watch", "Trader on the watch list", 60, "", {}),
-            ("sbx-first-time", "trader_no_history", "First-time trader", 30, "", {}),
-            ("sbx-sensitive", "sensitive_commodity", "EAC sensitive item", 30, "", {}),
-            ("sbx-electronics-origin", "hs_match", "Phones and laptops (valuation risk)", 20, "",
-             {"hs_prefixes": "851713,847130"}),
-            ("sbx-random", "random", "Random compliance selection", 50, "", {"rate": Decimal("0.05")}),
-        ]
         # Fixed ids: the random rule's draw hashes (declaration id, rule id), and a database
         # sequence would give other ids after earlier (rolled back or wiped) rows.
-        for n, (code, kind, description, weight, forced, extra) in enumerate(rules):
-            assert isinstance(extra, dict)
-            RiskRule.objects.update_or_create(code=code, defaults={"id": 9001 + n,
-                "kind": kind, "description": description, "weight": weight, "forced_lane": forced,
+        rules: list[tuple[int, str, str, str, int, dict[str, Any]]] = [
+            (9001, "sbx-watch-list", "trader_watch", "Trader on the watch list", 60, {}),
+            (9004, "sbx-electronics-origin", "hs_match", "Phones and laptops (valuation risk)", 20,
+             {"hs_prefixes": "851713,847130"}),
+        ]
+        for rule_id, code, kind, description, weight, extra in rules:
+            RiskRule.objects.update_or_create(code=code, defaults={"id": rule_id,
+                "kind": kind, "description": description, "weight": weight, "forced_lane": "",
                 "active": True, "valid_from": valid_from, **extra})
 
     # --- manifests -------------------------------------------------------------------------------

@@ -326,7 +326,8 @@ class ExemptionCertificateChange(models.Model):
 
 class ExemptionDrawdown(models.Model):
     """One item's draw on a certificate's quota; `released_at` is set when the declaration is
-    cancelled and the amount given back. Actors are recorded on both moves."""
+    cancelled (or an accepted amendment changes the item's claim) and the amount given back. Actors
+    are recorded on both moves."""
 
     certificate = models.ForeignKey(ExemptionCertificate, on_delete=models.PROTECT, related_name="drawdowns")
     declaration_id = models.UUIDField(db_index=True)
@@ -340,7 +341,10 @@ class ExemptionDrawdown(models.Model):
     class Meta:
         ordering = ["certificate", "drawn_at"]
         constraints = [
-            models.UniqueConstraint(fields=["declaration_id", "line_no"], name="exemptiondraw_unique_item"),
+            # One live draw per item; an amendment releases an item's draw and draws it anew, so
+            # released rows (the history) may repeat the same item.
+            models.UniqueConstraint(fields=["declaration_id", "line_no"], condition=models.Q(released_at__isnull=True),
+                                    name="exemptiondraw_unique_live_item"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="exemptiondraw_amount_positive"),
         ]
 

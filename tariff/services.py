@@ -69,6 +69,22 @@ def _actor_label(actor: Any) -> str:
     return (getattr(actor, "username", None) or str(actor or "system"))[:150]
 
 
+def _quota_take(certificate_id: int, amount: Decimal) -> bool:
+    """The compare-and-set draw: only an active certificate with `amount` left is charged."""
+    return bool(ExemptionCertificate.objects.filter(
+        pk=certificate_id, status=ExemptionCertificate.Status.ACTIVE,
+        quota_used__lte=F("quota_total") - amount,
+    ).update(quota_used=F("quota_used") + amount))
+
+
+def _quota_exhausted(draw: QuotaDraw) -> ErrorItem:
+    return ErrorItem(
+        code="exemption_quota_exhausted",
+        detail="The exemption certificate's quota does not cover this claim any more.",
+        pointer=f"/items/{draw.index}/exemption_certificate",
+    )
+
+
 def exemption_quota_draw(*, declaration_id: uuid.UUID, draws: list[QuotaDraw], actor: Any) -> list[ErrorItem]:
     """Draw every claim from its certificate's quota, inside the caller's (lodging) transaction.
 
@@ -85,18 +101,9 @@ def exemption_quota_draw(*, declaration_id: uuid.UUID, draws: list[QuotaDraw], a
         per_certificate[draw.certificate_id] = per_certificate.get(draw.certificate_id, Decimal(0)) + draw.amount
     problems: list[ErrorItem] = []
     for certificate_id in sorted(per_certificate):
-        amount = per_certificate[certificate_id]
-        updated = ExemptionCertificate.objects.filter(
-            pk=certificate_id, status=ExemptionCertificate.Status.ACTIVE,
-            quota_used__lte=F("quota_total") - amount,
-        ).update(quota_used=F("quota_used") + amount)
-        if not updated:
+        if not _quota_take(certificate_id, per_certificate[certificate_id]):
             first = next(d for d in draws if d.certificate_id == certificate_id)
-            problems.append(ErrorItem(
-                code="exemption_quota_exhausted",
-                detail="The exemption certificate's quota does not cover this claim any more.",
-                pointer=f"/items/{first.index}/exemption_certificate",
-            ))
+            problems.append(_quota_exhausted(first))
     if problems:
         return problems
     now = clock.now()
@@ -125,6 +132,69 @@ def exemption_quota_release(*, declaration_id: uuid.UUID, actor: Any) -> Decimal
     ExemptionDrawdown.objects.filter(pk__in=[r.pk for r in rows]).update(
         released_at=clock.now(), released_by=_actor_label(actor))
     return sum(per_certificate.values(), Decimal(0))
+
+
+@dataclass(frozen=True)
+class QuotaRedraw:
+    """What an accepted amendment did to the quota: drawn and given back (gross, KES or units)."""
+
+    problems: tuple[ErrorItem, ...] = ()
+    drawn: Decimal = Decimal(0)
+    released: Decimal = Decimal(0)
+
+
+def exemption_quota_redraw(*, declaration_id: uuid.UUID, draws: list[QuotaDraw], actor: Any) -> QuotaRedraw:
+    """Bring an amended declaration's draws to its new claims, inside the caller's (amendment
+    acceptance) transaction, which holds the declaration's row lock.
+
+    An item whose claim is unchanged (same certificate, same amount) keeps its draw row. Every
+    other live draw is released (marked, with its actor) and every new or changed claim is drawn as
+    a new row, so the register keeps the history. Per certificate only the difference moves the
+    counter: more -> the same compare-and-set as lodging (`exemption_quota_draw`), so a concurrent
+    lodging or amendment can never over-draw; less -> given back. Certificates are updated in
+    ascending id order, as at lodging and cancellation (no deadlock between them). On a refusal
+    nothing is written here and the caller raises, rolling back the whole amendment.
+    """
+    held = list(ExemptionDrawdown.objects.select_for_update().filter(
+        declaration_id=declaration_id, released_at__isnull=True).order_by("certificate_id", "line_no"))
+    kept_rows: set[int] = set()
+    fresh: list[QuotaDraw] = []
+    for draw in draws:
+        same = next((r for r in held if r.pk not in kept_rows and r.line_no == draw.line_no
+                     and r.certificate_id == draw.certificate_id and r.amount == draw.amount), None)
+        if same is None:
+            fresh.append(draw)
+        else:
+            kept_rows.add(same.pk)
+    stale = [r for r in held if r.pk not in kept_rows]
+    delta: dict[int, Decimal] = {}
+    for draw in fresh:
+        delta[draw.certificate_id] = delta.get(draw.certificate_id, Decimal(0)) + draw.amount
+    for row in stale:
+        delta[row.certificate_id] = delta.get(row.certificate_id, Decimal(0)) - row.amount
+    problems: list[ErrorItem] = []
+    for certificate_id in sorted(delta):
+        change = delta[certificate_id]
+        if change > 0:
+            if not _quota_take(certificate_id, change):
+                problems.append(_quota_exhausted(next(d for d in fresh if d.certificate_id == certificate_id)))
+        elif change < 0:
+            ExemptionCertificate.objects.filter(pk=certificate_id).update(quota_used=F("quota_used") + change)
+    if problems:
+        return QuotaRedraw(problems=tuple(problems))
+    now = clock.now()
+    label = _actor_label(actor)
+    if stale:
+        # Released before the new rows go in: one live draw per item (partial unique constraint).
+        ExemptionDrawdown.objects.filter(pk__in=[r.pk for r in stale]).update(released_at=now, released_by=label)
+    ExemptionDrawdown.objects.bulk_create([
+        ExemptionDrawdown(certificate_id=d.certificate_id, declaration_id=declaration_id, line_no=d.line_no,
+                          amount=d.amount, drawn_at=now, drawn_by=label)
+        for d in fresh
+    ])
+    places = Decimal("0.001")  # as stored (ExemptionDrawdown.amount)
+    return QuotaRedraw(drawn=sum((d.amount for d in fresh), Decimal(0)).quantize(places),
+                       released=sum((r.amount for r in stale), Decimal(0)).quantize(places))
 
 
 def exemption_certificate_save(*, instance: ExemptionCertificate, actor: Any = None) -> ExemptionCertificate:

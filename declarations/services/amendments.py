@@ -313,6 +313,16 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
         from .lodging import _reserve
 
         errors.extend(_reserve(declaration, prepared, actor))
+    quota = None
+    if not errors:
+        # The exemption claims as amended: a new or enlarged claim draws the difference with the
+        # same compare-and-set as lodging (refused -> everything here rolls back), a reduced or
+        # dropped one gives it back, an unchanged one keeps its draw.
+        from tariff.services import exemption_quota_redraw
+
+        quota = exemption_quota_redraw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
+                                       actor=actor)
+        errors.extend(quota.problems)
     if errors:
         raise ValidationFailed(detail="The amended declaration does not validate.", errors=errors)
     old_body = declaration.body
@@ -359,8 +369,10 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
     request.save(update_fields=["status", "decided_by", "decided_at"])
     payload = {"request_id": str(request.pk), "version": declaration.version, "total": str(assessment.total),
                "officer_initiated": officer_initiated, **extra}
+    quota_moves = ({"exemption_quota_drawn": str(quota.drawn), "exemption_quota_released": str(quota.released)}
+                   if quota is not None and (quota.drawn or quota.released) else {})
     event_record(declaration=declaration, kind=EventKind.AMENDMENT_ACCEPTED, from_status=declaration.status,
-                 to_status=declaration.status, actor=actor, reason=reason, payload=payload)
+                 to_status=declaration.status, actor=actor, reason=reason, payload={**payload, **quota_moves})
     notify_agent(declaration=declaration, kind="amended", subject=f"{declaration.entry_number}: {reason}",
                  payload={**status_payload(declaration), **payload}, actor=actor)
     return declaration

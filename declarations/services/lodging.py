@@ -54,7 +54,12 @@ RISK_TASK = "risk.score_declaration"
 
 
 # Legal basis shown on the alteration-fee line (amounts per settings.DECLARATION_ALTERATION_FEE_USD).
-ALTERATION_FEE_BASIS = "Amendment of an entry after lodging (EACCMA 2004): alteration fee"
+# The USD 5 per field is KRA's iCMS charge for altering a registered entry as the domain sources give
+# it (DOMAIN.md "Declarations"); neither they nor the shared data name the section of EACCMA 2004 or
+# of the EAC Customs Management Regulations that sets it, so the line says so rather than cite one
+# (docs/declarations.md "Amendments", "Alteration fee: its basis").
+ALTERATION_FEE_BASIS = ("KRA iCMS alteration charge: USD 5 per field changed on a registered entry "
+                        "(administrative charge; no statutory section confirmed)")
 
 def json_safe(value: Any) -> Any:
     """Decimals/dates as strings, as they arrived (the body is stored as canonical JSON)."""

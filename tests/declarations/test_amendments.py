@@ -208,3 +208,25 @@ def test_amendment_request_that_would_not_assess_is_refused_at_once(client: APIC
     assert response.status_code == 400
     assert [(e["code"], e["pointer"]) for e in response.json()["errors"]] == [("hs_code_unknown", "/items/0/hs_code")]
     assert AmendmentRequest.objects.count() == 0
+
+
+def test_the_alteration_fee_line_states_its_basis_in_the_assessment_and_the_eslip(
+    client: APIClient, world: World, lodged: Any
+) -> None:
+    # given: an assessed (unpaid) declaration
+    # when: one non-tax field is altered
+    response = client.patch(_url(lodged), {"local_reference": "AGT-3"}, format="json",
+                            HTTP_IF_MATCH=lodged["ETag"])
+
+    # then: the fee line says what it rests on, the same in the assessment and on the e-slip
+    assert response.status_code == 200, response.json()
+    basis = ("KRA iCMS alteration charge: USD 5 per field changed on a registered entry "
+             "(administrative charge; no statutory section confirmed)")
+    fee = f"{money(Decimal(5) * world.usd_rate):.2f}"
+    read = client.get(_url(lodged)).json()
+    assessed = [line for line in read["assessment"]["lines"] if line["tax"] == "alteration_fee"]
+    slip = [line for line in read["eslip"]["lines"] if line["tax"] == "alteration_fee"]
+    assert assessed == [{"line_no": 0, "tax": "alteration_fee", "base": "0.00", "rule": "USD 5 x 1 field(s)",
+                         "amount": fee, "legal_basis": basis, "exchange_rates": []}]
+    assert slip == [{"line_no": 0, "tax": "alteration_fee", "amount": fee, "rule": "USD 5 x 1 field(s)",
+                     "legal_basis": basis}]

@@ -115,3 +115,30 @@ def test_inspection_shows_containers_and_seals_and_findings_become_history(offic
             '<span class="reason">Findings: “Seal SL778899 broken; 12 cartons undeclared phones”</span>'
             in section(after, "timeline"))
     assert "<strong>Findings (not compliant):</strong>" in section(after, "task")
+
+
+def test_the_alteration_fee_line_shows_its_basis_to_the_officer(officer_client):
+    # given: an assessed declaration whose agent altered one non-tax field (fee line added)
+    from rest_framework.test import APIClient
+
+    from declarations.models import Declaration
+    from declarations.services import declaration_lodge
+    from tests.factories.declarations import body_im4, world_create
+
+    world = world_create()
+    declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world, currency="KES"),
+                                    actor=world.user)
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Token {world.token}")
+    url = f"/api/v1/declarations/{declaration.pk}"
+    altered = agent.patch(url, {"local_reference": "AGT-FEE"}, format="json", HTTP_IF_MATCH=agent.get(url)["ETag"])
+    assert altered.status_code == 200, altered.json()
+    fee = AssessmentLine.objects.get(assessment__declaration=declaration, tax="alteration_fee",
+                                     assessment__version=2)
+    # when
+    html = page(officer_client(officer_create("officer")), Declaration.objects.get(pk=declaration.pk))
+    # then: the fee line by name, with its basis stated (no section it cannot show)
+    assert (f'<td>Alteration fee</td><td class="money">0.00</td><td>USD 5 x 1 field(s)</td>'
+            f'<td>KRA iCMS alteration charge: USD 5 per field changed on a registered entry (administrative '
+            f'charge; no statutory section confirmed)</td><td>—</td><td class="money">{fee.amount:,.2f}</td>'
+            ) in section(html, "assessment")

@@ -266,3 +266,44 @@ def test_classroom_lists_idfs_for_the_undeclared_bls(sandbox, tmp_path):
     assert len(creds["idfs"]) == 2 * 4
     agents = {a["agent"]: a["traders"] for a in creds["agents"]}
     assert all(i["importer_pin"] in agents[i["agent"]] for i in creds["idfs"])
+
+
+def test_the_demo_scores_with_the_shipped_rules_and_one_of_each_kind(sandbox, tmp_path):
+    from risk.loaders import default_rules
+    from risk.models import RiskRule
+
+    # when
+    _seed("demo", 42, tmp_path)
+    # then: the shipped rules as shipped, plus the two the sandbox adds; one random selection
+    active = list(RiskRule.objects.filter(active=True).order_by("id").values_list("id", "code", "kind"))
+    assert [(i, c) for i, c, _ in active] == [(r.id, r.code) for r in default_rules()] + [
+        (9001, "sbx-watch-list"), (9004, "sbx-electronics-origin")]
+    kinds = [k for _, _, k in active]
+    assert sorted(kinds) == sorted(set(kinds))
+    assert kinds.count("random") == 1
+    assert not RiskRule.objects.exclude(code__in=[c for _, c, _ in active]).exists()
+
+
+def test_the_demo_world_does_not_depend_on_the_rules_found_before_seeding(sandbox, tmp_path):
+    from decimal import Decimal
+
+    from risk.loaders import load_default_risk_rules
+    from risk.models import RiskRule
+
+    # given a demo seeded on a sandbox without rules (the test suite's reference data)
+    _seed("demo", 42, tmp_path)
+    counts, digest = world_digest()
+    random_hits = sorted(Declaration.objects.filter(risk_assessment__hits__contains=[{"kind": "random"}])
+                         .values_list("local_reference", flat=True))
+    call_command("sandbox", "reset", "--yes")
+    # when it is seeded again after `load_reference_data` put the shipped rules in, and an analyst
+    # tuned them (random selection at 100 %, first-time trader off)
+    load_default_risk_rules()
+    RiskRule.objects.filter(code="default-random").update(rate=Decimal("1"), weight=90)
+    RiskRule.objects.filter(code="default-first-time-trader").update(active=False)
+    _seed("demo", 42, tmp_path)
+    # then: the same world, scored by the same rules (one random selection, as shipped)
+    assert world_digest() == (counts, digest)
+    assert random_hits == ["PWN-000010", "RKFA-000005", "YPWN-000006"]
+    assert RiskRule.objects.get(code="default-random").rate == Decimal("0.05000")
+    assert RiskRule.objects.get(code="default-first-time-trader").active is True
