@@ -135,6 +135,29 @@ def release_rule_save(*, rule: ProvisionalReleaseRule | None, data: dict[str, An
     return target
 
 
+# The published defaults (issue 20), seeded by migration maintenance 0006 and again by the sandbox
+# seed after a `sandbox reset` (which wipes operational tables, these included).
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"code": "perishable-exports", "name": "Perishable exports (HS chapters 06-09)",
+     "description": "Live plants and cut flowers (06), vegetables (07), fruit and nuts (08), coffee, tea and "
+                    "spices (09) exported: every item must fall under these chapters. The Nov 2024 outage "
+                    "stranded KSh 3.25 bn of tea.",
+     "flow": "export", "hs_prefixes": ["06", "07", "08", "09"], "requires_aeo": False, "validity_hours": 72,
+     "position": 10, "active": True},
+    {"code": "aeo-imports", "name": "Imports of Authorised Economic Operators",
+     "description": "Any goods imported by a trader whose AEO profile is active on the day of the submission.",
+     "flow": "import", "hs_prefixes": [], "requires_aeo": True, "validity_hours": 72, "position": 20,
+     "active": True},
+)
+
+
+def release_rules_ensure_defaults(*, actor: Any = None) -> list[ProvisionalReleaseRule]:
+    """Create the default rules that are missing (by code), each with its "created" event."""
+    existing = set(ProvisionalReleaseRule.objects.values_list("code", flat=True))
+    return [release_rule_save(rule=None, data=dict(data), actor=actor, reason="Default rule (issue 20)")
+            for data in DEFAULT_RULES if data["code"] not in existing]
+
+
 def _refresh_after_commit() -> None:
     try:
         release_snapshot_refresh()

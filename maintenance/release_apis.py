@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.exceptions import UnprocessableEntity, ValidationFailed, error
+from core.openapi import problem
 from intake.models import ReleaseRuleSnapshot
 from intake.provisional import MAX_TOKEN_LENGTH
 
@@ -34,10 +35,10 @@ from .provisional import release_verify
 
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-_problem = inline_serializer("ProvisionalReleaseProblem", fields={
-    "type": serializers.CharField(), "title": serializers.CharField(), "status": serializers.IntegerField(),
-    "detail": serializers.CharField(), "code": serializers.CharField(),
-    "errors": serializers.ListField(child=serializers.DictField())})
+_bad_token = problem(description="No `token`, more than one, an empty, over-long (4,096) or non-base64url one, "
+                                 "or another query parameter (`validation_error`, pointer `/query/token`).")
+_invalid = problem(description="The token is not a valid provisional release (`invalid_provisional_release`; "
+                               "the error's code is the reason: expired, bad_signature, unknown_key...).")
 
 _token_parameter = OpenApiParameter(
     "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
@@ -50,9 +51,9 @@ _verify_schema = inline_serializer("ProvisionalReleaseCheck", fields={
         choices=["malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid", "unknown_release"]),
     "detail": serializers.CharField(required=False),
     "key_id": serializers.CharField(required=False),
-    "submission_state": serializers.ChoiceField(
-        required=False, choices=["buffered", "replaying", "lodged", "rejected"],
-        help_text="The buffered submission's state now (valid tokens)."),
+    "submission_state": serializers.CharField(
+        required=False, help_text="The buffered submission's state now (valid tokens): buffered, replaying, "
+                                  "lodged or rejected, as GET /api/v1/receipts/{submission_id} says."),
     "release": inline_serializer("ProvisionalReleaseClaims", required=False, fields={
         "release_id": serializers.UUIDField(), "submission_id": serializers.UUIDField(),
         "trader_pin": serializers.CharField(), "regime": serializers.CharField(), "office": serializers.CharField(),
@@ -67,17 +68,18 @@ def token_param(request: Request) -> str:
     """The `token` query parameter, checked for shape only (400 problem otherwise)."""
     unknown = sorted(set(request.query_params) - {"token"})
     if unknown:
-        raise ValidationFailed(errors=[error("unknown_field", f"Unknown query parameter {n!r}.", f"?{n}")
+        raise ValidationFailed(errors=[error("unknown_field", f"Unknown query parameter {n!r}.", f"/query/{n}")
                                        for n in unknown])
     values = request.query_params.getlist("token")
     if len(values) != 1 or not values[0].strip():
-        raise ValidationFailed(errors=[error("required", "Give exactly one token.", "?token")])
+        raise ValidationFailed(errors=[error("required", "Give exactly one token.", "/query/token")])
     token = values[0].strip()
     if len(token) > MAX_TOKEN_LENGTH:
-        raise ValidationFailed(errors=[error("too_long", f"At most {MAX_TOKEN_LENGTH} characters.", "?token")])
+        raise ValidationFailed(errors=[error("too_long", f"At most {MAX_TOKEN_LENGTH} characters.",
+                                             "/query/token")])
     if not _TOKEN_CHARS.match(token):
         raise ValidationFailed(errors=[error("invalid", "A token has only base64url characters and dots.",
-                                             "?token")])
+                                             "/query/token")])
     return token
 
 
@@ -93,7 +95,7 @@ class ProvisionalReleaseVerifyApi(APIView):
                     "`valid: false` and a `reason`; a missing or garbled parameter is a 400 problem. "
                     "Offline: verify the JWS with `GET /api/v1/system/receipt-keys` (docs/maintenance.md).",
         parameters=[_token_parameter],
-        responses={200: _verify_schema, 400: _problem},
+        responses={200: _verify_schema, 400: _bad_token},
         examples=[OpenApiExample("expired", response_only=True, value={
             "valid": False, "reason": "expired", "detail": "The release expired at 2026-12-04T09:00:00+00:00.",
             "key_id": "ed25519:0123456789abcdef"})])
@@ -109,7 +111,7 @@ class ProvisionalReleasePrintApi(APIView):
     @extend_schema(
         tags=["system"], summary="Printable provisional release with its QR code (for the terminal)",
         parameters=[_token_parameter],
-        responses={(200, "text/html"): OpenApiTypes.STR, 400: _problem, 422: _problem})
+        responses={(200, "text/html"): OpenApiTypes.STR, 400: _bad_token, 422: _invalid})
     def get(self, request: Request) -> HttpResponse:
         token = token_param(request)
         answer = release_verify(token)
@@ -117,7 +119,7 @@ class ProvisionalReleasePrintApi(APIView):
             raise UnprocessableEntity(
                 title="Not a valid provisional release", code="invalid_provisional_release",
                 detail=answer.get("detail", ""),
-                errors=[error(answer.get("reason", "invalid"), answer.get("detail", ""), "?token")])
+                errors=[error(answer.get("reason", "invalid"), answer.get("detail", ""), "/query/token")])
         qr = segno.make(token, error="m")
         html = render_to_string("maintenance/provisional_release.html", {
             "release": answer["release"], "state": answer.get("submission_state"), "key_id": answer.get("key_id"),

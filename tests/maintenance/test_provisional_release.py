@@ -290,11 +290,11 @@ def test_tampered_wrong_key_expired_and_unknown_tokens_are_not_valid(clock: Any,
 
 
 @pytest.mark.parametrize(("query", "code", "pointer"), [
-    ({}, "required", "?token"),
-    ({"token": "   "}, "required", "?token"),
-    ({"token": "a.b.c<script>"}, "invalid", "?token"),
-    ({"token": "a." * 3000}, "too_long", "?token"),
-    ({"token": "a.b.c", "kid": "x"}, "unknown_field", "?kid"),
+    ({}, "required", "/query/token"),
+    ({"token": "   "}, "required", "/query/token"),
+    ({"token": "a.b.c<script>"}, "invalid", "/query/token"),
+    ({"token": "a." * 3000}, "too_long", "/query/token"),
+    ({"token": "a.b.c", "kid": "x"}, "unknown_field", "/query/kid"),
 ])
 def test_bad_input_is_a_400_problem(query: dict[str, str], code: str, pointer: str) -> None:
     response = APIClient().get("/api/v1/provisional-releases/verify", query)
