@@ -515,3 +515,73 @@ def test_green_aeo_import_unpaid_after_its_due_date_opens_a_case(clock: Any, pri
     case = ProvisionalReleaseCase.objects.get()
     assert [d["code"] for d in case.differences] == ["duty_unpaid"]
     assert declaration.payment_due_date.isoformat() in case.differences[0]["detail"]
+
+
+# --- the other ways in: declared outage, retries; the periodic copy; interrupted reconciliation -------
+
+def test_a_declared_outage_with_the_primary_up_issues_releases_too(clock: Any, world: Any, notices: Any) -> None:
+    # given an operator-declared outage (the primary answers)
+    services.outage_start(reason="iCMS core database failure", actor=None)
+    # when
+    response = _api(world.token).post("/api/v1/declarations", tea_export(world), format="json")
+    # then
+    assert response.status_code == 202
+    body = response.json()
+    assert body["contingency"]["source"] == "outage"
+    assert body["provisional_release"]["claims"]["sub"] == body["receipt"]["submission_id"]
+    assert _verify(body["provisional_release"]["token"])["valid"] is True
+
+
+def test_a_retry_with_the_same_idempotency_key_answers_the_same_release(clock: Any, primary: Primary,
+                                                                        world: Any) -> None:
+    primary.up = False
+    api = _api(world.token)
+    body = tea_export(world)
+    first = api.post("/api/v1/declarations", body, format="json", HTTP_IDEMPOTENCY_KEY="tea-1").json()
+    again = api.post("/api/v1/declarations", body, format="json", HTTP_IDEMPOTENCY_KEY="tea-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["provisional_release"]["release_id"] == first["provisional_release"]["release_id"]
+    assert ProvisionalRelease.objects.count() == 1
+
+
+def test_the_beat_task_copies_a_new_aeo_and_a_watch_listing_to_intake(world: Any) -> None:
+    from maintenance.tasks import refresh_release_snapshot_task
+    from tests.factories.traders import TraderFactory
+
+    # given an AEO granted and another trader watch-listed since the last copy
+    aeo_profile_grant(trader=world.trader, valid_from=dt.date(2024, 1, 1), valid_to=dt.date(2027, 6, 30),
+                      reason="AEO national")
+    watched = TraderFactory(on_watch_list=True, watch_reason="Misdeclared origin")
+    # when the beat task runs
+    result = refresh_release_snapshot_task()
+    # then intake knows both (and only them)
+    assert result["rules"] == 2
+    assert result["traders"] == 2
+    copies = {c.pin: c for c in TraderStatusCopy.objects.all()}
+    assert set(copies) == {world.trader.pin, watched.pin}
+    mine = copies[world.trader.pin]
+    assert (mine.aeo_active, mine.aeo_valid_from, mine.aeo_valid_to, mine.on_watch_list) == (
+        True, dt.date(2024, 1, 1), dt.date(2027, 6, 30), False)
+    assert (copies[watched.pin].aeo_active, copies[watched.pin].on_watch_list) == (False, True)
+    # when the watch-listing is lifted, then the next copy drops the trader
+    watched.on_watch_list = False
+    watched.save()
+    refresh_release_snapshot_task()
+    assert set(TraderStatusCopy.objects.values_list("pin", flat=True)) == {world.trader.pin}
+
+
+def test_a_reconciliation_interrupted_after_the_primary_commit_opens_no_second_case(
+        clock: Any, primary: Primary, world: Any, notices: Any) -> None:
+    # given a rejected submission whose case was opened, but the intake row never marked
+    _issued(primary, world)
+    _recover_and_replay(primary, clock)
+    assert provisional_releases_reconcile().cases_opened == 1
+    ProvisionalRelease.objects.update(reconciled_at=None, reconciliation="")
+    # when the task runs again
+    from risk.tasks import reconcile_provisional_releases_task
+
+    result = reconcile_provisional_releases_task()
+    # then the case is found, not opened twice, and the release is marked
+    assert (result["examined"], result["cases_opened"]) == (1, 0)
+    assert ProvisionalReleaseCase.objects.count() == 1
+    assert ProvisionalRelease.objects.get().reconciliation == "case"
