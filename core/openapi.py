@@ -202,6 +202,12 @@ class ContingencyReceiptSerializer(serializers.Serializer):
     receipt = serializers.DictField(help_text="Signed receipt: submission_id, received_at, body_sha256, "
                                               "endpoint, agent, key_id, algorithm (Ed25519), signature")
     contingency = serializers.DictField(help_text="source (outage or window) and since")
+    provisional_release = serializers.DictField(
+        allow_null=True, required=False,
+        help_text="Goods qualifying under the published rules (GET /api/v1/provisional-releases/rules) may leave "
+                  "now: release_id, token (compact JWS, EdDSA, kid = receipt key id), key_id, rule, trader_pin, "
+                  "issued_at, expires_at, claims, print_url (printable page with the QR code), verify_url. "
+                  "null when they do not qualify.")
 
 
 def condition_answers(*, lodging: bool, examples: bool = True) -> dict[int, OpenApiResponse]:

@@ -170,3 +170,75 @@ class PrimaryCutoff(models.Model):
 
     def __str__(self) -> str:
         return f"primary cut off since {self.since:%Y-%m-%d %H:%M}Z"
+
+
+# --- provisional release during contingency -------------------------------------------------------
+# What intake needs to decide, with the primary away, whether a buffered submission's goods may be
+# released provisionally (docs/maintenance.md, "Provisional release"): a copy of the qualifying
+# rules and of the trader statuses they read, refreshed from the primary (maintenance.provisional),
+# and every release issued, with its signed token.
+
+
+class ReleaseRuleSnapshot(models.Model):
+    """The published qualifying rules as last copied from the primary (one row, pk 1)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    rules = models.JSONField(default=list, help_text="The active rules, in the order they are tried.")
+    digest = models.CharField(max_length=64, help_text="sha256 of the rules' canonical JSON.")
+    refreshed_at = models.DateTimeField()
+    traders = models.PositiveIntegerField(default=0, help_text="Trader statuses copied with the rules.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="release_rule_snapshot_single")]
+
+    def __str__(self) -> str:
+        return f"release rules {self.digest[:12]} ({self.refreshed_at:%Y-%m-%d %H:%M}Z)"
+
+
+class TraderStatusCopy(models.Model):
+    """A trader the qualifying rules must know about: an active AEO profile (with its validity,
+    checked against the day of the submission) or a watch-list entry. Traders with neither are
+    not copied: absent means "not AEO, not watch-listed"."""
+
+    pin = models.CharField(primary_key=True, max_length=11)
+    aeo_active = models.BooleanField(default=False)
+    aeo_valid_from = models.DateField(null=True, blank=True)
+    aeo_valid_to = models.DateField(null=True, blank=True)
+    on_watch_list = models.BooleanField(default=False)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.pin} (aeo={self.aeo_active}, watch={self.on_watch_list})"
+
+
+class ProvisionalRelease(models.Model):
+    """A provisional release issued with a buffered submission's receipt (one at most per
+    submission). The token is what the terminal checks; this row lets the online check and the
+    reconciliation after recovery find the release again."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission_id = models.UUIDField(unique=True)
+    token = models.TextField()
+    key_id = models.CharField(max_length=40)
+    rule = models.CharField(max_length=40, help_text="Code of the qualifying rule.")
+    trader_pin = models.CharField(max_length=11)
+    claims = models.JSONField(help_text="The token's signed claims (decoded).")
+    agent_id = models.BigIntegerField(null=True, blank=True)
+    agent_username = models.CharField(max_length=150, blank=True)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    snapshot_digest = models.CharField(max_length=64, help_text="The rule snapshot the decision used.")
+    # Set once the reconciliation after recovery has decided (primary: risk.ProvisionalReleaseCase).
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconciliation = models.CharField(max_length=16, blank=True, help_text="clean | case")
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        indexes = [models.Index(fields=["reconciled_at", "issued_at"], name="prov_release_unreconciled")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(reconciliation__in=["", "clean", "case"]),
+                                   name="prov_release_reconciliation_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"provisional release {self.id} ({self.trader_pin})"

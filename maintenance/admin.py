@@ -18,10 +18,11 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.exceptions import ApplicationError
+from intake.models import ProvisionalRelease
 
-from . import services
+from . import provisional, services
 from .enums import OutageStatus, WindowStatus
-from .models import BufferedSubmission, MaintenanceWindow, Outage, OutageReport
+from .models import BufferedSubmission, MaintenanceWindow, Outage, OutageReport, ProvisionalReleaseRule
 
 
 def _history(events: Any) -> str:
@@ -241,3 +242,110 @@ class OutageReportAdmin(ReadOnlyAdmin):
     list_select_related = ["outage", "window"]
 
 
+
+
+# --- provisional release rules -------------------------------------------------------------------
+
+
+class ReleaseRuleForm(forms.ModelForm):
+    """Saving goes through `provisional.release_rule_save` in `clean()`: the service's refusals show
+    as field errors, and every change is an event with the officer as actor."""
+
+    hs_prefixes_text = forms.CharField(
+        required=False, label="HS prefixes",
+        help_text="Digits, separated by spaces or commas (e.g. '06 07 08 09' or '0902 0603'); every item of "
+                  "the declaration must fall under one. Empty: any goods.")
+    change_reason = forms.CharField(required=False, max_length=500, label="Reason for the change")
+
+    actor: Any = None
+    result: ProvisionalReleaseRule | None = None
+
+    class Meta:
+        model = ProvisionalReleaseRule
+        fields = ["code", "name", "description", "flow", "requires_aeo", "validity_hours", "active", "position"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["hs_prefixes_text"].initial = " ".join(self.instance.hs_prefixes)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        values = {name: data[name] for name in self.Meta.fields if name in data}
+        values["hs_prefixes"] = data.get("hs_prefixes_text", "")
+        try:
+            self.result = provisional.release_rule_save(
+                rule=self.instance if self.instance.pk else None, data=values, actor=self.actor,
+                reason=data.get("change_reason", ""))
+        except ApplicationError as exc:
+            for item in exc.errors or []:
+                field = item.pointer.strip("/").split("/")[0] if item.pointer else None
+                field = "hs_prefixes_text" if field == "hs_prefixes" else field
+                self.add_error(field if field in self.fields else None, item.detail)
+            if not exc.errors:
+                self.add_error(None, exc.detail)
+        return data
+
+    def _post_clean(self) -> None:
+        """The service validated and saved the rule."""
+
+
+@admin.register(ProvisionalReleaseRule)
+class ProvisionalReleaseRuleAdmin(admin.ModelAdmin):
+    form = ReleaseRuleForm
+    list_display = ["position", "code", "name", "flow", "prefixes", "requires_aeo", "validity_hours", "active",
+                    "updated_at", "updated_by"]
+    list_display_links = ["code"]
+    list_filter = ["active", "flow", "requires_aeo"]
+    readonly_fields = ["created_at", "updated_at", "updated_by", "history"]
+
+    @admin.display(description="HS prefixes")
+    def prefixes(self, obj: ProvisionalReleaseRule) -> str:
+        return " ".join(obj.hs_prefixes) or "any goods"
+
+    @admin.display(description="History")
+    def history(self, obj: ProvisionalReleaseRule) -> str:
+        rows = [
+            format_html("<li>{} {} by {}: {}<br><small>{} &rarr; {}</small></li>",
+                        timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"), e.kind,
+                        e.actor or "system", e.reason or "-", e.before or "{}", e.after)
+            for e in obj.events.select_related("actor")
+        ]
+        return format_html("<ul>{}</ul>", mark_safe("".join(rows)))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        editable = ["code", "name", "description", "flow", "hs_prefixes_text", "requires_aeo", "validity_hours",
+                    "active", "position", "change_reason"]
+        return editable if obj is None else [*editable, *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: ProvisionalReleaseRule, form: Any, change: bool) -> None:
+        saved = getattr(form, "result", None)
+        if saved is not None:
+            obj.pk = saved.pk
+            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing related: events are written by the service."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: the history and the releases issued under it stay
+
+
+@admin.register(ProvisionalRelease)
+class ProvisionalReleaseAdmin(ReadOnlyAdmin):
+    """Releases issued during contingency (intake store)."""
+
+    list_display = ["issued_at", "trader_pin", "rule", "agent_username", "expires_at", "reconciliation",
+                    "reconciled_at"]
+    list_filter = ["rule", "reconciliation"]
+    search_fields = ["id", "submission_id", "trader_pin"]
+    exclude = ["token"]

@@ -45,3 +45,18 @@ class OutageStatus(models.TextChoices):
 class OutageSource(models.TextChoices):
     OPERATOR = "operator", "Declared by an operator"
     DATABASE_UNAVAILABLE = "database_unavailable", "Primary database unreachable (detected)"
+
+
+class ReleaseFlow(models.TextChoices):
+    """Which declarations a provisional release rule looks at (regime EX* = export)."""
+
+    EXPORT = "export", "Exports (EX regimes)"
+    IMPORT = "import", "Imports and other regimes"
+    ANY = "any", "Any"
+
+
+class ReleaseRuleEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    DEACTIVATED = "deactivated", "Deactivated"
+    REACTIVATED = "reactivated", "Reactivated"

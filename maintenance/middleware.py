@@ -32,10 +32,11 @@ from core.problems import problem_response
 from core.settings_cache import setting
 from intake.breaker import EPISODE_REASON, breaker, cutoff_active, episodes, primary_reachable
 from intake.identity import Identity, identity_for_token
-from intake.models import BufferedSubmission
+from intake.models import BufferedSubmission, ProvisionalRelease
 
 from .enums import OutageSource, WindowScope
 from .intake import EXEMPT_API_PREFIXES, LodgingEndpoint, buffered_endpoint, check_body, lodging_endpoint
+from .provisional import release_document, release_for_submission, release_issue
 from .snapshot import Contingency, OutageView, Snapshot, SnapshotStore, WindowView, store
 
 logger = logging.getLogger("forodha.maintenance")
@@ -259,7 +260,7 @@ class MaintenanceMiddleware:
             if previous is None:
                 raise
             return _replayed_or_reused(previous, body)
-        return _buffered_response(submission.receipt, contingency)
+        return _buffered_response(submission.receipt, contingency, _release_for(submission, check.data))
 
     def _intake_replay(self, request: HttpRequest, endpoint: LodgingEndpoint) -> HttpResponse | None:
         """A retry, after the outage, of a submission buffered while the primary was away: the
@@ -297,7 +298,7 @@ class MaintenanceMiddleware:
         return response
 
 
-INTAKE_SERVED_PREFIXES = ("/api/v1/system/", "/api/v1/receipts/")
+INTAKE_SERVED_PREFIXES = ("/api/v1/system/", "/api/v1/receipts/", "/api/v1/provisional-releases/")
 CORRECTS_HEADER = "Forodha-Corrects"
 
 
@@ -390,11 +391,25 @@ def _receipt_state_response(submission_id: uuid.UUID, corrected: bool = False) -
     from intake.selectors import receipt_state
 
     state = receipt_state(submission_id=submission_id)
-    body = {"status": state["state"] if corrected else "buffered", **state}
+    release = release_for_submission(submission_id)
+    body = {"status": state["state"] if corrected else "buffered", **state,
+            "provisional_release": release_document(release) if release is not None else None}
     return HttpResponse(json.dumps(body), status=202, content_type="application/json")
 
 
-def _buffered_response(receipt: dict[str, object], contingency: Contingency) -> HttpResponse:
+def _release_for(submission: BufferedSubmission, data: object) -> ProvisionalRelease | None:
+    """A provisional release when the goods qualify (intake store only). Issuing it must never cost
+    the agent the receipt, which is already committed: any failure is logged and the 202 goes
+    without a release."""
+    try:
+        return release_issue(submission=submission, data=data)
+    except Exception:
+        logger.exception("issuing a provisional release for %s failed", submission.pk)
+        return None
+
+
+def _buffered_response(receipt: dict[str, object], contingency: Contingency,
+                       release: ProvisionalRelease | None = None) -> HttpResponse:
     body = {
         "status": "buffered",
         "detail": "Lodging is in contingency. Your submission is stored and will be lodged, in priority "
@@ -402,5 +417,7 @@ def _buffered_response(receipt: dict[str, object], contingency: Contingency) -> 
         "receipt": receipt,
         "contingency": {"source": contingency.source,
                         "since": _iso(contingency.since) if contingency.since else None},
+        # Goods that qualify under the published rules may leave the terminal now (docs/maintenance.md).
+        "provisional_release": release_document(release) if release is not None else None,
     }
     return HttpResponse(json.dumps(body), status=202, content_type="application/json")

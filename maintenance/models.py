@@ -18,6 +18,8 @@ from intake.models import BufferedSubmission  # noqa: F401  (moved to the intake
 from .enums import (
     OutageSource,
     OutageStatus,
+    ReleaseFlow,
+    ReleaseRuleEventKind,
     WindowEventKind,
     WindowMode,
     WindowScope,
@@ -202,3 +204,63 @@ class OutageReport(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.period_started_at:%Y-%m-%d %H:%M}Z: {self.lodged} lodged, {self.rejected} rejected"
+
+
+class ProvisionalReleaseRule(models.Model):
+    """A published rule deciding which buffered declarations get a provisional release during
+    contingency (docs/maintenance.md, "Provisional release"). Officers edit the rules in the admin;
+    every change is an event with its actor and is copied to the intake store at once, so the
+    decision needs no primary database. A watch-listed trader never qualifies, whatever the rules."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text="Why these goods qualify (published to traders).")
+    flow = models.CharField(max_length=8, choices=ReleaseFlow.choices, default=ReleaseFlow.EXPORT)
+    hs_prefixes = models.JSONField(
+        default=list, blank=True,
+        help_text="HS prefixes (digits) EVERY item must fall under, e.g. [\"06\", \"0902\"]; empty: any goods.")
+    requires_aeo = models.BooleanField(default=False, help_text="Only traders with an active AEO profile.")
+    validity_hours = models.PositiveIntegerField(default=72, help_text="How long the release is valid.")
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=100, help_text="Rules are tried in this order.")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(flow__in=ReleaseFlow.values), name="release_rule_flow_valid"),
+            models.CheckConstraint(condition=models.Q(validity_hours__gte=1, validity_hours__lte=720),
+                                   name="release_rule_validity_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def as_snapshot(self) -> dict[str, object]:
+        return {"code": self.code, "name": self.name, "flow": self.flow, "hs_prefixes": list(self.hs_prefixes),
+                "requires_aeo": self.requires_aeo, "validity_hours": self.validity_hours}
+
+
+class ProvisionalReleaseRuleEvent(ChainedEvent):
+    """One change of a qualifying rule: what it was, what it became, who changed it and why."""
+
+    chain_subject_field = "rule_id"
+    chain_hashed_fields = ("rule_id", "kind", "actor_id", "reason", "before", "after", "created_at")
+
+    rule = models.ForeignKey(ProvisionalReleaseRule, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=ReleaseRuleEventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.kind}"

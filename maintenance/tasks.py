@@ -99,3 +99,13 @@ def replay_buffered_task(slot: int = 0) -> dict[str, Any]:
             cache.delete(key)
     return {"processed": report.processed, "lodged": report.lodged, "rejected": report.rejected,
             "errored": report.errored, "remaining": report.remaining}
+
+
+@shared_task(name="maintenance.refresh_release_snapshot", time_limit=120, soft_time_limit=100)
+def refresh_release_snapshot_task() -> dict[str, Any]:
+    """Beat (every PROVISIONAL_RELEASE_SNAPSHOT_SECONDS): copy the provisional release rules, AEO
+    statuses and watch-list to the intake store, so intake decides without the primary."""
+    from .provisional import release_snapshot_refresh
+
+    report = release_snapshot_refresh()
+    return {"rules": report.rules, "traders": report.traders, "digest": report.digest}

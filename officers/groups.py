@@ -126,6 +126,10 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tariff.add_exemptioncertificate",
         "tariff.change_exemptioncertificate",
         *_READ_VALUATION,
+        # Provisional releases during contingency: the reconciliation queue and the published rules.
+        "risk.view_provisionalreleasecase",
+        "risk.change_provisionalreleasecase",
+        "maintenance.view_provisionalreleaserule",
     ),
     # Transit (IM8 under the EAC SCT): the movement queue, e-seal alerts, bonds, partner messages.
     TRANSIT_OFFICER: (
@@ -145,6 +149,9 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.view_postclearanceaudit",
         *_READ_EXEMPTIONS,
         *_READ_VALUATION,
+        "risk.view_provisionalreleasecase",
+        "risk.change_provisionalreleasecase",
+        "maintenance.view_provisionalreleaserule",
     ),
     # Windows, outages, buffered submissions (the maintenance app's own migration grants the same).
     MAINTENANCE_ADMIN: (
@@ -159,6 +166,11 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "maintenance.view_outageevent",
         "intake.view_bufferedsubmission",
         "maintenance.view_outagereport",
+        # The published rules for provisional release during contingency (changes are events).
+        "maintenance.view_provisionalreleaserule",
+        "maintenance.add_provisionalreleaserule",
+        "maintenance.change_provisionalreleaserule",
+        "intake.view_provisionalrelease",
     ),
     # Trainers show everything and decide nothing (decisions are made by trainees in the sandbox
     # under their own officer accounts).

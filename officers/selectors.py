@@ -319,6 +319,8 @@ class Dashboard:
     active_outage: Any | None
     buffered_pending: int
     generated_at: dt.datetime
+    # Open cases of the queue "Provisional releases to reconcile" (risk.ProvisionalReleaseCase).
+    provisional_releases_to_reconcile: int = 0
 
 
 def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> Dashboard:
@@ -326,7 +328,7 @@ def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> D
     backlog per status (office-scoped like the queues), maintenance and contingency state."""
     from declarations.models import Declaration
     from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
-    from risk.selectors import time_to_release_stats
+    from risk.selectors import provisional_release_cases_open, time_to_release_stats
 
     now = clock.now()
     tz = timezone.get_current_timezone()
@@ -362,4 +364,5 @@ def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> D
         active_outage=outage,
         buffered_pending=buffered,
         generated_at=now,
+        provisional_releases_to_reconcile=provisional_release_cases_open(),
     )

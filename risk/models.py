@@ -10,6 +10,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.audit import ChainedEvent
+
 from .scoring import RuleKind
 
 LANE_CHOICES = [("green", "Green"), ("blue", "Blue"), ("yellow", "Yellow"), ("red", "Red")]
@@ -309,11 +311,81 @@ class PostClearanceAudit(models.Model):
         return f"PCA {self.declaration_id} ({self.status})"
 
 
+
+class ProvisionalReleaseCase(models.Model):
+    """A post-clearance case: goods released provisionally during contingency (maintenance,
+    "Provisional release") whose full processing after recovery found a difference: a yellow or
+    red lane, a rejection at replay, a cancellation, or duty unpaid past its due date. Queue
+    "Provisional releases to reconcile" in the officer workspace; one case per release."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The release and its submission live in the intake store: ids, not foreign keys.
+    release_id = models.UUIDField(unique=True)
+    submission_id = models.UUIDField()
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="provisional_release_cases")
+    entry_number = models.CharField(max_length=16, blank=True)
+    trader_pin = models.CharField(max_length=11)
+    agent_username = models.CharField(max_length=150, blank=True)
+    rule = models.CharField(max_length=40)
+    released_at = models.DateTimeField(help_text="When the provisional release was issued.")
+    expires_at = models.DateTimeField()
+    differences = models.JSONField(default=list, help_text="[{code, detail}] found by the full processing.")
+    summary = models.TextField(help_text="The difference, in words.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    outcome = models.TextField(blank=True, help_text="What the officer found and did.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "provisional release to reconcile"
+        verbose_name_plural = "Provisional releases to reconcile"
+        indexes = [models.Index(fields=["status", "created_at"], name="prov_case_status_created")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["open", "closed"]), name="prov_case_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"provisional release {self.release_id} ({self.status})"
+
+
+class ProvisionalReleaseCaseEvent(ChainedEvent):
+    """Opening and closing of a reconciliation case, with the actor (none: the reconciliation task)."""
+
+    chain_subject_field = "case_id"
+    chain_hashed_fields = ("case_id", "from_status", "to_status", "actor_id", "reason", "payload", "created_at")
+
+    case = models.ForeignKey(ProvisionalReleaseCase, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=8, blank=True)
+    to_status = models.CharField(max_length=8)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
 __all__ = [
     "AgentQuery",
     "GateEvent",
     "OfficerTask",
     "PostClearanceAudit",
+    "ProvisionalReleaseCase",
+    "ProvisionalReleaseCaseEvent",
     "ReferencePrice",
     "ReleaseOrder",
     "RiskAssessment",

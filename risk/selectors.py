@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core import clock
 
-from .models import OfficerTask, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
+from .models import OfficerTask, ProvisionalReleaseCase, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
 from .scoring import DeclarationFacts, ItemFacts, RuleSpec, ScoringConfig
 
 
@@ -242,3 +242,8 @@ def agent_queries(*, declaration_id: Any, agent: Any) -> list[Any]:
         raise NotFound(detail="No such declaration.", code="declaration_not_found")
     return list(AgentQuery.objects.filter(declaration_id=declaration_id).prefetch_related("answer_documents")
                 .order_by("asked_at"))
+
+
+def provisional_release_cases_open() -> int:
+    """Open cases of the officer queue "Provisional releases to reconcile"."""
+    return ProvisionalReleaseCase.objects.filter(status=ProvisionalReleaseCase.Status.OPEN).count()

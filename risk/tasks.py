@@ -21,6 +21,8 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from core import clock
 from core.exceptions import ApplicationError
 
+from .services.reconciliation import provisional_releases_reconcile
+
 logger = logging.getLogger("forodha.risk")
 
 TRANSIENT_ERRORS = (DatabaseOperationalError, InterfaceError, BrokerOperationalError)
@@ -148,3 +150,12 @@ def manifest_arrived(manifest_id: str) -> int:
     for pk in waiting:
         _advance(str(pk))
     return len(waiting)
+
+
+@shared_task(name="risk.reconcile_provisional_releases", time_limit=300, soft_time_limit=280)
+def reconcile_provisional_releases_task() -> dict[str, int]:
+    """Beat (every PROVISIONAL_RELEASE_RECONCILE_SECONDS): compare provisionally released submissions
+    with their full processing after recovery; differences open cases for officers."""
+    report = provisional_releases_reconcile(actor=None)
+    return {"examined": report.examined, "clean": report.clean, "cases_opened": report.cases_opened,
+            "waiting": report.waiting}

@@ -35,6 +35,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from core import clock
+from maintenance.provisional import release_rules_ensure_defaults
 
 from . import factories as f
 from .exceptions import SandboxModeRequired
@@ -716,6 +717,8 @@ def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: 
         with seeded_uuids(seed), transaction.atomic():
             builder.clock_to(spec.epoch)
             spec.build(builder, trainees)
+            # The published provisional release rules (a reset wiped them); copied to intake on commit.
+            release_rules_ensure_defaults(actor=None)
             _quiet_outbox()  # before the commit, whose hook sends what is still pending
     finally:
         bar.close()

@@ -561,3 +561,14 @@ INTAKE_TOKEN_RECONCILE_SECONDS = env.float("INTAKE_TOKEN_RECONCILE_SECONDS", def
 CELERY_BEAT_SCHEDULE["intake-reconcile-tokens"] = {"task": "intake.reconcile_tokens",
                                                    "schedule": INTAKE_TOKEN_RECONCILE_SECONDS}
 CELERY_TASK_ROUTES["intake.*"] = {"queue": "clearance"}
+
+# --- provisional release during contingency (docs/maintenance.md, "Provisional release") ---------
+# The qualifying rules, AEO statuses and watch-list are copied to the intake store this often (and
+# on every rule change), so a decision made with the primary away is at most this old.
+PROVISIONAL_RELEASE_SNAPSHOT_SECONDS = env.float("PROVISIONAL_RELEASE_SNAPSHOT_SECONDS", default=60.0)
+# After recovery, provisionally released submissions are compared with their full processing this often.
+PROVISIONAL_RELEASE_RECONCILE_SECONDS = env.float("PROVISIONAL_RELEASE_RECONCILE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["maintenance-refresh-release-snapshot"] = {
+    "task": "maintenance.refresh_release_snapshot", "schedule": PROVISIONAL_RELEASE_SNAPSHOT_SECONDS}
+CELERY_BEAT_SCHEDULE["risk-reconcile-provisional-releases"] = {
+    "task": "risk.reconcile_provisional_releases", "schedule": PROVISIONAL_RELEASE_RECONCILE_SECONDS}

@@ -96,6 +96,31 @@ def _webhook_subscription_event() -> models.Model:
     return WebhookSubscriptionEvent.objects.latest("pk")
 
 
+def _release_rule_event() -> models.Model:
+    from maintenance.models import ProvisionalReleaseRule, ProvisionalReleaseRuleEvent
+    from maintenance.provisional import release_rule_save
+
+    rule = ProvisionalReleaseRule.objects.get(code="perishable-exports")
+    release_rule_save(rule=rule, data={"validity_hours": 48}, actor=None, reason="Shorter this season")
+    return ProvisionalReleaseRuleEvent.objects.latest("pk")
+
+
+def _provisional_release_case_event() -> models.Model:
+    import uuid
+
+    from risk.models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
+    from risk.services.reconciliation import provisional_release_case_close
+    from tests.factories.officers import officer_create
+
+    now = clock.now()
+    case = ProvisionalReleaseCase.objects.create(
+        release_id=uuid.uuid4(), submission_id=uuid.uuid4(), trader_pin="P051234567X", rule="perishable-exports",
+        released_at=now, expires_at=now + dt.timedelta(hours=72), summary="Rejected at replay", created_at=now)
+    ProvisionalReleaseCaseEvent.objects.create(case=case, to_status="open", created_at=now)
+    provisional_release_case_close(case_id=case.pk, outcome="Audited", actor=officer_create("supervisor"))
+    return ProvisionalReleaseCaseEvent.objects.latest("pk")
+
+
 MAKERS: dict[str, Callable[[], models.Model]] = {
     "declarations.DeclarationEvent": _declaration_event,
     "manifests.ManifestEvent": _manifest_event,
@@ -104,6 +129,8 @@ MAKERS: dict[str, Callable[[], models.Model]] = {
     "transit.TransitMovementEvent": _movement_event,
     "traders.AEOProfileChange": _aeo_change,
     "notifications.WebhookSubscriptionEvent": _webhook_subscription_event,
+    "maintenance.ProvisionalReleaseRuleEvent": _release_rule_event,
+    "risk.ProvisionalReleaseCaseEvent": _provisional_release_case_event,
 }
 
 

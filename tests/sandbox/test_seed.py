@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from core import clock
 from declarations.models import Declaration, DeclarationEvent
+from maintenance.models import ProvisionalReleaseRule
 from manifests.models import Manifest
 from sandbox.models import SeedRun
 from sandbox.seeding import sandbox_seed, world_digest
@@ -37,7 +38,11 @@ def test_same_seed_gives_the_same_world(sandbox, tmp_path):
     # when the sandbox is reset and seeded again with the same seed
     call_command("sandbox", "reset", "--yes")
     assert Declaration.objects.count() == 0
+    assert ProvisionalReleaseRule.objects.count() == 0  # wiped with the rest of the operational tables
     second = _seed("demo", 11, tmp_path)
+    # and the published provisional release rules are back (copied to intake on commit)
+    assert sorted(ProvisionalReleaseRule.objects.values_list("code", flat=True)) == ["aeo-imports",
+                                                                                     "perishable-exports"]
     # then the world is the same (natural keys, statuses, lanes, entry numbers, amounts)
     assert world_digest() == (counts, digest)
     assert [r.digest for r in SeedRun.objects.all()] == [digest]  # the reset wiped the first run's row
