@@ -6,35 +6,79 @@ same errors as the API and the command); times are shown in East Africa Time (TI
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AdminSplitDateTime
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from core import clock
 from core.exceptions import ApplicationError
 from intake.models import ProvisionalRelease
 
-from . import provisional, services
+from . import provisional, selectors, services
+from .display import EAT, duration_text, eat_text
 from .enums import OutageStatus, WindowStatus
 from .models import BufferedSubmission, MaintenanceWindow, Outage, OutageReport, ProvisionalReleaseRule
+
+
+def _payload_text(payload: Any) -> str:
+    """An event's payload as "key: value" pairs, ISO times shown in East Africa Time."""
+    if not isinstance(payload, dict) or not payload:
+        return ""
+    parts = []
+    for key, value in payload.items():
+        parsed = parse_datetime(value) if isinstance(value, str) and len(value) >= 16 else None
+        shown = eat_text(parsed) if parsed is not None and parsed.tzinfo is not None else value
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "(" + "; ".join(parts) + ")"
 
 
 def _history(events: Any) -> str:
     """Events as a list in East Africa Time (read-only; written by the services only)."""
     rows = [
-        format_html("<li>{} {} {} &rarr; {} by {}: {} {}</li>",
-                    timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
-                    getattr(e, "kind", ""), e.from_status or "-", e.to_status, e.actor or "system", e.reason,
-                    e.payload or "")
+        format_html("<li>{} — {}{} &rarr; {} by {}{}{}</li>",
+                    eat_text(e.created_at), f"{e.kind}: " if getattr(e, "kind", "") else "",
+                    e.from_status or "-", e.to_status, e.actor or "system",
+                    f": {e.reason}" if e.reason else "", f" {_payload_text(e.payload)}" if e.payload else "")
         for e in events
     ]
     return format_html("<ul>{}</ul>", mark_safe("".join(rows)))
+
+
+class EatDateTimeField(forms.SplitDateTimeField):
+    """The browser's date and time pickers, read as East Africa Time (the wall time typed, whatever
+    the active time zone), to the minute."""
+
+    widget = forms.SplitDateTimeWidget(date_attrs={"type": "date"}, time_attrs={"type": "time"},
+                                       date_format="%Y-%m-%d", time_format="%H:%M")
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "East Africa Time (UTC+3)")
+        super().__init__(input_date_formats=["%Y-%m-%d"], input_time_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+    def compress(self, data_list: Any) -> dt.datetime | None:
+        value = super().compress(data_list)
+        return value.replace(tzinfo=None).replace(tzinfo=EAT) if value is not None else None
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(EAT).replace(tzinfo=None)
+        return value
+
+
+def _next_hour_eat(after: dt.datetime) -> dt.datetime:
+    """The first whole hour (EAT) at or after `after`: what the pickers open on."""
+    local = after.astimezone(EAT)
+    whole = local.replace(minute=0, second=0, microsecond=0)
+    return whole if whole == local else whole + dt.timedelta(hours=1)
 
 
 def _form_errors(form: forms.BaseForm, exc: ApplicationError) -> None:
@@ -52,10 +96,22 @@ class WindowAddForm(forms.ModelForm):
 
     actor: Any = None  # set per request by MaintenanceWindowAdmin.get_form
     result: MaintenanceWindow | None = None
+    starts_at = EatDateTimeField(label="Starts")
+    ends_at = EatDateTimeField(label="Ends")
 
     class Meta:
         model = MaintenanceWindow
         fields = ["starts_at", "ends_at", "scope", "mode", "reason", "emergency"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            # Open the pickers on the (sandbox) clock, not the browser's date: the first whole hour
+            # after the 24 h notice, for two hours.
+            notice = dt.timedelta(hours=settings.MAINTENANCE_MIN_NOTICE_HOURS)
+            start = _next_hour_eat(clock.now() + notice)
+            self.initial.setdefault("starts_at", start)
+            self.initial.setdefault("ends_at", start + dt.timedelta(hours=2))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -74,8 +130,7 @@ class WindowAddForm(forms.ModelForm):
 
 
 class WindowChangeForm(forms.ModelForm):
-    extend_until = forms.SplitDateTimeField(required=False, widget=AdminSplitDateTime,
-                                            help_text="New end (East Africa Time).")
+    extend_until = EatDateTimeField(required=False, help_text="New end (East Africa Time, UTC+3).")
     cancel = forms.BooleanField(required=False, help_text="Cancel the window (ends it now if active).")
     action_reason = forms.CharField(required=False, max_length=500, label="Reason for the extension/cancellation")
 
@@ -111,13 +166,33 @@ class WindowChangeForm(forms.ModelForm):
 
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(admin.ModelAdmin):
-    list_display = ["starts_at", "ends_at", "status", "scope", "mode", "emergency", "reason"]
+    list_display = ["starts", "ends", "status", "scope", "mode", "emergency", "reason"]
     list_filter = ["status", "scope", "mode", "emergency"]
     search_fields = ["reason"]
     date_hierarchy = "starts_at"
     actions = ["cancel_windows"]
-    readonly_fields = ["id", "status", "starts_at", "ends_at", "scope", "mode", "reason", "emergency",
-                       "notice_given", "created_by", "created_at", "updated_at", "history"]
+    readonly_fields = ["id", "status", "starts", "ends", "scope", "mode", "reason", "emergency",
+                       "notice", "created_by", "created", "updated", "history"]
+
+    @admin.display(description="starts (EAT)", ordering="starts_at")
+    def starts(self, obj: MaintenanceWindow) -> str:
+        return eat_text(obj.starts_at)
+
+    @admin.display(description="ends (EAT)", ordering="ends_at")
+    def ends(self, obj: MaintenanceWindow) -> str:
+        return eat_text(obj.ends_at)
+
+    @admin.display(description="announced")
+    def notice(self, obj: MaintenanceWindow) -> str:
+        return eat_text(obj.notice_given)
+
+    @admin.display(description="created")
+    def created(self, obj: MaintenanceWindow) -> str:
+        return eat_text(obj.created_at)
+
+    @admin.display(description="updated")
+    def updated(self, obj: MaintenanceWindow) -> str:
+        return eat_text(obj.updated_at)
 
     @admin.display(description="History")
     def history(self, obj: MaintenanceWindow) -> str:
@@ -168,12 +243,29 @@ class OutageAddForm(forms.ModelForm):
         fields = ["reason"]
 
 
+class EndOutageForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False, label="Reason (recorded and sent to agents)",
+                             initial="Service restored")
+
+
 @admin.register(Outage)
 class OutageAdmin(admin.ModelAdmin):
-    list_display = ["started_at", "ended_at", "status", "reason", "started_by", "ended_by"]
+    list_display = ["started", "ended", "length", "status", "reason", "started_by", "ended_by"]
     list_filter = ["status"]
     actions = ["end_outages"]
-    readonly_fields = ["id", "status", "reason", "started_at", "ended_at", "started_by", "ended_by", "history"]
+    readonly_fields = ["id", "status", "reason", "started", "ended", "length", "started_by", "ended_by", "history"]
+
+    @admin.display(description="started (EAT)", ordering="started_at")
+    def started(self, obj: Outage) -> str:
+        return eat_text(obj.started_at)
+
+    @admin.display(description="ended (EAT)", ordering="ended_at")
+    def ended(self, obj: Outage) -> str:
+        return eat_text(obj.ended_at)
+
+    @admin.display(description="length")
+    def length(self, obj: Outage) -> str:
+        return duration_text(obj.length(clock.now())) + ("" if obj.ended_at else " so far")
 
     @admin.display(description="History")
     def history(self, obj: Outage) -> str:
@@ -204,13 +296,37 @@ class OutageAdmin(admin.ModelAdmin):
         pass
 
     @admin.action(description="End the selected outages (starts the replay)")
-    def end_outages(self, request: HttpRequest, queryset: QuerySet[Outage]) -> None:
-        for outage in queryset.filter(status=OutageStatus.ACTIVE):
-            try:
-                services.outage_end(outage_id=outage.pk, actor=request.user, reason="Ended in the admin")
-                messages.success(request, f"{outage} ended; replay started.")
-            except ApplicationError as exc:
-                messages.error(request, f"{outage}: {exc.detail}")
+    def end_outages(self, request: HttpRequest, queryset: QuerySet[Outage]) -> HttpResponse | None:
+        """First a confirmation page (what ends, since when, what waits to be replayed, a reason);
+        the outages end only when that page is confirmed."""
+        active = list(queryset.filter(status=OutageStatus.ACTIVE).select_related("started_by").order_by("started_at"))
+        if not active:
+            messages.warning(request, "None of the selected outages is active: nothing to end.")
+            return None
+        form = EndOutageForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"] or "Ended in the admin"
+            for outage in active:
+                try:
+                    ended = services.outage_end(outage_id=outage.pk, actor=request.user, reason=reason)
+                    messages.success(request, f"Outage of {eat_text(ended.started_at)} ended after "
+                                              f"{duration_text(ended.length(clock.now()))}; replay started.")
+                except ApplicationError as exc:
+                    messages.error(request, f"{outage}: {exc.detail}")
+            return None
+        now = clock.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "End the outage: confirm",
+            "opts": self.model._meta,
+            "outages": [{"outage": o, "started": eat_text(o.started_at), "length": duration_text(o.length(now))}
+                        for o in active],
+            "pending": selectors.buffered_counts().get("pending", 0),
+            "form": form,
+            "selected": [str(o.pk) for o in active],
+            "action_name": "end_outages",
+        }
+        return TemplateResponse(request, "admin/maintenance/outage/end_confirmation.html", context)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -237,11 +353,29 @@ class BufferedSubmissionAdmin(ReadOnlyAdmin):
 
 @admin.register(OutageReport)
 class OutageReportAdmin(ReadOnlyAdmin):
-    list_display = ["period_started_at", "period_ended_at", "outage", "window", "submissions", "lodged",
-                    "rejected", "pending", "time_to_drain", "oldest_wait", "drained_at"]
+    list_display = ["period_start", "period_end", "outage", "window", "submissions", "lodged",
+                    "rejected", "pending", "drain", "oldest", "drained"]
     list_select_related = ["outage", "window"]
 
+    @admin.display(description="period started (EAT)", ordering="period_started_at")
+    def period_start(self, obj: OutageReport) -> str:
+        return eat_text(obj.period_started_at)
 
+    @admin.display(description="period ended (EAT)", ordering="period_ended_at")
+    def period_end(self, obj: OutageReport) -> str:
+        return eat_text(obj.period_ended_at)
+
+    @admin.display(description="time to drain", ordering="time_to_drain")
+    def drain(self, obj: OutageReport) -> str:
+        return duration_text(obj.time_to_drain)
+
+    @admin.display(description="oldest wait", ordering="oldest_wait")
+    def oldest(self, obj: OutageReport) -> str:
+        return duration_text(obj.oldest_wait)
+
+    @admin.display(description="drained (EAT)", ordering="drained_at")
+    def drained(self, obj: OutageReport) -> str:
+        return eat_text(obj.drained_at)
 
 
 # --- provisional release rules -------------------------------------------------------------------
@@ -309,7 +443,7 @@ class ProvisionalReleaseRuleAdmin(admin.ModelAdmin):
     def history(self, obj: ProvisionalReleaseRule) -> str:
         rows = [
             format_html("<li>{} {} by {}: {}<br><small>{} &rarr; {}</small></li>",
-                        timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"), e.kind,
+                        eat_text(e.created_at), e.kind,
                         e.actor or "system", e.reason or "-", e.before or "{}", e.after)
             for e in obj.events.select_related("actor")
         ]

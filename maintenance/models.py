@@ -15,6 +15,7 @@ from django.db import models
 from core.audit import ChainedEvent
 from intake.models import BufferedSubmission  # noqa: F401  (moved to the intake store; old import path)
 
+from .display import EAT
 from .enums import (
     OutageSource,
     OutageStatus,
@@ -57,7 +58,8 @@ class MaintenanceWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope}/{self.mode} {self.starts_at:%Y-%m-%d %H:%M}Z-{self.ends_at:%Y-%m-%d %H:%M}Z"
+        start, end = self.starts_at.astimezone(EAT), self.ends_at.astimezone(EAT)
+        return f"{self.scope}/{self.mode} {start:%Y-%m-%d %H:%M}-{end:%Y-%m-%d %H:%M} EAT"
 
     def effective_status(self, now: dt.datetime) -> str:
         """The status the clock says the window is in (the stored one may lag the beat task)."""
@@ -122,7 +124,7 @@ class Outage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"outage {self.started_at:%Y-%m-%d %H:%M}Z ({self.status})"
+        return f"outage {self.started_at.astimezone(EAT):%Y-%m-%d %H:%M} EAT ({self.status})"
 
     def length(self, now: dt.datetime) -> dt.timedelta:
         return (self.ended_at or now) - self.started_at
@@ -203,7 +205,8 @@ class OutageReport(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"report {self.period_started_at:%Y-%m-%d %H:%M}Z: {self.lodged} lodged, {self.rejected} rejected"
+        return (f"report {self.period_started_at.astimezone(EAT):%Y-%m-%d %H:%M} EAT: {self.lodged} lodged, "
+                f"{self.rejected} rejected")
 
 
 class ProvisionalReleaseRule(models.Model):

@@ -100,6 +100,12 @@ def _iso(value: dt.datetime) -> str:
     return timezone.localtime(value).isoformat()
 
 
+def _minute_up(value: dt.datetime) -> dt.datetime:
+    """The next whole minute (an earliest start people can type; no seconds or microseconds)."""
+    whole = value.replace(second=0, microsecond=0)
+    return whole if whole == value else whole + dt.timedelta(minutes=1)
+
+
 def _guard_window(window: MaintenanceWindow, to_status: str) -> None:
     if to_status not in WINDOW_TRANSITIONS[window.status]:
         raise Conflict(detail=f"A {window.status} window cannot become {to_status}.",
@@ -177,7 +183,7 @@ def window_validate(*, starts_at: Any, ends_at: Any, scope: str, mode: str, reas
             errors.append(error(
                 "insufficient_notice",
                 f"Windows need {settings.MAINTENANCE_MIN_NOTICE_HOURS} h notice; mark it emergency "
-                f"to schedule it sooner (earliest start {_iso(now + notice)}).", "/starts_at"))
+                f"to schedule it sooner (earliest start {_iso(_minute_up(now + notice))}).", "/starts_at"))
     if end > start:
         for other in overlapping_windows(start, end, exclude_id=exclude_id):
             errors.append(error("overlaps_window",

@@ -84,8 +84,9 @@ def _permission_check(codename: str) -> Callable[[Any, HttpRequest], bool]:
 
 class QueueAdmin(admin.ModelAdmin):
     queue = ""
-    list_display = ("entry", "lane_badge", "office_code", "regime", "declaration_status", "trader_pin", "aeo",
-                    "assigned", "sla")
+    # Age/SLA right after the lane: what the officer reads first, never scrolled off at 1366 px.
+    list_display = ("entry", "lane_badge", "sla", "office_code", "regime", "declaration_status", "trader_pin", "aeo",
+                    "assigned")
     list_display_links = None
     # Only what applies to officer tasks (yellow/red; under control/queried); the office filter
     # shows for roles that span offices only.

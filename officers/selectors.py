@@ -208,6 +208,7 @@ class DeclarationDetail:
     files: list[Any] = field(default_factory=list)  # uploaded documents (DeclarationDocument)
     queries: list[Any] = field(default_factory=list)  # the officer/agent conversation (AgentQuery)
     gate_events: list[Any] = field(default_factory=list)
+    valuation: list[Any] = field(default_factory=list)  # officers.valuation.ValuationRow per valued item
 
 
 @dataclass(frozen=True)
@@ -281,13 +282,16 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
                    .prefetch_related("answer_documents").order_by("asked_at"))
     gate_events = list(GateEvent.objects.filter(declaration=declaration).select_related("terminal")
                        .order_by("occurred_at"))
+    from .valuation import valuation_comparison
+
+    valuation = valuation_comparison(declaration=declaration, items=items)
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
         history=history(events, risk_score=risk.score if risk is not None else None),
-        files=files, queries=queries, gate_events=gate_events,
+        files=files, queries=queries, gate_events=gate_events, valuation=valuation,
     )
 
 

@@ -9,9 +9,13 @@ class SandboxConfig(AppConfig):
     def ready(self) -> None:
         from officers.site import register_page
 
-        from .admin_pages import clock_view
+        from .admin_pages import agent_report_view, clock_view, drill_view, officer_report_view, reports_view
 
         register_page("sandbox/clock/", clock_view, "sandbox_clock")
+        register_page("sandbox/drill/", drill_view, "sandbox_drill")
+        register_page("sandbox/reports/", reports_view, "sandbox_reports")
+        register_page("sandbox/reports/agent/<uuid:firm_id>/", agent_report_view, "sandbox_report_agent")
+        register_page("sandbox/reports/officer/<str:username>/", officer_report_view, "sandbox_report_officer")
         if settings.FORODHA_SANDBOX:
             from django.contrib import admin
 

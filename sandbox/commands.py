@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,9 @@ def _drill_parser(parser: Any) -> None:
 
 def _drill(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
     """Run the outage drill step by step (scheduled window, active, outage, buffering, restore, replay)."""
-    from .drills import STEP_TITLES, drill_run, drill_status
+    from maintenance.display import eat_iso
+
+    from .drills import STEP_TITLES, drill_run, drill_status, step_sentences
 
     if options["what"] == "status":
         drill = drill_status()
@@ -104,7 +107,9 @@ def _drill(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
                              + (f"; next: {drill.step + 1} {STEP_TITLES[drill.step + 1]}"
                                 if drill.step + 1 in STEP_TITLES else "; complete"))
         for entry in drill.state.get("log", []):
-            command.stdout.write(f"  {entry['step']}. {entry['title']} at {entry['clock']}")
+            ran_at = eat_iso(dt.datetime.fromisoformat(entry["clock"]))
+            command.stdout.write(f"  {entry['step']}. {entry['title']} at {ran_at}"
+                                 + (f" by {entry['by']}" if entry.get("by") else ""))
         return
     if options["what"] == "outage" and options["step"] is None:
         raise CommandError("drill outage needs --step N (or use `sandbox drill next`)")
@@ -113,9 +118,9 @@ def _drill(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
         command.stdout.write(json.dumps({"step": result.step, "title": result.title,
                                          "clock": result.clock.isoformat(), **result.summary}, default=str, indent=2))
         return
-    command.stdout.write(f"step {result.step}: {result.title} (sandbox clock {result.clock.isoformat()})")
-    for key, value in result.summary.items():
-        command.stdout.write(f"  {key}: {value}")
+    command.stdout.write(f"step {result.step}: {result.title} (sandbox clock {eat_iso(result.clock)})")
+    for line in step_sentences(result.step, {**result.summary}):
+        command.stdout.write(f"  {line}")
 
 
 # --- report ----------------------------------------------------------------------------------------

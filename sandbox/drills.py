@@ -38,6 +38,15 @@ STEP_TITLES = {
     5: "service restored",
     6: "replay",
 }
+# What each step does, as the trainer reads it before running it (admin drill page).
+STEP_PLANS = {
+    1: "Schedule a buffer-mode window Tue 19 Nov 2024 20:00-23:00 EAT and notify every agent.",
+    2: "Move the clock to 20:05 EAT: the window is active; lodging is buffered.",
+    3: "Declare an unplanned outage at 22:45 EAT and cut the API off from its primary database.",
+    4: "Submit the 8 waiting tea exports through the real intake, every 9 hours: 202 with receipts.",
+    5: "Move the clock to Sun 24 Nov 20:45 EAT, lift the cut-off and end the outage.",
+    6: "Replay the buffered submissions in priority order and score them.",
+}
 # Sandbox times of the script (East Africa Time).
 WINDOW_START = dt.datetime(2024, 11, 19, 20, 0, tzinfo=EAT)
 WINDOW_END = dt.datetime(2024, 11, 19, 23, 0, tzinfo=EAT)
@@ -75,8 +84,71 @@ def drill_status(*, name: str = OUTAGE) -> Drill:
     return drill
 
 
-def drill_run(*, step: int | None = None, name: str = OUTAGE, actor_label: str) -> StepResult:
-    """Run the next step (or `step`, which must be the next one)."""
+@dataclass(frozen=True)
+class StepView:
+    """One step of a drill as the trainer's page shows it."""
+
+    step: int
+    title: str
+    plan: str
+    state: str  # "done" | "next" | "pending"
+    ran_at: dt.datetime | None
+    ran_by: str
+    happened: tuple[str, ...]
+
+
+def drill_progress(drill: Drill) -> list[StepView]:
+    """Every step of the drill: done ones with when (sandbox time), by whom and what happened."""
+    log = {entry.get("step"): entry for entry in drill.state.get("log", []) if isinstance(entry, dict)}
+    views = []
+    for step, title in STEP_TITLES.items():
+        entry = log.get(step) if step <= drill.step else None
+        state = "done" if step <= drill.step else ("next" if step == drill.step + 1 else "pending")
+        ran_at = dt.datetime.fromisoformat(entry["clock"]) if entry and entry.get("clock") else None
+        views.append(StepView(step=step, title=title, plan=STEP_PLANS[step], state=state, ran_at=ran_at,
+                              ran_by=str(entry.get("by", "")) if entry else "",
+                              happened=step_sentences(step, entry) if entry else ()))
+    return views
+
+
+def _eat(value: str | None) -> str:
+    if not value:
+        return "—"
+    return dt.datetime.fromisoformat(value).astimezone(EAT).strftime("%d %b %Y %H:%M") + " EAT"
+
+
+def step_sentences(step: int, entry: dict[str, Any]) -> tuple[str, ...]:
+    """What a step did, from its log entry, in sentences with East Africa Time."""
+    if step == 1 and isinstance(entry.get("window"), dict):
+        window = entry["window"]
+        return (f"{str(window.get('mode', '')).capitalize()}-mode window {_eat(window.get('starts_at'))} to "
+                f"{_eat(window.get('ends_at'))} scheduled; every agent notified.",)
+    if step == 2:
+        moves = entry.get("windows") or []
+        return (f"Window status moved: {'; '.join(moves)}." if moves else "No window changed status.",)
+    if step == 3:
+        return ("Unplanned outage declared.",
+                "The API is cut off from its primary database: lodgings get receipts from the intake store, "
+                "other requests 503 database_unavailable." if entry.get("primary_cut_off") else
+                "The API keeps its primary database.")
+    if step == 4:
+        statuses = entry.get("statuses") or []
+        counted = ", ".join(f"HTTP {code}: {statuses.count(code)}" for code in sorted(set(statuses)))
+        return (f"{entry.get('submitted', 0)} tea exports submitted ({counted or 'none'}); "
+                f"{entry.get('buffered', 0)} buffered with signed receipts.",)
+    if step == 5:
+        return (f"Service restored: the outage lasted {entry.get('length_hours')} hours; the cut-off is lifted.",)
+    if step == 6:
+        return (f"Replay: {entry.get('processed', 0)} processed, {entry.get('lodged', 0)} lodged, "
+                f"{entry.get('rejected', 0)} rejected, {entry.get('errored', 0)} errored, "
+                f"{entry.get('remaining', 0)} remaining.",)
+    return ()
+
+
+def drill_run(*, step: int | None = None, name: str = OUTAGE, actor_label: str, actor: Any = None) -> StepResult:
+    """Run the next step (or `step`, which must be the next one). `actor` (a user: the trainer in
+    the admin) is recorded on what the step does (window, outage, replay); from the command line
+    there is no user and the seeded maintenance admin stands in."""
     require_sandbox()
     with transaction.atomic():
         drill = Drill.objects.select_for_update().filter(name=name).first()
@@ -87,7 +159,7 @@ def drill_run(*, step: int | None = None, name: str = OUTAGE, actor_label: str) 
             raise Conflict(detail=f"The drill is at step {drill.step}; the next step is {drill.step + 1}"
                                   + (" (the drill is complete)." if drill.step >= len(STEP_TITLES) else "."),
                            code="drill_out_of_order")
-    summary = _STEPS[wanted](drill, actor_label)
+    summary = _STEPS[wanted](drill, actor_label, actor)
     now = clock.now()
     with transaction.atomic():
         drill = Drill.objects.select_for_update().get(pk=drill.pk)
@@ -97,7 +169,8 @@ def drill_run(*, step: int | None = None, name: str = OUTAGE, actor_label: str) 
         drill.updated_by = actor_label[:150]
         drill.state = {**drill.state, **summary.pop("_state", {}),
                        "log": [*drill.state.get("log", []), {"step": wanted, "title": STEP_TITLES[wanted],
-                                                             "clock": now.isoformat(), **_jsonable(summary)}]}
+                                                             "clock": now.isoformat(), "by": actor_label[:150],
+                                                             **_jsonable(summary)}]}
         drill.save()
     return StepResult(step=wanted, title=STEP_TITLES[wanted], clock=now, summary=summary)
 
@@ -118,13 +191,15 @@ def _advance_windows() -> list[str]:
     return [f"{w.reason}: {' -> '.join(moves)}" for w, moves in windows_advance()]
 
 
-def _trainer(actor_label: str) -> Any:
+def _trainer(actor: Any) -> Any:
+    if actor is not None:
+        return actor
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(username="maintenance-admin1").first()
 
 
-def _step_announce(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_announce(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     from maintenance.enums import WindowStatus
     from maintenance.models import MaintenanceWindow
     from maintenance.services import window_schedule
@@ -134,18 +209,18 @@ def _step_announce(drill: Drill, actor_label: str) -> dict[str, Any]:
     window = MaintenanceWindow.objects.filter(starts_at=WINDOW_START, status=WindowStatus.SCHEDULED).first()
     if window is None:
         window = window_schedule(starts_at=WINDOW_START, ends_at=WINDOW_END, mode="buffer",
-                                 reason="iCMS database maintenance (press notice, drill)", actor=_trainer(actor_label))
+                                 reason="iCMS database maintenance (press notice, drill)", actor=_trainer(actor))
     return {"window": {"id": str(window.pk), "starts_at": window.starts_at.isoformat(),
                        "ends_at": window.ends_at.isoformat(), "mode": window.mode},
             "_state": {"window_id": str(window.pk)}}
 
 
-def _step_window_active(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_window_active(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     _move(WINDOW_START + dt.timedelta(minutes=5), actor_label)
     return {"windows": _advance_windows()}
 
 
-def _step_outage(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_outage(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     from intake.breaker import primary_cutoff_set
     from intake.identity import token_copies_reconcile
     from maintenance.services import outage_start
@@ -153,7 +228,7 @@ def _step_outage(drill: Drill, actor_label: str) -> dict[str, Any]:
     _move(OUTAGE_DECLARED, actor_label)
     reason = ("iCMS did not come back after maintenance: database corruption at Mombasa "
               "(drill, after the November 2024 outage)")
-    outage = outage_start(reason=reason, actor=_trainer(actor_label))
+    outage = outage_start(reason=reason, actor=_trainer(actor))
     # The sandbox API is really cut off from its primary database until step 5: every web process
     # answers from the intake store alone (202 receipts, 503 database_unavailable for the rest).
     token_copies_reconcile()  # what the beat task keeps true: intake knows every active token
@@ -161,7 +236,7 @@ def _step_outage(drill: Drill, actor_label: str) -> dict[str, Any]:
     return {"outage_id": str(outage.pk), "primary_cut_off": True, "_state": {"outage_id": str(outage.pk)}}
 
 
-def _step_buffer(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_buffer(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     """Tea exporters keep submitting: each body goes through the real intake middleware."""
     from django.test import RequestFactory
     from rest_framework.authtoken.models import Token
@@ -193,22 +268,22 @@ def _not_buffered(request: Any) -> Any:
     return JsonResponse({"detail": "not in contingency: nothing buffered"}, status=409)
 
 
-def _step_restore(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_restore(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     from intake.breaker import primary_cutoff_lift
     from maintenance.services import outage_end
 
     _move(RESTORED, actor_label)
     primary_cutoff_lift()
-    outage = outage_end(actor=_trainer(actor_label), reason="Service restored (drill)")
+    outage = outage_end(actor=_trainer(actor), reason="Service restored (drill)")
     ended = outage.ended_at or clock.now()
     return {"outage_id": str(outage.pk), "length_hours": round((ended - outage.started_at).total_seconds() / 3600, 1)}
 
 
-def _step_replay(drill: Drill, actor_label: str) -> dict[str, Any]:
+def _step_replay(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     from maintenance.services import replay_buffered
     from risk.services import risk_assessments_create
 
-    report = replay_buffered(actor=_trainer(actor_label))
+    report = replay_buffered(actor=_trainer(actor))
     from declarations.models import Declaration
 
     # Scoring runs on workers in production; the drill scores synchronously so lanes show at once.
@@ -220,7 +295,7 @@ def _step_replay(drill: Drill, actor_label: str) -> dict[str, Any]:
             "errored": report.errored, "remaining": report.remaining}
 
 
-_STEPS: dict[int, Callable[[Drill, str], dict[str, Any]]] = {
+_STEPS: dict[int, Callable[[Drill, str, Any], dict[str, Any]]] = {
     1: _step_announce, 2: _step_window_active, 3: _step_outage, 4: _step_buffer, 5: _step_restore,
     6: _step_replay,
 }

@@ -72,10 +72,10 @@ def test_outage_command_start_status_end(clock, notices, monkeypatch):
     assert _run("outage", "start", "--reason", "Fibre cut").startswith("outage ")
     assert "outage: " in _run("outage", "status")
     clock.advance(hours=2)
-    assert "ended after 2:00:00" in _run("outage", "end")
+    assert "ended at 2026-12-01T14:00:00+03:00 after 2h 00m" in _run("outage", "end", "--yes")
     assert Outage.objects.get().status == OutageStatus.ENDED
     with pytest.raises(CommandError, match="no_active_outage"):
-        _run("outage", "end")
+        _run("outage", "end", "--yes")
 
 
 @shared_task(bind=True, name="tests.maintenance.clearance_step")
@@ -191,7 +191,8 @@ def test_admin_declares_and_ends_an_outage(clock, client, notices, monkeypatch):
     assert client.post("/admin/maintenance/outage/add/", {"reason": "Power"}).status_code == 302
     outage = Outage.objects.get()
     assert (outage.status, outage.started_by) == (OutageStatus.ACTIVE, user)
-    client.post("/admin/maintenance/outage/", {"action": "end_outages", "_selected_action": [str(outage.id)]})
+    client.post("/admin/maintenance/outage/", {"action": "end_outages", "_selected_action": [str(outage.id)],
+                                               "confirm": "yes"})
     outage.refresh_from_db()
     assert (outage.status, outage.ended_by) == (OutageStatus.ENDED, user)
     assert outage.report.submissions == 0

@@ -19,21 +19,6 @@ from sandbox.report import agent_report, officer_report
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def drill_world(sandbox, tmp_path):
-    from maintenance import snapshot
-
-    sandbox.RECEIPT_SIGNING_KEY = ""
-    sandbox.RECEIPT_SIGNING_KEY_AUTOGENERATE = True
-    sandbox.RECEIPT_SIGNING_KEY_FILE = str(tmp_path / "receipt_key")
-    sandbox.MAINTENANCE_CACHE_SECONDS = 0
-    sandbox.MAINTENANCE_SNAPSHOT_MAX_AGE_SECONDS = 0
-    snapshot.store.invalidate()
-    call_command("sandbox", "seed", "--scenario", "outage-drill", "--seed", "4", "--no-progress")
-    yield sandbox
-    snapshot.store.invalidate()
-
-
 def _step(capsys, *args: str) -> dict:
     capsys.readouterr()
     call_command("sandbox", "drill", *args, "--format", "json")

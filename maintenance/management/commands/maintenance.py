@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from core import clock
 from core.exceptions import ApplicationError
 from maintenance import selectors, services
+from maintenance.display import eat_iso
 from maintenance.enums import WindowMode, WindowScope
 
 from ._common import actor_for, command_error, parse_iso
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             elif action == "extend":
                 window = services.window_extend(window_id=options["id"], until=parse_iso(options["until"], "--until"),
                                                 reason=options["reason"], actor=actor)
-                self.stdout.write(f"extended {window.id} until {timezone.localtime(window.ends_at).isoformat()}")
+                self.stdout.write(f"extended {window.id} until {eat_iso(window.ends_at)}")
             elif action == "cancel":
                 window = services.window_cancel(window_id=options["id"], reason=options["reason"], actor=actor)
                 self.stdout.write(f"cancelled {window.id}")
@@ -63,7 +63,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _line(window: Any) -> str:
-        start = timezone.localtime(window.starts_at).isoformat()
-        end = timezone.localtime(window.ends_at).isoformat()
+        start, end = eat_iso(window.starts_at), eat_iso(window.ends_at)
         flag = " emergency" if window.emergency else ""
         return f"{start} -> {end} scope={window.scope} mode={window.mode}{flag} reason={window.reason!r}"

@@ -6,10 +6,10 @@ import getpass
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from core import clock
 from core.exceptions import ApplicationError
+from maintenance.display import eat_iso
 
 from ... import clock as sandbox_clock
 
@@ -57,5 +57,5 @@ class Command(BaseCommand):
         else:
             now = clock.now()
         offset = clock.offset()
-        self.stdout.write(f"sandbox clock: {timezone.localtime(now).isoformat()} "
-                          f"(offset {offset.total_seconds():+.0f} s)")
+        moved = sandbox_clock.offset_text(offset) or "real time"
+        self.stdout.write(f"sandbox clock: {eat_iso(now)} ({moved}; offset {offset.total_seconds():+.0f} s)")
