@@ -122,11 +122,13 @@ else:
 
     # Bounded waits when the primary goes away (docs/maintenance.md, "When the database is down"):
     # a refused or silent server costs at most DB_CONNECT_TIMEOUT seconds to notice, and a statement
-    # hung on a dead server at most DB_STATEMENT_TIMEOUT_MS (0 = off; long jobs may set it higher).
+    # hung on a dead server, in a WEB process, at most DB_STATEMENT_TIMEOUT_MS (below).
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
-    _statement_timeout = env.int("DB_STATEMENT_TIMEOUT_MS", default=0)
-    if _statement_timeout:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_timeout}"
+
+# PostgreSQL `statement_timeout` of the primary, for web processes only (core/process_role.py: set
+# by config.wsgi / config.asgi when a connection opens). Workers, beat and management commands (the
+# replay, deadline shifts, migrations) run long statements by design and get none. 0 = off.
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
 
 # The contingency intake store (app `intake`, router below): a database of its own, so agents keep
 # lodging, with signed receipts, while the primary is away. Embedded default: an SQLite file in
