@@ -438,6 +438,12 @@ DECLARATION_PAID_TASK = "risk.advance_clearance"
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.
 PAYMENT_DUE_DAYS = env.int("PAYMENT_DUE_DAYS", default=5)
+# Late-payment interest on unpaid tax past the payment due date: Tax Procedures Act 2015 s.38,
+# "one percent per month or part thereof on the amount of unpaid tax" (declarations/interest.py).
+# RATE per month; RULE `month_or_part` (s.38: a month begun counts whole) or `whole_months`.
+LATE_PAYMENT_INTEREST_RATE = env.str("LATE_PAYMENT_INTEREST_RATE", default="0.01")
+LATE_PAYMENT_INTEREST_RULE = env.str("LATE_PAYMENT_INTEREST_RULE", default="month_or_part")
+CELERY_BEAT_SCHEDULE["declarations-record-interest"] = {"task": "declarations.record_interest", "schedule": 3600.0}
 # Shared secret of the bank's HMAC-SHA256 callback signature (X-Forodha-Signature over timestamp,
 # nonce and body; docs/declarations.md). The default is refused outside sandboxes/dev/tests.
 BANK_CALLBACK_SECRET = env.str("BANK_CALLBACK_SECRET", default="insecure-bank-callback-secret")

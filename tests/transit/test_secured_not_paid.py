@@ -123,12 +123,13 @@ def test_scoring_is_enough_to_move_an_assessed_im8_on(world, bond):
 
 
 def test_home_use_still_needs_payment_before_release():
-    assert transition_allowed("assessed", "released", "IM8")
-    assert transition_allowed("assessed", "under_control", "IM8")
-    assert not transition_allowed("assessed", "released", "IM4")
-    assert not transition_allowed("assessed", "under_control", "IM4")
+    # nothing to pay (IM8 secured by bond, or assessed at 0): no payment step; otherwise paid first
+    assert transition_allowed("assessed", "released", no_payment_step=True)
+    assert transition_allowed("assessed", "under_control", no_payment_step=True)
+    assert not transition_allowed("assessed", "released", no_payment_step=False)
+    assert not transition_allowed("assessed", "under_control", no_payment_step=False)
     assert not transition_allowed("assessed", "released")
-    assert not transition_allowed("registered", "released", "IM8")
+    assert not transition_allowed("registered", "released", no_payment_step=True)
 
 
 def test_bond_insufficient_problem_carries_its_figures_as_top_level_members(world):
