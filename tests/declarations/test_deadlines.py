@@ -239,7 +239,7 @@ def test_a_chunked_shift_moves_each_declaration_once(client, world, pinned_clock
     lodged = [_lodge(client, world, local_reference=f"CHUNK-{n}") for n in range(3)]
     pinned_clock.move_to(_at(27))
     outage_start(reason="down", actor=None)
-    pinned_clock.move_to(_at(28))
+    pinned_clock.move_to(_at(28) - dt.timedelta(minutes=1))  # a day (a few ms over would round up to 2)
     outage = outage_end(actor=None)
 
     shift = deadlines_shift(shift_id=DeadlineShift.objects.get(period=f"outage:{outage.pk}").pk, chunk=2)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from core import clock
 from core.exceptions import Conflict
 from declarations.lifecycle import transition_allowed
-from declarations.models import Assessment, Declaration, ESlip, Payment
+from declarations.models import Assessment, Declaration, DeclarationEvent, ESlip, Payment
 from notifications.models import Notification
 from risk.models import ReleaseOrder, RiskAssessment
 from risk.services import clearance_advance
@@ -60,6 +60,9 @@ def test_an_im8_is_assessed_for_the_taxes_at_risk_but_nothing_is_payable(world, 
     assert lodged["payment_due_date"] is None
     assert declaration.payment_due_date is None
     assert ESlip.objects.get(declaration=declaration).amount == Decimal("0.00")
+    # the one no-payment rule (IM8 and KES 0.00 alike) records why there is no payment step
+    assert DeclarationEvent.objects.get(declaration=declaration, kind="nothing_to_pay").reason == (
+        f"nothing to pay: {secured_by}")
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00") - total
     # and both notices quote the entry number (it is taken last in the lodging transaction)
     subjects = dict(Notification.objects.filter(agent=world.agent, declaration_id=declaration.pk)
