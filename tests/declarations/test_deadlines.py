@@ -8,10 +8,12 @@ The clock is pinned at Wed 25 Nov 2026 10:00 EAT: a declaration lodged then is d
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from core import clock
@@ -19,6 +21,7 @@ from core.audit import verify_chain
 from declarations.enums import EventKind
 from declarations.interest import late_interest, months_late
 from declarations.models import DeadlineShift, Declaration, DeclarationEvent, ESlip, Payment
+from declarations.services import bank_callback_headers
 from declarations.services.deadlines import deadlines_shift, interest_record
 from maintenance.models import MaintenanceWindow
 from maintenance.services import outage_end, outage_start, window_schedule, windows_advance
@@ -310,3 +313,32 @@ def test_an_import_with_tax_still_needs_its_payment(client, world):
 
     assert clearance_advance(declaration_id=lodged["id"]).action == "waiting_payment"
     assert _events(lodged["id"], EventKind.NOTHING_TO_PAY) == []
+
+
+@override_settings(BANK_CALLBACK_SECRET="s3cret")
+def test_a_bank_confirmation_owes_the_interest_of_the_day_it_was_paid(client, world, pinned_clock):
+    # given an e-slip due 30 Nov, confirmed by the bank on 2 Dec for a payment made on 30 Nov (on time)
+    lodged = _lodge(client, world)
+    pinned_clock.move_to(_at(2, 12))
+    body = {"eslip_reference": lodged["eslip"]["reference"], "amount": lodged["eslip"]["amount"],
+            "currency": "KES", "bank_reference": "KCB-LATE-1", "paid_at": _at(30, 11, 15).isoformat()}
+
+    def confirm(body: dict[str, Any]) -> Any:
+        raw = json.dumps(body).encode()
+        return APIClient().generic("POST", "/api/v1/payments/bank-callback", raw, content_type="application/json",
+                                   **{"HTTP_" + k.upper().replace("-", "_"): v
+                                      for k, v in bank_callback_headers(raw).items()})
+
+    # a payment made on 1 Dec (1 day late) for the e-slip's amount alone falls short by a month of interest
+    late = confirm({**body, "paid_at": _at(1, 12, 9).isoformat(), "bank_reference": "KCB-LATE-0"})
+    assert late.status_code == 400
+    total = Decimal(lodged["eslip"]["amount"])
+    assert late.json()["amount_due"] == f"{total + _one_percent(total):.2f}"
+
+    # when the bank confirms the one paid on the due date (two days late to confirm)
+    response = confirm(body)
+
+    # then the e-slip's amount is the whole amount due: no interest for a payment made on time
+    assert response.status_code == 201, response.json()
+    assert Payment.objects.get(declaration_id=lodged["id"]).amount == Decimal(lodged["eslip"]["amount"])
+    assert _events(lodged["id"], EventKind.INTEREST_ACCRUED) == []
