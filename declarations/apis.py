@@ -27,8 +27,10 @@ from core.serializers import MoneyField, StrictSerializer
 from . import openapi as ex
 from . import selectors, services
 from .enums import Status
+from .interest import LateInterest
 from .models import Assessment, Declaration, ESlip, Payment
 from .serializers import DeclarationInSerializer
+from .services.deadlines import interest_for
 
 TAGS = ["declarations"]
 _problem = problem()
@@ -47,7 +49,17 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def render_assessment(assessment: Assessment | None, lines: list[Any] | None = None) -> dict[str, Any] | None:
+def render_interest(interest: LateInterest) -> dict[str, Any]:
+    """Late-payment interest as of today (computed at read: declarations.services.deadlines)."""
+    return {"as_of": interest.as_of.isoformat(),
+            "due_date": interest.due_date.isoformat() if interest.due_date else None,
+            "months": interest.months, "rate_per_month": f"{interest.rate}", "rule": interest.rule,
+            "base": _money(interest.base), "per_month": _money(interest.per_month), "amount": _money(interest.amount),
+            "lines": interest.lines(), "legal_basis": interest.legal_basis}
+
+
+def render_assessment(assessment: Assessment | None, lines: list[Any] | None = None,
+                      interest: LateInterest | None = None) -> dict[str, Any] | None:
     if assessment is None:
         return None
     lines = list(assessment.lines.all()) if lines is None else lines
@@ -62,19 +74,32 @@ def render_assessment(assessment: Assessment | None, lines: list[Any] | None = N
         "lines": [{"line_no": line.line_no, "tax": line.tax, "base": _money(line.base), "rule": line.rule,
                    "amount": _money(line.amount), "legal_basis": line.legal_basis,
                    "exchange_rates": line.exchange_rates} for line in lines],
+        **({"late_payment_interest": render_interest(interest)} if interest is not None else {}),
     }
 
 
-def render_eslip(eslip: ESlip | None, lines: list[Any] | None = None) -> dict[str, Any] | None:
-    """The payment slip; `lines` (the assessment it was issued for) itemise what is paid and why."""
+def render_eslip(eslip: ESlip | None, lines: list[Any] | None = None,
+                 interest: LateInterest | None = None) -> dict[str, Any] | None:
+    """The payment slip; `lines` (the assessment it was issued for) itemise what is paid and why,
+    then one line per month of late-payment interest; `amount_due` = amount + interest (what a
+    payment made today must match)."""
     if eslip is None:
         return None
-    # IM8 (secured by bond): amount 0.00, no due date, `secured_by` names the bond.
+    interest_amount = interest.amount if interest is not None else Decimal("0.00")
+    interest_lines = [{"line_no": 0, "tax": "late_payment_interest", "amount": line["amount"],
+                       "rule": f"{interest.rate * 100:.2f} % of KES {interest.base} unpaid tax, month {line['month']} "
+                               f"(from {line['from']})", "legal_basis": interest.legal_basis}
+                      for line in interest.lines()] if interest is not None else []
+    # Nothing to pay (IM8 secured by bond, or assessed at 0.00): amount 0.00 and no due date;
+    # `secured_by` names the bond.
     return {"reference": eslip.reference, "amount": _money(eslip.amount), "currency": eslip.currency,
-            "due_date": None if eslip.secured_by else eslip.due_date.isoformat(),
+            "due_date": None if eslip.secured_by or eslip.amount <= 0 else eslip.due_date.isoformat(),
             "secured_by": eslip.secured_by or None,
+            "late_payment_interest": _money(interest_amount),
+            "amount_due": _money(eslip.amount + interest_amount),
             "lines": [{"line_no": line.line_no, "tax": line.tax, "amount": _money(line.amount),
-                       "rule": line.rule, "legal_basis": line.legal_basis} for line in (lines or [])]}
+                       "rule": line.rule, "legal_basis": line.legal_basis} for line in (lines or [])]
+            + interest_lines}
 
 
 def render_payment(payment: Payment | None) -> dict[str, Any] | None:
@@ -94,6 +119,11 @@ def render_declaration(declaration: Declaration) -> dict[str, Any]:
     except Payment.DoesNotExist:
         payment = None
     pending = next((r for r in declaration.amendment_requests.all() if r.status == "pending"), None)
+    # Late-payment interest as of today (zero without an e-slip: nothing billed yet).
+    billed = None
+    if eslip is not None:
+        billed = assessment if assessment is not None and eslip.assessment_id == assessment.pk else eslip.assessment
+    interest = interest_for(declaration=declaration, assessment=billed, paid=payment is not None or eslip is None)
     return {
         "id": str(declaration.pk),
         "entry_number": declaration.entry_number,
@@ -106,10 +136,10 @@ def render_declaration(declaration: Declaration) -> dict[str, Any]:
         "late_entry": declaration.late_entry,
         "payment_due_date": declaration.payment_due_date.isoformat() if declaration.payment_due_date else None,
         "declaration": declaration.body,
-        "assessment": render_assessment(assessment),
+        "assessment": render_assessment(assessment, interest=interest),
         "eslip": render_eslip(eslip, list(assessment.lines.all())
                               if assessment is not None and eslip is not None
-                              and eslip.assessment_id == assessment.pk else None),
+                              and eslip.assessment_id == assessment.pk else None, interest=interest),
         "payment": render_payment(payment),
         "pending_amendment": None if pending is None else {
             "id": str(pending.pk), "changed_fields": pending.changed_fields,

@@ -91,6 +91,9 @@ class EventKind(models.TextChoices):
     DOCUMENT_UPLOADED = "document_uploaded", "Document uploaded"
     QUERY_ANSWERED = "query_answered", "Query answered by the agent"
     GATE_EVENT = "gate_event", "Terminal gate event"
+    NOTHING_TO_PAY = "nothing_to_pay", "Nothing to pay: no payment step"
+    DEADLINE_MOVED = "deadline_moved", "Payment deadline moved by an outage"
+    INTEREST_ACCRUED = "interest_accrued", "Late-payment interest accrued"
 
 
 class AmendmentStatus(models.TextChoices):

@@ -7,6 +7,9 @@ from Registered to Under Control (KRA iCMS user guide).
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from core.exceptions import Conflict, error
 
 from .enums import Status
@@ -36,37 +39,53 @@ AMENDABLE: frozenset[str] = frozenset({S.REGISTERED, S.ASSESSED, S.PAID, S.UNDER
 TAX_AMENDABLE: frozenset[str] = frozenset({S.REGISTERED, S.ASSESSED, S.QUERIED})
 TERMINAL: frozenset[str] = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 
-# Secured, not paid (docs/transit.md): under the EAC Single Customs Territory an IM8 transit is
-# assessed for the taxes at risk, but those taxes are SECURED by the regional bond reserved at
-# lodging (EACCMA 2004 s.85 and s.136), not paid in Kenya. Such a declaration has no payment step:
-# from `assessed` it goes to control or release like a paid one. Nothing is due unless the movement
-# fails (then the bond principal is asked to pay: `transit.services.bond_demand`).
+# No payment step: ONE rule for everything with nothing to pay (docs/declarations.md, "Nothing to
+# pay"). Two cases meet it:
+# - secured, not paid (docs/transit.md): under the EAC Single Customs Territory an IM8 transit is
+#   assessed for the taxes at risk, but those taxes are SECURED by the regional bond reserved at
+#   lodging (EACCMA 2004 s.85 and s.136), not paid in Kenya. Nothing is due unless the movement
+#   fails (then the bond principal is asked to pay: `transit.services.bond_demand`);
+# - assessed at KES 0.00 (an export, goods of EAC origin, an exemption): there is nothing to pay.
+# Such a declaration gets no payment due date (`payment_due_date` null: that IS the stored mark,
+# set when it is assessed) and from `assessed` goes to control or release like a paid one, with a
+# `nothing_to_pay` event saying why. A KES 0.00 "payment" is refused.
 SECURED_REGIMES: frozenset[str] = frozenset({"IM8"})
-SECURED_TRANSITIONS: dict[str, frozenset[str]] = {
+NO_PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     S.ASSESSED: frozenset({S.UNDER_CONTROL, S.RELEASED}),
 }
+SECURED_TRANSITIONS = NO_PAYMENT_TRANSITIONS  # the name before zero totals joined the rule
 
 
-def clearable(status: str, regime: str | None) -> bool:
-    """Ready for selectivity-driven clearance: paid, or assessed under a regime secured by bond."""
-    return status == S.PAID or (status == S.ASSESSED and regime in SECURED_REGIMES)
+def nothing_to_pay(*, regime: str | None, total: Decimal) -> bool:
+    """THE rule, applied when a declaration is assessed: secured by bond, or nothing assessed."""
+    return regime in SECURED_REGIMES or total <= 0
 
 
-def transition_allowed(from_status: str, to_status: str, regime: str | None = None) -> bool:
+def no_payment_step(declaration: Any) -> bool:
+    """A lodged declaration assessed with nothing to pay (no payment due date, see above)."""
+    return declaration.lodged_at is not None and declaration.payment_due_date is None
+
+
+def clearable(status: str, *, no_payment_step: bool) -> bool:
+    """Ready for selectivity-driven clearance: paid, or assessed with nothing to pay."""
+    return status == S.PAID or (status == S.ASSESSED and no_payment_step)
+
+
+def transition_allowed(from_status: str, to_status: str, *, no_payment_step: bool = False) -> bool:
     if to_status in TRANSITIONS.get(from_status, frozenset()):
         return True
-    return regime in SECURED_REGIMES and to_status in SECURED_TRANSITIONS.get(from_status, frozenset())
+    return no_payment_step and to_status in NO_PAYMENT_TRANSITIONS.get(from_status, frozenset())
 
 
-def transition_check(from_status: str, to_status: str, regime: str | None = None) -> None:
+def transition_check(from_status: str, to_status: str, *, no_payment_step: bool = False) -> None:
     """The one guard: raise Conflict `illegal_transition` unless the table allows the move."""
-    if not transition_allowed(from_status, to_status, regime):
+    if not transition_allowed(from_status, to_status, no_payment_step=no_payment_step):
         raise Conflict(
             detail=f"A declaration cannot go from {from_status!r} to {to_status!r}.",
             code="illegal_transition",
             errors=[error("illegal_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
             extra={"from": str(from_status), "to": str(to_status),
                    "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset())
-                                     | (SECURED_TRANSITIONS.get(from_status, frozenset())
-                                        if regime in SECURED_REGIMES else frozenset()))},
+                                     | (NO_PAYMENT_TRANSITIONS.get(from_status, frozenset())
+                                        if no_payment_step else frozenset()))},
         )

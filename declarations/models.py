@@ -455,3 +455,31 @@ class ImportDeclarationForm(models.Model):
 
     def __str__(self) -> str:
         return f"IDF {self.number} ({self.importer_pin})"
+
+
+class DeadlineShift(models.Model):
+    """One contingency period's move of payment due dates (docs/declarations.md, "Deadlines").
+
+    Created in the transaction that ends the period (maintenance.periods subscriber), once per
+    period (`period` is unique); the shift itself runs later, in chunks, on a worker. `cursor` is
+    the last declaration id moved: each chunk locks the next declarations after it, moves them,
+    writes their events and advances the cursor in ONE transaction, so an interrupted shift resumes
+    where it stopped and no declaration moves twice. `done_at` set: every declaration moved.
+    """
+
+    period = models.CharField(max_length=64, unique=True, help_text="outage:<id> or window:<id>")
+    source = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    days = models.PositiveIntegerField(help_text="The period's length in whole days, rounded up.")
+    first_due_date = models.DateField(help_text="Due dates on or after this day (the start, EAT) move.")
+    cursor = models.UUIDField(null=True, blank=True)
+    moved = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.period}: +{self.days} d from {self.first_due_date} ({self.moved} moved)"

@@ -27,7 +27,7 @@ from .serializers import DeclarationOutSerializer
 DEMO_AGENT = "pwani-clearing"
 DEMO_IMPORTER_PIN = "P093015838Y"  # a trader of the first agent, consignee of DEMO_FREE_BL
 DEMO_OTHER_FIRMS_PIN = "P093031676W"  # a trader of the second agent (kilindini-freight)
-DEMO_EXAMPLE_IDF = "E26433401674"  # raised last by the demo seed for these examples (KES 250,000, 8708.99)
+DEMO_EXAMPLE_IDF = "E26871353769"  # raised last by the demo seed for these examples (KES 250,000, 8708.99)
 DEMO_FREE_BL = "SBX00420000001"  # MSC ANNA, discharged at MBA: 389 cartons of spare parts, 10,892 kg,
 #                                   only declared by the draft below (a draft reserves nothing)
 DEMO_DRAFT_ID = "6dfb37f1-4a8e-4051-8285-37d096271c76"  # PWN-000002, the whole of DEMO_FREE_BL

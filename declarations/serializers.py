@@ -233,6 +233,28 @@ class TotalsOutSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+class InterestLineOutSerializer(serializers.Serializer):
+    month = serializers.IntegerField()
+    # "from" is a Python keyword: declared through the fields mapping below.
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+InterestLineOutSerializer._declared_fields["from"] = serializers.DateField(help_text="The day the month began")
+
+
+class LateInterestOutSerializer(serializers.Serializer):
+    as_of = serializers.DateField(help_text="Today (East Africa Time): interest is computed when read")
+    due_date = serializers.DateField(allow_null=True)
+    months = serializers.IntegerField(help_text="Months late, a month begun counting whole (TPA 2015 s.38)")
+    rate_per_month = serializers.DecimalField(max_digits=8, decimal_places=4)
+    rule = serializers.ChoiceField(choices=["month_or_part", "whole_months"])
+    base = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="The unpaid tax")
+    per_month = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    lines = InterestLineOutSerializer(many=True)
+    legal_basis = serializers.CharField()
+
+
 class AssessmentOutSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     currency = serializers.CharField(help_text="Always KES")
@@ -241,13 +263,18 @@ class AssessmentOutSerializer(serializers.Serializer):
     exchange_rate_date = serializers.DateField(allow_null=True, help_text="Null for KES declarations")
     totals = TotalsOutSerializer()
     lines = AssessmentLineOutSerializer(many=True)
+    late_payment_interest = LateInterestOutSerializer(help_text="Unpaid tax past its due date (TPA 2015 s.38)")
 
 
 class ESlipOutSerializer(serializers.Serializer):
     reference = serializers.CharField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField()
-    due_date = serializers.DateField(allow_null=True, help_text="None when nothing is payable (IM8)")
+    due_date = serializers.DateField(allow_null=True, help_text="None when nothing is payable (IM8, assessed at 0)")
+    late_payment_interest = serializers.DecimalField(max_digits=18, decimal_places=2,
+                                                     help_text="Interest owed today (TPA 2015 s.38)")
+    amount_due = serializers.DecimalField(max_digits=18, decimal_places=2,
+                                          help_text="amount + late-payment interest: what a payment today must be")
     secured_by = serializers.CharField(allow_null=True, help_text="IM8 transit: the regional bond that "
                                                                   "secures the taxes at risk (nothing payable)")
     lines = ESlipLineOutSerializer(many=True, help_text="What is paid, line by line, with its legal basis")

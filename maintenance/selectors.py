@@ -86,3 +86,14 @@ def aeo_active_pins(pins: Iterable[str], on: dt.date) -> set[str]:
                .filter(trader__pin__in=wanted, status=AEOProfile.Status.ACTIVE, valid_from__lte=on)
                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
                .values_list("trader__pin", flat=True))
+
+
+def contingency_since(now: dt.datetime) -> dt.datetime | None:
+    """When the contingency in force at `now` began (a declared outage or an active buffer window;
+    the earliest of both), or None. Payment due dates on or after it will move when it ends, so
+    nothing falling due from then on is late meanwhile (declarations: late-payment interest)."""
+    starts = list(Outage.objects.filter(status=OutageStatus.ACTIVE).values_list("started_at", flat=True))
+    window = active_window(now)
+    if window is not None and window.mode == WindowMode.BUFFER:
+        starts.append(window.starts_at)
+    return min(starts) if starts else None

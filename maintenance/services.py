@@ -62,6 +62,7 @@ from .models import (
     OutageReport,
     ReplayLedger,
 )
+from .periods import ContingencyPeriod, period_ended
 from .receipts import sign_receipt
 from .redispatch import lodge_redispatched
 from .selectors import aeo_active_pins, overlapping_windows
@@ -253,6 +254,9 @@ def _sync_with_clock(window: MaintenanceWindow, *, now: dt.datetime, actor: Acto
     if moves:
         window.updated_at = now
         window.save(update_fields=["status", "updated_at"])
+        if WindowStatus.COMPLETED in moves and window.mode == WindowMode.BUFFER:
+            period_ended(ContingencyPeriod(kind="window", id=window.pk, source="buffer_window",
+                                           started_at=window.starts_at, ended_at=window.ends_at))
     return moves
 
 
@@ -322,6 +326,10 @@ def window_cancel(*, window_id: Any, reason: str, actor: Actor) -> MaintenanceWi
         window.save(update_fields=fields)
         _window_event(window, kind=WindowEventKind.CANCELLED, from_status=from_status,
                       to_status=WindowStatus.CANCELLED, actor=actor, reason=reason, payload=payload, now=now)
+        if from_status == WindowStatus.ACTIVE and window.mode == WindowMode.BUFFER:
+            # It did happen, from its start to now: the same relief as a completed one.
+            period_ended(ContingencyPeriod(kind="window", id=window.pk, source="buffer_window",
+                                           started_at=window.starts_at, ended_at=window.ends_at))
         notify.broadcast_to_agents(
             kind=NOTICE_KIND,
             subject=f"Maintenance of {_iso(window.starts_at)} cancelled: {reason.strip()}",
@@ -403,6 +411,8 @@ def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outa
                                    payload={"length_seconds": (now - outage.started_at).total_seconds()},
                                    created_at=now)
         outage_report_refresh(outage=outage, now=now)
+        period_ended(ContingencyPeriod(kind="outage", id=outage.pk, source=outage.source,
+                                       started_at=outage.started_at, ended_at=now))
         notify.broadcast_to_agents(
             kind=NOTICE_KIND,
             subject="Lodging is back; buffered submissions are being replayed",
@@ -460,6 +470,8 @@ def outage_recover_detected(*, actor: Actor, now: dt.datetime | None = None) -> 
                     payload={**detail, "length_seconds": (ended_at - episode.first_failure_at).total_seconds(),
                              "submissions": report.submissions},
                     created_at=ended_at)
+                period_ended(ContingencyPeriod(kind="outage", id=outage.pk, source=outage.source,
+                                               started_at=outage.started_at, ended_at=ended_at))
                 notify.broadcast_to_agents(
                     kind=NOTICE_KIND,
                     subject="The database is back; submissions buffered during the outage are being replayed",

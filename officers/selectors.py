@@ -209,6 +209,7 @@ class DeclarationDetail:
     queries: list[Any] = field(default_factory=list)  # the officer/agent conversation (AgentQuery)
     gate_events: list[Any] = field(default_factory=list)
     valuation: list[Any] = field(default_factory=list)  # officers.valuation.ValuationRow per valued item
+    interest: Any | None = None  # late-payment interest owed today (declarations.interest.LateInterest)
 
 
 @dataclass(frozen=True)
@@ -285,13 +286,19 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     from .valuation import valuation_comparison
 
     valuation = valuation_comparison(declaration=declaration, items=items)
+
+    from declarations.services.deadlines import interest_for
+
+    eslip = declaration.eslips.filter(is_current=True).select_related("assessment").first()
+    interest = interest_for(declaration=declaration, assessment=eslip.assessment if eslip else None,
+                            paid=payment is not None or eslip is None)
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
         risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
         history=history(events, risk_score=risk.score if risk is not None else None),
-        files=files, queries=queries, gate_events=gate_events, valuation=valuation,
+        files=files, queries=queries, gate_events=gate_events, valuation=valuation, interest=interest,
     )
 
 

@@ -98,7 +98,6 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     from django.db.models import Q
 
     from config.celery import app
-    from declarations.lifecycle import SECURED_REGIMES
     from declarations.models import Declaration
 
     cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
@@ -111,8 +110,9 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     )
     for start in range(0, len(unscored), 50):
         app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
-    # Ready for clearance: paid, or assessed under a regime secured by bond (IM8, no payment step).
-    ready = Q(status="paid") | Q(status="assessed", regime__in=SECURED_REGIMES)
+    # Ready for clearance: paid, or assessed with nothing to pay (no payment due date: IM8 secured
+    # by bond, or assessed at KES 0.00; declarations.lifecycle.no_payment_step).
+    ready = Q(status="paid") | Q(status="assessed", payment_due_date__isnull=True)
     stuck = list(
         Declaration.objects.filter(ready, risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
             "pk", flat=True

@@ -453,11 +453,14 @@ class WorldBuilder:
         return outcome.assessment.lane
 
     def pay(self, firm: Firm, declaration: Any) -> Any:
+        from declarations.lifecycle import no_payment_step
         from declarations.models import ESlip
         from declarations.services import declaration_pay
 
         eslip = ESlip.objects.get(declaration_id=declaration.pk, is_current=True)
-        method = self.rng.choice(("mpesa", "bank_transfer", "rtgs"))
+        method = self.rng.choice(("mpesa", "bank_transfer", "rtgs"))  # drawn either way: same seed, same world
+        if no_payment_step(declaration):
+            return None  # nothing to pay (a tea export at KES 0.00, an IM8): no payment step
         return declaration_pay(declaration_id=declaration.pk, agent=firm.agent, amount=eslip.amount,
                                currency=eslip.currency, method=method, actor=firm.staff_user)
 

@@ -122,11 +122,13 @@ else:
 
     # Bounded waits when the primary goes away (docs/maintenance.md, "When the database is down"):
     # a refused or silent server costs at most DB_CONNECT_TIMEOUT seconds to notice, and a statement
-    # hung on a dead server at most DB_STATEMENT_TIMEOUT_MS (0 = off; long jobs may set it higher).
+    # hung on a dead server, in a WEB process, at most DB_STATEMENT_TIMEOUT_MS (below).
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=2)
-    _statement_timeout = env.int("DB_STATEMENT_TIMEOUT_MS", default=0)
-    if _statement_timeout:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_timeout}"
+
+# PostgreSQL `statement_timeout` of the primary, for web processes only (core/process_role.py: set
+# by config.wsgi / config.asgi when a connection opens). Workers, beat and management commands (the
+# replay, deadline shifts, migrations) run long statements by design and get none. 0 = off.
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=15000)
 
 # The contingency intake store (app `intake`, router below): a database of its own, so agents keep
 # lodging, with signed receipts, while the primary is away. Embedded default: an SQLite file in
@@ -441,6 +443,12 @@ DECLARATION_PAID_TASK = "risk.advance_clearance"
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.
 PAYMENT_DUE_DAYS = env.int("PAYMENT_DUE_DAYS", default=5)
+# Late-payment interest on unpaid tax past the payment due date: Tax Procedures Act 2015 s.38,
+# "one percent per month or part thereof on the amount of unpaid tax" (declarations/interest.py).
+# RATE per month; RULE `month_or_part` (s.38: a month begun counts whole) or `whole_months`.
+LATE_PAYMENT_INTEREST_RATE = env.str("LATE_PAYMENT_INTEREST_RATE", default="0.01")
+LATE_PAYMENT_INTEREST_RULE = env.str("LATE_PAYMENT_INTEREST_RULE", default="month_or_part")
+CELERY_BEAT_SCHEDULE["declarations-record-interest"] = {"task": "declarations.record_interest", "schedule": 3600.0}
 # Shared secret of the bank's HMAC-SHA256 callback signature (X-Forodha-Signature over timestamp,
 # nonce and body; docs/declarations.md). The default is refused outside sandboxes/dev/tests.
 BANK_CALLBACK_SECRET = env.str("BANK_CALLBACK_SECRET", default="insecure-bank-callback-secret")

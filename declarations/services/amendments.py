@@ -18,7 +18,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, PreconditionFailed, ValidationFailed, error
 
 from ..enums import AmendmentStatus, EventKind, Status
-from ..lifecycle import AMENDABLE, TAX_AMENDABLE
+from ..lifecycle import AMENDABLE, TAX_AMENDABLE, nothing_to_pay
 from ..models import (
     AmendmentRequest,
     Assessment,
@@ -28,7 +28,7 @@ from ..models import (
     DeclarationVersion,
     ESlip,
 )
-from .common import event_record, money, notify_agent, status_payload
+from .common import actor_label, event_record, money, notify_agent, status_payload
 from .lodging import (
     ALTERATION_FEE_BASIS,
     assessment_store,
@@ -342,8 +342,20 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
         paid_amount = payment.amount if payment is not None else Decimal("0.00")
         extra["difference_kes"] = str(assessment.total - paid_amount)
     else:
-        eslip_issue(declaration=declaration, assessment=assessment,
-                    due_date=declaration.payment_due_date or clock.today())
+        # The due date stays the one the current e-slip carries (also for one with nothing to pay,
+        # which keeps its would-be date); the new total decides whether a payment step remains.
+        current_due = (ESlip.objects.filter(declaration=declaration, is_current=True)
+                       .values_list("due_date", flat=True).first())
+        due = declaration.payment_due_date or current_due or clock.today()
+        eslip_issue(declaration=declaration, assessment=assessment, due_date=due)
+        had_payment_step = declaration.payment_due_date is not None
+        declaration.payment_due_date = (None if nothing_to_pay(regime=declaration.regime, total=assessment.total)
+                                        else due)
+        if had_payment_step and declaration.payment_due_date is None:
+            from .deadlines import nothing_to_pay_event
+
+            nothing_to_pay_event(declaration=declaration, total=assessment.total, secured_by="",
+                                 actor=_user(actor), actor_label=actor_label(actor)[:150], at=now).save()
     from .lodging import _header_from_body
 
     for name, value in _header_from_body(prepared.data).items():

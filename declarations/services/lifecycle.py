@@ -11,7 +11,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, error
 
 from ..enums import EventKind, Status
-from ..lifecycle import transition_check
+from ..lifecycle import no_payment_step, transition_check
 from ..models import Declaration
 from .common import STATUS_NOTIFICATION_KIND, event_record, notify_agent, status_payload
 
@@ -28,7 +28,7 @@ def declaration_transition_locked(
 ) -> Declaration:
     """Move an already locked declaration (caller holds the row lock inside its transaction)."""
     from_status = declaration.status
-    transition_check(from_status, to_status, declaration.regime)
+    transition_check(from_status, to_status, no_payment_step=no_payment_step(declaration))
     if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.bill_of_lading_id is not None:
         # The goods were not (or will not be) cleared under this entry: give the B/L quantities
         # back so another declaration can write them off. Idempotent (nothing reserved: no-op).

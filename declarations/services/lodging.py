@@ -27,7 +27,7 @@ from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, err
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
-from ..lifecycle import SECURED_REGIMES, transition_check
+from ..lifecycle import SECURED_REGIMES, nothing_to_pay, transition_check
 from ..models import (
     Assessment,
     AssessmentLine,
@@ -48,6 +48,7 @@ from .common import (
     outbox_enqueue,
     status_payload,
 )
+from .deadlines import nothing_to_pay_event
 from .validation import PreparedDeclaration, body_parse, declaration_prepare, late_entry_penalty_kes
 
 RISK_TASK = "risk.score_declaration"
@@ -249,6 +250,9 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         movement = transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
         secured_by = f"secured by bond {movement.bond.number} (KES {movement.amount_secured} reserved)"
         declaration.payment_due_date = None
+    if nothing_to_pay(regime=declaration.regime, total=assessment.total):
+        # No payment step (declarations.lifecycle): no due date, a `nothing_to_pay` event below.
+        declaration.payment_due_date = None
     eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True,
                         secured_by=secured_by)
     declaration_prime(declaration, assessment=assessment, eslip=eslip)
@@ -269,6 +273,9 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
                          from_status=Status.REGISTERED, to_status=Status.ASSESSED, reason="assessed",
                          payload={"total": str(assessment.total), "eslip": eslip.reference},
                          created_at=now),
+        *([nothing_to_pay_event(declaration=declaration, total=assessment.total, secured_by=secured_by,
+                                actor=user, actor_label=label, at=now)]
+          if declaration.payment_due_date is None else []),
     ], new_subjects=from_status == ""))
     outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
     if prepared.trader is not None:
@@ -298,10 +305,13 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         declaration=declaration, kind="accepted",
         subject=(f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "
                  f"{secured_by}; nothing to pay" if secured_by else
+                 f"{declaration.entry_number}: registered and assessed at KES {assessment.total}; nothing to pay"
+                 if declaration.payment_due_date is None else
                  f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}"),
         payload={**status_payload(declaration), "total": str(assessment.total),
                  "eslip_reference": eslip.reference,
                  **({"due_date": None, "amount_due": "0.00", "secured_by": secured_by} if secured_by
+                    else {"due_date": None, "amount_due": "0.00"} if declaration.payment_due_date is None
                     else {"due_date": due_date.isoformat()})},
         actor=actor,
     )

@@ -13,14 +13,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core import clock
 from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed, error
 
 from ..enums import Status
-from ..lifecycle import SECURED_REGIMES, transition_check
+from ..lifecycle import SECURED_REGIMES, no_payment_step, transition_check
 from ..models import BankCallbackNonce, Declaration, ESlip, Payment
 from .common import logger, outbox_enqueue
+from .deadlines import interest_for, interest_record_locked
 from .lifecycle import declaration_transition_locked
 
 SIGNATURE_HEADER = "X-Forodha-Signature"
@@ -42,25 +44,42 @@ def _record_payment(
     """Caller holds the declaration lock. Exact amount of the current e-slip, in KES."""
     if Payment.objects.filter(declaration=declaration).exists():
         raise _already_paid(declaration)
-    if declaration.regime in SECURED_REGIMES:
-        # IM8 transit: the taxes at risk are secured by the regional bond, not paid (docs/transit.md).
-        raise Conflict(detail="Transit duties are secured by the regional bond; nothing is payable.",
-                       code="secured_not_payable",
-                       errors=[error("secured_not_payable", "An IM8 declaration has no payment step.", "/amount")])
+    if no_payment_step(declaration):
+        # Nothing to pay, no payment step (declarations.lifecycle): an IM8's taxes at risk are secured
+        # by the regional bond (docs/transit.md); a declaration assessed at KES 0.00 owes nothing.
+        if declaration.regime in SECURED_REGIMES:
+            raise Conflict(detail="Transit duties are secured by the regional bond; nothing is payable.",
+                           code="secured_not_payable",
+                           errors=[error("secured_not_payable", "An IM8 declaration has no payment step.",
+                                         "/amount")])
+        raise Conflict(detail="This declaration was assessed at KES 0.00; there is nothing to pay.",
+                       code="nothing_to_pay",
+                       errors=[error("nothing_to_pay", "A declaration with nothing to pay has no payment step.",
+                                     "/amount")])
     if declaration.status != Status.ASSESSED:
         transition_check(declaration.status, Status.PAID)
-    eslip = ESlip.objects.filter(declaration=declaration, is_current=True).first()
+    eslip = ESlip.objects.filter(declaration=declaration, is_current=True).select_related("assessment").first()
     if eslip is None:  # pragma: no cover - every assessed declaration has one
         raise Conflict(detail="No e-slip to pay.", code="no_eslip")
+    # Late-payment interest (TPA 2015 s.38) up to the day of payment is part of the amount due.
+    paid_on = timezone.localtime(paid_at).date()
+    interest = interest_for(declaration=declaration, assessment=eslip.assessment, paid=False, on=paid_on)
+    amount_due = eslip.amount + interest.amount
     problems = []
     if currency != eslip.currency:
         problems.append(error("currency_not_accepted", f"Pay in {eslip.currency}.", "/currency"))
-    if amount != eslip.amount:
-        problems.append(error("amount_mismatch", f"The amount due is {eslip.currency} {eslip.amount}.", "/amount"))
+    if amount != amount_due:
+        problems.append(error("amount_mismatch", f"The amount due is {eslip.currency} {amount_due}"
+                              + (f" (e-slip {eslip.amount} + late-payment interest {interest.amount})"
+                                 if interest.amount else "") + ".", "/amount"))
     if problems:
         code = "amount_mismatch" if any(p.code == "amount_mismatch" for p in problems) else problems[0].code
         raise ValidationFailed(detail="The payment does not match the e-slip.", code=code, errors=problems,
-                               extra={"amount_due": str(eslip.amount), "currency": eslip.currency})
+                               extra={"amount_due": str(amount_due), "currency": eslip.currency,
+                                      "late_payment_interest": str(interest.amount)})
+    if interest.months:
+        # The months not yet recorded by the beat task are recorded now, before the payment.
+        interest_record_locked(declarations=[declaration], on=paid_on, actor=actor)
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -71,7 +90,9 @@ def _record_payment(
         raise _already_paid(declaration) from None
     declaration_transition_locked(
         declaration=declaration, to_status=Status.PAID, actor=actor, reason=f"paid via {method}",
-        payload={"payment_reference": payment.reference, "amount": str(amount), "bank_reference": bank_reference},
+        payload={"payment_reference": payment.reference, "amount": str(amount), "bank_reference": bank_reference,
+                 **({"late_payment_interest": str(interest.amount), "interest_months": interest.months}
+                    if interest.amount else {})},
     )
     hook = getattr(settings, "DECLARATION_PAID_TASK", "")
     if hook:  # clearance (risk app) subscribes by naming its task in settings

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock
-from declarations.lifecycle import clearable
+from declarations.lifecycle import clearable, no_payment_step
 
 from ..models import RiskAssessment
 from ..scoring import ScoreResult, score_declaration
@@ -32,10 +32,11 @@ class ScoringOutcome:
     status: str
     skipped_reason: str = ""
     regime: str = ""
+    no_payment_step: bool = False  # nothing to pay: IM8 secured by bond, or assessed at KES 0.00
 
     @property
     def ready_for_clearance(self) -> bool:
-        return self.assessment is not None and clearable(self.status, self.regime)
+        return self.assessment is not None and clearable(self.status, no_payment_step=self.no_payment_step)
 
 
 def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[RiskAssessment]:
@@ -110,7 +111,8 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
                 outcomes[pk] = ScoringOutcome(pk, None, False, "", "not_found")
             elif pk in existing:
                 outcomes[pk] = ScoringOutcome(pk, existing[pk], False, declaration.status,
-                                              regime=declaration.regime)
+                                              regime=declaration.regime,
+                                              no_payment_step=no_payment_step(declaration))
             elif declaration.status not in SCORABLE_STATUSES:
                 outcomes[pk] = ScoringOutcome(pk, None, False, declaration.status, "not_scorable")
             else:
@@ -127,7 +129,8 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
             for (declaration, _), assessment in zip(scored, _store(scored, rule_set), strict=True):
                 pk = str(declaration.pk)
                 logger.info("risk: %s scored %s (%s)", pk, assessment.lane, assessment.score)
-                outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status, regime=declaration.regime)
+                outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status, regime=declaration.regime,
+                                              no_payment_step=no_payment_step(declaration))
     return [outcomes[pk] for pk in ids]
 
 

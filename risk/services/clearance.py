@@ -19,7 +19,7 @@ from django.db.models import F
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
-from declarations.lifecycle import clearable
+from declarations.lifecycle import clearable, no_payment_step
 
 from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
 from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
@@ -38,11 +38,12 @@ class ClearanceOutcome:
 
 @transaction.atomic
 def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOutcome:
-    """Move a paid (or, IM8, bond-secured) + scored declaration on. Idempotent: anything past
+    """Move a paid (or nothing to pay: IM8 bond-secured, KES 0.00) + scored declaration on. Idempotent: anything past
     `paid` is left alone."""
     declaration = _lock_declaration(declaration_id)
     pk = str(declaration.pk)
-    if not clearable(declaration.status, declaration.regime):  # paid, or assessed IM8 secured by bond
+    # paid, or assessed with nothing to pay (IM8 secured by bond, or assessed at KES 0.00)
+    if not clearable(declaration.status, no_payment_step=no_payment_step(declaration)):
         return ClearanceOutcome(
             pk, "waiting_payment" if declaration.status in ("registered", "assessed") else "nothing_to_do"
         )

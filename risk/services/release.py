@@ -12,7 +12,7 @@ from pydifact.segments import Segment
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
-from declarations.lifecycle import clearable
+from declarations.lifecycle import clearable, no_payment_step
 
 from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 
@@ -128,7 +128,8 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
             detail="The goods have not arrived; release waits for arrival (pre-arrival clearance: AEO only).",
             code="awaiting_arrival",
         )
-    if declaration.status != "under_control" and not clearable(declaration.status, declaration.regime):
+    if declaration.status != "under_control" and not clearable(
+            declaration.status, no_payment_step=no_payment_step(declaration)):
         raise Conflict(
             detail=f"A declaration in status {declaration.status!r} cannot be released.",
             code="illegal_transition",

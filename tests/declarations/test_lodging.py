@@ -113,6 +113,8 @@ def test_im4_with_20_items_against_a_seeded_manifest(client: APIClient, world: W
                              "due_date": (declaration.lodged_at.astimezone(dt.timezone(dt.timedelta(hours=3))).date()
                                           + dt.timedelta(days=5)).isoformat(),
                              "secured_by": None,
+                             # not late: no interest, the amount due is the e-slip's
+                             "late_payment_interest": "0.00", "amount_due": f"{expected['total']:.2f}",
                              "lines": [{k: line[k] for k in ("line_no", "tax", "amount", "rule", "legal_basis")}
                                        for line in data["assessment"]["lines"]]}
     assert DeclarationVersion.objects.filter(declaration=declaration).count() == 1

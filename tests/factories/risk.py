@@ -93,7 +93,9 @@ def declaration_make(
         bill_of_lading_number=bill_of_lading.number if bill_of_lading is not None else "",
         created_at=now,
         updated_at=now,
-        **fields,
+        # An IM4 with tax to pay has a payment due date (null would mean nothing to pay:
+        # declarations.lifecycle.no_payment_step).
+        **{"payment_due_date": clock.today() + dt.timedelta(days=5), **fields},
     )
     for line_no, item in enumerate(items or [DEFAULT_ITEM], start=1):
         DeclarationItem.objects.create(declaration=declaration, line_no=line_no, **{**DEFAULT_ITEM, **item})

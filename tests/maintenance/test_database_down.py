@@ -248,6 +248,15 @@ def test_recovery_records_the_outage_and_replays_without_an_operator(clock, prim
     # the outage length, rounded up to whole days, moves the payment due date (deadline relief)
     due = timezone.localtime(started).date() + dt.timedelta(days=settings.PAYMENT_DUE_DAYS + 1)
     assert declaration.payment_due_date == due
+    # the recorded outage's deadline shift (declarations lodged before it) leaves the replayed one
+    # alone: it was lodged at its receipt time with the relief already added, not twice
+    from declarations.models import DeadlineShift
+    from declarations.services.deadlines import deadlines_shift
+
+    shift = DeadlineShift.objects.get(period=f"outage:{outage.pk}")
+    assert (shift.source, shift.days, shift.started_at) == (OutageSource.DATABASE_UNAVAILABLE, 1, started)
+    assert deadlines_shift(shift_id=shift.pk).moved == 0
+    assert Declaration.objects.get(pk=declaration.pk).payment_due_date == due
     lodged = api.get(f"/api/v1/receipts/{good['submission_id']}").json()
     assert lodged["state"] == "lodged"
     assert lodged["lodged"]["entry_number"] == declaration.entry_number

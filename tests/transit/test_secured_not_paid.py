@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from core import clock
 from core.exceptions import Conflict
 from declarations.lifecycle import transition_allowed
-from declarations.models import Assessment, Declaration, ESlip, Payment
+from declarations.models import Assessment, Declaration, DeclarationEvent, ESlip, Payment
 from notifications.models import Notification
 from risk.models import ReleaseOrder, RiskAssessment
 from risk.services import clearance_advance
@@ -60,6 +60,9 @@ def test_an_im8_is_assessed_for_the_taxes_at_risk_but_nothing_is_payable(world, 
     assert lodged["payment_due_date"] is None
     assert declaration.payment_due_date is None
     assert ESlip.objects.get(declaration=declaration).amount == Decimal("0.00")
+    # the one no-payment rule (IM8 and KES 0.00 alike) records why there is no payment step
+    assert DeclarationEvent.objects.get(declaration=declaration, kind="nothing_to_pay").reason == (
+        f"nothing to pay: {secured_by}")
     assert RegionalBond.objects.get(pk=bond.pk).balance == Decimal("1000000.00") - total
     # and both notices quote the entry number (it is taken last in the lodging transaction)
     subjects = dict(Notification.objects.filter(agent=world.agent, declaration_id=declaration.pk)
@@ -123,12 +126,13 @@ def test_scoring_is_enough_to_move_an_assessed_im8_on(world, bond):
 
 
 def test_home_use_still_needs_payment_before_release():
-    assert transition_allowed("assessed", "released", "IM8")
-    assert transition_allowed("assessed", "under_control", "IM8")
-    assert not transition_allowed("assessed", "released", "IM4")
-    assert not transition_allowed("assessed", "under_control", "IM4")
+    # nothing to pay (IM8 secured by bond, or assessed at 0): no payment step; otherwise paid first
+    assert transition_allowed("assessed", "released", no_payment_step=True)
+    assert transition_allowed("assessed", "under_control", no_payment_step=True)
+    assert not transition_allowed("assessed", "released", no_payment_step=False)
+    assert not transition_allowed("assessed", "under_control", no_payment_step=False)
     assert not transition_allowed("assessed", "released")
-    assert not transition_allowed("registered", "released", "IM8")
+    assert not transition_allowed("registered", "released", no_payment_step=True)
 
 
 def test_bond_insufficient_problem_carries_its_figures_as_top_level_members(world):
