@@ -1,12 +1,19 @@
 from django.apps import AppConfig
 from django.conf import settings
 
+from core import policy
+
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
     verbose_name = "Training sandbox"
 
     def ready(self) -> None:
+        # The one seam of sandbox behaviour in domain services (core.policy); neutral while
+        # FORODHA_SANDBOX is off, so it is installed whatever the mode (tests switch it).
+        from .policy import SandboxPolicy
+
+        policy.install(SandboxPolicy())
         from officers.site import register_page
 
         from .admin_pages import clock_view

@@ -21,12 +21,14 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import clock
+from core import clock, events
 from core.db import insert_rows
+from core.events import Event
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
+from ..events import Security
 from ..lifecycle import SECURED_REGIMES, transition_check
 from ..models import (
     Assessment,
@@ -236,13 +238,12 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
     secured_by = ""
-    if declaration.regime == "IM8":
-        # Reserves the regional bond for the taxes at risk (refused -> the whole lodging rolls back).
-        # Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
-        from transit.services import transit_on_lodged
-
-        movement = transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
-        secured_by = f"secured by bond {movement.bond.number} (KES {movement.amount_secured} reserved)"
+    # IM8: transit reserves the regional bond for the taxes at risk (refused -> the whole lodging
+    # rolls back). Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
+    securities = [r for r in events.publish(Event.DECLARATION_LODGED, declaration=declaration,
+                                            payload=declaration.body, actor=actor) if isinstance(r, Security)]
+    if securities:
+        secured_by = securities[0].description
         declaration.payment_due_date = None
     eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True,
                         secured_by=secured_by)
@@ -284,11 +285,8 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         declaration.save()
     else:
         declaration.save(force_insert=True)
-    if secured_by:
-        from transit.services import transit_on_registered
-
-        # The movement's own notice quotes the entry number, known only now.
-        transit_on_registered(declaration=declaration, actor=actor)
+    # Subscribers' notices may quote the entry number, known only now (transit: the movement's).
+    events.publish(Event.DECLARATION_REGISTERED, declaration=declaration, actor=actor)
     notify_agent(
         declaration=declaration, kind="accepted",
         subject=(f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "
