@@ -1,17 +1,13 @@
-"""Officer interface for risk analysts (rules, reference prices) and the clearance queues."""
+"""Officer interface for risk analysts (rules, reference prices). The clearance rows (assessments,
+officer tasks, release orders, post-clearance audits) are listed office-scoped by the officers app
+(`officers.admin_clearance`), which sits above risk (README "Architecture")."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from officers.scoping import OfficeScopedAdminMixin
-
 from .models import (
-    OfficerTask,
-    PostClearanceAudit,
     ReferencePrice,
-    ReleaseOrder,
-    RiskAssessment,
     RiskRule,
     WebhookDelivery,
     WebhookSubscription,
@@ -33,37 +29,6 @@ class ReferencePriceAdmin(admin.ModelAdmin):
     list_display = ["hs_prefix", "unit", "kes_per_unit", "valid_from", "valid_to", "note"]
     list_filter = ["unit"]
     search_fields = ["hs_prefix", "note"]
-
-
-@admin.register(RiskAssessment)
-class RiskAssessmentAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "lane", "score", "priority", "aeo_applied", "scored_at", "rules_version"]
-    list_filter = ["lane", "priority", "aeo_applied"]
-    readonly_fields = [f.name for f in RiskAssessment._meta.fields]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-
-@admin.register(OfficerTask)
-class OfficerTaskAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "queue", "status", "lane", "priority", "assigned_to", "created_at", "escalated_at"]
-    list_filter = ["queue", "status", "lane", "priority"]
-    readonly_fields = ["declaration", "created_at", "completed_at", "escalated_at"]
-
-
-@admin.register(ReleaseOrder)
-class ReleaseOrderAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "declaration", "lane", "automatic", "issued_at", "gate_out_at"]
-    list_filter = ["lane", "automatic"]
-    search_fields = ["number"]
-    readonly_fields = [f.name for f in ReleaseOrder._meta.fields]
-
-
-@admin.register(PostClearanceAudit)
-class PostClearanceAuditAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "status", "created_at", "closed_at"]
-    list_filter = ["status"]
 
 
 @admin.register(WebhookSubscription)
