@@ -25,6 +25,7 @@ from core.exceptions import PermissionDeniedError, ValidationFailed, error
 from core.openapi import answers, condition_answers, problem
 from core.pagination import StandardPagination
 from core.serializers import MoneyField, StrictSerializer
+from traders.selectors import agent_for_user
 
 from . import openapi as ex
 from . import selectors, services
@@ -37,8 +38,6 @@ _problem = problem()
 
 
 def _agent(request: Request) -> Any:
-    from traders.selectors import agent_for_user
-
     agent = agent_for_user(request.user)
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")

@@ -25,6 +25,9 @@ from core import clock, events
 from core.db import insert_rows
 from core.events import Event
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
+from manifests.services import writeoff_reserve_fresh
+from reference.selectors import office_get
+from tariff.services import exemption_quota_draw
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
@@ -68,8 +71,6 @@ def json_safe(value: Any) -> Any:
 
 
 def _header_from_body(data: dict[str, Any]) -> dict[str, Any]:
-    from reference.selectors import office_get
-
     office = office_get(data["office"]) if data.get("office") else None
     return {
         "regime": data.get("regime") or "",
@@ -176,8 +177,6 @@ def declaration_draft_lodge(*, declaration_id: uuid.UUID | str, agent: Any, acto
 def _reserve(declaration: Declaration, prepared: PreparedDeclaration, actor: Any) -> list[ErrorItem]:
     if prepared.bill_of_lading is None:
         return []
-    from manifests.services import writeoff_reserve_fresh
-
     try:
         # A declaration being lodged holds nothing on the B/L yet (drafts reserve nothing): the
         # two-statement path; on refusal it runs the full check in a savepoint to say why.
@@ -200,8 +199,6 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     if not errors and prepared.exemption_draws:
         # Compare-and-set on each certificate's quota, in this transaction: a refusal (a concurrent
         # lodging took the last of it) rolls everything back with the other problems.
-        from tariff.services import exemption_quota_draw
-
         errors.extend(exemption_quota_draw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
                                            actor=actor))
     if errors:
