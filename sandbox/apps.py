@@ -14,6 +14,7 @@ class SandboxConfig(AppConfig):
         from .policy import SandboxPolicy
 
         policy.install(SandboxPolicy())
+        # The officer site reads models: imported once the app registry is ready (not a cycle).
         from officers.site import register_page
 
         from .admin_pages import clock_view

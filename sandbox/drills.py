@@ -198,6 +198,7 @@ def _step_restore(drill: Drill, actor_label: str) -> dict[str, Any]:
 
 
 def _step_replay(drill: Drill, actor_label: str) -> dict[str, Any]:
+    # Late-bound on purpose (not an import cycle): tests replace maintenance.services.replay_buffered.
     from maintenance.services import replay_buffered
 
     report = replay_buffered(actor=_trainer(actor_label))
