@@ -41,6 +41,7 @@ test-dates: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 ## bench: every bench/bench_*.py on PostgreSQL + Redis here -> bench/results/latest.{json,md} + PNG plots
 ## (BENCH_ONLY=lodging,replay runs a subset; see docs/performance.md)

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from core import celery_app
 from core.logs import celery_logging_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -13,6 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("forodha")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+celery_app.install(app)  # the apps reach it through core (config sits above them)
 
 
 @signals.after_setup_logger.connect

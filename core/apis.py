@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import celery_app
 from .problems import problem_body, problem_response
 
 _health_schema = inline_serializer(
@@ -31,10 +32,8 @@ def check_database() -> str | None:
 
 
 def check_broker() -> str | None:
-    from config.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with celery_app.app().connection_for_write() as conn:
             conn.ensure_connection(max_retries=0, timeout=2)
     except Exception as exc:
         return exc.__class__.__name__

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from . import clock
+from . import celery_app, clock
 from .models import OutboxMessage
 
 logger = logging.getLogger("forodha.outbox")
@@ -64,12 +64,10 @@ def _flush_pending() -> None:
 
 
 def _send(message_task: str, kwargs: dict[str, Any], producer: Any = None) -> None:
-    from config.celery import app
-
     if producer is None:
-        app.send_task(message_task, kwargs=kwargs, retry=False)
+        celery_app.app().send_task(message_task, kwargs=kwargs, retry=False)
     else:
-        app.send_task(message_task, kwargs=kwargs, retry=False, producer=producer)
+        celery_app.app().send_task(message_task, kwargs=kwargs, retry=False, producer=producer)
 
 
 def _claim(ids: list[int]) -> set[int]:
@@ -101,12 +99,10 @@ def _dispatch(messages: Iterable[tuple[int, str, dict[str, Any]]]) -> int:
     todo = [m for m in messages if m[0] in ids]
     if not todo:
         return 0
-    from config.celery import app
-
     sent: list[int] = []
     failure: Exception | None = None
     try:
-        with app.producer_or_acquire() as producer:
+        with celery_app.app().producer_or_acquire() as producer:
             for pks, task_name, kwargs in _coalesce(todo):
                 _send(task_name, kwargs, producer)
                 sent.extend(pks)

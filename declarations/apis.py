@@ -18,11 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import events
+from core.events import Event
 from core.exception_handler import flatten_errors
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
 from core.openapi import answers, condition_answers, problem
 from core.pagination import StandardPagination
 from core.serializers import MoneyField, StrictSerializer
+from traders.selectors import agent_for_user
 
 from . import openapi as ex
 from . import selectors, services
@@ -37,8 +40,6 @@ _problem = problem()
 
 
 def _agent(request: Request) -> Any:
-    from traders.selectors import agent_for_user
-
     agent = agent_for_user(request.user)
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")
@@ -378,11 +379,10 @@ class StatusLookupApi(APIView):
             row = {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
                    "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
                    "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
-            if r["regime"] == "IM8":
-                # Transit movements end to end (position, bond, exit); one more query, IM8 only.
-                from transit.services import transit_status_for
-
-                row["transit"] = transit_status_for(r["id"])
+            # Sections other apps add (transit: the IM8 movement end to end, one more query).
+            for section in events.publish(Event.DECLARATION_STATUS_SECTIONS, declaration_id=r["id"],
+                                          regime=r["regime"]):
+                row.update(section)
             results.append(row)
         return Response({"results": results})
 

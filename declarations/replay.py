@@ -13,14 +13,14 @@ import re
 from typing import Any
 
 from core.exceptions import ApplicationError, ValidationFailed, error
+from maintenance.services import ReplayOutcome
+from manifests.replay import lodge_buffered as manifests_lodge_buffered
+from traders.selectors import agent_for_user
 
 _DRAFT_LODGE = re.compile(r"^/api/v1/declarations/([0-9a-fA-F-]{36})/lodge/?$")
 
 
 def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extension: dt.timedelta) -> Any:
-    from maintenance.services import ReplayOutcome
-    from traders.selectors import agent_for_user
-
     from .services import declaration_draft_lodge, declaration_lodge
 
     if submission.endpoint not in ("declarations", "declarations.lodge"):
@@ -58,6 +58,4 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
 
 def _delegate(submission: Any, **kwargs: Any) -> Any:
     """Manifests are lodged by the manifests app's replay function when it provides one."""
-    from manifests.replay import lodge_buffered as manifests_lodge_buffered
-
     return manifests_lodge_buffered(submission, **kwargs)

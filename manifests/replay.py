@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from core.exceptions import ApplicationError, ValidationFailed, error
+from maintenance.services import ReplayOutcome
 from manifests.edifact.cuscar import CuscarError, map_cuscar
 from manifests.parsers import EdifactParser
 from manifests.selectors import carrier_for_user
@@ -29,8 +30,6 @@ class _Stream:
 
 
 def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extension: dt.timedelta) -> Any:
-    from maintenance.services import ReplayOutcome
-
     user = submission.agent
     carrier = carrier_for_user(user)
     if carrier is None:

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import selectors
+from . import admin_clearance, admin_declarations, selectors  # noqa: F401  (their ModelAdmins register)
 from .decisions import DECISIONS, Decision, decide
 from .filters import TaskAeoFilter, TaskAgeFilter, TaskLaneFilter, TaskOfficeFilter, TaskStatusFilter
 from .models import (

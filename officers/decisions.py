@@ -12,6 +12,18 @@ from typing import Any
 from django import forms
 
 from core.exceptions import ApplicationError
+from declarations.services import amendment_request_accept, amendment_request_reject, declaration_cancel
+from risk.services import (
+    assessment_amend,
+    declaration_control_resume,
+    declaration_query_agent,
+    declaration_reject,
+    declaration_release,
+    inspection_findings_override,
+    inspection_findings_record,
+    inspection_request,
+    officer_task_assign,
+)
 
 LIVE = ("open", "assigned")
 
@@ -108,87 +120,63 @@ def _non_compliant(task: Any) -> bool:
 
 
 def _assign(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import officer_task_assign
-
     officer_task_assign(task_id=task.pk, officer=actor, actor=actor)
     return f"{declaration.entry_number} assigned to you."
 
 
 def _release(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import declaration_release
-
     order = declaration_release(declaration_id=declaration.pk, actor=actor, reason=data["reason"])
     return f"{declaration.entry_number} released (release order {order.number})."
 
 
 def _query(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import declaration_query_agent
-
     declaration_query_agent(declaration_id=declaration.pk, documents=data["all_documents"],
                             reason=data["reason"], actor=actor)
     return f"{declaration.entry_number}: agent queried for {', '.join(data['all_documents'])}."
 
 
 def _resume(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import declaration_control_resume
-
     declaration_control_resume(declaration_id=declaration.pk, actor=actor, reason=data.get("reason") or "")
     return f"{declaration.entry_number} is under control again."
 
 
 def _inspect(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import inspection_request
-
     inspection_request(declaration_id=declaration.pk, reason=data["reason"], actor=actor)
     return f"{declaration.entry_number} moved to the inspection queue."
 
 
 def _findings(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import inspection_findings_record
-
     inspection_findings_record(declaration_id=declaration.pk, findings=data["findings"],
                                compliant=data["compliant"], actor=actor)
     return f"{declaration.entry_number}: findings recorded ({'compliant' if data['compliant'] else 'not compliant'})."
 
 
 def _override(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import inspection_findings_override
-
     inspection_findings_override(declaration_id=declaration.pk, reason=data["reason"], actor=actor)
     return f"{declaration.entry_number}: findings overridden; release is possible again."
 
 
 def _amend(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import assessment_amend
-
     assessment_amend(declaration_id=declaration.pk, body=data["body"], reason=data["reason"], actor=actor)
     return f"{declaration.entry_number}: assessment amended; the agent has been sent the new version."
 
 
 def _reject(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from risk.services import declaration_reject
-
     declaration_reject(declaration_id=declaration.pk, reason=data["reason"], actor=actor, seize=data["seize"])
     return f"{declaration.entry_number} rejected{' and goods seized' if data['seize'] else ''}."
 
 
 def _accept_amendment(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from declarations.services import amendment_request_accept
-
     updated = amendment_request_accept(request_id=amendment.pk, actor=actor)
     return f"{declaration.entry_number}: amendment accepted (version {updated.version})."
 
 
 def _reject_amendment(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from declarations.services import amendment_request_reject
-
     amendment_request_reject(request_id=amendment.pk, actor=actor, reason=data["reason"])
     return f"{declaration.entry_number}: amendment rejected."
 
 
 def _cancel(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], actor: Any) -> str:
-    from declarations.services import declaration_cancel
-
     declaration_cancel(declaration_id=declaration.pk, agent=declaration.agent, reason=data["reason"], actor=actor)
     return f"{declaration.entry_number} cancelled at the agent's request."
 

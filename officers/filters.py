@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from core import clock
+from reference.models import CustomsOffice
 from risk import sla
 
 
@@ -21,8 +22,6 @@ class OfficeFilter(admin.SimpleListFilter):
     prefix = ""
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from reference.models import CustomsOffice
-
         from .selectors import ALL_OFFICES, officer_office
 
         # An officer of one office sees only that office's rows: choosing an office is pointless.

@@ -13,9 +13,25 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core import clock
+from declarations.models import (
+    Assessment,
+    Declaration,
+    DeclarationDocument,
+    DeclarationEvent,
+    DeclarationVersion,
+    Payment,
+)
+from declarations.services.deadlines import interest_for
+from declarations.services.snapshots import body_diff
+from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
+from manifests.models import Container
+from notifications.models import Notification
 from risk import sla as _sla
+from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
+from risk.selectors import provisional_release_cases_open, time_to_release_stats
 
 from .formatting import HistoryEntry, history
+from .valuation import valuation_comparison
 
 ALL_OFFICES = "*"
 LIVE_TASK = ("open", "assigned")
@@ -69,8 +85,6 @@ QUEUE_SELECT_RELATED = ("declaration", "declaration__office", "declaration__trad
 
 def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
     """Live officer tasks of one queue, scoped to the user's office."""
-    from risk.models import OfficerTask
-
     # "Queried" is read from the task's outcome, which the clearance services set and clear
     # together with the declaration's status (query -> "queried", documents received -> ""):
     # the queue counts then need no join to the declarations table.
@@ -165,8 +179,6 @@ def search_declarations(qs: QuerySet[Any], term: str, *, prefix: str = "") -> Qu
     if _PIN.match(term):
         condition |= Q(**{f"{prefix}importer_pin": term}) | Q(**{f"{prefix}exporter_pin": term})
     if _CONTAINER.match(term):
-        from manifests.models import Container
-
         # One small indexed read first: an IN list of B/L ids keeps the main query index-only.
         bl_ids = list(Container.objects.filter(number=term).values_list("bill_of_lading_id", flat=True)[:100])
         if bl_ids:
@@ -221,11 +233,6 @@ class ContainerRow:
 
 def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     """Everything the detail page shows, in a fixed number of queries (one per related table)."""
-    from declarations.models import Assessment, DeclarationDocument, DeclarationEvent, DeclarationVersion
-    from declarations.services.snapshots import body_diff
-    from notifications.models import Notification
-    from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
-
     items = list(declaration.items.all())
     documents = list(declaration.documents.all())
     assessment = (
@@ -271,8 +278,6 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
     payment = getattr(declaration, "payment", None) if _has_payment(declaration) else None
     containers: list[ContainerRow] = []
     if declaration.bill_of_lading_id:
-        from manifests.models import Container
-
         containers = [
             ContainerRow(number=number, size_type=size_type, seals=[str(s) for s in (seals or [])])
             for number, size_type, seals in Container.objects.filter(bill_of_lading_id=declaration.bill_of_lading_id)
@@ -283,12 +288,7 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
                    .prefetch_related("answer_documents").order_by("asked_at"))
     gate_events = list(GateEvent.objects.filter(declaration=declaration).select_related("terminal")
                        .order_by("occurred_at"))
-    from .valuation import valuation_comparison
-
     valuation = valuation_comparison(declaration=declaration, items=items)
-
-    from declarations.services.deadlines import interest_for
-
     eslip = declaration.eslips.filter(is_current=True).select_related("assessment").first()
     interest = interest_for(declaration=declaration, assessment=eslip.assessment if eslip else None,
                             paid=payment is not None or eslip is None)
@@ -303,8 +303,6 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
 
 
 def _has_payment(declaration: Any) -> bool:
-    from declarations.models import Payment
-
     try:
         declaration.payment  # noqa: B018 - loaded by select_related in the admin queryset
     except Payment.DoesNotExist:
@@ -337,10 +335,6 @@ class Dashboard:
 def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> Dashboard:
     """Declarations per lane per day (lodging date, East Africa Time), time to release per lane,
     backlog per status (office-scoped like the queues), maintenance and contingency state."""
-    from declarations.models import Declaration
-    from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
-    from risk.selectors import provisional_release_cases_open, time_to_release_stats
-
     now = clock.now()
     tz = timezone.get_current_timezone()
     today = timezone.localtime(now, tz).date()

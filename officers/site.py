@@ -14,12 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
 
+from traders.models import AgentStaff
+
 
 def is_agent(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    from traders.models import AgentStaff
-
     cached = getattr(user, "_officers_is_agent", None)
     if cached is None:
         cached = AgentStaff.objects.filter(user_id=user.pk).exists()

@@ -12,14 +12,16 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ApplicationError
+from declarations.models import AmendmentRequest
+from risk.models import OfficerTask
+from risk.services import officer_task_take_next
+
 from .decisions import DECISIONS, allowed, decide, initial_for
 from .selectors import LIVE_TASK
 
 
 def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key: str) -> HttpResponse:
-    from declarations.models import AmendmentRequest
-    from risk.models import OfficerTask
-
     decision = DECISIONS.get(key)
     if decision is None:
         raise Http404("No such decision.")
@@ -76,9 +78,6 @@ def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key
 def take_next_view(request: HttpRequest, *, queue: str) -> HttpResponse:
     """"Take next" on the My work page: the next open task of the queue (AEO first, then oldest,
     office-scoped) is assigned to the officer, who lands on its declaration."""
-    from core.exceptions import ApplicationError
-    from risk.services import officer_task_take_next
-
     from .selectors import TAKE_NEXT_QUEUES, WORK_QUEUES, take_next_candidates
 
     if queue not in TAKE_NEXT_QUEUES:

@@ -1,4 +1,6 @@
-"""Officer interface for risk analysts (rules, reference prices) and the clearance queues."""
+"""Officer interface for risk analysts (rules, reference prices). The clearance rows (assessments,
+officer tasks, release orders, post-clearance audits) are listed office-scoped by the officers app
+(`officers.admin_clearance`), which sits above risk (README "Architecture")."""
 
 from __future__ import annotations
 
@@ -7,22 +9,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.exceptions import ApplicationError
-from officers.scoping import OfficeScopedAdminMixin
+from maintenance.display import eat_text
 
-from .models import (
-    OfficerTask,
-    PostClearanceAudit,
-    ProvisionalReleaseCase,
-    ReferencePrice,
-    ReleaseOrder,
-    RiskAssessment,
-    RiskRule,
-)
+from .models import ProvisionalReleaseCase, ReferencePrice, RiskRule
 from .services.reconciliation import provisional_release_case_close
 
 
@@ -41,37 +34,6 @@ class ReferencePriceAdmin(admin.ModelAdmin):
     list_display = ["hs_prefix", "unit", "kes_per_unit", "valid_from", "valid_to", "note"]
     list_filter = ["unit"]
     search_fields = ["hs_prefix", "note"]
-
-
-@admin.register(RiskAssessment)
-class RiskAssessmentAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "lane", "score", "priority", "aeo_applied", "scored_at", "rules_version"]
-    list_filter = ["lane", "priority", "aeo_applied"]
-    readonly_fields = [f.name for f in RiskAssessment._meta.fields]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-
-@admin.register(OfficerTask)
-class OfficerTaskAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "queue", "status", "lane", "priority", "assigned_to", "created_at", "escalated_at"]
-    list_filter = ["queue", "status", "lane", "priority"]
-    readonly_fields = ["declaration", "created_at", "completed_at", "escalated_at"]
-
-
-@admin.register(ReleaseOrder)
-class ReleaseOrderAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "declaration", "lane", "automatic", "issued_at", "gate_out_at"]
-    list_filter = ["lane", "automatic"]
-    search_fields = ["number"]
-    readonly_fields = [f.name for f in ReleaseOrder._meta.fields]
-
-
-@admin.register(PostClearanceAudit)
-class PostClearanceAuditAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["declaration", "status", "created_at", "closed_at"]
-    list_filter = ["status"]
 
 
 class CaseCloseForm(forms.ModelForm):
@@ -117,7 +79,7 @@ class ProvisionalReleaseCaseAdmin(admin.ModelAdmin):
     @admin.display(description="History")
     def history(self, obj: ProvisionalReleaseCase) -> str:
         rows = [format_html("<li>{} {} &rarr; {} by {}: {}</li>",
-                            timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
+                            eat_text(e.created_at),
                             e.from_status or "-", e.to_status, e.actor or "system", e.reason)
                 for e in obj.events.select_related("actor")]
         return format_html("<ul>{}</ul>", mark_safe("".join(rows)))

@@ -13,6 +13,9 @@ from rest_framework.views import APIView
 
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
 from core.serializers import StrictSerializer
+from declarations.serializers import reject_control_characters
+from manifests.selectors import terminal_for_user
+from traders.selectors import agent_for_user
 
 from . import services
 from .models import GateEvent
@@ -56,8 +59,6 @@ class GateEventCreateApi(APIView):
                    404: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
-        from manifests.selectors import terminal_for_user
-
         terminal = terminal_for_user(request.user)
         if terminal is None:
             raise PermissionDeniedError(detail="Only terminal operator staff report gate events.",
@@ -83,8 +84,6 @@ class QueryResponseInSerializer(StrictSerializer):
                                                 "(POST /api/v1/declarations/{id}/documents)")
 
     def validate_message(self, value: str) -> str:
-        from declarations.serializers import reject_control_characters
-
         # Line breaks are fine in a letter; other control characters are not.
         reject_control_characters(value.replace("\n", " ").replace("\r", " ").replace("\t", " "))
         return value
@@ -105,8 +104,6 @@ class QueryOutSerializer(serializers.Serializer):
 
 
 def _agent(request: Request) -> Any:
-    from traders.selectors import agent_for_user
-
     agent = agent_for_user(request.user)
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")

@@ -15,6 +15,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core import clock
+from core.exceptions import NotFound
+from declarations.models import Declaration
+from tariff.selectors import crsp_valuation
 
 from .models import OfficerTask, ProvisionalReleaseCase, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
 from .scoring import DeclarationFacts, ItemFacts, RuleSpec, ScoringConfig
@@ -91,8 +94,6 @@ def rule_set_in_force(*, at: dt.datetime | None = None) -> RuleSet:
 
 def declarations_for_scoring(ids: Iterable[Any]) -> QuerySet[Any]:
     """Declarations with everything scoring reads: one joined query + one for the items."""
-    from declarations.models import Declaration
-
     return (
         Declaration.objects.filter(pk__in=list(ids))
         .select_related("trader", "trader__aeo", "agent", "bill_of_lading", "bill_of_lading__manifest")
@@ -106,8 +107,6 @@ def _crsp_facts(item: Any, on: dt.date) -> dict[str, Any]:
     vehicle = item.vehicle
     if not vehicle:
         return {}
-    from tariff.selectors import crsp_valuation
-
     valuation = crsp_valuation(
         make=vehicle["make"], model=vehicle["model"], hs_digits="".join(ch for ch in item.hs_code if ch.isdigit()),
         engine_capacity_cc=int(vehicle["engine_capacity_cc"]), fuel=vehicle["fuel"],
@@ -233,9 +232,6 @@ def time_to_release_stats(
 
 def agent_queries(*, declaration_id: Any, agent: Any) -> list[Any]:
     """The query rounds of the agent's own declaration (another agent's: not found)."""
-    from core.exceptions import NotFound
-    from declarations.models import Declaration
-
     from .models import AgentQuery
 
     if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():

@@ -16,10 +16,12 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
+from django.db.models import Q
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from core import clock
+from core import celery_app, clock
 from core.exceptions import ApplicationError
+from declarations.models import Declaration
 
 from .services.reconciliation import provisional_releases_reconcile
 
@@ -95,11 +97,6 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     """Beat: re-enqueue declarations stuck without a score, or paid + scored but not advanced,
     for longer than RISK_SWEEP_UNSCORED_MINUTES (a lost message, a broker outage the outbox
     did not cover). Scoring and advancing are idempotent, so a duplicate is harmless."""
-    from django.db.models import Q
-
-    from config.celery import app
-    from declarations.models import Declaration
-
     cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
     unscored = list(
         Declaration.objects.filter(
@@ -108,6 +105,7 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
         .order_by("lodged_at")
         .values_list("pk", flat=True)[:limit]
     )
+    app = celery_app.app()
     for start in range(0, len(unscored), 50):
         app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
     # Ready for clearance: paid, or assessed with nothing to pay (no payment due date: IM8 secured
@@ -138,8 +136,6 @@ def escalate_overdue_tasks() -> int:
 def manifest_arrived(manifest_id: str) -> int:
     """Enqueued when a manifest's arrival is recorded: paid declarations waiting for arrival
     (pre-arrival processing) on its bills of lading are advanced (released if green/blue)."""
-    from declarations.models import Declaration
-
     waiting = list(
         Declaration.objects.filter(
             bill_of_lading__manifest_id=manifest_id, status="paid", risk_assessment__isnull=False

@@ -1,12 +1,20 @@
 from django.apps import AppConfig
 from django.conf import settings
 
+from core import policy
+
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
     verbose_name = "Training sandbox"
 
     def ready(self) -> None:
+        # The one seam of sandbox behaviour in domain services (core.policy); neutral while
+        # FORODHA_SANDBOX is off, so it is installed whatever the mode (tests switch it).
+        from .policy import SandboxPolicy
+
+        policy.install(SandboxPolicy())
+        # The officer site reads models: imported once the app registry is ready (not a cycle).
         from officers.site import register_page
 
         from .admin_pages import agent_report_view, clock_view, drill_view, officer_report_view, reports_view

@@ -25,6 +25,14 @@ from django.db import transaction
 
 from core import clock
 from core.exceptions import Conflict, NotFound
+from declarations.models import Declaration
+from intake.breaker import primary_cutoff_lift, primary_cutoff_set
+from intake.identity import token_copies_reconcile
+from maintenance.enums import WindowStatus
+from maintenance.middleware import MaintenanceMiddleware
+from maintenance.models import MaintenanceWindow
+from maintenance.services import outage_end, outage_start, window_schedule, windows_advance
+from risk.services import risk_assessments_create
 
 from .models import Drill
 from .seeding import EAT, require_sandbox
@@ -186,8 +194,6 @@ def _move(at: dt.datetime, actor_label: str) -> None:
 
 
 def _advance_windows() -> list[str]:
-    from maintenance.services import windows_advance
-
     return [f"{w.reason}: {' -> '.join(moves)}" for w, moves in windows_advance()]
 
 
@@ -200,10 +206,6 @@ def _trainer(actor: Any) -> Any:
 
 
 def _step_announce(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
-    from maintenance.enums import WindowStatus
-    from maintenance.models import MaintenanceWindow
-    from maintenance.services import window_schedule
-
     if clock.now() > WINDOW_START - dt.timedelta(hours=24):
         _move(WINDOW_START - dt.timedelta(days=1, hours=12), actor_label)
     window = MaintenanceWindow.objects.filter(starts_at=WINDOW_START, status=WindowStatus.SCHEDULED).first()
@@ -221,10 +223,6 @@ def _step_window_active(drill: Drill, actor_label: str, actor: Any) -> dict[str,
 
 
 def _step_outage(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
-    from intake.breaker import primary_cutoff_set
-    from intake.identity import token_copies_reconcile
-    from maintenance.services import outage_start
-
     _move(OUTAGE_DECLARED, actor_label)
     reason = ("iCMS did not come back after maintenance: database corruption at Mombasa "
               "(drill, after the November 2024 outage)")
@@ -240,8 +238,6 @@ def _step_buffer(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     """Tea exporters keep submitting: each body goes through the real intake middleware."""
     from django.test import RequestFactory
     from rest_framework.authtoken.models import Token
-
-    from maintenance.middleware import MaintenanceMiddleware
 
     token = Token.objects.get(user__username=drill.state["agent_username"]).key
     intake = MaintenanceMiddleware(lambda request: _not_buffered(request))
@@ -269,9 +265,6 @@ def _not_buffered(request: Any) -> Any:
 
 
 def _step_restore(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
-    from intake.breaker import primary_cutoff_lift
-    from maintenance.services import outage_end
-
     _move(RESTORED, actor_label)
     primary_cutoff_lift()
     outage = outage_end(actor=_trainer(actor), reason="Service restored (drill)")
@@ -280,12 +273,10 @@ def _step_restore(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
 
 
 def _step_replay(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
+    # Late-bound on purpose (not an import cycle): tests replace maintenance.services.replay_buffered.
     from maintenance.services import replay_buffered
-    from risk.services import risk_assessments_create
 
     report = replay_buffered(actor=_trainer(actor))
-    from declarations.models import Declaration
-
     # Scoring runs on workers in production; the drill scores synchronously so lanes show at once.
     unscored = list(Declaration.objects.filter(status="assessed", risk_assessment__isnull=True)
                     .values_list("pk", flat=True))

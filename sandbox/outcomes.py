@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 
 from core.exceptions import ErrorItem, error
+from risk.scoring import Hit, Lane
+from risk.services.clearance import declaration_query_agent
 
 LANE_FOR_LETTER: dict[str, str] = {"G": "green", "B": "blue", "Y": "yellow", "R": "red", "Q": "yellow"}
 REJECT_LETTER = "X"
@@ -69,8 +71,6 @@ def score_override(*, local_reference: Any, result: Any) -> Any:
     lane = LANE_FOR_LETTER.get(letter) if letter else None
     if lane is None:
         return result
-    from risk.scoring import Hit, Lane
-
     hit = Hit(rule_id=0, kind=SANDBOX_RULE_KIND, weight=0, forced_lane=lane,
               reason=f"sandbox deterministic outcome: {letter}")
     return dataclasses.replace(result, lane=Lane(lane), hits=(*result.hits, hit))
@@ -85,7 +85,5 @@ def auto_query(*, declaration: Any, actor: Any = None) -> None:
     officer-query path is taken at once, as an officer would: "documents required"."""
     if not auto_query_due(declaration.local_reference):
         return
-    from risk.services.clearance import declaration_query_agent
-
     declaration_query_agent(declaration_id=declaration.pk, documents=list(QUERY_DOCUMENTS), reason=QUERY_REASON,
                             actor=actor)

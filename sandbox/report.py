@@ -11,6 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from core.exceptions import NotFound
+from declarations.models import Declaration, DeclarationEvent
+from risk.models import OfficerTask
+from traders.models import AgentStaff, ClearingAgent
 
 from .models import ApiErrorRecord
 from .seeding import require_sandbox
@@ -42,9 +45,6 @@ def _errors(usernames: list[str]) -> dict[str, Any]:
 
 def agent_report(*, agent: str) -> dict[str, Any]:
     """`agent` is the firm's name, licence number or a staff username."""
-    from declarations.models import Declaration, DeclarationEvent
-    from traders.models import AgentStaff, ClearingAgent
-
     require_sandbox()
     firm = (ClearingAgent.objects.filter(Q(name__iexact=agent) | Q(licence_number__iexact=agent)).first()
             or ClearingAgent.objects.filter(staff__user__username=agent).first())
@@ -80,9 +80,6 @@ def agent_report(*, agent: str) -> dict[str, Any]:
 
 
 def officer_report(*, username: str) -> dict[str, Any]:
-    from declarations.models import DeclarationEvent
-    from risk.models import OfficerTask
-
     require_sandbox()
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
@@ -112,8 +109,6 @@ def officer_report(*, username: str) -> dict[str, Any]:
 
 def class_report() -> list[dict[str, Any]]:
     """One summary line per agent firm (no arguments: the whole class)."""
-    from traders.models import ClearingAgent
-
     require_sandbox()
     out = []
     for firm in ClearingAgent.objects.order_by("name"):

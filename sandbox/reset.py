@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 
 from core import clock
+from maintenance.snapshot import bump_version
 
 from .seeding import require_sandbox
 
@@ -107,6 +108,4 @@ def _has_sqlite_sequence(cursor: object) -> bool:
 
 def _bump_maintenance() -> None:
     """Processes holding a snapshot of maintenance windows reload it (the windows are gone)."""
-    from maintenance.snapshot import bump_version
-
     bump_version()

@@ -35,7 +35,43 @@ from django.db import transaction
 from tqdm import tqdm
 
 from core import clock
+from core.exceptions import Conflict, ValidationFailed, error
+from core.models import OutboxMessage
+from declarations.lifecycle import no_payment_step
+from declarations.models import Declaration, ESlip, ImportDeclarationForm
+from declarations.services import (
+    declaration_cancel,
+    declaration_draft_create,
+    declaration_lodge,
+    declaration_pay,
+    idf_raise,
+)
+from maintenance.models import MaintenanceWindow
 from maintenance.provisional import release_rules_ensure_defaults
+from maintenance.services import window_schedule
+from manifests.codes import iso6346_check_digit
+from manifests.inputs import BillInput, ContainerInput, ManifestInput
+from manifests.models import BillOfLading, Manifest, Terminal, TerminalStaff
+from manifests.services import manifest_lodge, manifest_record_arrival, manifest_record_discharge
+from officers.models import OfficerProfile
+from risk.loaders import default_risk_rules_reset
+from risk.models import OfficerTask, RiskAssessment, RiskRule
+from risk.services import (
+    clearance_advance,
+    declaration_gate_out,
+    declaration_reject,
+    declaration_release,
+    gate_event_record,
+    inspection_findings_record,
+    officer_task_assign,
+    risk_assessment_create,
+    risk_assessments_create,
+)
+from tariff.models import ExemptionCertificate
+from traders.models import AEOProfile, AgentAuthorisation, ClearingAgent, Trader
+from traders.services import aeo_profile_grant
+from transit.services import bond_create, tracking_client_create, tracking_event_record
+from transit.signing import sandbox_partner_credentials
 
 from . import factories as f
 from .exceptions import SandboxModeRequired
@@ -188,8 +224,6 @@ class WorldBuilder:
             group, _ = Group.objects.get_or_create(name=name)
             user.groups.add(group)
         if apps.is_installed("officers"):
-            from officers.models import OfficerProfile
-
             OfficerProfile.objects.update_or_create(user=user, defaults={"office_id": office})
         entry = {"username": username, "password": password, "groups": list(groups), "office": office}
         self.credentials["trainers" if trainer else "officers"].append(entry)
@@ -221,8 +255,6 @@ class WorldBuilder:
 
     def firm(self, *, name: str, licence: str, username: str, prefix: str, traders: int, aeo: int = 0,
              watch: int = 0, exporters: int = 0) -> Firm:
-        from traders.services import aeo_profile_grant
-
         agent: Any = f.SandboxClearingAgentFactory(name=name, licence_number=licence)
         staff: Any = f.SandboxAgentStaffFactory(agent=agent, user=f.SandboxUserFactory(username=username))
         firm = Firm(agent=agent, staff_user=staff.user, token=self._token(staff.user), prefix=prefix)
@@ -253,8 +285,6 @@ class WorldBuilder:
 
     def terminal(self, *, code: str, name: str, username: str, office: str = "MBA") -> Any:
         """A terminal operator (gate-out and loading reports) with a staff user and a token."""
-        from manifests.models import Terminal, TerminalStaff
-
         terminal = Terminal.objects.create(code=code, name=name, office_id=office)
         user: Any = f.SandboxUserFactory(username=username)
         TerminalStaff.objects.create(user=user, terminal=terminal)
@@ -275,9 +305,6 @@ class WorldBuilder:
         electronics valuation risk) that have no shipped counterpart. The sandbox's own copies of
         first-time trader, sensitive goods and random selection are gone: one random selection,
         not two, and the world a trainee sees is scored like a fresh installation."""
-        from risk.loaders import default_risk_rules_reset
-        from risk.models import RiskRule
-
         # Whether `load_reference_data` ran with the rules or not, and whatever was tuned before a
         # reset (which wipes the risk tables), the seed scores with the same rules: same world.
         default_risk_rules_reset()
@@ -314,9 +341,6 @@ class WorldBuilder:
     def manifest(self, carrier: CarrierCtx, consignments: list[Consignment], *, mode: str = "sea",
                  reference: str, eta: dt.datetime, name: str = "MSC ANNA", imo: str = "9321483",
                  voyage: str = "", flight: str = "", loading: str = "CNSHA", office: str = "MBA") -> Any:
-        from manifests.inputs import BillInput, ContainerInput, ManifestInput
-        from manifests.services import manifest_lodge
-
         bills = tuple(
             BillInput(number=c.bl_number, shipper_name="Far East Export Trading Co Ltd",
                       consignee_name=c.trader.name, consignee_pin=c.trader.pin, notify_party_name=c.trader.name,
@@ -337,8 +361,6 @@ class WorldBuilder:
         return manifest
 
     def arrive(self, manifest: Any, *, discharge: bool = True) -> None:
-        from manifests.services import manifest_record_arrival, manifest_record_discharge
-
         manifest_record_arrival(manifest_id=manifest.pk, ata=None, actor=self.officers.get("officer1"))
         if discharge:
             manifest_record_discharge(manifest_id=manifest.pk, discharged_at=None,
@@ -347,8 +369,6 @@ class WorldBuilder:
     # --- declarations ----------------------------------------------------------------------------
     def idf(self, firm: Firm, c: Consignment) -> str:
         """The consignment's IDF on the simulated single window, raised once through the service."""
-        from declarations.services import idf_raise
-
         if not c.idf_number:
             c.idf_number = idf_raise(agent=firm.agent, importer_pin=c.trader.pin, currency="USD", value=c.value_usd,
                                      hs_codes=[c.goods.hs_code], actor=firm.staff_user).number
@@ -356,8 +376,6 @@ class WorldBuilder:
 
     def example_idf(self, firm: Firm, trader: Any, *, currency: str, value: Decimal, hs_codes: list[str]) -> str:
         """An IDF that no seeded declaration uses, listed in the credentials file (`idfs`)."""
-        from declarations.services import idf_raise
-
         number = idf_raise(agent=firm.agent, importer_pin=trader.pin, currency=currency, value=value,
                            hs_codes=hs_codes, actor=firm.staff_user).number
         self.credentials["idfs"].append({"agent": firm.agent.name, "number": number, "importer_pin": trader.pin,
@@ -405,8 +423,6 @@ class WorldBuilder:
 
     def exemption_certificate(self, trader: Any, *, number: str) -> Any:
         """A diplomatic exemption certificate for two cars' worth of value (docs/declarations.md)."""
-        from tariff.models import ExemptionCertificate
-
         day = self.epoch.date()
         return ExemptionCertificate.objects.create(
             number=number, holder_pin=trader.pin, holder_name=trader.name, category="diplomatic",
@@ -435,28 +451,18 @@ class WorldBuilder:
         }
 
     def lodge(self, firm: Firm, body: dict[str, Any]) -> Any:
-        from declarations.services import declaration_lodge
-
         return declaration_lodge(agent=firm.agent, user=firm.staff_user, payload=body, actor=firm.staff_user)
 
     def draft(self, firm: Firm, body: dict[str, Any]) -> Any:
-        from declarations.services import declaration_draft_create
-
         return declaration_draft_create(agent=firm.agent, user=firm.staff_user, payload={**body, "draft": True},
                                         actor=firm.staff_user)
 
     def score(self, declaration: Any) -> str:
-        from risk.services import risk_assessment_create
-
         outcome = risk_assessment_create(declaration_id=declaration.pk, actor=None)
         assert outcome.assessment is not None, outcome
         return outcome.assessment.lane
 
     def pay(self, firm: Firm, declaration: Any) -> Any:
-        from declarations.lifecycle import no_payment_step
-        from declarations.models import ESlip
-        from declarations.services import declaration_pay
-
         eslip = ESlip.objects.get(declaration_id=declaration.pk, is_current=True)
         method = self.rng.choice(("mpesa", "bank_transfer", "rtgs"))  # drawn either way: same seed, same world
         if no_payment_step(declaration):
@@ -465,15 +471,11 @@ class WorldBuilder:
                                currency=eslip.currency, method=method, actor=firm.staff_user)
 
     def advance(self, declaration: Any) -> str:
-        from risk.services import clearance_advance
-
         return clearance_advance(declaration_id=declaration.pk, actor=None).action
 
     def take_paths(self, work: list[tuple[Firm, dict[str, Any], str]]) -> list[Any]:
         """Several declarations: lodged one by one, scored in ONE batch (the scoring task's bulk
         path), then each driven on to its path."""
-        from risk.services import risk_assessments_create
-
         lodged = [None if path == "draft" else self.lodge(firm, body) for firm, body, path in work]
         risk_assessments_create(declaration_ids=[d.pk for d in lodged if d is not None])
         return [self.take_path(firm, body, path, lodged=declaration)
@@ -481,16 +483,6 @@ class WorldBuilder:
 
     def take_path(self, firm: Firm, body: dict[str, Any], path: str, *, lodged: Any = None) -> Any:
         """Lodge `body` and drive it to `path` (one of PATHS) through the real services."""
-        from declarations.services import declaration_cancel
-        from risk.services import (
-            declaration_gate_out,
-            declaration_reject,
-            declaration_release,
-            gate_event_record,
-            inspection_findings_record,
-            officer_task_assign,
-        )
-
         if path == "draft":
             return self.draft(firm, body)
         if lodged is None:
@@ -540,9 +532,6 @@ class WorldBuilder:
     def transit_setup(self, firm: Firm, *, bond_amount: Decimal = Decimal("25000000.00")) -> Any:
         """The cargo tracking system's client, the firm's regional bond, and the partner states'
         signing material (sandbox keys, derived from the sandbox's SECRET_KEY) in the credentials."""
-        from transit.services import bond_create, tracking_client_create
-        from transit.signing import sandbox_partner_credentials
-
         username = "rects-tracking"
         _user, token = tracking_client_create(username=username, actor=SYSTEM_LABEL)
         self.credentials["tracking_clients"].append({
@@ -555,8 +544,6 @@ class WorldBuilder:
 
     def transit_consignment(self, firm: Firm, *, containers: int = 2) -> Consignment:
         """A consignment for Uganda in `containers` containers (valid ISO 6346 numbers)."""
-        from manifests.codes import iso6346_check_digit
-
         c = self.consignments(firm, 1)[0]
         numbers = []
         for k in range(containers):
@@ -578,8 +565,6 @@ class WorldBuilder:
                                                released_at: dt.datetime) -> Any:
         """An IM8 Mombasa -> Malaba -> Uganda released on its bond (no payment), tracked up the
         Northern Corridor, with an open e-seal tamper alert at Emali for officers to work."""
-        from transit.services import tracking_event_record
-
         self.clock_to(released_at)
         body = self.transit_body(firm, c, firm.next_reference("G"), bond_number=bond.number)
         declaration = self.lodge(firm, body)
@@ -608,15 +593,11 @@ class WorldBuilder:
         return declaration
 
     def window(self, *, starts_at: dt.datetime, ends_at: dt.datetime, reason: str, mode: str = "reject") -> Any:
-        from maintenance.services import window_schedule
-
         return window_schedule(starts_at=starts_at, ends_at=ends_at, reason=reason, mode=mode,
                                actor=self.officers.get("maintenance-admin1"))
 
 
 def _open_task(declaration: Any) -> Any:
-    from risk.models import OfficerTask
-
     return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=["open", "assigned"])
 
 
@@ -640,12 +621,6 @@ def seeded_uuids(seed: int) -> Iterator[None]:
 
 def world_digest() -> tuple[dict[str, int], str]:
     """Counts and a sha256 over natural keys and outcomes (no timestamps, no secrets, no ids)."""
-    from declarations.models import Declaration, ImportDeclarationForm
-    from maintenance.models import MaintenanceWindow
-    from manifests.models import BillOfLading, Manifest
-    from risk.models import OfficerTask, RiskAssessment
-    from traders.models import AEOProfile, AgentAuthorisation, ClearingAgent, Trader
-
     rows: dict[str, list[Any]] = {
         "agents": list(ClearingAgent.objects.order_by("licence_number").values_list("licence_number", "name",
                                                                                     "on_watch_list")),
@@ -695,15 +670,9 @@ def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: 
     require_sandbox()
     spec = SCENARIOS.get(scenario)
     if spec is None:
-        from core.exceptions import ValidationFailed, error
-
         raise ValidationFailed(errors=[error("unknown_scenario", f"No scenario {scenario!r}; choose one of "
                                              f"{', '.join(sorted(SCENARIOS))}.", "--scenario")])
-    from traders.models import ClearingAgent
-
     if ClearingAgent.objects.exists():
-        from core.exceptions import Conflict
-
         raise Conflict(detail="The sandbox already holds a world: run `manage.py sandbox reset` first "
                               "(the same seed only gives the same world on an empty sandbox).",
                        code="sandbox_not_empty")
@@ -740,8 +709,6 @@ def _quiet_outbox() -> None:
     """Scoring and clearance already ran synchronously while seeding: the messages the services
     queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
     Windows' and notifications' messages are left for the workers."""
-    from core.models import OutboxMessage
-
     names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
     fields = {f.name for f in OutboxMessage._meta.get_fields()}
     if "task_name" not in fields:

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
 from core.pagination import StandardPagination
 from core.serializers import StrictSerializer
+from traders.selectors import agent_for_user
 
 from . import selectors, services
 from .enums import MovementStatus
@@ -52,8 +53,6 @@ class IsCustomsStaff(BasePermission):
 
 
 def _agent(request: Request) -> Any:
-    from traders.selectors import agent_for_user
-
     agent = agent_for_user(request.user)
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can read transit movements.",

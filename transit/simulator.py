@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core import clock
+from core.outbox import outbox_enqueue
 
 from .enums import Direction, MovementStatus, PartnerMessageKind, PartnerMessageStatus, SimulatorMode
 from .models import PartnerMessage, PartnerSimulatorControl, TransitMovement
@@ -103,8 +104,6 @@ def _schedule(movement: TransitMovement) -> bool:
     movement.simulator_confirm_due_at = clock.now() + dt.timedelta(minutes=delay if mode == SimulatorMode.DELAY else 0)
     movement.save(update_fields=["simulator_confirm_due_at"])
     if mode == SimulatorMode.AUTO:
-        from core.outbox import outbox_enqueue
-
         outbox_enqueue(task_name="transit.simulator_tick", kwargs={})
     return True
 

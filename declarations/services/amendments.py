@@ -15,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import clock
-from core.exceptions import Conflict, NotFound, PreconditionFailed, ValidationFailed, error
+from core.exceptions import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed, error
+from manifests.services import writeoff_release
+from tariff.selectors import exchange_rate_get
 
 from ..enums import AmendmentStatus, EventKind, Status
 from ..lifecycle import AMENDABLE, TAX_AMENDABLE, nothing_to_pay
@@ -72,8 +74,6 @@ class UpdateResult:
 
 
 def etag_check(declaration: Declaration, if_match: str | None) -> None:
-    from core.exceptions import PreconditionRequired
-
     if not if_match:
         raise PreconditionRequired()
     candidates = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
@@ -89,8 +89,6 @@ def _lock_own(declaration_id: uuid.UUID | str, agent: Any) -> Declaration:
 
 
 def _fee_kes(fields: int, on: dt.date) -> Decimal:
-    from tariff.selectors import exchange_rate_get
-
     usd = Decimal(str(settings.DECLARATION_ALTERATION_FEE_USD)) * fields
     rate = exchange_rate_get("USD", on)
     if rate is None:
@@ -306,8 +304,6 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
                                    registered_at=declaration.lodged_at, declaration_id=declaration.pk)
     errors = list(prepared.errors)
     if declaration.bill_of_lading_id is not None:
-        from manifests.services import writeoff_release
-
         writeoff_release(declaration_id=declaration.pk, actor=actor)
     if not errors:
         from .lodging import _reserve

@@ -11,6 +11,7 @@ from django.db.models import OuterRef, Subquery
 from core import clock
 from core.audit import GENESIS_HASH, chain_hash, fields_of
 from core.outbox import outbox_enqueue as core_outbox_enqueue
+from notifications.services import notification_create
 
 from ..models import Declaration, DeclarationEvent
 
@@ -104,8 +105,6 @@ STATUS_NOTIFICATION_KIND: dict[str, str] = {
 def notify_agent(
     *, declaration: Declaration, kind: str, subject: str, payload: dict[str, Any], actor: Any
 ) -> None:
-    from notifications.services import notification_create
-
     notification_create(
         agent=declaration.agent, kind=kind, subject=subject, payload=payload,
         declaration_id=declaration.pk, actor=actor,

@@ -20,6 +20,9 @@ from typing import Any
 
 from core.exceptions import ErrorItem, error
 from core.problems import join_pointer
+from tariff.selectors import ExemptionClaim, exemption_claim_amount, exemption_claim_problems
+from tariff.services import QuotaDraw
+from tariff.vehicles import MAX_USED_VEHICLE_AGE_YEARS, is_vehicle_code, vehicle_age_years, vin_problem
 
 # COMESA member states (ISO alpha-2): origin proof for the reduced IDF/RDL with a COO document.
 COMESA_MEMBERS = frozenset({
@@ -30,8 +33,6 @@ ORIGIN_DOCUMENT_KINDS = frozenset({"COO", "EUR1", "COMESA"})
 
 
 def _vehicle_problems(item: Any, index: int, *, is_import: bool, on: dt.date) -> list[ErrorItem]:
-    from tariff.vehicles import MAX_USED_VEHICLE_AGE_YEARS, is_vehicle_code, vehicle_age_years, vin_problem
-
     digits = item.hs_code.replace(".", "")
     vehicle = item.vehicle
     pointer = ("items", index, "vehicle")
@@ -81,9 +82,6 @@ def fiscal_problems(
     declaration_id: Any = None,
 ) -> tuple[list[ErrorItem], list[Any]]:
     """Problems of every item, and the quota draws of the valid exemption claims."""
-    from tariff.selectors import ExemptionClaim, exemption_claim_amount, exemption_claim_problems
-    from tariff.services import QuotaDraw
-
     problems: list[ErrorItem] = []
     claims: list[ExemptionClaim] = []
     for index, item in enumerate(items):

@@ -30,6 +30,8 @@ from django.db import IntegrityError, transaction
 from core import clock
 from core.exceptions import ErrorItem, ValidationFailed, error
 from core.problems import join_pointer
+from reference.selectors import country_exists, currency_exists
+from traders.selectors import agent_authorised_for
 
 from ..models import Declaration, ImportDeclarationForm
 
@@ -51,9 +53,6 @@ def idf_number_new(on: dt.date) -> str:
 def idf_raise(*, agent: Any, importer_pin: str, currency: str, value: Decimal, hs_codes: list[str],
               actor: Any) -> ImportDeclarationForm:
     """Raise an IDF on the simulated single window for a trader the agent acts for."""
-    from reference.selectors import currency_exists
-    from traders.selectors import agent_authorised_for
-
     today = clock.today()
     errors: list[ErrorItem] = []
     if not agent_authorised_for(agent=agent, pin=importer_pin, on=today):
@@ -116,8 +115,6 @@ def idf_problems(*, data: dict[str, Any], regime: str, pin: str, rate_date: dt.d
 def ucr_problems(*, ucr: str, pin: str, bill_of_lading: str, rate_date: dt.date,
                  declaration_id: Any = None) -> list[ErrorItem]:
     """The UCR's business rules (its shape is checked by the serializer)."""
-    from reference.selectors import country_exists
-
     if not ucr:
         return []
     match = _UCR.match(ucr)

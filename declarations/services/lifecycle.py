@@ -6,14 +6,17 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
-from core import clock
+from core import clock, events
+from core.events import Event
 from core.exceptions import Conflict, NotFound, error
+from tariff.services import exemption_quota_release
 
 from ..enums import EventKind, Status
 from ..lifecycle import no_payment_step, transition_check
-from ..models import Declaration
-from .common import STATUS_NOTIFICATION_KIND, event_record, notify_agent, status_payload
+from ..models import Declaration, DeclarationEvent
+from .common import STATUS_NOTIFICATION_KIND, event_record, events_chain, notify_agent, status_payload
 
 
 def declaration_transition_locked(
@@ -25,33 +28,25 @@ def declaration_transition_locked(
     payload: dict[str, Any] | None = None,
     extra_fields: dict[str, Any] | None = None,
     notify: bool = True,
+    notification_kind: str | None = None,
+    subject: str | None = None,
 ) -> Declaration:
-    """Move an already locked declaration (caller holds the row lock inside its transaction)."""
+    """Move an already locked declaration (caller holds the row lock inside its transaction).
+
+    The one function that changes a declaration's status: checks the transition table, saves,
+    writes the event row, notifies the agent (`notification_kind`/`subject` override the default
+    notice of the new status, e.g. `documents_required` for a query), then publishes
+    `Event.DECLARATION_STATUS_CHANGED` in this transaction. The subscribers (manifests write-offs,
+    transit movements, risk officer tasks) are wired in their apps' `ready()`.
+    """
     from_status = declaration.status
     transition_check(from_status, to_status, no_payment_step=no_payment_step(declaration))
-    if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.bill_of_lading_id is not None:
-        # The goods were not (or will not be) cleared under this entry: give the B/L quantities
-        # back so another declaration can write them off. Idempotent (nothing reserved: no-op).
-        from manifests.services import writeoff_release
-
-        writeoff_release(declaration_id=declaration.pk, actor=actor)
     if to_status in (Status.CANCELLED, Status.REJECTED):
         # Exemption quota drawn at lodging goes back to its certificates (once; no draw: no-op).
-        from tariff.services import exemption_quota_release
-
+        # A direct call down to tariff, not a subscriber: the amount goes on this transition's event.
         released = exemption_quota_release(declaration_id=declaration.pk, actor=actor)
         if released:
             payload = {**(payload or {}), "exemption_quota_released": str(released)}
-    if to_status == Status.CANCELLED and from_status == Status.UNDER_CONTROL:
-        # Cancelled while under officer control: close its task so it leaves the work queues.
-        from risk.services.clearance import officer_tasks_close
-
-        officer_tasks_close(declaration_id=declaration.pk, outcome="cancelled")
-    if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.regime == "IM8":
-        # A transit movement not yet released is cancelled and its regional bond reservation freed.
-        from transit.services import transit_on_cancelled
-
-        transit_on_cancelled(declaration=declaration, actor=actor)
     declaration.status = to_status
     declaration.updated_at = clock.now()
     declaration.etag_version += 1
@@ -64,20 +59,26 @@ def declaration_transition_locked(
         declaration=declaration, kind=EventKind.TRANSITION, from_status=from_status, to_status=to_status,
         actor=actor, reason=reason, payload=payload,
     )
-    kind = STATUS_NOTIFICATION_KIND.get(to_status)
+    kind = notification_kind or STATUS_NOTIFICATION_KIND.get(to_status)
     if notify and kind:
         notify_agent(
             declaration=declaration, kind=kind,
-            subject=f"{declaration.entry_number or 'Declaration'}: {to_status.replace('_', ' ')}",
+            subject=subject or (f"{declaration.entry_number}: {reason or to_status.replace('_', ' ')}"
+                                if notification_kind else
+                                f"{declaration.entry_number or 'Declaration'}: {to_status.replace('_', ' ')}"),
             payload={**status_payload(declaration), "from": from_status, "reason": reason, **(payload or {})},
             actor=actor,
         )
+    events.publish(Event.DECLARATION_STATUS_CHANGED, declaration=declaration, from_status=from_status,
+                   to_status=to_status, actor=actor)
     return declaration
 
 
-def declaration_lock(declaration_id: uuid.UUID | str) -> Declaration:
+def declaration_lock(declaration_id: uuid.UUID | str, *, related: tuple[str, ...] = ()) -> Declaration:
+    """Lock the declaration row (the first lock of every declaration write: the lock order)."""
     try:
-        return Declaration.objects.select_for_update(of=("self",)).get(pk=declaration_id)
+        rows = Declaration.objects.select_for_update(of=("self",))
+        return (rows.select_related(*related) if related else rows).get(pk=declaration_id)
     except (Declaration.DoesNotExist, ValueError, TypeError):
         raise NotFound(detail="No such declaration.", code="declaration_not_found") from None
 
@@ -133,3 +134,47 @@ def declaration_channel_set(
         payload={"channel": channel},
     )
     return declaration
+
+
+def declaration_channel_record_locked(
+    *, declaration: Declaration, channel: str, actor: Any, reason: str, payload: dict[str, Any]
+) -> Declaration:
+    """Change the lane of a locked declaration without a status change (an officer moving a
+    documentary check to a physical examination): the row, its ETag and the event."""
+    declaration.channel = channel
+    declaration.updated_at = clock.now()
+    declaration.etag_version += 1
+    declaration.save(update_fields=["channel", "updated_at", "etag_version"])
+    event_record(
+        declaration=declaration, kind=EventKind.CHANNEL, from_status=declaration.status,
+        to_status=declaration.status, actor=actor, reason=reason, payload=payload,
+    )
+    return declaration
+
+
+def declaration_channels_record_locked(*, lanes: list[tuple[Declaration, str]], reason: str) -> None:
+    """Selectivity for declarations whose rows the caller holds locked, in bulk (the scoring batch):
+    the channel (all the agent ever sees of the result; the ETag changes with it) and one system
+    `channel` event per declaration. Queries: one UPDATE per lane, one event chain read, one insert."""
+    now = clock.now()
+    by_lane: dict[str, list[Any]] = {}
+    for declaration, lane in lanes:
+        by_lane.setdefault(lane, []).append(declaration.pk)
+        declaration.channel = lane
+    for lane, pks in by_lane.items():
+        Declaration.objects.filter(pk__in=pks).update(channel=lane, etag_version=F("etag_version") + 1, updated_at=now)
+    DeclarationEvent.objects.bulk_create(events_chain([
+        DeclarationEvent(declaration=declaration, kind=EventKind.CHANNEL, actor=None, actor_label="system",
+                         from_status=declaration.status, to_status=declaration.status, reason=reason,
+                         payload={"channel": lane}, created_at=now)
+        for declaration, lane in lanes
+    ]))
+
+
+def declaration_note_record_locked(
+    *, declaration: Declaration, kind: str, actor: Any, reason: str, payload: dict[str, Any]
+) -> None:
+    """An event on a locked declaration's timeline without a status change (inspection findings,
+    an override, a query answered): who did what, hash-chained like every event."""
+    event_record(declaration=declaration, kind=kind, from_status=declaration.status,
+                 to_status=declaration.status, actor=actor, reason=reason, payload=payload)

@@ -21,12 +21,17 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core import clock
+from core import clock, events
 from core.db import insert_rows
+from core.events import Event
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
+from manifests.services import writeoff_reserve_fresh
+from reference.selectors import office_get
+from tariff.services import exemption_quota_draw
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
+from ..events import Security
 from ..lifecycle import SECURED_REGIMES, nothing_to_pay, transition_check
 from ..models import (
     Assessment,
@@ -72,8 +77,6 @@ def json_safe(value: Any) -> Any:
 
 
 def _header_from_body(data: dict[str, Any]) -> dict[str, Any]:
-    from reference.selectors import office_get
-
     office = office_get(data["office"]) if data.get("office") else None
     return {
         "regime": data.get("regime") or "",
@@ -180,8 +183,6 @@ def declaration_draft_lodge(*, declaration_id: uuid.UUID | str, agent: Any, acto
 def _reserve(declaration: Declaration, prepared: PreparedDeclaration, actor: Any) -> list[ErrorItem]:
     if prepared.bill_of_lading is None:
         return []
-    from manifests.services import writeoff_reserve_fresh
-
     try:
         # A declaration being lodged holds nothing on the B/L yet (drafts reserve nothing): the
         # two-statement path; on refusal it runs the full check in a savepoint to say why.
@@ -204,8 +205,6 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     if not errors and prepared.exemption_draws:
         # Compare-and-set on each certificate's quota, in this transaction: a refusal (a concurrent
         # lodging took the last of it) rolls everything back with the other problems.
-        from tariff.services import exemption_quota_draw
-
         errors.extend(exemption_quota_draw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
                                            actor=actor))
     if errors:
@@ -242,13 +241,12 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
     secured_by = ""
-    if declaration.regime == "IM8":
-        # Reserves the regional bond for the taxes at risk (refused -> the whole lodging rolls back).
-        # Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
-        from transit.services import transit_on_lodged
-
-        movement = transit_on_lodged(declaration=declaration, payload=declaration.body, actor=actor)
-        secured_by = f"secured by bond {movement.bond.number} (KES {movement.amount_secured} reserved)"
+    # IM8: transit reserves the regional bond for the taxes at risk (refused -> the whole lodging
+    # rolls back). Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
+    securities = [r for r in events.publish(Event.DECLARATION_LODGED, declaration=declaration,
+                                            payload=declaration.body, actor=actor) if isinstance(r, Security)]
+    if securities:
+        secured_by = securities[0].description
         declaration.payment_due_date = None
     if nothing_to_pay(regime=declaration.regime, total=assessment.total):
         # No payment step (declarations.lifecycle): no due date, a `nothing_to_pay` event below.
@@ -296,11 +294,8 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         declaration.save()
     else:
         declaration.save(force_insert=True)
-    if secured_by:
-        from transit.services import transit_on_registered
-
-        # The movement's own notice quotes the entry number, known only now.
-        transit_on_registered(declaration=declaration, actor=actor)
+    # Subscribers' notices may quote the entry number, known only now (transit: the movement's).
+    events.publish(Event.DECLARATION_REGISTERED, declaration=declaration, actor=actor)
     notify_agent(
         declaration=declaration, kind="accepted",
         subject=(f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
+from core import events, policy
+from core.events import Event
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
 from core.problems import join_pointer
@@ -408,9 +410,8 @@ def declaration_prepare(
     errors.extend(fiscal_errors)
 
     # --- EAC Single Customs Territory transit (IM8): destination, route, e-seals, bond ----------
-    from transit.services import transit_validate
-
-    errors.extend(transit_validate(payload=clean_body, on=rate_date))
+    for problems in events.publish(Event.DECLARATION_VALIDATING, payload=clean_body, on=rate_date):
+        errors.extend(problems)
 
     assessment = None
     tariff_ready = not any(e.pointer in ("/currency",) for e in errors) and all(
@@ -427,10 +428,8 @@ def declaration_prepare(
     errors.extend(ucr_problems(ucr=data.get("ucr") or "", pin=pin, bill_of_lading=data.get("bill_of_lading") or "",
                                rate_date=rate_date, declaration_id=declaration_id))
 
-    # Training sandbox: a local reference starting with X is rejected at validation (no-op otherwise).
-    from sandbox.outcomes import lodging_errors as sandbox_lodging_errors
-
-    errors.extend(sandbox_lodging_errors(clean_body))
+    # The installed policy's own refusals (the training sandbox: local reference starting with X).
+    errors.extend(policy.current().lodging_errors(clean_body))
 
     return PreparedDeclaration(
         body=clean_body, data=data, registered_at=registered_at, rate_date=rate_date,

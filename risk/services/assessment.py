@@ -7,12 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
-from core import clock
+from core import clock, policy
 from declarations.lifecycle import clearable, no_payment_step
+from declarations.services import declaration_channels_record_locked
 
 from ..models import RiskAssessment
 from ..scoring import ScoreResult, score_declaration
@@ -42,11 +41,7 @@ class ScoringOutcome:
 def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[RiskAssessment]:
     """Store the results of declarations whose rows the caller holds locked, in bulk: the
     assessments, the channel (all the agent ever sees of the result; the ETag changes with it)
-    and one `channel` event row per declaration, as `declaration_channel_set` writes it."""
-    from declarations.enums import EventKind
-    from declarations.models import Declaration, DeclarationEvent
-    from declarations.services.common import events_chain
-
+    and one `channel` event row per declaration (`declaration_channels_record_locked`)."""
     now = clock.now()
     assessments = RiskAssessment.objects.bulk_create(
         [
@@ -63,28 +58,9 @@ def _store(scored: list[tuple[Any, ScoreResult]], rule_set: RuleSet) -> list[Ris
             for declaration, result in scored
         ]
     )
-    by_lane: dict[str, list[Any]] = {}
-    for declaration, result in scored:
-        by_lane.setdefault(str(result.lane), []).append(declaration.pk)
-        declaration.channel = str(result.lane)
-    for lane, pks in by_lane.items():
-        Declaration.objects.filter(pk__in=pks).update(channel=lane, etag_version=F("etag_version") + 1, updated_at=now)
-    DeclarationEvent.objects.bulk_create(
-        events_chain([
-            DeclarationEvent(
-                declaration=declaration,
-                kind=EventKind.CHANNEL,
-                actor=None,
-                actor_label="system",
-                from_status=declaration.status,
-                to_status=declaration.status,
-                reason="selectivity",
-                payload={"channel": str(result.lane)},
-                created_at=now,
-            )
-            for declaration, result in scored
-        ])
-    )
+    # The channel and its event belong to the declarations app (the owner of the declaration's life).
+    declaration_channels_record_locked(lanes=[(declaration, str(result.lane)) for declaration, result in scored],
+                                       reason="selectivity")
     return assessments
 
 
@@ -118,11 +94,8 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
             else:
                 rule_set = rule_set or rule_set_in_force()
                 result = score_declaration(declaration_facts(declaration), rule_set.rules, rule_set.config)
-                if settings.FORODHA_SANDBOX:
-                    # Training sandbox: the local reference's first letter may choose the lane.
-                    from sandbox.outcomes import score_override
-
-                    result = score_override(local_reference=declaration.local_reference, result=result)
+                # The installed policy may choose the lane (training sandbox: the reference's first letter).
+                result = policy.current().score_override(local_reference=declaration.local_reference, result=result)
                 scored.append((declaration, result))
         if scored:
             assert rule_set is not None

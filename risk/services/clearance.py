@@ -13,16 +13,28 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from core import clock
+from core import clock, policy
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from declarations import services as declaration_services
+from declarations.enums import EventKind
 from declarations.lifecycle import clearable, no_payment_step
+from declarations.models import AmendmentRequest, Declaration, DeclarationDocument
+from declarations.services import (
+    actor_user,
+    declaration_channel_record_locked,
+    declaration_note_record_locked,
+    declaration_officer_amend,
+    declaration_transition_locked,
+)
+from notifications.services import notification_create
+from traders.models import Trader
 
 from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
-from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
+from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
+from .release import arrival_allows_release, declaration_lock_for_clearance, release_locked
 
 QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
 
@@ -40,7 +52,7 @@ class ClearanceOutcome:
 def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOutcome:
     """Move a paid (or nothing to pay: IM8 bond-secured, KES 0.00) + scored declaration on. Idempotent: anything past
     `paid` is left alone."""
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     pk = str(declaration.pk)
     # paid, or assessed with nothing to pay (IM8 secured by bond, or assessed at KES 0.00)
     if not clearable(declaration.status, no_payment_step=no_payment_step(declaration)):
@@ -53,13 +65,13 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     if assessment.lane in ("green", "blue"):
         if not arrival_allows_release(declaration):
             return ClearanceOutcome(pk, "waiting_arrival")
-        order = _release_locked(declaration=declaration, actor=actor, automatic=True, reason="")
+        order = release_locked(declaration=declaration, actor=actor, automatic=True, reason="")
         return ClearanceOutcome(pk, "released", release_order=order)
     queue = QUEUE_FOR_LANE[assessment.lane]
     documentary = queue == OfficerTask.Queue.DOCUMENTARY_CHECK
     # Yellow: the agent presents the documents for the check; red: the goods for examination.
-    _transition(
-        declaration,
+    declaration_transition_locked(
+        declaration=declaration,
         to_status="under_control",
         actor=actor,
         reason="Documentary check" if documentary else "Physical examination",
@@ -71,11 +83,9 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
         status=OfficerTask.Status.OPEN,
         defaults={"queue": queue, "lane": assessment.lane, "priority": assessment.priority, "created_at": clock.now()},
     )
-    if documentary and settings.FORODHA_SANDBOX:
-        # Training sandbox: a local reference starting with Q is queried at once ("documents required").
-        from sandbox.outcomes import auto_query
-
-        auto_query(declaration=declaration, actor=actor)
+    if documentary:
+        # The installed policy may act at once (training sandbox: reference Q is queried).
+        policy.current().after_documentary_control(declaration=declaration, actor=actor)
     return ClearanceOutcome(pk, "under_control", task=task)
 
 
@@ -96,7 +106,7 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
     task = OfficerTask.objects.filter(pk=task_id).first()
     if task is None:
         raise NotFound(detail="Officer task not found.", code="task_not_found")
-    _lock_declaration(task.declaration_id)
+    declaration_lock_for_clearance(task.declaration_id)
     task = OfficerTask.objects.select_for_update().get(pk=task_id)
     if task.status == OfficerTask.Status.DONE:
         raise Conflict(detail="This task is already done.", code="task_done")
@@ -135,12 +145,12 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
     """Documents required: under_control -> queried; the agent is notified with the list."""
     if not documents:
         raise ValidationFailed(errors=[error("required", "Name at least one document.", "/documents")])
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
     if declaration.status != "under_control":
         raise Conflict(detail="Only a declaration under control can be queried.", code="illegal_transition")
-    _transition(
-        declaration,
+    declaration_transition_locked(
+        declaration=declaration,
         to_status="queried",
         actor=actor,
         reason=reason or "Documents required",
@@ -149,7 +159,7 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
     )
     now = clock.now()
     AgentQuery.objects.create(declaration=declaration, task=task, documents_required=list(documents),
-                              reason=reason or "Documents required", asked_by=_user(actor), asked_at=now)
+                              reason=reason or "Documents required", asked_by=actor_user(actor), asked_at=now)
     task.outcome = "queried"
     task.waiting_since = now  # the SLA clock stops until the agent answers
     task.save(update_fields=["outcome", "waiting_since"])
@@ -171,15 +181,11 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
     """The agent answers the open query (message + uploaded documents, no fee): the answer is
     recorded, the SLA clock restarts, and the declaration goes back under control to the officer
     (queried -> under_control), who sees the answer in the task."""
-    from declarations.enums import EventKind
-    from declarations.models import Declaration, DeclarationDocument
-    from declarations.services.common import event_record
-
     if not Declaration.objects.filter(pk=declaration_id, agent=agent).exists():
         raise NotFound(detail="No such declaration.", code="declaration_not_found")
     if not message.strip():
         raise ValidationFailed(errors=[error("required", "Write the answer.", "/message")])
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     query = AgentQuery.objects.select_for_update().filter(declaration_id=declaration.pk,
                                                           closed_at__isnull=True).first()
     if declaration.status != "queried" or query is None:
@@ -195,32 +201,34 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
     task = _live_task_locked(declaration.pk)
     now = clock.now()
     query.answer_message = message
-    query.answered_by = _user(actor)
+    query.answered_by = actor_user(actor)
     query.answered_at = query.closed_at = now
     query.save(update_fields=["answer_message", "answered_by", "answered_at", "closed_at"])
     query.answer_documents.set(list(documents.values()))
-    event_record(declaration=declaration, kind=EventKind.QUERY_ANSWERED, from_status=declaration.status,
-                 to_status=declaration.status, actor=actor, reason="Query answered",
-                 payload={"query_id": str(query.pk), "message": message, "documents": wanted})
+    declaration_note_record_locked(declaration=declaration, kind=EventKind.QUERY_ANSWERED, actor=actor,
+                                   reason="Query answered",
+                                   payload={"query_id": str(query.pk), "message": message, "documents": wanted})
     task.outcome = "answered"
     task.save(update_fields=["outcome", *_sla_resume(task, now)])
-    _transition(declaration, to_status="under_control", actor=actor, reason="Query answered by the agent",
-                payload={"query_id": str(query.pk), "documents": wanted}, notification_kind="query_answered")
+    declaration_transition_locked(declaration=declaration, to_status="under_control", actor=actor,
+                                  reason="Query answered by the agent",
+                                  payload={"query_id": str(query.pk), "documents": wanted},
+                                  notification_kind="query_answered")
     return query
 
 
 @transaction.atomic
 def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str = "") -> OfficerTask:
     """The agent supplied what was asked: queried -> under_control, the task continues."""
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
     if declaration.status != "queried":
         raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
     documentary = task.queue == OfficerTask.Queue.DOCUMENTARY_CHECK
     # Tell the agent what happened (documents received) and which control continues — the
     # default "under control" notice would say "physical control" even for a documentary check.
-    _transition(
-        declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
+    declaration_transition_locked(
+        declaration=declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
         notification_kind="documents_required" if documentary else "physical_control",
         subject=f"{declaration.entry_number}: documents received; the "
                 f"{'documentary check' if documentary else 'physical examination'} continues",
@@ -237,12 +245,7 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
 def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> OfficerTask:
     """A documentary check found cause for a physical examination: the task moves to the
     inspection queue and the channel becomes red (the agent sees "physical control")."""
-    from declarations.enums import EventKind
-    from declarations.models import Declaration
-    from declarations.services.common import event_record
-    from notifications.services import notification_create
-
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     if declaration.status != "under_control":
         raise Conflict(detail="Inspection can only be requested under control.", code="illegal_transition")
     task = _live_task_locked(declaration.pk)
@@ -252,13 +255,9 @@ def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> Offic
     task.inspection_requested_at = now
     task.lane = "red"
     task.save(update_fields=["queue", "inspection_requested_at", "lane"])
-    Declaration.objects.filter(pk=declaration.pk).update(
-        channel="red", etag_version=F("etag_version") + 1, updated_at=now
-    )
     # The lane change is a state change of the declaration: it goes on its timeline with the actor.
-    event_record(
-        declaration=declaration, kind=EventKind.CHANNEL, from_status=declaration.status,
-        to_status=declaration.status, actor=actor, reason=reason or "Physical examination requested",
+    declaration_channel_record_locked(
+        declaration=declaration, channel="red", actor=actor, reason=reason or "Physical examination requested",
         payload={"channel": {"from": previous_lane, "to": "red"}, "task": str(task.pk)},
     )
     notification_create(
@@ -277,21 +276,16 @@ def inspection_findings_record(*, declaration_id: Any, findings: str, compliant:
     """Record the examination's findings. A non-compliant finding counts as an offence of the
     trader (a risk indicator for its next declarations); the officer then releases, amends the
     assessment, or rejects/seizes."""
-    from declarations.enums import EventKind
-    from declarations.services.common import event_record
-    from traders.models import Trader
-
     if not findings.strip():
         raise ValidationFailed(errors=[error("required", "Findings must be described.", "/findings")])
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
     task.findings = findings
     task.outcome = "compliant" if compliant else "non_compliant"
     task.save(update_fields=["findings", "outcome"])
     # The examination's result is part of the declaration's history (who examined, what was found).
-    event_record(
-        declaration=declaration, kind=EventKind.FINDINGS, from_status=declaration.status,
-        to_status=declaration.status, actor=actor, reason=findings,
+    declaration_note_record_locked(
+        declaration=declaration, kind=EventKind.FINDINGS, actor=actor, reason=findings,
         payload={"compliant": compliant, "task": str(task.pk)},
     )
     if not compliant and declaration.trader_id:
@@ -304,12 +298,9 @@ def inspection_findings_override(*, declaration_id: Any, reason: str, actor: Any
     """A supervisor allows release despite non-compliant findings (e.g. the discrepancy was
     settled otherwise). The findings stay on the task; the override and its reason go on the
     declaration's history; release is possible again."""
-    from declarations.enums import EventKind
-    from declarations.services.common import event_record
-
     if not reason.strip():
         raise ValidationFailed(errors=[error("required", "Give the reason for the override.", "/reason")])
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
     if task.outcome != "non_compliant":
         raise Conflict(detail="Only non-compliant findings can be overridden.", code="nothing_to_override",
@@ -317,9 +308,8 @@ def inspection_findings_override(*, declaration_id: Any, reason: str, actor: Any
                                      "/findings")])
     task.outcome = "overridden"
     task.save(update_fields=["outcome"])
-    event_record(
-        declaration=declaration, kind=EventKind.OVERRIDE, from_status=declaration.status,
-        to_status=declaration.status, actor=actor, reason=reason,
+    declaration_note_record_locked(
+        declaration=declaration, kind=EventKind.OVERRIDE, actor=actor, reason=reason,
         payload={"task": str(task.pk), "findings": task.findings},
     )
     return task
@@ -337,10 +327,6 @@ def assessment_amend(
     versions, re-assessment and e-slips): decide the agent's pending amendment request (accept:
     re-assessed at the original registration date, new version and e-slip; reject with a
     reason), or, with `body`, an officer-initiated amendment (`declaration_officer_amend`)."""
-    from declarations import services as declaration_services
-    from declarations.models import AmendmentRequest
-    from declarations.services import declaration_officer_amend
-
     if body is not None:
         return declaration_officer_amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
     pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status="pending").first()
@@ -358,22 +344,24 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
     """Reject the declaration (and optionally seize the goods, EACCMA s.210)."""
     if not reason.strip():
         raise ValidationFailed(errors=[error("required", "Give the reason.", "/reason")])
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     task = (
         OfficerTask.objects.select_for_update()
         .filter(declaration_id=declaration.pk, status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
         .first()
     )
     # The notice to the agent carries the reason (subject and payload), not only the new status.
-    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize},
-                notification_kind="rejected",
-                subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''} — {reason}")
+    declaration_transition_locked(declaration=declaration, to_status="rejected", actor=actor, reason=reason,
+                                  payload={"seized": seize},
+                                  notification_kind="rejected",
+                                  subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''}"
+                                          f" — {reason}")
     if task is not None:
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"
         task.completed_at = clock.now()
-        if task.assigned_to_id is None and _user(actor) is not None:
-            task.assigned_to = _user(actor)
+        if task.assigned_to_id is None and actor_user(actor) is not None:
+            task.assigned_to = actor_user(actor)
         task.save(update_fields=["status", "outcome", "completed_at", "assigned_to"])
     return task
 
@@ -390,8 +378,6 @@ def officer_tasks_escalate(*, actor: Any = None) -> int:
     """SLA timer: unassigned yellow/red tasks past their queue's service level (`risk.sla`, the
     same rule the officer pages show) go to supervisors (marked escalated once; supervisors get
     them at the top of their queue). A task waiting for the agent's answer does not age."""
-    from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
-
     now = clock.now()
     candidates = (
         OfficerTask.objects.filter(status=OfficerTask.Status.OPEN, escalated_at__isnull=True)

@@ -12,7 +12,10 @@ from pydifact.segments import Segment
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from declarations.enums import EXPORT_REGIMES
 from declarations.lifecycle import clearable, no_payment_step
+from declarations.models import Declaration
+from declarations.services import actor_user, declaration_lock, declaration_transition_locked
 
 from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 
@@ -22,48 +25,13 @@ EDIFACT_SENDER = "KRAICMS"
 EDIFACT_RECIPIENT = "CARGOHANDLER"
 
 
-def _user(actor: Any) -> Any:
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+# The rows every clearance decision reads with the locked declaration (arrival, AEO, notice).
+CLEARANCE_RELATED = ("bill_of_lading__manifest", "trader__aeo", "agent")
 
 
-def _transition(
-    declaration: Any,
-    *,
-    to_status: str,
-    actor: Any,
-    reason: str,
-    payload: dict[str, Any] | None = None,
-    notification_kind: str | None = None,
-    channel: str | None = None,
-    subject: str | None = None,
-) -> Any:
-    """Move a declaration whose row the caller holds locked (event row + agent notification).
-
-    `notification_kind` overrides the declarations app's default kind for the new status (e.g.
-    `documents_required` for a query, which would otherwise be the generic `queried`).
-    """
-    from declarations.services.common import notify_agent, status_payload
-    from declarations.services.lifecycle import declaration_transition_locked
-
-    from_status = declaration.status
-    declaration_transition_locked(
-        declaration=declaration,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        payload=payload,
-        extra_fields={"channel": channel} if channel else None,
-        notify=notification_kind is None,
-    )
-    if notification_kind is not None:
-        notify_agent(
-            declaration=declaration,
-            kind=notification_kind,
-            subject=subject or f"{declaration.entry_number}: {reason or to_status.replace('_', ' ')}",
-            payload={**status_payload(declaration), "from": from_status, "reason": reason, **(payload or {})},
-            actor=actor,
-        )
-    return declaration
+def declaration_lock_for_clearance(declaration_id: Any) -> Declaration:
+    """Lock the declaration (first, the lock order everywhere) with what clearance reads."""
+    return declaration_lock(declaration_id, related=CLEARANCE_RELATED)
 
 
 def release_message_json(*, declaration: Any, order_number: str, lane: str, issued_at: dt.datetime) -> dict[str, Any]:
@@ -115,7 +83,7 @@ def release_message_edifact(*, message: dict[str, Any], control_reference: str) 
     return str(interchange.serialize())
 
 
-def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: str) -> ReleaseOrder:
+def release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: str) -> ReleaseOrder:
     """Issue the release order for a declaration whose row the caller has locked.
 
     The status check under the lock and the one-to-one constraint on ReleaseOrder.declaration
@@ -157,30 +125,22 @@ def _release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: st
                 number=number,
                 lane=lane,
                 issued_at=issued_at,
-                issued_by=_user(actor),
+                issued_by=actor_user(actor),
                 automatic=automatic,
                 message_json=message,
                 message_edifact=release_message_edifact(message=message, control_reference=number[-14:]),
             )
     except IntegrityError as exc:
         raise Conflict(detail="This declaration already has a release order.", code="already_released") from exc
-    _transition(
-        declaration,
+    # The status change publishes DECLARATION_STATUS_CHANGED: manifests settle the B/L write-offs,
+    # transit departs an IM8 movement under its bond (their apps subscribe in ready()).
+    declaration_transition_locked(
+        declaration=declaration,
         to_status="released",
         actor=actor,
         reason=reason or ("Automatic release (green/blue lane)" if automatic else "Released by officer"),
         payload={"release_order": number, "channel": lane},
     )
-    if declaration.bill_of_lading_id:
-        from manifests.services import writeoff_settle
-
-        writeoff_settle(declaration_id=declaration.pk, actor=actor)
-    if declaration.regime == "IM8":
-        # SCT transit: the movement departs under its regional bond and the destination partner
-        # state is told (docs/transit.md); exit is confirmed by the partner, not at our gate.
-        from transit.services import transit_on_released
-
-        transit_on_released(declaration=declaration, actor=actor)
     if lane == "blue":
         PostClearanceAudit.objects.get_or_create(
             declaration=declaration,
@@ -219,32 +179,18 @@ def _audit_reason(declaration_id: Any) -> str:
     return f"Blue lane (score {assessment.score}): {reasons}" if reasons else f"Blue lane (score {assessment.score})"
 
 
-def _lock_declaration(declaration_id: Any) -> Any:
-    from declarations.models import Declaration
-
-    declaration = (
-        Declaration.objects.select_for_update(of=("self",))
-        .select_related("bill_of_lading__manifest", "trader__aeo", "agent")
-        .filter(pk=declaration_id)
-        .first()
-    )
-    if declaration is None:
-        raise NotFound(detail="Declaration not found.", code="declaration_not_found")
-    return declaration
-
-
 @transaction.atomic
 def declaration_release(*, declaration_id: Any, actor: Any, reason: str = "") -> ReleaseOrder:
     """Officer decision: release a declaration under control (or a paid one) to the cargo handler."""
-    declaration = _lock_declaration(declaration_id)
-    return _release_locked(declaration=declaration, actor=actor, automatic=False, reason=reason)
+    declaration = declaration_lock_for_clearance(declaration_id)
+    return release_locked(declaration=declaration, actor=actor, automatic=False, reason=reason)
 
 
 @transaction.atomic
 def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
     """The goods left the port/office: released -> exited (recorded on the release order).
     Terminals report it with `gate_event_record`; this is the officer/system path (sandbox seeding)."""
-    declaration = _lock_declaration(declaration_id)
+    declaration = declaration_lock_for_clearance(declaration_id)
     return _exit_locked(declaration=declaration, actor=actor, reason="Gate out", payload={})
 
 
@@ -265,8 +211,8 @@ def _exit_locked(*, declaration: Any, actor: Any, reason: str, payload: dict[str
         )
     order.gate_out_at = at or clock.now()  # when the goods actually left (the terminal's time)
     order.save(update_fields=["gate_out_at"])
-    _transition(
-        declaration, to_status="exited", actor=actor, reason=reason,
+    declaration_transition_locked(
+        declaration=declaration, to_status="exited", actor=actor, reason=reason,
         payload={"release_order": order.number, **payload},
     )
     return order
@@ -278,8 +224,6 @@ _GATE_KIND_FOR_EXPORT = "loaded_on_board"
 
 
 def _declaration_for_gate(*, entry_number: str | None, container: str | None) -> Any:
-    from declarations.models import Declaration
-
     if entry_number:
         found = Declaration.objects.filter(entry_number=entry_number).only("id").first()
         if found is None:
@@ -308,12 +252,10 @@ def gate_event_record(*, terminal: Any, kind: str, entry_number: str | None = No
     `loaded_on_board` (exports: released -> exited, the exit confirmation). Returns the event and
     whether it was new: a repeated report (same declaration and kind) returns the first one, so
     terminals may retry freely. Before release: 409 `not_released`."""
-    from declarations.enums import EXPORT_REGIMES
-
     now = clock.now()
     if occurred_at is not None and occurred_at > now + dt.timedelta(minutes=5):
         raise ValidationFailed(errors=[error("future_time", "occurred_at is in the future.", "/occurred_at")])
-    declaration = _lock_declaration(_declaration_for_gate(entry_number=entry_number, container=container))
+    declaration = declaration_lock_for_clearance(_declaration_for_gate(entry_number=entry_number, container=container))
     existing = GateEvent.objects.filter(declaration_id=declaration.pk, kind=kind).first()
     if existing is not None:
         return existing, False
@@ -328,7 +270,7 @@ def gate_event_record(*, terminal: Any, kind: str, entry_number: str | None = No
                        errors=[error("gate_event_not_for_regime", f"Use {expected}.", "/kind")])
     event = GateEvent.objects.create(
         declaration=declaration, kind=kind, terminal=terminal, container=container or "",
-        occurred_at=occurred_at or now, recorded_by=_user(actor), created_at=now)
+        occurred_at=occurred_at or now, recorded_by=actor_user(actor), created_at=now)
     _exit_locked(declaration=declaration, actor=actor,
                  reason="Gate out" if kind == _GATE_KIND_FOR_IMPORT else "Loaded on board",
                  payload={"gate_event": str(event.pk), "kind": kind, "terminal": terminal.code,

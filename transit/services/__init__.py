@@ -1,6 +1,7 @@
-"""Transit services (writes) and the hooks that lodging, release and the status look-up call.
+"""Transit services (writes) and the hooks that follow a declaration's life.
 
-Hooks (wired by the declarations/risk apps):
+Hooks (subscribed to the declarations app's domain events in `transit/subscribers.py`, wired in
+`TransitConfig.ready`; declarations never names transit):
 - `transit_validate(*, payload, on) -> list[ErrorItem]`          lodging, before anything is written
 - `transit_on_lodged(*, declaration, payload, actor) -> TransitMovement`   inside the lodging transaction
 - `transit_on_registered(*, declaration, actor) -> TransitMovement | None`  lodging, once the entry number is taken

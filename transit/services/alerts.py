@@ -16,6 +16,7 @@ from django.db import transaction
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from declarations.models import Declaration
 
 from ..enums import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
 from ..lifecycle import alert_transition_check
@@ -64,8 +65,6 @@ def alerts_resolve_for(*, movement: TransitMovement, kinds: tuple[str, ...], res
 
 def _lock(alert_id: Any) -> tuple[TransitAlert, TransitMovement]:
     """Lock declaration -> movement -> alert (the order closure uses) and return alert and movement."""
-    from declarations.models import Declaration
-
     ref = TransitAlert.objects.filter(pk=alert_id).values("movement_id", "declaration_id").first()
     if ref is None:
         raise NotFound(detail="No such transit alert.", code="alert_not_found")

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core import clock
+from notifications.services import notification_create
 
 from ..models import TransitMovement, TransitMovementEvent
 
@@ -60,8 +61,6 @@ def movement_summary(movement: TransitMovement) -> dict[str, Any]:
 
 def notify_agent(*, movement: TransitMovement, subject: str, payload: dict[str, Any], actor: Any) -> None:
     """A `transit` notification for the declaring agent (pull feed + webhooks)."""
-    from notifications.services import notification_create
-
     notification_create(
         agent=movement.agent, kind="transit", subject=subject,
         payload={**movement_summary(movement), **payload}, declaration_id=movement.declaration_id, actor=actor,

@@ -20,6 +20,10 @@ from django.utils import timezone
 
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from core.outbox import outbox_enqueue
+from declarations.models import Assessment, Declaration
+from declarations.services.lifecycle import declaration_transition_locked
+from reference.models import CustomsOffice
 
 from ..enums import (
     EXIT_BLOCKING_ALERTS,
@@ -105,8 +109,6 @@ def transit_on_lodged(*, declaration: Any, payload: dict[str, Any], actor: Any) 
     data, errors = transit_section_parse(payload.get("transit"))
     if data is None:
         raise ValidationFailed(errors=errors)
-    from declarations.models import Assessment
-
     # Query the table, not `declaration.assessments`: lodging may hand over a declaration with a
     # prefetched (list) cache of its relations.
     assessment = Assessment.objects.filter(declaration_id=declaration.pk).order_by("-version").first()
@@ -118,8 +120,6 @@ def transit_on_lodged(*, declaration: Any, payload: dict[str, Any], actor: Any) 
     aeo = eac_regional_aeo(declaration.trader, on)
     factor, secured = bond_amount_for(taxes_at_risk=taxes, eac_aeo=aeo)
     bond = _resolve_bond(declaration=declaration, data=data, on=on)
-    from reference.models import CustomsOffice
-
     movement = TransitMovement.objects.create(
         declaration=declaration, agent_id=declaration.agent_id, status=M.LODGED,
         destination_country=destination_of(payload, data), office_of_entry_id=declaration.office_id,
@@ -204,8 +204,6 @@ def transit_on_released(*, declaration: Any, actor: Any) -> TransitMovement | No
     """Release hook (inside the release transaction, declaration row held): the goods depart under
     the bond; the transit message to the destination state is queued through the outbox. Returns
     None for a declaration without a movement; idempotent for one already departed."""
-    from core.outbox import outbox_enqueue
-
     movement = _lock_movement_of(declaration.pk)
     if movement is None or movement.status != M.LODGED:
         return movement
@@ -291,8 +289,6 @@ def movement_try_close_locked(*, movement: TransitMovement, actor: Any) -> BondL
                        resolution=f"closed: {reason}")
     declaration = movement.declaration
     if declaration.status == "released":
-        from declarations.services.lifecycle import declaration_transition_locked
-
         declaration_transition_locked(declaration=declaration, to_status="exited", actor=actor,
                                       reason=f"transit exit confirmed ({reason})",
                                       payload={"movement_id": str(movement.pk)})
@@ -338,8 +334,6 @@ def movement_exit_confirm_locked(*, movement: TransitMovement, actor: Any, confi
 
 
 def _lock_for_officer(movement_id: Any) -> TransitMovement:
-    from declarations.models import Declaration
-
     ref = TransitMovement.objects.filter(pk=movement_id).values("declaration_id").first()
     if ref is None:
         raise NotFound(detail="No such transit movement.", code="movement_not_found")

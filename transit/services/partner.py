@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from core import clock
 from core.exception_handler import flatten_errors
 from core.exceptions import Conflict, PermissionDeniedError, ValidationFailed, error
+from declarations.models import Declaration
 
 from ..enums import (
     AlertKind,
@@ -175,8 +176,6 @@ def partner_message_receive(*, partner_code: str | None, signature: str | None, 
     if movement_ref is None:
         raise ValidationFailed(errors=[error("unknown_movement", "No such transit movement.", "/movement_id")])
     actor = actor or f"partner:{partner.code}"
-    from declarations.models import Declaration
-
     with transaction.atomic():
         # Lock order: declaration -> movement (as in the release hook).
         Declaration.objects.select_for_update(of=("self",)).filter(pk=movement_ref["declaration_id"]).first()

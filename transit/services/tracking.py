@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 
 from core import clock
 from core.exceptions import Conflict, ValidationFailed, error
+from declarations.models import Declaration
 
 from ..enums import AlertKind, MovementStatus, TrackingEventKind
 from ..lifecycle import EN_ROUTE, LIVE
@@ -100,8 +101,6 @@ def tracking_event_record(
         # One writer per movement: the derived state is computed under the row lock. The declaration
         # is locked first (lock order declaration -> movement): the last seal at the exit post may
         # close the movement, which moves the declaration to `exited`.
-        from declarations.models import Declaration
-
         declaration_id = TransitMovement.objects.filter(pk=seal.movement_id).values_list("declaration_id",
                                                                                           flat=True).get()
         Declaration.objects.select_for_update(of=("self",)).filter(pk=declaration_id).first()

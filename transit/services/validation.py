@@ -15,6 +15,9 @@ from django.db.models import Q
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, error
 from core.problems import join_pointer
+from manifests.codes import container_number_problem
+from manifests.selectors import bl_find
+from reference.selectors import office_get
 
 from ..enums import BondStatus
 from ..models import RegionalBond, TransitSeal
@@ -51,8 +54,6 @@ def bond_usable_problem(bond: RegionalBond, on: dt.date) -> str | None:
 
 
 def _route_errors(payload: dict[str, Any], data: dict[str, Any], destination: str | None) -> list[ErrorItem]:
-    from reference.selectors import office_get
-
     errors: list[ErrorItem] = []
     pointer = "/transit/office_of_exit"
     exit_office = office_get(data["office_of_exit"])
@@ -76,9 +77,6 @@ def _route_errors(payload: dict[str, Any], data: dict[str, Any], destination: st
 
 
 def _seal_errors(payload: dict[str, Any], data: dict[str, Any]) -> list[ErrorItem]:
-    from manifests.codes import container_number_problem
-    from manifests.selectors import bl_find
-
     errors: list[ErrorItem] = []
     containers = data.get("containers") or []
     seen: dict[str, str] = {}

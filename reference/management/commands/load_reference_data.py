@@ -1,5 +1,6 @@
 """`manage.py load_reference_data`: load every vendored reference and tariff data set, KRA's CRSP
-workbook (motor vehicle prices and depreciation) and the default risk rules.
+workbook (motor vehicle prices and depreciation) and the default risk rules: the data sets the
+apps registered in `reference.datasets` (reference's own, then tariff's, then risk's).
 
 Idempotent and re-runnable (upserts on natural keys, one transaction); shows a tqdm progress bar
 (`--quiet` hides it). Order matters only for foreign keys: countries and currencies first.
@@ -14,11 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from tqdm import tqdm
 
-from reference import loaders as ref
+from reference.datasets import registered
 from reference.selectors import clear_cache
-from risk.loaders import load_default_risk_rules
-from tariff import loaders as tar
-from tariff.services import tariff_cache_invalidate
 
 
 class Command(BaseCommand):
@@ -34,43 +32,25 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["quiet"] or options["verbosity"] == 0
         started = time.perf_counter()
-        steps: list[tuple[str, Any]] = [
-            ("countries", ref.load_countries),
-            ("currencies", ref.load_currencies),
-            ("locations", ref.load_locations),
-            ("offices", ref.load_offices),
-            ("package kinds", ref.load_package_kinds),
-            ("units", ref.load_units),
-            ("HS 2022", tar.load_hs),
-            ("EAC CET", tar.load_cet),
-            ("national measures", tar.load_national_measures),
-            ("exchange rates", tar.load_exchange_rates),
-            ("CRSP", tar.load_crsp),
-        ]
-        if not options["without_risk_rules"]:
-            steps.append(("risk rules", load_default_risk_rules))
+        steps = [d for d in registered() if not (d.risk_rules and options["without_risk_rules"])]
         # The bar counts rows written; its total is an estimate refined as steps finish.
         bar = tqdm(total=49_000, unit="rows", disable=quiet, desc="reference data", leave=False)
         summary: dict[str, int] = {}
-        cet: Any = None
+        report: list[str] = []
         with transaction.atomic():
-            for name, step in steps:
-                bar.set_postfix_str(name)
-                out = step(progress=bar.update)
-                if name == "EAC CET":
-                    cet = out
-                    summary[name] = len(out.lines)
-                else:
-                    summary[name] = int(out)
-            transaction.on_commit(tariff_cache_invalidate)
+            for step in steps:
+                bar.set_postfix_str(step.name)
+                out = step.load(progress=bar.update)
+                summary[step.name] = step.count(out)
+                report.extend(step.report(out))
+                if step.after_commit is not None:
+                    transaction.on_commit(step.after_commit)
         bar.close()
         clear_cache()
         elapsed = time.perf_counter() - started
         if not quiet:
             for name, n in summary.items():
                 self.stdout.write(f"  {name:<18} {n:>6}")
-            if cet is not None:
-                self.stdout.write(f"  CET defects cleaned: {len(cet.fixes)}, not applied: {len(cet.unapplied)}")
-                for line in cet.unapplied:
-                    self.stdout.write(f"    not applied: {line}")
+            for line in report:
+                self.stdout.write(f"  {line}")
             self.stdout.write(self.style.SUCCESS(f"Reference data loaded in {elapsed:.1f} s"))
