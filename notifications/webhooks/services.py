@@ -38,7 +38,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q, QuerySet
 
-from core import clock
+from core import celery_app, clock
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
 from ..enums import NotificationKind
@@ -500,9 +500,7 @@ def webhook_dispatch(*, budget_seconds: float | None = None) -> int:
 
 
 def _send_dispatch(*, countdown: float | None) -> None:
-    from config.celery import app
-
-    app.send_task(DISPATCH_TASK, kwargs={}, countdown=countdown)
+    celery_app.app().send_task(DISPATCH_TASK, kwargs={}, countdown=countdown)
 
 
 def webhook_next_due_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
