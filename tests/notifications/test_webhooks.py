@@ -806,7 +806,12 @@ def test_the_legacy_delivery_task_runs_the_dispatcher(monkeypatch):
     from notifications import tasks
 
     ran: list[int] = []
-    monkeypatch.setattr(tasks, "webhook_dispatch", lambda: ran.append(1) or 0)
+
+    def dispatch() -> int:
+        ran.append(1)
+        return 0
+
+    monkeypatch.setattr(tasks, "webhook_dispatch", dispatch)
     # when
     tasks.deliver_webhook_legacy(delivery_id="d-1", agent_id="a-1")
     # then
