@@ -40,7 +40,11 @@ def test_every_project_app_is_in_a_layer() -> None:
 
 
 def test_every_ignored_import_gives_its_reason() -> None:
-    lines = (ROOT / "pyproject.toml").read_text().splitlines()
+    text = (ROOT / "pyproject.toml").read_text()
+    lines = text.splitlines()
+    if "ignore_imports = [" not in lines:  # no exception at all (since the webhooks move)
+        assert "ignore_imports" not in text
+        return
     start = lines.index("ignore_imports = [")
     end = lines.index("]", start)
     for number in range(start + 1, end):

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.core.test_health_and_settings import PRODUCTION_SECRETS
+
 pytestmark = pytest.mark.urls("tests.core.urls")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +58,11 @@ def test_check_deploy_is_clean_with_production_settings():
            "SECRET_KEY": "k3y-" + "Zq8vW2xP7rT4yU1iO9pA6sD3fG5hJ0kL" * 2,
            "BANK_CALLBACK_SECRET": "bAnk-" + "Zq8vW2xP7rT4yU1iO9pA6sD3fG5hJ0kL",
            "RECEIPT_SIGNING_KEY": "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
-           "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/forodha"}
+           "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/forodha",
+           # Real partner keys (production refuses ones derived from SECRET_KEY): the same set as
+           # the production-settings tests use.
+           "TRANSIT_SIGNING_KEY": PRODUCTION_SECRETS["TRANSIT_SIGNING_KEY"],
+           "TRANSIT_PARTNERS": PRODUCTION_SECRETS["TRANSIT_PARTNERS"]}
     env.pop("FORODHA_SANDBOX", None)
     env.pop("FORODHA_CLOCK_PIN", None)  # the tests' pinned clock; production refuses it
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
