@@ -15,15 +15,17 @@ from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import NotFound
 from officers import decisions, formatting, selectors
 from officers.filters import AeoFilter, AgeFilter, LodgedOnFilter, OfficeFilter
 
+from .enums import AmendmentStatus
 from .models import Declaration
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(admin.ModelAdmin):
+class DeclarationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("entry_number", "regime", "office_id", "status", "lane", "trader_pin_column", "lodged_at",
                     "version")
     list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter, LodgedOnFilter)
@@ -75,15 +77,6 @@ class DeclarationAdmin(admin.ModelAdmin):
             except (ValidationError, ValueError):  # malformed UUID -> "does not exist"
                 cache[object_id] = None
         return cache[object_id]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="lane", ordering="channel")
     def lane(self, obj: Declaration) -> str:
@@ -155,8 +148,8 @@ class DeclarationAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         if declaration is not None and self.has_view_permission(request, declaration):
             detail = selectors.declaration_detail(declaration=declaration)
-            live_task = detail.task if detail.task is not None and detail.task.status != "done" else None
-            pending = next((r for r in detail.amendment_requests if r.status == "pending"), None)
+            live_task = detail.task if detail.task is not None and detail.task.status in selectors.LIVE_TASK else None
+            pending = next((r for r in detail.amendment_requests if r.status == AmendmentStatus.PENDING), None)
             context.update({
                 "detail": detail,
                 "decisions": decisions.available(user=request.user, declaration=declaration, task=live_task,

@@ -26,7 +26,8 @@ from core.serializers import MoneyField, StrictSerializer
 
 from . import openapi as ex
 from . import selectors, services
-from .enums import Status
+from .enums import AmendmentStatus, Status
+from .lifecycle import is_secured_transit
 from .models import Assessment, Declaration, ESlip, Payment
 from .serializers import DeclarationInSerializer
 
@@ -93,7 +94,7 @@ def render_declaration(declaration: Declaration) -> dict[str, Any]:
         payment: Payment | None = declaration.payment
     except Payment.DoesNotExist:
         payment = None
-    pending = next((r for r in declaration.amendment_requests.all() if r.status == "pending"), None)
+    pending = next((r for r in declaration.amendment_requests.all() if r.status == AmendmentStatus.PENDING), None)
     return {
         "id": str(declaration.pk),
         "entry_number": declaration.entry_number,
@@ -348,7 +349,7 @@ class StatusLookupApi(APIView):
             row = {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
                    "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
                    "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
-            if r["regime"] == "IM8":
+            if is_secured_transit(r["regime"]):
                 # Transit movements end to end (position, bond, exit); one more query, IM8 only.
                 from transit.services import transit_status_for
 

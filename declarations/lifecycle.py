@@ -1,4 +1,5 @@
-"""The declaration lifecycle: ONE explicit transition table and ONE guard.
+"""The declaration lifecycle: ONE explicit transition table and ONE guard (and the amendment
+request's, the other status field of this app).
 
 iCMS flow (DOMAIN.md): Created (draft) -> Registered -> Accepted/assessed -> paid -> Under Control
 -> Released -> Exited, with To Amend (queried), Cancel and Reject branches. Cancellation is allowed
@@ -7,9 +8,9 @@ from Registered to Under Control (KRA iCMS user guide).
 
 from __future__ import annotations
 
-from core.exceptions import Conflict, error
+from core.lifecycle import Lifecycle
 
-from .enums import Status
+from .enums import AmendmentStatus, Status
 
 S = Status
 
@@ -49,24 +50,36 @@ SECURED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def clearable(status: str, regime: str | None) -> bool:
     """Ready for selectivity-driven clearance: paid, or assessed under a regime secured by bond."""
-    return status == S.PAID or (status == S.ASSESSED and regime in SECURED_REGIMES)
+    return status == S.PAID or (status == S.ASSESSED and is_secured_transit(regime))
+
+
+DECLARATION = Lifecycle("a declaration", TRANSITIONS)
+SECURED_DECLARATION = Lifecycle("a declaration", {
+    status: targets | SECURED_TRANSITIONS.get(status, frozenset()) for status, targets in TRANSITIONS.items()})
+
+
+def is_secured_transit(regime: str | None) -> bool:
+    """The IM8 rule: a transit declaration's taxes are secured by the regional bond, not paid in
+    Kenya (EACCMA 2004 s.85, s.136); it has a transit movement and skips the payment step."""
+    return regime in SECURED_REGIMES
+
+
+def _lifecycle(regime: str | None) -> Lifecycle:
+    return SECURED_DECLARATION if is_secured_transit(regime) else DECLARATION
 
 
 def transition_allowed(from_status: str, to_status: str, regime: str | None = None) -> bool:
-    if to_status in TRANSITIONS.get(from_status, frozenset()):
-        return True
-    return regime in SECURED_REGIMES and to_status in SECURED_TRANSITIONS.get(from_status, frozenset())
+    return _lifecycle(regime).transition_allowed(from_status, to_status)
 
 
 def transition_check(from_status: str, to_status: str, regime: str | None = None) -> None:
     """The one guard: raise Conflict `illegal_transition` unless the table allows the move."""
-    if not transition_allowed(from_status, to_status, regime):
-        raise Conflict(
-            detail=f"A declaration cannot go from {from_status!r} to {to_status!r}.",
-            code="illegal_transition",
-            errors=[error("illegal_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
-            extra={"from": str(from_status), "to": str(to_status),
-                   "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset())
-                                     | (SECURED_TRANSITIONS.get(from_status, frozenset())
-                                        if regime in SECURED_REGIMES else frozenset()))},
-        )
+    _lifecycle(regime).transition_check(from_status, to_status)
+
+
+# An amendment request is decided once: accepted or rejected by an officer (DOMAIN.md "Amendment").
+AMENDMENT = Lifecycle("an amendment request", {
+    AmendmentStatus.PENDING: frozenset({AmendmentStatus.ACCEPTED, AmendmentStatus.REJECTED}),
+    AmendmentStatus.ACCEPTED: frozenset(),
+    AmendmentStatus.REJECTED: frozenset(),
+}, code="amendment_already_decided")

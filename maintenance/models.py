@@ -76,13 +76,7 @@ class MaintenanceWindowEvent(ChainedEvent):
 
     window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=WindowEventKind.choices)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=500, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
 
     class Meta:
@@ -112,7 +106,7 @@ class Outage(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=OutageStatus.values),
                                    name="outage_status_valid"),
             # At most one declared outage at a time (a partial unique index, PostgreSQL and SQLite).
-            models.UniqueConstraint(fields=["status"], condition=models.Q(status="active"),
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status=OutageStatus.ACTIVE),
                                     name="outage_single_active"),
             models.CheckConstraint(
                 condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
@@ -133,13 +127,7 @@ class OutageEvent(ChainedEvent):
     )
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
     reason = models.CharField(max_length=500, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
 
     class Meta:

@@ -17,6 +17,7 @@ from .selectors import LIVE_TASK
 
 
 def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key: str) -> HttpResponse:
+    from declarations.enums import AmendmentStatus
     from declarations.models import AmendmentRequest
     from risk.models import OfficerTask
 
@@ -29,7 +30,7 @@ def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key
     if not model_admin.has_view_permission(request, declaration) or not allowed(decision, request.user):
         raise PermissionDenied
     task = OfficerTask.objects.filter(declaration=declaration, status__in=LIVE_TASK).first()
-    amendment = AmendmentRequest.objects.filter(declaration=declaration, status="pending").first()
+    amendment = AmendmentRequest.objects.filter(declaration=declaration, status=AmendmentStatus.PENDING).first()
     detail_url = reverse("admin:declarations_declaration_change", args=[declaration.pk])
     if not decision.applies(declaration, task, amendment):
         messages.error(request, f"“{decision.label}” does not apply to {declaration.entry_number} "

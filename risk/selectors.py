@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core import clock
+from traders.selectors import aeo_in_force
 
 from .models import OfficerTask, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
 from .scoring import DeclarationFacts, ItemFacts, RuleSpec, ScoringConfig
@@ -127,12 +128,7 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
     trader = declaration.trader
     aeo = getattr(trader, "aeo", None) if trader is not None else None
     today = clock.today()
-    aeo_active = bool(
-        aeo is not None
-        and aeo.status == "active"
-        and aeo.valid_from <= today
-        and (aeo.valid_to is None or aeo.valid_to >= today)
-    )
+    aeo_active = aeo_in_force(aeo, today)
     # History = the trader declared before this declaration was lodged (the counter may already
     # include this declaration, so the first-declared time decides "no history").
     has_history = bool(

@@ -20,6 +20,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from core import clock
 from core.exceptions import ApplicationError
+from declarations.enums import Status
 
 logger = logging.getLogger("forodha.risk")
 
@@ -102,7 +103,8 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
     unscored = list(
         Declaration.objects.filter(
-            status__in=["registered", "assessed", "paid"], risk_assessment__isnull=True, lodged_at__lte=cutoff
+            status__in=[Status.REGISTERED, Status.ASSESSED, Status.PAID], risk_assessment__isnull=True,
+            lodged_at__lte=cutoff,
         )
         .order_by("lodged_at")
         .values_list("pk", flat=True)[:limit]
@@ -110,7 +112,7 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     for start in range(0, len(unscored), 50):
         app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
     # Ready for clearance: paid, or assessed under a regime secured by bond (IM8, no payment step).
-    ready = Q(status="paid") | Q(status="assessed", regime__in=SECURED_REGIMES)
+    ready = Q(status=Status.PAID) | Q(status=Status.ASSESSED, regime__in=SECURED_REGIMES)
     stuck = list(
         Declaration.objects.filter(ready, risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
             "pk", flat=True
@@ -181,7 +183,7 @@ def manifest_arrived(manifest_id: str) -> int:
 
     waiting = list(
         Declaration.objects.filter(
-            bill_of_lading__manifest_id=manifest_id, status="paid", risk_assessment__isnull=False
+            bill_of_lading__manifest_id=manifest_id, status=Status.PAID, risk_assessment__isnull=False
         )
         .order_by("pk")
         .values_list("pk", flat=True)

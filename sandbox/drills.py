@@ -25,6 +25,7 @@ from django.db import transaction
 
 from core import clock
 from core.exceptions import Conflict, NotFound
+from declarations.enums import Status
 
 from .models import Drill
 from .seeding import EAT, require_sandbox
@@ -212,7 +213,7 @@ def _step_replay(drill: Drill, actor_label: str) -> dict[str, Any]:
     from declarations.models import Declaration
 
     # Scoring runs on workers in production; the drill scores synchronously so lanes show at once.
-    unscored = list(Declaration.objects.filter(status="assessed", risk_assessment__isnull=True)
+    unscored = list(Declaration.objects.filter(status=Status.ASSESSED, risk_assessment__isnull=True)
                     .values_list("pk", flat=True))
     if unscored:
         risk_assessments_create(declaration_ids=unscored)

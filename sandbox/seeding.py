@@ -607,9 +607,10 @@ class WorldBuilder:
 
 
 def _open_task(declaration: Any) -> Any:
+    from risk.enums import LIVE_TASK_STATUSES
     from risk.models import OfficerTask
 
-    return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=["open", "assigned"])
+    return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=LIVE_TASK_STATUSES)
 
 
 # --- determinism -----------------------------------------------------------------------------------

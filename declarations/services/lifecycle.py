@@ -11,7 +11,7 @@ from core import clock
 from core.exceptions import Conflict, NotFound, error
 
 from ..enums import EventKind, Status
-from ..lifecycle import transition_check
+from ..lifecycle import is_secured_transit, transition_check
 from ..models import Declaration
 from .common import STATUS_NOTIFICATION_KIND, event_record, notify_agent, status_payload
 
@@ -47,7 +47,7 @@ def declaration_transition_locked(
         from risk.services.clearance import officer_tasks_close
 
         officer_tasks_close(declaration_id=declaration.pk, outcome="cancelled")
-    if to_status in (Status.CANCELLED, Status.REJECTED) and declaration.regime == "IM8":
+    if to_status in (Status.CANCELLED, Status.REJECTED) and is_secured_transit(declaration.regime):
         # A transit movement not yet released is cancelled and its regional bond reservation freed.
         from transit.services import transit_on_cancelled
 

@@ -27,7 +27,7 @@ from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, err
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
-from ..lifecycle import SECURED_REGIMES, transition_check
+from ..lifecycle import is_secured_transit, transition_check
 from ..models import (
     Assessment,
     AssessmentLine,
@@ -236,7 +236,7 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     documents_create(declaration, data)
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
     secured_by = ""
-    if declaration.regime == "IM8":
+    if is_secured_transit(declaration.regime):
         # Reserves the regional bond for the taxes at risk (refused -> the whole lodging rolls back).
         # Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
         from transit.services import transit_on_lodged
@@ -394,7 +394,7 @@ def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: d
                 first: bool = False, secured_by: str = "") -> ESlip:
     """The current e-slip. Under a regime secured by bond (IM8) nothing is payable: amount 0.00 and
     `secured_by` names the bond (a re-issue keeps the previous slip's wording)."""
-    secured = declaration.regime in SECURED_REGIMES
+    secured = is_secured_transit(declaration.regime)
     if secured and not secured_by and not first:
         secured_by = (ESlip.objects.filter(declaration=declaration, is_current=True)
                       .values_list("secured_by", flat=True).first() or "secured by regional bond")

@@ -18,7 +18,7 @@ from core import clock
 from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed, error
 
 from ..enums import Status
-from ..lifecycle import SECURED_REGIMES, transition_check
+from ..lifecycle import is_secured_transit, transition_check
 from ..models import BankCallbackNonce, Declaration, ESlip, Payment
 from .common import logger, outbox_enqueue
 from .lifecycle import declaration_transition_locked
@@ -42,7 +42,7 @@ def _record_payment(
     """Caller holds the declaration lock. Exact amount of the current e-slip, in KES."""
     if Payment.objects.filter(declaration=declaration).exists():
         raise _already_paid(declaration)
-    if declaration.regime in SECURED_REGIMES:
+    if is_secured_transit(declaration.regime):
         # IM8 transit: the taxes at risk are secured by the regional bond, not paid (docs/transit.md).
         raise Conflict(detail="Transit duties are secured by the regional bond; nothing is payable.",
                        code="secured_not_payable",

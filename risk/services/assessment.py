@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock
+from declarations.enums import Status
 from declarations.lifecycle import clearable
 
 from ..models import RiskAssessment
@@ -21,7 +22,7 @@ from ..selectors import RuleSet, declaration_facts, declarations_for_scoring, ru
 logger = logging.getLogger("forodha.risk")
 
 # Statuses in which a lodged declaration is waiting for (or may still receive) its selectivity.
-SCORABLE_STATUSES = frozenset({"registered", "assessed", "paid", "queried"})
+SCORABLE_STATUSES = frozenset({Status.REGISTERED, Status.ASSESSED, Status.PAID, Status.QUERIED})
 
 
 @dataclass(frozen=True)

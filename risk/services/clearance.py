@@ -18,11 +18,14 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
+from declarations.enums import AmendmentStatus, Status
 from declarations.lifecycle import clearable
 
+from ..lifecycle import OFFICER_TASK
 from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
-from .release import _lock_declaration, _release_locked, _transition, _user, arrival_allows_release
+from .release import _lock_declaration, _release_locked, _transition, arrival_allows_release
 
 QUEUE_FOR_LANE = {"yellow": OfficerTask.Queue.DOCUMENTARY_CHECK, "red": OfficerTask.Queue.INSPECTION}
 
@@ -44,7 +47,7 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     pk = str(declaration.pk)
     if not clearable(declaration.status, declaration.regime):  # paid, or assessed IM8 secured by bond
         return ClearanceOutcome(
-            pk, "waiting_payment" if declaration.status in ("registered", "assessed") else "nothing_to_do"
+            pk, "waiting_payment" if declaration.status in (Status.REGISTERED, Status.ASSESSED) else "nothing_to_do"
         )
     assessment = RiskAssessment.objects.filter(declaration_id=declaration.pk).first()
     if assessment is None:
@@ -59,7 +62,7 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     # Yellow: the agent presents the documents for the check; red: the goods for examination.
     _transition(
         declaration,
-        to_status="under_control",
+        to_status=Status.UNDER_CONTROL,
         actor=actor,
         reason="Documentary check" if documentary else "Physical examination",
         payload={"channel": assessment.lane, "control": str(queue)},
@@ -97,8 +100,7 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
         raise NotFound(detail="Officer task not found.", code="task_not_found")
     _lock_declaration(task.declaration_id)
     task = OfficerTask.objects.select_for_update().get(pk=task_id)
-    if task.status == OfficerTask.Status.DONE:
-        raise Conflict(detail="This task is already done.", code="task_done")
+    OFFICER_TASK.transition_check(task.status, OfficerTask.Status.ASSIGNED)  # 409 task_done
     if officer is None or not getattr(officer, "is_staff", False):
         raise ValidationFailed(errors=[error("not_an_officer", "Tasks go to customs officers (staff).", "/officer")])
     task.status = OfficerTask.Status.ASSIGNED
@@ -136,11 +138,11 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
         raise ValidationFailed(errors=[error("required", "Name at least one document.", "/documents")])
     declaration = _lock_declaration(declaration_id)
     task = _live_task_locked(declaration.pk)
-    if declaration.status != "under_control":
+    if declaration.status != Status.UNDER_CONTROL:
         raise Conflict(detail="Only a declaration under control can be queried.", code="illegal_transition")
     _transition(
         declaration,
-        to_status="queried",
+        to_status=Status.QUERIED,
         actor=actor,
         reason=reason or "Documents required",
         payload={"documents_required": list(documents)},
@@ -148,7 +150,7 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
     )
     now = clock.now()
     AgentQuery.objects.create(declaration=declaration, task=task, documents_required=list(documents),
-                              reason=reason or "Documents required", asked_by=_user(actor), asked_at=now)
+                              reason=reason or "Documents required", asked_by=actor_user(actor), asked_at=now)
     task.outcome = "queried"
     task.waiting_since = now  # the SLA clock stops until the agent answers
     task.save(update_fields=["outcome", "waiting_since"])
@@ -181,7 +183,7 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
     declaration = _lock_declaration(declaration_id)
     query = AgentQuery.objects.select_for_update().filter(declaration_id=declaration.pk,
                                                           closed_at__isnull=True).first()
-    if declaration.status != "queried" or query is None:
+    if declaration.status != Status.QUERIED or query is None:
         raise Conflict(detail="There is no open query on this declaration.", code="not_queried",
                        errors=[error("not_queried", f"Status is {declaration.status}.", "/status")])
     wanted = [str(d) for d in document_ids]
@@ -194,7 +196,7 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
     task = _live_task_locked(declaration.pk)
     now = clock.now()
     query.answer_message = message
-    query.answered_by = _user(actor)
+    query.answered_by = actor_user(actor)
     query.answered_at = query.closed_at = now
     query.save(update_fields=["answer_message", "answered_by", "answered_at", "closed_at"])
     query.answer_documents.set(list(documents.values()))
@@ -203,7 +205,7 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
                  payload={"query_id": str(query.pk), "message": message, "documents": wanted})
     task.outcome = "answered"
     task.save(update_fields=["outcome", *_sla_resume(task, now)])
-    _transition(declaration, to_status="under_control", actor=actor, reason="Query answered by the agent",
+    _transition(declaration, to_status=Status.UNDER_CONTROL, actor=actor, reason="Query answered by the agent",
                 payload={"query_id": str(query.pk), "documents": wanted}, notification_kind="query_answered")
     return query
 
@@ -213,13 +215,13 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
     """The agent supplied what was asked: queried -> under_control, the task continues."""
     declaration = _lock_declaration(declaration_id)
     task = _live_task_locked(declaration.pk)
-    if declaration.status != "queried":
+    if declaration.status != Status.QUERIED:
         raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
     documentary = task.queue == OfficerTask.Queue.DOCUMENTARY_CHECK
     # Tell the agent what happened (documents received) and which control continues — the
     # default "under control" notice would say "physical control" even for a documentary check.
     _transition(
-        declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
+        declaration, to_status=Status.UNDER_CONTROL, actor=actor, reason=reason or "Documents received",
         notification_kind="documents_required" if documentary else "physical_control",
         subject=f"{declaration.entry_number}: documents received; the "
                 f"{'documentary check' if documentary else 'physical examination'} continues",
@@ -242,7 +244,7 @@ def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> Offic
     from notifications.services import notification_create
 
     declaration = _lock_declaration(declaration_id)
-    if declaration.status != "under_control":
+    if declaration.status != Status.UNDER_CONTROL:
         raise Conflict(detail="Inspection can only be requested under control.", code="illegal_transition")
     task = _live_task_locked(declaration.pk)
     now = clock.now()
@@ -342,7 +344,7 @@ def assessment_amend(
 
     if body is not None:
         return declaration_officer_amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
-    pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status="pending").first()
+    pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status=AmendmentStatus.PENDING).first()
     if pending is None:
         raise Conflict(detail="There is no pending amendment request.", code="no_pending_amendment")
     if accept:
@@ -364,15 +366,16 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
         .first()
     )
     # The notice to the agent carries the reason (subject and payload), not only the new status.
-    _transition(declaration, to_status="rejected", actor=actor, reason=reason, payload={"seized": seize},
+    _transition(declaration, to_status=Status.REJECTED, actor=actor, reason=reason, payload={"seized": seize},
                 notification_kind="rejected",
                 subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''} — {reason}")
     if task is not None:
+        OFFICER_TASK.transition_check(task.status, OfficerTask.Status.DONE)
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"
         task.completed_at = clock.now()
-        if task.assigned_to_id is None and _user(actor) is not None:
-            task.assigned_to = _user(actor)
+        if task.assigned_to_id is None and actor_user(actor) is not None:
+            task.assigned_to = actor_user(actor)
         task.save(update_fields=["status", "outcome", "completed_at", "assigned_to"])
     return task
 
