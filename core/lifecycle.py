@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.db.models import QuerySet
+
 from core.exceptions import Conflict, error
 
 
@@ -38,6 +40,16 @@ class Lifecycle:
 
     def transition_allowed(self, from_status: str, to_status: str) -> bool:
         return str(to_status) in self.allowed_from(from_status)
+
+    def update(self, queryset: QuerySet[Any], from_status: str | Iterable[str], to_status: str,
+               **fields: Any) -> int:
+        """Compare-and-set through the table: move the rows of `queryset` still in `from_status`
+        (one status or several) to `to_status` with `fields`, each move checked by the guard first.
+        Returns how many rows moved (0: another process moved them first)."""
+        sources = [from_status] if isinstance(from_status, str) else list(from_status)
+        for source in sources:
+            self.transition_check(source, to_status)
+        return queryset.filter(status__in=sources).update(status=to_status, **fields)
 
     def transition_check(self, from_status: str, to_status: str) -> None:
         """The guard: raise Conflict (`self.code`, 409) unless the table allows the move."""

@@ -41,6 +41,7 @@ from core.exceptions import (
 )
 from core.lifecycle import Lifecycle
 from intake.identity import Identity
+from intake.lifecycle import SUBMISSION
 from intake.routers import INTAKE_ALIAS
 
 from . import notify
@@ -619,8 +620,8 @@ def _reclaim_interrupted() -> int:
                    .filter(status=SubmissionStatus.REPLAYING).values_list("pk", flat=True))
         if not ids:
             return 0
-        return BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.REPLAYING).update(
-            status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None)
+        return SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.REPLAYING,
+                                 SubmissionStatus.PENDING, claim_token=None, claimed_at=None)
 
 
 def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.datetime) -> list[uuid.UUID]:
@@ -629,8 +630,8 @@ def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.date
                    .filter(status=SubmissionStatus.PENDING).exclude(pk__in=skip)
                    .order_by("priority", "received_at", "id").values_list("pk", flat=True)[:batch_size])
         if ids:
-            BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
-                status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=now)
+            SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.PENDING,
+                              SubmissionStatus.REPLAYING, claim_token=token, claimed_at=now)
     return ids
 
 
@@ -703,8 +704,8 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
 
 def _claim_only(ids: list[uuid.UUID], token: uuid.UUID) -> list[uuid.UUID]:
     with transaction.atomic(using=INTAKE_ALIAS):
-        BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
-            status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=clock.now())
+        SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.PENDING,
+                          SubmissionStatus.REPLAYING, claim_token=token, claimed_at=clock.now())
         return list(BufferedSubmission.objects.filter(pk__in=ids, claim_token=token)
                     .order_by("priority", "received_at", "id").values_list("pk", flat=True))
 
@@ -752,14 +753,15 @@ class _ReplayRun:
                 held = BufferedSubmission.objects.filter(pk=pk, claim_token=self.token)
                 if pk in ledger:
                     entry = ledger[pk]
-                    held.update(status=SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
-                                result=entry.result, finished_at=entry.finished_at, claim_token=None,
-                                attempts=F("attempts") + 1)
+                    SUBMISSION.update(held, SubmissionStatus.REPLAYING,
+                                      SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
+                                      result=entry.result, finished_at=entry.finished_at, claim_token=None,
+                                      attempts=F("attempts") + 1)
                     if pk in done:
                         self.counts["skipped"] += 1
                 elif pk in failed:
-                    held.update(status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None,
-                                attempts=F("attempts") + 1, last_error=failed[pk][:2000])
+                    SUBMISSION.update(held, SubmissionStatus.REPLAYING, SubmissionStatus.PENDING, claim_token=None,
+                                      claimed_at=None, attempts=F("attempts") + 1, last_error=failed[pk][:2000])
                     self.errored.add(pk)
 
     def _extension(self, submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:

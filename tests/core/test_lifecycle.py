@@ -11,9 +11,12 @@ import pytest
 from core.exceptions import Conflict
 from core.lifecycle import Lifecycle
 from declarations import lifecycle as declarations_lifecycle
+from intake.lifecycle import SUBMISSION
 from maintenance.services import OUTAGE, WINDOW
 from manifests import lifecycle as manifests_lifecycle
 from risk.lifecycle import OFFICER_TASK
+from tests.factories.traders import TraderFactory
+from traders.models import Trader
 from traders.services import AEO
 from transit import lifecycle as transit_lifecycle
 
@@ -38,6 +41,8 @@ def _table(lifecycle: Lifecycle) -> dict[str, list[str]]:
     (WINDOW, {"scheduled": ["active", "cancelled", "completed"], "active": ["cancelled", "completed"],
               "completed": [], "cancelled": []}),
     (OUTAGE, {"active": ["ended"], "ended": []}),
+    (SUBMISSION, {"pending": ["replaying"], "replaying": ["lodged", "pending", "rejected"], "lodged": [],
+                  "rejected": []}),
 ])
 def test_each_table_is_exactly_the_documented_one(lifecycle: Lifecycle, expected: dict[str, list[str]]) -> None:
     assert _table(lifecycle) == expected
@@ -67,6 +72,10 @@ def test_each_table_is_exactly_the_documented_one(lifecycle: Lifecycle, expected
     (WINDOW, "completed", "active", "illegal_transition", "A maintenance window cannot go from 'completed' to "
      "'active'.", []),
     (OUTAGE, "ended", "ended", "illegal_transition", "An outage cannot go from 'ended' to 'ended'.", []),
+    (SUBMISSION, "pending", "lodged", "illegal_transition",
+     "A buffered submission cannot go from 'pending' to 'lodged'.", ["replaying"]),
+    (SUBMISSION, "rejected", "pending", "illegal_transition",
+     "A buffered submission cannot go from 'rejected' to 'pending'.", []),
 ])
 def test_the_guard_refuses_a_move_outside_the_table(
     lifecycle: Lifecycle, from_status: str, to_status: str, code: str, detail: str, allowed: list[str],
@@ -86,7 +95,7 @@ def test_the_guard_refuses_a_move_outside_the_table(
 @pytest.mark.parametrize("lifecycle", [
     declarations_lifecycle.AMENDMENT, manifests_lifecycle.BILL, manifests_lifecycle.WRITE_OFF, OFFICER_TASK,
     transit_lifecycle.ALERT, transit_lifecycle.PARTNER_MESSAGE, AEO, manifests_lifecycle.MANIFEST,
-    transit_lifecycle.MOVEMENT, WINDOW, OUTAGE,
+    transit_lifecycle.MOVEMENT, WINDOW, OUTAGE, SUBMISSION,
 ])
 def test_the_guard_lets_every_move_of_the_table_through(lifecycle: Lifecycle) -> None:
     for from_status, targets in lifecycle.transitions.items():
@@ -127,3 +136,39 @@ def test_terminal_statuses_are_those_without_a_way_out() -> None:
 def test_only_im8_is_a_secured_transit(value: str | None) -> None:
     assert declarations_lifecycle.is_secured_transit(value) is False
     assert declarations_lifecycle.is_secured_transit("IM8") is True
+
+
+TRADER = Lifecycle("a trader", {Trader.Status.ACTIVE: {Trader.Status.SUSPENDED}, Trader.Status.SUSPENDED: ()})
+
+
+@pytest.mark.django_db
+def test_update_moves_only_the_rows_still_in_the_from_status() -> None:
+    # given: one active and one suspended trader
+    active, suspended = TraderFactory(status="active"), TraderFactory(status="suspended")
+
+    # when: compare-and-set active -> suspended over both
+    moved = TRADER.update(Trader.objects.filter(pk__in=[active.pk, suspended.pk]), Trader.Status.ACTIVE,
+                          Trader.Status.SUSPENDED, watch_reason="audit")
+
+    # then
+    assert moved == 1
+    active.refresh_from_db()
+    suspended.refresh_from_db()
+    assert (active.status, active.watch_reason) == ("suspended", "audit")
+    assert (suspended.status, suspended.watch_reason) == ("suspended", "")
+
+
+@pytest.mark.django_db
+def test_update_refuses_a_move_outside_the_table_before_writing() -> None:
+    # given
+    trader = TraderFactory(status="suspended")
+
+    # when
+    with pytest.raises(Conflict) as refused:
+        TRADER.update(Trader.objects.filter(pk=trader.pk), [Trader.Status.ACTIVE, Trader.Status.SUSPENDED],
+                      Trader.Status.ACTIVE)
+
+    # then: nothing written (active -> active is not in the table either)
+    assert refused.value.extra["from"] == "active"
+    trader.refresh_from_db()
+    assert trader.status == "suspended"
