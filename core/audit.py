@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.db import migrations, models
 
 GENESIS_HASH = "0" * 64
@@ -65,6 +66,16 @@ class ChainedEvent(models.Model):
 
     chain_subject_field: ClassVar[str]
     chain_hashed_fields: ClassVar[tuple[str, ...]]
+
+    # What every event row says (a model narrows a field by redefining it, e.g. a shorter status):
+    # who (null: the system), the move, why, the details, when.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
 
     prev_hash = models.CharField(max_length=64, editable=False, default="")
     hash = models.CharField(max_length=64, editable=False, default="")

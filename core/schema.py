@@ -6,36 +6,14 @@ serializers (400), pagination and object look-ups (404) and, with a body, the bo
 (413) and the parsers (415) answer with an RFC 9457 problem document. An operation that does not
 document such an answer itself gets it here, with the `Problem` schema, so clients (and
 Schemathesis' status-code and response-schema checks against a live server) know every answer.
+
+The `Problem` component is the one `core.openapi.ProblemSerializer` describes (registered by
+`ForodhaAutoSchema` for the error answers of every operation); this hook only points at it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "RFC 9457 problem details (application/problem+json).",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["code", "detail", "pointer"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "detail": {"type": "string"},
-                    "pointer": {"type": "string"},
-                },
-            },
-        },
-    },
-}
 
 ANSWERS = {
     "400": "Bad request (problem+json, every problem with a JSON pointer)",
@@ -54,8 +32,8 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "tra
 
 def problem_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOKS entry."""
-    components = result.setdefault("components", {}).setdefault("schemas", {})
-    components.setdefault("Problem", PROBLEM_SCHEMA)
+    if "Problem" not in result.get("components", {}).get("schemas", {}):
+        return result  # no operation answers with a problem: nothing to point at
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():

@@ -29,7 +29,7 @@ from traders.selectors import agent_for_user
 
 from . import openapi as ex
 from . import selectors, services
-from .enums import Status
+from .enums import AmendmentStatus, Status
 from .interest import LateInterest
 from .models import Assessment, Declaration, ESlip, Payment
 from .serializers import DeclarationInSerializer
@@ -119,7 +119,7 @@ def render_declaration(declaration: Declaration) -> dict[str, Any]:
         payment: Payment | None = declaration.payment
     except Payment.DoesNotExist:
         payment = None
-    pending = next((r for r in declaration.amendment_requests.all() if r.status == "pending"), None)
+    pending = next((r for r in declaration.amendment_requests.all() if r.status == AmendmentStatus.PENDING), None)
     # Late-payment interest as of today (zero without an e-slip: nothing billed yet).
     billed = None
     if eslip is not None:

@@ -1,4 +1,5 @@
-"""The declaration lifecycle: ONE explicit transition table and ONE guard.
+"""The declaration lifecycle: ONE explicit transition table and ONE guard (and the amendment
+request's, the other status field of this app).
 
 iCMS flow (DOMAIN.md): Created (draft) -> Registered -> Accepted/assessed -> paid -> Under Control
 -> Released -> Exited, with To Amend (queried), Cancel and Reject branches. Cancellation is allowed
@@ -10,9 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.exceptions import Conflict, error
+from core.lifecycle import Lifecycle
 
-from .enums import Status
+from .enums import AmendmentStatus, Status
 
 S = Status
 
@@ -56,9 +57,15 @@ NO_PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
 SECURED_TRANSITIONS = NO_PAYMENT_TRANSITIONS  # the name before zero totals joined the rule
 
 
+def is_secured_transit(regime: str | None) -> bool:
+    """The IM8 rule: a transit declaration's taxes are secured by the regional bond, not paid in
+    Kenya (EACCMA 2004 s.85, s.136); it has a transit movement and skips the payment step."""
+    return regime in SECURED_REGIMES
+
+
 def nothing_to_pay(*, regime: str | None, total: Decimal) -> bool:
     """THE rule, applied when a declaration is assessed: secured by bond, or nothing assessed."""
-    return regime in SECURED_REGIMES or total <= 0
+    return is_secured_transit(regime) or total <= 0
 
 
 def no_payment_step(declaration: Any) -> bool:
@@ -71,21 +78,28 @@ def clearable(status: str, *, no_payment_step: bool) -> bool:
     return status == S.PAID or (status == S.ASSESSED and no_payment_step)
 
 
+DECLARATION = Lifecycle("a declaration", TRANSITIONS)
+# The same table with the payment step skippable: for a declaration with nothing to pay.
+NO_PAYMENT_DECLARATION = Lifecycle("a declaration", {
+    status: targets | NO_PAYMENT_TRANSITIONS.get(status, frozenset()) for status, targets in TRANSITIONS.items()})
+
+
+def lifecycle_for(*, no_payment_step: bool) -> Lifecycle:
+    return NO_PAYMENT_DECLARATION if no_payment_step else DECLARATION
+
+
 def transition_allowed(from_status: str, to_status: str, *, no_payment_step: bool = False) -> bool:
-    if to_status in TRANSITIONS.get(from_status, frozenset()):
-        return True
-    return no_payment_step and to_status in NO_PAYMENT_TRANSITIONS.get(from_status, frozenset())
+    return lifecycle_for(no_payment_step=no_payment_step).transition_allowed(from_status, to_status)
 
 
 def transition_check(from_status: str, to_status: str, *, no_payment_step: bool = False) -> None:
     """The one guard: raise Conflict `illegal_transition` unless the table allows the move."""
-    if not transition_allowed(from_status, to_status, no_payment_step=no_payment_step):
-        raise Conflict(
-            detail=f"A declaration cannot go from {from_status!r} to {to_status!r}.",
-            code="illegal_transition",
-            errors=[error("illegal_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
-            extra={"from": str(from_status), "to": str(to_status),
-                   "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset())
-                                     | (NO_PAYMENT_TRANSITIONS.get(from_status, frozenset())
-                                        if no_payment_step else frozenset()))},
-        )
+    lifecycle_for(no_payment_step=no_payment_step).transition_check(from_status, to_status)
+
+
+# An amendment request is decided once: accepted or rejected by an officer (DOMAIN.md "Amendment").
+AMENDMENT = Lifecycle("an amendment request", {
+    AmendmentStatus.PENDING: frozenset({AmendmentStatus.ACCEPTED, AmendmentStatus.REJECTED}),
+    AmendmentStatus.ACCEPTED: frozenset(),
+    AmendmentStatus.REJECTED: frozenset(),
+}, code="amendment_already_decided")

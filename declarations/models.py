@@ -94,8 +94,8 @@ class Declaration(models.Model):
             models.CheckConstraint(
                 # A draft has no entry number yet; neither has a draft cancelled before lodging
                 # (never lodged: lodged_at is null). Every lodged declaration has one.
-                condition=models.Q(status="draft") | models.Q(entry_number__isnull=False)
-                | models.Q(status="cancelled", lodged_at__isnull=True),
+                condition=models.Q(status=Status.DRAFT) | models.Q(entry_number__isnull=False)
+                | models.Q(status=Status.CANCELLED, lodged_at__isnull=True),
                 name="decl_lodged_has_entry_number",
             ),
             models.CheckConstraint(
@@ -309,15 +309,7 @@ class DeclarationEvent(ChainedEvent):
 
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=24, choices=EventKind.choices, default=EventKind.TRANSITION)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     actor_label = models.CharField(max_length=150)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    reason = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
 
     class Meta:
@@ -350,11 +342,11 @@ class AmendmentRequest(models.Model):
         ordering = ["declaration", "created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "accepted", "rejected"]), name="amendreq_status_valid"
+                condition=models.Q(status__in=AmendmentStatus.values), name="amendreq_status_valid"
             ),
             # At most one open request per declaration: the officer decides on one change at a time.
             models.UniqueConstraint(
-                fields=["declaration"], condition=models.Q(status="pending"), name="amendreq_one_pending"
+                fields=["declaration"], condition=models.Q(status=AmendmentStatus.PENDING), name="amendreq_one_pending"
             ),
         ]
 

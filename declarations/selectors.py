@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from core.exceptions import NotFound, ValidationFailed, error
 from traders.models import AgentStaff
 
+from .enums import AmendmentStatus
 from .models import (
     AmendmentRequest,
     Assessment,
@@ -35,7 +36,7 @@ def declaration_get(*, agent: Any, declaration_id: uuid.UUID | str) -> Declarati
         .prefetch_related(
             Prefetch("assessments", queryset=Assessment.objects.order_by("-version").prefetch_related("lines")),
             Prefetch("eslips", queryset=ESlip.objects.filter(is_current=True)),
-            Prefetch("amendment_requests", queryset=AmendmentRequest.objects.filter(status="pending")),
+            Prefetch("amendment_requests", queryset=AmendmentRequest.objects.filter(status=AmendmentStatus.PENDING)),
         )
         .first()
     )

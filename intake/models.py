@@ -148,7 +148,7 @@ class Episode(models.Model):
         ordering = ["-first_failure_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=EpisodeStatus.values), name="episode_status_valid"),
-            models.UniqueConstraint(fields=["status"], condition=models.Q(status="open"),
+            models.UniqueConstraint(fields=["status"], condition=models.Q(status=EpisodeStatus.OPEN),
                                     name="episode_single_open"),
         ]
 

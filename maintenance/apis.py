@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.exceptions import NotFound, ValidationFailed, error
+from core.openapi import problem
 from core.pagination import StandardPagination
 from intake import selectors as intake_selectors
 from intake.breaker import EPISODE_REASON, breaker, episode_open
@@ -154,10 +155,7 @@ class ReceiptKeyListApi(APIView):
         return Response(key_list_document())
 
 
-_problem_schema = inline_serializer("ReceiptProblem", fields={
-    "type": serializers.CharField(), "title": serializers.CharField(), "status": serializers.IntegerField(),
-    "detail": serializers.CharField(), "code": serializers.CharField(),
-    "errors": serializers.ListField(child=serializers.DictField())})
+_problem_schema = problem()
 
 
 class IntakeTokenAuthentication(TokenAuthentication):

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from intake.selectors import pending_submissions as intake_pending_submissions
 
@@ -78,13 +78,13 @@ def pending_submissions() -> QuerySet[BufferedSubmission]:
 def aeo_active_pins(pins: Iterable[str], on: dt.date) -> set[str]:
     """PINs among `pins` whose trader holds an AEO profile active and valid on `on`."""
     from traders.models import AEOProfile
+    from traders.selectors import aeo_in_force_q
 
     wanted = {p for p in pins if p}
     if not wanted:
         return set()
     return set(AEOProfile.objects
-               .filter(trader__pin__in=wanted, status=AEOProfile.Status.ACTIVE, valid_from__lte=on)
-               .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+               .filter(aeo_in_force_q(on), trader__pin__in=wanted)
                .values_list("trader__pin", flat=True))
 
 

@@ -29,6 +29,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, Max, Min
 from django.utils import timezone
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import (
     ApplicationError,
     Conflict,
@@ -38,7 +39,9 @@ from core.exceptions import (
     ValidationFailed,
     error,
 )
+from core.lifecycle import Lifecycle
 from intake.identity import Identity
+from intake.lifecycle import SUBMISSION
 from intake.routers import INTAKE_ALIAS
 
 from . import notify
@@ -91,10 +94,8 @@ OUTAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     OutageStatus.ACTIVE: frozenset({OutageStatus.ENDED}),
     OutageStatus.ENDED: frozenset(),
 }
-
-
-def _actor(actor: Actor) -> Any:
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+WINDOW = Lifecycle("a maintenance window", WINDOW_TRANSITIONS)
+OUTAGE = Lifecycle("an outage", OUTAGE_TRANSITIONS)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -107,24 +108,10 @@ def _minute_up(value: dt.datetime) -> dt.datetime:
     return whole if whole == value else whole + dt.timedelta(minutes=1)
 
 
-def _guard_window(window: MaintenanceWindow, to_status: str) -> None:
-    if to_status not in WINDOW_TRANSITIONS[window.status]:
-        raise Conflict(detail=f"A {window.status} window cannot become {to_status}.",
-                       code="illegal_transition",
-                       errors=[error("illegal_transition", f"{window.status} -> {to_status}", "/status")])
-
-
-def _guard_outage(outage: Outage, to_status: str) -> None:
-    if to_status not in OUTAGE_TRANSITIONS[outage.status]:
-        raise Conflict(detail=f"An {outage.status} outage cannot become {to_status}.",
-                       code="illegal_transition",
-                       errors=[error("illegal_transition", f"{outage.status} -> {to_status}", "/status")])
-
-
 def _window_event(window: MaintenanceWindow, *, kind: str, from_status: str, to_status: str, actor: Actor,
                   reason: str = "", payload: dict[str, Any] | None = None, now: dt.datetime) -> None:
     MaintenanceWindowEvent.objects.create(
-        window=window, kind=kind, from_status=from_status, to_status=to_status, actor=_actor(actor),
+        window=window, kind=kind, from_status=from_status, to_status=to_status, actor=actor_user(actor),
         reason=reason[:500], payload=payload or {}, created_at=now)
 
 
@@ -208,13 +195,13 @@ def window_schedule(*, starts_at: dt.datetime, ends_at: dt.datetime, reason: str
                 raise ValidationFailed(detail="The maintenance window is not valid.", errors=errors)
             window = MaintenanceWindow.objects.create(
                 starts_at=starts_at, ends_at=ends_at, scope=scope, mode=mode, reason=reason.strip(),
-                emergency=emergency, notice_given=now, created_by=_actor(actor), created_at=now, updated_at=now)
+                emergency=emergency, notice_given=now, created_by=actor_user(actor), created_at=now, updated_at=now)
             _window_event(window, kind=WindowEventKind.SCHEDULED, from_status="", to_status=window.status,
                           actor=actor, reason=reason, payload=_serialize_window(window), now=now)
             notify.broadcast_to_agents(
                 kind=NOTICE_KIND,
                 subject=f"Maintenance {_iso(starts_at)} to {_iso(ends_at)} ({scope}, {mode})",
-                payload={"event": "maintenance_scheduled", **_serialize_window(window)}, actor=_actor(actor))
+                payload={"event": "maintenance_scheduled", **_serialize_window(window)}, actor=actor_user(actor))
             transaction.on_commit(bump_version)
     except IntegrityError as exc:
         if "maint_window_no_overlap" not in str(exc):
@@ -244,7 +231,7 @@ def _sync_with_clock(window: MaintenanceWindow, *, now: dt.datetime, actor: Acto
     }
     path = paths.get((str(window.status), str(target)), [])
     for to_status in path:
-        _guard_window(window, to_status)
+        WINDOW.transition_check(window.status, to_status)
         from_status = window.status
         window.status = to_status
         kind = WindowEventKind.ACTIVATED if to_status == WindowStatus.ACTIVE else WindowEventKind.COMPLETED
@@ -297,7 +284,7 @@ def window_extend(*, window_id: Any, until: dt.datetime, reason: str, actor: Act
             subject=f"Maintenance extended until {_iso(until)}: {reason.strip()}",
             payload={"event": "maintenance_extended", **_serialize_window(window), "ends_at_before": _iso(previous_end),
                      "extension_reason": reason.strip()},
-            actor=_actor(actor))
+            actor=actor_user(actor))
         transaction.on_commit(bump_version)
     return window
 
@@ -310,7 +297,7 @@ def window_cancel(*, window_id: Any, reason: str, actor: Actor) -> MaintenanceWi
     with transaction.atomic():
         window = _lock_window(window_id)
         _sync_with_clock(window, now=now, actor=None)
-        _guard_window(window, WindowStatus.CANCELLED)
+        WINDOW.transition_check(window.status, WindowStatus.CANCELLED)
         from_status = window.status
         payload: dict[str, Any] = {}
         fields = ["status", "updated_at"]
@@ -335,7 +322,7 @@ def window_cancel(*, window_id: Any, reason: str, actor: Actor) -> MaintenanceWi
             subject=f"Maintenance of {_iso(window.starts_at)} cancelled: {reason.strip()}",
             payload={"event": "maintenance_cancelled", **_serialize_window(window),
                      "cancellation_reason": reason.strip()},
-            actor=_actor(actor))
+            actor=actor_user(actor))
         transaction.on_commit(bump_version)
         if from_status == WindowStatus.ACTIVE and window.mode == WindowMode.BUFFER:
             transaction.on_commit(enqueue_replay)
@@ -374,15 +361,15 @@ def outage_start(*, reason: str, actor: Actor) -> Outage:
     now = clock.now()
     try:
         with transaction.atomic():
-            outage = Outage.objects.create(reason=reason.strip()[:500], started_at=now, started_by=_actor(actor))
+            outage = Outage.objects.create(reason=reason.strip()[:500], started_at=now, started_by=actor_user(actor))
             OutageEvent.objects.create(outage=outage, from_status="", to_status=OutageStatus.ACTIVE,
-                                       actor=_actor(actor), reason=reason[:500], created_at=now)
+                                       actor=actor_user(actor), reason=reason[:500], created_at=now)
             notify.broadcast_to_agents(
                 kind=NOTICE_KIND,
                 subject="Lodging is in contingency: submissions are buffered with signed receipts",
                 payload={"event": "outage_declared", "outage_id": str(outage.id), "since": _iso(now),
                          "reason": outage.reason},
-                actor=_actor(actor))
+                actor=actor_user(actor))
             transaction.on_commit(bump_version)
     except IntegrityError:
         raise Conflict(detail="An outage is already declared.", code="outage_already_active") from None
@@ -401,13 +388,13 @@ def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outa
         if outage is None:
             raise NotFound(detail="No active outage." if outage_id is None else f"No outage {outage_id}.",
                            code="no_active_outage" if outage_id is None else "not_found")
-        _guard_outage(outage, OutageStatus.ENDED)
+        OUTAGE.transition_check(outage.status, OutageStatus.ENDED)
         outage.status = OutageStatus.ENDED
         outage.ended_at = now
-        outage.ended_by = _actor(actor)
+        outage.ended_by = actor_user(actor)
         outage.save(update_fields=["status", "ended_at", "ended_by"])
         OutageEvent.objects.create(outage=outage, from_status=OutageStatus.ACTIVE, to_status=OutageStatus.ENDED,
-                                   actor=_actor(actor), reason=reason[:500],
+                                   actor=actor_user(actor), reason=reason[:500],
                                    payload={"length_seconds": (now - outage.started_at).total_seconds()},
                                    created_at=now)
         outage_report_refresh(outage=outage, now=now)
@@ -418,7 +405,7 @@ def outage_end(*, actor: Actor, reason: str = "", outage_id: Any = None) -> Outa
             subject="Lodging is back; buffered submissions are being replayed",
             payload={"event": "outage_ended", "outage_id": str(outage.id), "since": _iso(outage.started_at),
                      "until": _iso(now)},
-            actor=_actor(actor))
+            actor=actor_user(actor))
         transaction.on_commit(bump_version)
         transaction.on_commit(enqueue_replay)
     return outage
@@ -479,7 +466,7 @@ def outage_recover_detected(*, actor: Actor, now: dt.datetime | None = None) -> 
                              "source": OutageSource.DATABASE_UNAVAILABLE,
                              "since": _iso(outage.started_at), "until": _iso(ended_at),
                              "submissions": report.submissions},
-                    actor=_actor(actor))
+                    actor=actor_user(actor))
                 recorded.append(outage)
                 transaction.on_commit(bump_version)
                 transaction.on_commit(enqueue_replay)
@@ -651,8 +638,8 @@ def _reclaim_interrupted() -> int:
                    .filter(status=SubmissionStatus.REPLAYING).values_list("pk", flat=True))
         if not ids:
             return 0
-        return BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.REPLAYING).update(
-            status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None)
+        return SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.REPLAYING,
+                                 SubmissionStatus.PENDING, claim_token=None, claimed_at=None)
 
 
 def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.datetime) -> list[uuid.UUID]:
@@ -661,8 +648,8 @@ def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.date
                    .filter(status=SubmissionStatus.PENDING).exclude(pk__in=skip)
                    .order_by("priority", "received_at", "id").values_list("pk", flat=True)[:batch_size])
         if ids:
-            BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
-                status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=now)
+            SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.PENDING,
+                              SubmissionStatus.REPLAYING, claim_token=token, claimed_at=now)
     return ids
 
 
@@ -676,14 +663,14 @@ def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, acto
                     + (f" as {outcome.entry_number}" if outcome.entry_number else ""),
             payload={"outcome": "lodged", **receipt, "entry_number": outcome.entry_number,
                      "resource_id": outcome.resource_id},
-            actor=_actor(actor))
+            actor=actor_user(actor))
     else:
         notify.notify_agent(
             user=submission.agent, kind=OUTCOME_KIND,
             subject=f"Buffered submission {submission.id} rejected",
             payload={"outcome": "rejected", **receipt, "code": outcome.code, "detail": outcome.detail,
                      "errors": [e.as_dict() for e in outcome.errors]},
-            actor=_actor(actor))
+            actor=actor_user(actor))
 
 
 def replay_buffered(*, actor: Actor, batch_size: int | None = None,
@@ -735,8 +722,8 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
 
 def _claim_only(ids: list[uuid.UUID], token: uuid.UUID) -> list[uuid.UUID]:
     with transaction.atomic(using=INTAKE_ALIAS):
-        BufferedSubmission.objects.filter(pk__in=ids, status=SubmissionStatus.PENDING).update(
-            status=SubmissionStatus.REPLAYING, claim_token=token, claimed_at=clock.now())
+        SUBMISSION.update(BufferedSubmission.objects.filter(pk__in=ids), SubmissionStatus.PENDING,
+                          SubmissionStatus.REPLAYING, claim_token=token, claimed_at=clock.now())
         return list(BufferedSubmission.objects.filter(pk__in=ids, claim_token=token)
                     .order_by("priority", "received_at", "id").values_list("pk", flat=True))
 
@@ -774,7 +761,7 @@ class _ReplayRun:
                 if pk in rows and pk not in done:
                     kind = self._replay_one(rows[pk], failed)
                     self.counts[kind] += 1
-                    if kind in ("lodged", "rejected"):
+                    if kind in (SubmissionStatus.LODGED, SubmissionStatus.REJECTED):
                         self.counts["processed"] += 1
         # The primary has committed: copy every outcome (new, or found from an earlier run) to the
         # intake rows this run still holds.
@@ -784,14 +771,15 @@ class _ReplayRun:
                 held = BufferedSubmission.objects.filter(pk=pk, claim_token=self.token)
                 if pk in ledger:
                     entry = ledger[pk]
-                    held.update(status=SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
-                                result=entry.result, finished_at=entry.finished_at, claim_token=None,
-                                attempts=F("attempts") + 1)
+                    SUBMISSION.update(held, SubmissionStatus.REPLAYING,
+                                      SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
+                                      result=entry.result, finished_at=entry.finished_at, claim_token=None,
+                                      attempts=F("attempts") + 1)
                     if pk in done:
                         self.counts["skipped"] += 1
                 elif pk in failed:
-                    held.update(status=SubmissionStatus.PENDING, claim_token=None, claimed_at=None,
-                                attempts=F("attempts") + 1, last_error=failed[pk][:2000])
+                    SUBMISSION.update(held, SubmissionStatus.REPLAYING, SubmissionStatus.PENDING, claim_token=None,
+                                      claimed_at=None, attempts=F("attempts") + 1, last_error=failed[pk][:2000])
                     self.errored.add(pk)
 
     def _extension(self, submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:

@@ -1,4 +1,4 @@
-"""The manifest lifecycle: one transition table, one guard.
+"""The manifest lifecycle: one transition table, one guard (and those of its B/Ls and write-offs).
 
     draft -> lodged -> arrived -> discharged -> closed
                           \\------------------------^   (arrived -> closed: all B/Ls settled
@@ -10,8 +10,8 @@ discharge is recorded for a manifest whose B/Ls are already all settled.
 
 from __future__ import annotations
 
-from core.exceptions import Conflict, error
-from manifests.enums import ManifestStatus
+from core.lifecycle import Lifecycle
+from manifests.enums import BillStatus, ManifestStatus, WriteOffStatus
 
 S = ManifestStatus
 
@@ -29,16 +29,18 @@ AMENDABLE: frozenset[ManifestStatus] = frozenset({S.DRAFT, S.LODGED, S.ARRIVED, 
 DECLARABLE: frozenset[ManifestStatus] = frozenset({S.LODGED, S.ARRIVED, S.DISCHARGED})
 
 
-def can_transition(current: str, target: str) -> bool:
-    return ManifestStatus(target) in TRANSITIONS[ManifestStatus(current)]
+MANIFEST = Lifecycle("a manifest", TRANSITIONS)
+transition_allowed = MANIFEST.transition_allowed
+# Raise 409 `illegal_transition` unless `current -> target` is in the table.
+transition_check = MANIFEST.transition_check
 
+# A B/L is settled once its packages are all written off by released declarations.
+BILL = Lifecycle("a bill of lading", {BillStatus.OPEN: {BillStatus.SETTLED}, BillStatus.SETTLED: ()})
 
-def guard_transition(current: str, target: str) -> None:
-    """Raise 409 `illegal_transition` unless `current -> target` is in the table."""
-    if not can_transition(current, target):
-        raise Conflict(
-            detail=f"A manifest in status {current!r} cannot move to {target!r}.",
-            code="illegal_transition",
-            errors=[error("illegal_transition", f"{current} -> {target} is not allowed.", "/status")],
-            extra={"status_current": current, "status_requested": target},
-        )
+# A declaration's reservation on a B/L: settled on release, or released (given back) when the
+# declaration is cancelled, rejected or amended to other quantities. Either end is final.
+WRITE_OFF = Lifecycle("a write-off", {
+    WriteOffStatus.RESERVED: {WriteOffStatus.SETTLED, WriteOffStatus.RELEASED},
+    WriteOffStatus.SETTLED: (),
+    WriteOffStatus.RELEASED: (),
+})

@@ -298,13 +298,7 @@ class ManifestEvent(ChainedEvent):
     )
     kind = models.CharField(max_length=16, choices=EventKind.choices)
     from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12, blank=True)
-    reason = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
+    to_status = models.CharField(max_length=12, blank=True)  # blank: an amendment is no status move
 
 
     class Meta:
@@ -344,7 +338,7 @@ class WriteOff(models.Model):
             # One active (reserved or settled) write-off per (B/L, declaration).
             models.UniqueConstraint(
                 fields=["bill_of_lading", "declaration_id"],
-                condition=models.Q(status__in=["reserved", "settled"]),
+                condition=models.Q(status__in=[WriteOffStatus.RESERVED, WriteOffStatus.SETTLED]),
                 name="writeoff_one_active_per_bl_declaration",
             ),
         ]

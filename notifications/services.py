@@ -9,14 +9,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from core import clock
+from core.actors import actor_user
 
 from .models import Notification
 
 Actor = AbstractBaseUser | AnonymousUser | None
-
-
-def _actor_user(actor: Actor) -> Any:
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def _after_create(notifications: list[Notification]) -> None:
@@ -43,7 +40,7 @@ def notification_create(
 ) -> Notification:
     notification = Notification.objects.create(
         agent=agent, kind=kind, subject=subject[:300], payload=payload or {},
-        declaration_id=declaration_id, created_at=clock.now(), created_by=_actor_user(actor),
+        declaration_id=declaration_id, created_at=clock.now(), created_by=actor_user(actor),
     )
     _after_create([notification])
     return notification
@@ -60,7 +57,7 @@ def notification_broadcast_to_agents(
     created = Notification.objects.bulk_create(
         [
             Notification(agent_id=agent_id, kind=kind, subject=subject[:300], payload=payload or {},
-                         created_at=now, created_by=_actor_user(actor))
+                         created_at=now, created_by=actor_user(actor))
             for agent_id in ClearingAgent.objects.values_list("pk", flat=True)
         ]
     )

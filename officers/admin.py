@@ -15,6 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin
+from traders.models import AEOStatus
+
 from . import admin_clearance, admin_declarations, selectors  # noqa: F401  (their ModelAdmins register)
 from .decisions import DECISIONS, Decision, decide
 from .filters import TaskAeoFilter, TaskAgeFilter, TaskLaneFilter, TaskOfficeFilter, TaskStatusFilter
@@ -82,7 +85,7 @@ def _permission_check(codename: str) -> Callable[[Any, HttpRequest], bool]:
     return check
 
 
-class QueueAdmin(admin.ModelAdmin):
+class QueueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     queue = ""
     # Age/SLA right after the lane: what the officer reads first, never scrolled off at 1366 px.
     list_display = ("entry", "lane_badge", "sla", "office_code", "regime", "declaration_status", "trader_pin", "aeo",
@@ -109,15 +112,6 @@ class QueueAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
         return selectors.search_declarations(queryset, search_term, prefix="declaration__"), False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         self._now = selectors.clock.now()
@@ -164,7 +158,7 @@ class QueueAdmin(admin.ModelAdmin):
     def aeo(self, task: Any) -> bool:
         trader = task.declaration.trader
         profile = getattr(trader, "aeo", None) if trader is not None else None
-        return bool(profile is not None and profile.status == "active")
+        return bool(profile is not None and profile.status == AEOStatus.ACTIVE)
 
     @admin.display(description="assigned to")
     def assigned(self, task: Any) -> str:

@@ -16,8 +16,10 @@ from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import NotFound
 from declarations.apis import document_file_response
+from declarations.enums import AmendmentStatus
 from declarations.models import Declaration
 from declarations.selectors import document_get
 
@@ -27,7 +29,7 @@ from .views import decision_view
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(admin.ModelAdmin):
+class DeclarationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("entry_number", "regime", "office_id", "status", "lane", "trader_pin_column", "lodged_at",
                     "version")
     list_filter = ("status", "channel", "regime", OfficeFilter, AgeFilter, AeoFilter, LodgedOnFilter)
@@ -79,15 +81,6 @@ class DeclarationAdmin(admin.ModelAdmin):
             except (ValidationError, ValueError):  # malformed UUID -> "does not exist"
                 cache[object_id] = None
         return cache[object_id]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="lane", ordering="channel")
     def lane(self, obj: Declaration) -> str:
@@ -154,8 +147,8 @@ class DeclarationAdmin(admin.ModelAdmin):
         context = dict(extra_context or {})
         if declaration is not None and self.has_view_permission(request, declaration):
             detail = selectors.declaration_detail(declaration=declaration)
-            live_task = detail.task if detail.task is not None and detail.task.status != "done" else None
-            pending = next((r for r in detail.amendment_requests if r.status == "pending"), None)
+            live_task = detail.task if detail.task is not None and detail.task.status in selectors.LIVE_TASK else None
+            pending = next((r for r in detail.amendment_requests if r.status == AmendmentStatus.PENDING), None)
             context.update({
                 "detail": detail,
                 "decisions": decisions.available(user=request.user, declaration=declaration, task=live_task,

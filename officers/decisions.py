@@ -12,7 +12,9 @@ from typing import Any
 from django import forms
 
 from core.exceptions import ApplicationError
+from declarations.enums import Status
 from declarations.services import amendment_request_accept, amendment_request_reject, declaration_cancel
+from risk.enums import LIVE_TASK_STATUSES
 from risk.services import (
     assessment_amend,
     declaration_control_resume,
@@ -25,7 +27,7 @@ from risk.services import (
     officer_task_assign,
 )
 
-LIVE = ("open", "assigned")
+LIVE = LIVE_TASK_STATUSES
 
 # Document codes an officer can ask the agent for (KRA/KenTrade practice; free text adds others).
 DOCUMENT_CHOICES = [
@@ -181,27 +183,27 @@ def _cancel(declaration: Any, task: Any, amendment: Any, data: dict[str, Any], a
     return f"{declaration.entry_number} cancelled at the agent's request."
 
 
-_REJECTABLE = ("registered", "assessed", "under_control", "queried")
-_CANCELLABLE = ("registered", "assessed", "paid", "under_control", "queried")
-_AMENDABLE = ("registered", "assessed", "paid", "under_control", "queried")
+_REJECTABLE = (Status.REGISTERED, Status.ASSESSED, Status.UNDER_CONTROL, Status.QUERIED)
+_CANCELLABLE = (Status.REGISTERED, Status.ASSESSED, Status.PAID, Status.UNDER_CONTROL, Status.QUERIED)
+_AMENDABLE = (Status.REGISTERED, Status.ASSESSED, Status.PAID, Status.UNDER_CONTROL, Status.QUERIED)
 
 DECISIONS: dict[str, Decision] = {d.key: d for d in (
     Decision("assign", "Assign to me", "assign_task", ConfirmForm,
              lambda d, t, a: _live(t), _assign, bulk=True),
     # Not offered after non-compliant findings: a supervisor overrides first (recorded, with reason).
     Decision("release", "Release", "release_declaration", ReasonForm,
-             lambda d, t, a: d.status == "under_control" and not _non_compliant(t), _release, bulk=True),
+             lambda d, t, a: d.status == Status.UNDER_CONTROL and not _non_compliant(t), _release, bulk=True),
     Decision("query", "Query the agent", "query_agent", QueryForm,
-             lambda d, t, a: d.status == "under_control" and _live(t), _query, bulk=True),
+             lambda d, t, a: d.status == Status.UNDER_CONTROL and _live(t), _query, bulk=True),
     Decision("resume", "Documents received", "query_agent", OptionalReasonForm,
-             lambda d, t, a: d.status == "queried" and _live(t), _resume),
+             lambda d, t, a: d.status == Status.QUERIED and _live(t), _resume),
     Decision("inspect", "Request inspection", "request_inspection", ReasonForm,
-             lambda d, t, a: d.status == "under_control" and _live(t) and t.queue == "documentary_check",
+             lambda d, t, a: d.status == Status.UNDER_CONTROL and _live(t) and t.queue == "documentary_check",
              _inspect, bulk=True),
     Decision("findings", "Record inspection findings", "record_findings", FindingsForm,
-             lambda d, t, a: d.status == "under_control" and _live(t) and t.queue == "inspection", _findings),
+             lambda d, t, a: d.status == Status.UNDER_CONTROL and _live(t) and t.queue == "inspection", _findings),
     Decision("override", "Override findings (allow release)", "override_findings", ReasonForm,
-             lambda d, t, a: d.status == "under_control" and _non_compliant(t), _override, danger=True),
+             lambda d, t, a: d.status == Status.UNDER_CONTROL and _non_compliant(t), _override, danger=True),
     Decision("amend", "Amend the assessment", "amend_assessment", AmendForm,
              lambda d, t, a: d.status in _AMENDABLE, _amend),
     Decision("reject", "Reject", "reject_declaration", RejectForm,

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from core import clock
+from declarations.enums import Status
 from reference.models import CustomsOffice
 from risk import sla
 
@@ -63,7 +64,7 @@ class TaskStatusFilter(admin.SimpleListFilter):
         return [("under_control", "Under control"), ("queried", "Queried (waiting for the agent)")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() in ("under_control", "queried"):
+        if self.value() in (Status.UNDER_CONTROL, Status.QUERIED):
             return queryset.filter(declaration__status=self.value())
         return queryset
 

@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core import clock
+from declarations.enums import Status
 from declarations.models import (
     Assessment,
     Declaration,
@@ -23,10 +24,13 @@ from declarations.models import (
 )
 from declarations.services.deadlines import interest_for
 from declarations.services.snapshots import body_diff
+from intake.enums import SubmissionStatus
+from maintenance.enums import OutageStatus, WindowStatus
 from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
 from manifests.models import Container
 from notifications.models import Notification
 from risk import sla as _sla
+from risk.enums import LIVE_TASK_STATUSES, OfficerTaskStatus
 from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
 from risk.selectors import provisional_release_cases_open, time_to_release_stats
 
@@ -34,9 +38,10 @@ from .formatting import HistoryEntry, history
 from .valuation import valuation_comparison
 
 ALL_OFFICES = "*"
-LIVE_TASK = ("open", "assigned")
+LIVE_TASK = LIVE_TASK_STATUSES
 LANES = ("green", "blue", "yellow", "red")
-BACKLOG_STATUSES = ("registered", "assessed", "paid", "under_control", "queried")
+BACKLOG_STATUSES: tuple[str, ...] = (
+    Status.REGISTERED, Status.ASSESSED, Status.PAID, Status.UNDER_CONTROL, Status.QUERIED)
 
 
 # --- scoping --------------------------------------------------------------------------------------
@@ -94,7 +99,7 @@ def queue_tasks(*, queue: str, user: Any) -> QuerySet[Any]:
     elif queue == "inspection":
         qs = qs.filter(queue="inspection").exclude(outcome="queried")
     elif queue == "assigned_to_me":
-        qs = qs.filter(status="assigned", assigned_to_id=user.pk)
+        qs = qs.filter(status=OfficerTaskStatus.ASSIGNED, assigned_to_id=user.pk)
     elif queue == "escalated":
         qs = qs.filter(escalated_at__isnull=False)
     elif queue == "queried":
@@ -139,7 +144,7 @@ class MyWork:
 
 def take_next_candidates(*, queue: str, user: Any) -> QuerySet[Any]:
     """Open, unassigned tasks of a queue the user may work, AEO priority first, then oldest."""
-    return queue_tasks(queue=queue, user=user).filter(status="open").order_by("-priority", "created_at")
+    return queue_tasks(queue=queue, user=user).filter(status=OfficerTaskStatus.OPEN).order_by("-priority", "created_at")
 
 
 def my_work(*, user: Any) -> MyWork:
@@ -294,7 +299,7 @@ def declaration_detail(*, declaration: Any) -> DeclarationDetail:
                             paid=payment is not None or eslip is None)
     return DeclarationDetail(
         declaration=declaration, items=items, documents=documents, assessment=assessment, assessment_lines=lines,
-        risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status != "done" else None,
+        risk=risk, task=task, task_sla=task_sla(task) if task is not None and task.status in LIVE_TASK else None,
         events=events, versions=versions, notifications=notifications, amendment_requests=amendment_requests,
         release_order=release_order, payment=payment, containers=containers,
         history=history(events, risk_score=risk.score if risk is not None else None),
@@ -357,10 +362,12 @@ def dashboard_figures(*, user: Any, days: int = 14, release_days: int = 30) -> D
     for row in base.filter(status__in=BACKLOG_STATUSES).values("status").annotate(n=Count("pk")).order_by():
         backlog[row["status"]] = row["n"]
     windows = list(
-        MaintenanceWindow.objects.filter(status__in=["scheduled", "active"], ends_at__gte=now).order_by("starts_at")[:5]
+        MaintenanceWindow.objects.filter(status__in=[WindowStatus.SCHEDULED, WindowStatus.ACTIVE], ends_at__gte=now)
+        .order_by("starts_at")[:5]
     )
-    outage = Outage.objects.filter(status="active").order_by("-started_at").first()
-    buffered = BufferedSubmission.objects.filter(status__in=["pending", "replaying"]).count()
+    outage = Outage.objects.filter(status=OutageStatus.ACTIVE).order_by("-started_at").first()
+    buffered = BufferedSubmission.objects.filter(
+        status__in=[SubmissionStatus.PENDING, SubmissionStatus.REPLAYING]).count()
     return Dashboard(
         days=[LaneDay(day=d, counts=c) for d, c in sorted(per_day.items())],
         release_times=time_to_release_stats(since=now - dt.timedelta(days=release_days)),

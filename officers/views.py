@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.exceptions import ApplicationError
+from declarations.enums import AmendmentStatus
 from declarations.models import AmendmentRequest
 from risk.models import OfficerTask
 from risk.services import officer_task_take_next
@@ -31,7 +32,7 @@ def decision_view(request: HttpRequest, *, model_admin: Any, object_id: str, key
     if not model_admin.has_view_permission(request, declaration) or not allowed(decision, request.user):
         raise PermissionDenied
     task = OfficerTask.objects.filter(declaration=declaration, status__in=LIVE_TASK).first()
-    amendment = AmendmentRequest.objects.filter(declaration=declaration, status="pending").first()
+    amendment = AmendmentRequest.objects.filter(declaration=declaration, status=AmendmentStatus.PENDING).first()
     detail_url = reverse("admin:declarations_declaration_change", args=[declaration.pk])
     status = 200
     if not decision.applies(declaration, task, amendment):

@@ -12,6 +12,7 @@ from django.db import models
 
 from core.audit import ChainedEvent
 
+from .enums import LIVE_TASK_STATUSES, AuditStatus, OfficerTaskStatus
 from .scoring import RuleKind
 
 LANE_CHOICES = [("green", "Green"), ("blue", "Blue"), ("yellow", "Yellow"), ("red", "Red")]
@@ -138,10 +139,7 @@ class OfficerTask(models.Model):
         DOCUMENTARY_CHECK = "documentary_check", "Documentary check"
         INSPECTION = "inspection", "Physical inspection"
 
-    class Status(models.TextChoices):
-        OPEN = "open", "Open (unassigned)"
-        ASSIGNED = "assigned", "Assigned"
-        DONE = "done", "Done"
+    Status = OfficerTaskStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     declaration = models.ForeignKey("declarations.Declaration", on_delete=models.CASCADE, related_name="officer_tasks")
@@ -171,19 +169,19 @@ class OfficerTask(models.Model):
             models.Index(fields=["status", "created_at"], name="officer_task_status_created"),
             # The work queues' order over live tasks only (officer workspace).
             models.Index(fields=["-priority", "created_at", "-id"], name="officer_task_live_queue",
-                         condition=models.Q(status__in=["open", "assigned"])),
+                         condition=models.Q(status__in=list(LIVE_TASK_STATUSES))),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(queue__in=["documentary_check", "inspection"]), name="officer_task_queue_valid"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["open", "assigned", "done"]), name="officer_task_status_valid"
+                condition=models.Q(status__in=OfficerTaskStatus.values), name="officer_task_status_valid"
             ),
             # At most one live task per declaration: a redelivered task cannot create a second one.
             models.UniqueConstraint(
                 fields=["declaration"],
-                condition=models.Q(status__in=["open", "assigned"]),
+                condition=models.Q(status__in=list(LIVE_TASK_STATUSES)),
                 name="officer_task_one_live_per_declaration",
             ),
         ]
@@ -288,9 +286,7 @@ class GateEvent(models.Model):
 class PostClearanceAudit(models.Model):
     """Blue lane: released now, audited later by the post-clearance audit unit."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLOSED = "closed", "Closed"
+    Status = AuditStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     declaration = models.OneToOneField(
@@ -304,7 +300,7 @@ class PostClearanceAudit(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["pending", "closed"]), name="pca_status_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=AuditStatus.values), name="pca_status_valid"),
         ]
 
     def __str__(self) -> str:

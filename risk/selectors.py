@@ -18,6 +18,7 @@ from core import clock
 from core.exceptions import NotFound
 from declarations.models import Declaration
 from tariff.selectors import crsp_valuation
+from traders.selectors import aeo_in_force
 
 from .models import OfficerTask, ProvisionalReleaseCase, ReferencePrice, ReleaseOrder, RiskAssessment, RiskRule
 from .scoring import DeclarationFacts, ItemFacts, RuleSpec, ScoringConfig
@@ -126,12 +127,7 @@ def declaration_facts(declaration: Any) -> DeclarationFacts:
     trader = declaration.trader
     aeo = getattr(trader, "aeo", None) if trader is not None else None
     today = clock.today()
-    aeo_active = bool(
-        aeo is not None
-        and aeo.status == "active"
-        and aeo.valid_from <= today
-        and (aeo.valid_to is None or aeo.valid_to >= today)
-    )
+    aeo_active = aeo_in_force(aeo, today)
     # History = the trader declared before this declaration was lodged (the counter may already
     # include this declaration, so the first-declared time decides "no history").
     has_history = bool(

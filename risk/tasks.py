@@ -21,6 +21,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from core import celery_app, clock
 from core.exceptions import ApplicationError
+from declarations.enums import Status
 from declarations.models import Declaration
 
 from .services.reconciliation import provisional_releases_reconcile
@@ -100,7 +101,8 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
     cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
     unscored = list(
         Declaration.objects.filter(
-            status__in=["registered", "assessed", "paid"], risk_assessment__isnull=True, lodged_at__lte=cutoff
+            status__in=[Status.REGISTERED, Status.ASSESSED, Status.PAID], risk_assessment__isnull=True,
+            lodged_at__lte=cutoff,
         )
         .order_by("lodged_at")
         .values_list("pk", flat=True)[:limit]
@@ -110,7 +112,7 @@ def sweep_unscored(limit: int = 500) -> dict[str, int]:
         app.send_task(SCORE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in unscored[start : start + 50]]})
     # Ready for clearance: paid, or assessed with nothing to pay (no payment due date: IM8 secured
     # by bond, or assessed at KES 0.00; declarations.lifecycle.no_payment_step).
-    ready = Q(status="paid") | Q(status="assessed", payment_due_date__isnull=True)
+    ready = Q(status=Status.PAID) | Q(status=Status.ASSESSED, payment_due_date__isnull=True)
     stuck = list(
         Declaration.objects.filter(ready, risk_assessment__isnull=False, updated_at__lte=cutoff).values_list(
             "pk", flat=True
@@ -138,7 +140,7 @@ def manifest_arrived(manifest_id: str) -> int:
     (pre-arrival processing) on its bills of lading are advanced (released if green/blue)."""
     waiting = list(
         Declaration.objects.filter(
-            bill_of_lading__manifest_id=manifest_id, status="paid", risk_assessment__isnull=False
+            bill_of_lading__manifest_id=manifest_id, status=Status.PAID, risk_assessment__isnull=False
         )
         .order_by("pk")
         .values_list("pk", flat=True)

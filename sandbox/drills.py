@@ -25,6 +25,7 @@ from django.db import transaction
 
 from core import clock
 from core.exceptions import Conflict, NotFound
+from declarations.enums import Status
 from declarations.models import Declaration
 from intake.breaker import primary_cutoff_lift, primary_cutoff_set
 from intake.identity import token_copies_reconcile
@@ -278,7 +279,7 @@ def _step_replay(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
 
     report = replay_buffered(actor=_trainer(actor))
     # Scoring runs on workers in production; the drill scores synchronously so lanes show at once.
-    unscored = list(Declaration.objects.filter(status="assessed", risk_assessment__isnull=True)
+    unscored = list(Declaration.objects.filter(status=Status.ASSESSED, risk_assessment__isnull=True)
                     .values_list("pk", flat=True))
     if unscored:
         risk_assessments_create(declaration_ids=unscored)

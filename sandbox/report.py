@@ -11,7 +11,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from core.exceptions import NotFound
+from declarations.enums import Status
 from declarations.models import Declaration, DeclarationEvent
+from risk.enums import OfficerTaskStatus
 from risk.models import OfficerTask
 from traders.models import AgentStaff, ClearingAgent
 
@@ -55,19 +57,19 @@ def agent_report(*, agent: str) -> dict[str, Any]:
     events = DeclarationEvent.objects.filter(declaration__agent=firm)
     agent_events = events.filter(actor__username__in=usernames).order_by("created_at")
     first, last = agent_events.first(), agent_events.last()
-    released = {e.declaration_id: e.created_at for e in events.filter(to_status="released")}
+    released = {e.declaration_id: e.created_at for e in events.filter(to_status=Status.RELEASED)}
     cycle = [released[d.pk] - d.lodged_at for d in declarations if d.pk in released and d.lodged_at]
     return {
         "kind": "agent",
         "agent": firm.name,
         "licence": firm.licence_number,
         "staff": usernames,
-        "lodged": sum(1 for d in declarations if d.status != "draft"),
-        "drafts": sum(1 for d in declarations if d.status == "draft"),
+        "lodged": sum(1 for d in declarations if d.status != Status.DRAFT),
+        "drafts": sum(1 for d in declarations if d.status == Status.DRAFT),
         "by_status": dict(sorted(Counter(d.status for d in declarations).items())),
         "by_channel": dict(sorted(Counter(d.channel or "none" for d in declarations).items())),
-        "rejected_declarations": [d.local_reference for d in declarations if d.status == "rejected"],
-        "cancelled_declarations": [d.local_reference for d in declarations if d.status == "cancelled"],
+        "rejected_declarations": [d.local_reference for d in declarations if d.status == Status.REJECTED],
+        "cancelled_declarations": [d.local_reference for d in declarations if d.status == Status.CANCELLED],
         "errors": _errors(usernames),
         "first_action_at": _iso(first.created_at if first else None),
         "last_action_at": _iso(last.created_at if last else None),
@@ -95,7 +97,7 @@ def officer_report(*, username: str) -> dict[str, Any]:
         "decisions": len(decisions),
         "by_decision": dict(sorted(Counter(f"{e.from_status}->{e.to_status}" for e in decisions).items())),
         "tasks_assigned": len(tasks),
-        "tasks_done": sum(1 for t in tasks if t.status == "done"),
+        "tasks_done": sum(1 for t in tasks if t.status == OfficerTaskStatus.DONE),
         "outcomes": dict(sorted(Counter(t.outcome or "open" for t in tasks).items())),
         "errors": _errors([username]),
         "first_action_at": _iso(decisions[0].created_at if decisions else None),

@@ -54,6 +54,7 @@ from manifests.inputs import BillInput, ContainerInput, ManifestInput
 from manifests.models import BillOfLading, Manifest, Terminal, TerminalStaff
 from manifests.services import manifest_lodge, manifest_record_arrival, manifest_record_discharge
 from officers.models import OfficerProfile
+from risk.enums import LIVE_TASK_STATUSES
 from risk.loaders import default_risk_rules_reset
 from risk.models import OfficerTask, RiskAssessment, RiskRule
 from risk.services import (
@@ -598,7 +599,7 @@ class WorldBuilder:
 
 
 def _open_task(declaration: Any) -> Any:
-    return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=["open", "assigned"])
+    return OfficerTask.objects.get(declaration_id=declaration.pk, status__in=LIVE_TASK_STATUSES)
 
 
 # --- determinism -----------------------------------------------------------------------------------

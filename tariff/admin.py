@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdminMixin
 from tariff.models import (
     CrspDepreciation,
     CrspEntry,
@@ -127,7 +128,7 @@ class ExchangeRateAdmin(ServiceSavedAdmin):
     search_fields = ("currency__code",)
 
 
-class ExemptionDrawdownInline(admin.TabularInline):
+class ExemptionDrawdownInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Draws on the quota: written by lodging and cancellation only, never edited here."""
 
     model = ExemptionDrawdown
@@ -136,25 +137,13 @@ class ExemptionDrawdownInline(admin.TabularInline):
     fields = ("declaration_id", "line_no", "amount", "drawn_at", "drawn_by", "released_at", "released_by")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ExemptionCertificateChangeInline(admin.TabularInline):
+class ExemptionCertificateChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ExemptionCertificateChange
     extra = 0
     can_delete = False
     fields = ("created_at", "actor_label", "from_status", "to_status", "changed")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ExemptionCertificate)
@@ -175,17 +164,8 @@ class ExemptionCertificateAdmin(admin.ModelAdmin):
         return False  # revoke instead: drawdowns refer to it
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Loaded from KRA's workbook by load_reference_data: read here, corrected at the source."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(CrspEntry)

@@ -226,6 +226,12 @@ class ExchangeRate(models.Model):
 # Exemptions register
 
 
+class CertificateStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+
+
 class ExemptionCertificate(models.Model):
     """An exemption granted to one taxpayer (EACCMA Fifth Schedule; VAT Act First Schedule), kept
     by officers in the admin. An item claiming an exemption names its certificate: the claim is
@@ -247,10 +253,7 @@ class ExemptionCertificate(models.Model):
         VALUE = "value", "Customs value (KES)"
         QUANTITY = "quantity", "Quantity (supplementary units)"
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        REVOKED = "revoked", "Revoked"
+    Status = CertificateStatus
 
     number = models.CharField(max_length=32, unique=True, help_text="Certificate number as issued")
     holder_pin = models.CharField(max_length=11, db_index=True, help_text="KRA PIN of the holder")
@@ -287,7 +290,7 @@ class ExemptionCertificate(models.Model):
                 condition=models.Q(quota_used__gte=0, quota_used__lte=models.F("quota_total")),
                 name="exemptioncert_quota_within_total",
             ),
-            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended", "revoked"]),
+            models.CheckConstraint(condition=models.Q(status__in=CertificateStatus.values),
                                    name="exemptioncert_status_valid"),
             models.CheckConstraint(condition=models.Q(quota_kind__in=["value", "quantity"]),
                                    name="exemptioncert_quota_kind_valid"),

@@ -14,8 +14,7 @@ from core import clock
 from core.exceptions import NotFound, ValidationFailed, error
 from core.openapi import answer_example, parameter_examples, problem, problem_example
 from traders.models import AEOProfile, Trader
-from traders.selectors import agent_for_user, trader_get, trader_get_for_agent
-from traders.services import aeo_is_effective
+from traders.selectors import aeo_in_force, agent_for_user, trader_get, trader_get_for_agent
 from traders.validators import KraPinValidator, is_valid_kra_pin
 
 
@@ -54,7 +53,7 @@ def trader_output(trader: Trader) -> dict[str, Any]:
             "status": profile.status,
             "valid_from": profile.valid_from,
             "valid_to": profile.valid_to,
-            "effective": aeo_is_effective(profile, clock.today()),
+            "effective": aeo_in_force(profile, clock.today()),
             "automatic_release": profile.automatic_release,
             "reduced_inspection": profile.reduced_inspection,
             "pre_arrival_clearance": profile.pre_arrival_clearance,

@@ -12,10 +12,19 @@ from core.audit import ChainedEvent
 from traders.validators import validate_kra_pin
 
 
+class TraderStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class AEOStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+
+
 class Trader(models.Model):
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+    Status = TraderStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     pin = models.CharField("KRA PIN", max_length=11, unique=True, validators=[validate_kra_pin])
@@ -36,7 +45,7 @@ class Trader(models.Model):
         ordering = ["pin"]
         constraints = [
             models.CheckConstraint(condition=models.Q(pin__regex=r"^[AP][0-9]{9}[A-Z]$"), name="trader_pin_format"),
-            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]), name="trader_status_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=TraderStatus.values), name="trader_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -105,10 +114,7 @@ class AEOProfile(models.Model):
         NATIONAL = "national", "National"
         EAC_REGIONAL = "eac_regional", "EAC regional"
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        REVOKED = "revoked", "Revoked"
+    Status = AEOStatus
 
     trader = models.OneToOneField(Trader, on_delete=models.CASCADE, related_name="aeo")
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.NATIONAL)
@@ -124,7 +130,7 @@ class AEOProfile(models.Model):
         verbose_name = "AEO profile"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["active", "suspended", "revoked"]), name="aeo_status_valid"
+                condition=models.Q(status__in=AEOStatus.values), name="aeo_status_valid"
             ),
             models.CheckConstraint(condition=models.Q(tier__in=["national", "eac_regional"]), name="aeo_tier_valid"),
             models.CheckConstraint(
@@ -146,14 +152,6 @@ class AEOProfileChange(ChainedEvent):
     )
 
     profile = models.ForeignKey(AEOProfile, on_delete=models.CASCADE, related_name="changes")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    reason = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
 
     class Meta:

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from core import clock
 from core.exceptions import NotFound
-from traders.models import AgentAuthorisation, AgentStaff, ClearingAgent, Trader
+from traders.models import AEOProfile, AgentAuthorisation, AgentStaff, ClearingAgent, Trader
 from traders.validators import is_valid_kra_pin
 
 
@@ -31,6 +31,20 @@ def agent_for_user(user: object) -> ClearingAgent | None:
 
 def _authorisations_on(on: dt.date) -> Q:
     return Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+
+
+def aeo_in_force(profile: AEOProfile | None, on: dt.date) -> bool:
+    """An AEO's benefits apply on `on`: the profile is active and `on` is within its validity
+    (suspended or revoked profiles, and those not yet or no longer valid, give none)."""
+    if profile is None or profile.status != AEOProfile.Status.ACTIVE:
+        return False
+    return profile.valid_from <= on and (profile.valid_to is None or on <= profile.valid_to)
+
+
+def aeo_in_force_q(on: dt.date) -> Q:
+    """`aeo_in_force` as a filter of AEO profiles."""
+    return (Q(status=AEOProfile.Status.ACTIVE, valid_from__lte=on)
+            & (Q(valid_to__isnull=True) | Q(valid_to__gte=on)))
 
 
 def agent_authorised_for(*, agent: ClearingAgent, pin: str, on: dt.date) -> bool:

@@ -11,6 +11,7 @@ from django.db.models import F
 
 from core import clock
 from core.exceptions import Conflict, ValidationFailed, error
+from core.lifecycle import Lifecycle
 from traders.models import AEOProfile, AEOProfileChange, Trader
 
 Status = AEOProfile.Status
@@ -21,17 +22,9 @@ AEO_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.SUSPENDED: frozenset({Status.ACTIVE, Status.REVOKED}),
     Status.REVOKED: frozenset(),
 }
+AEO = Lifecycle("an AEO profile", AEO_TRANSITIONS, code="aeo_illegal_transition")
 BENEFITS = ("automatic_release", "reduced_inspection", "pre_arrival_clearance", "priority")
 EDITABLE = ("tier", "valid_from", "valid_to", *BENEFITS)
-
-
-def aeo_guard_transition(*, current: str, target: str) -> None:
-    if target != current and target not in AEO_TRANSITIONS.get(current, frozenset()):
-        raise Conflict(
-            detail=f"An AEO profile cannot go from {current} to {target}.",
-            code="aeo_illegal_transition",
-            errors=[error("aeo_illegal_transition", f"{current} -> {target} is not allowed.", "/status")],
-        )
 
 
 def aeo_profile_grant(
@@ -83,7 +76,8 @@ def aeo_profile_change(
         target = status or before
         if target not in Status.values:
             raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {target!r}.", "/status")])
-        aeo_guard_transition(current=before, target=target)
+        if target != before:  # an edit of tier, validity or benefits keeps the status
+            AEO.transition_check(before, target)
         diff = {
             name: [str(getattr(profile, name)), str(value)]
             for name, value in changes.items()
@@ -106,13 +100,6 @@ def aeo_profile_change(
             created_at=clock.now(),
         )
     return profile
-
-
-def aeo_is_effective(profile: AEOProfile | None, on: dt.date) -> bool:
-    """An AEO's benefits apply when the profile is active and `on` is within its validity."""
-    if profile is None or profile.status != Status.ACTIVE:
-        return False
-    return profile.valid_from <= on and (profile.valid_to is None or on <= profile.valid_to)
 
 
 def trader_record_declaration(*, trader_id: Any, at: dt.datetime | None = None) -> None:

@@ -16,10 +16,12 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from core import clock
+from core.admin import ReadOnlyAdminMixin
 from core.exceptions import ApplicationError
 
 from . import services
 from .enums import LIVE_ALERT_STATUSES
+from .lifecycle import EN_ROUTE, LIVE
 from .models import (
     BondLedger,
     PartnerDelivery,
@@ -32,15 +34,8 @@ from .models import (
 )
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 class ReasonForm(forms.Form):
@@ -110,7 +105,7 @@ class LiveFilter(admin.SimpleListFilter):
             return queryset.filter(live_alerts__gt=0)
         if value == "all":
             return queryset
-        return queryset.filter(Q(status__in=("lodged", "in_transit", "arrived_at_exit")) | Q(live_alerts__gt=0))
+        return queryset.filter(Q(status__in=LIVE) | Q(live_alerts__gt=0))
 
 
 @admin.register(TransitMovement)
@@ -164,7 +159,7 @@ class TransitMovementAdmin(_ReadOnly):
 
     @admin.display(description="exit held by")
     def exit_held_by(self, obj: TransitMovement) -> str:
-        if obj.exit_confirmed_at is None or obj.status not in ("in_transit", "arrived_at_exit"):
+        if obj.exit_confirmed_at is None or obj.status not in EN_ROUTE:
             return "-"
         return ", ".join(services.exit_blockers(obj)) or "-"
 

@@ -18,7 +18,7 @@ from core.serializers import StrictSerializer
 from traders.selectors import agent_for_user
 
 from . import selectors, services
-from .enums import MovementStatus
+from .enums import AlertStatus, MovementStatus
 from .models import TransitMovement
 from .serializers import PartnerMessageInSerializer, TrackingEventInSerializer
 from .signing import PARTNER_HEADER, SIGNATURE_HEADER
@@ -314,7 +314,7 @@ class AlertListApi(APIView):
                        "results": TransitAlertOutSerializer(many=True)}), 400: _problem, 401: _problem, 403: _problem})
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status") or "live"
-        if status not in ("live", "open", "acknowledged", "investigating", "resolved"):
+        if status != "live" and status not in AlertStatus.values:
             raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {status!r}.", "?status")])
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.alerts_for_officers(status=status), request, view=self)

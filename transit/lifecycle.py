@@ -1,4 +1,5 @@
-"""The transit movement lifecycle: ONE transition table and ONE guard.
+"""The transit movement lifecycle: ONE transition table and ONE guard (and those of its alerts and
+partner messages).
 
 lodged -> in_transit (release order issued: the goods depart under the regional bond)
 in_transit -> arrived_at_exit (e-seal `arrival_at_exit` event) -> closed (partner confirmation)
@@ -12,9 +13,9 @@ seal at the exit post (or an officer's override), no live tamper/deviation/too-f
 
 from __future__ import annotations
 
-from core.exceptions import Conflict, error
+from core.lifecycle import Lifecycle
 
-from .enums import AlertStatus, MovementStatus
+from .enums import AlertStatus, MovementStatus, PartnerMessageStatus
 
 M = MovementStatus
 
@@ -30,19 +31,9 @@ LIVE: frozenset[str] = frozenset({M.LODGED, M.IN_TRANSIT, M.ARRIVED_AT_EXIT})
 EN_ROUTE: frozenset[str] = frozenset({M.IN_TRANSIT, M.ARRIVED_AT_EXIT})
 
 
-def transition_allowed(from_status: str, to_status: str) -> bool:
-    return to_status in TRANSITIONS.get(from_status, frozenset())
-
-
-def transition_check(from_status: str, to_status: str) -> None:
-    if not transition_allowed(from_status, to_status):
-        raise Conflict(
-            detail=f"A transit movement cannot go from {from_status!r} to {to_status!r}.",
-            code="illegal_transition",
-            errors=[error("illegal_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
-            extra={"from": str(from_status), "to": str(to_status),
-                   "allowed": sorted(str(s) for s in TRANSITIONS.get(from_status, frozenset()))},
-        )
+MOVEMENT = Lifecycle("a transit movement", TRANSITIONS)
+transition_allowed = MOVEMENT.transition_allowed
+transition_check = MOVEMENT.transition_check
 
 
 A = AlertStatus
@@ -53,13 +44,14 @@ ALERT_TRANSITIONS: dict[str, frozenset[str]] = {
     A.RESOLVED: frozenset(),
 }
 
+ALERT = Lifecycle("a transit alert", ALERT_TRANSITIONS, code="illegal_alert_transition")
 
-def alert_transition_check(from_status: str, to_status: str) -> None:
-    if to_status not in ALERT_TRANSITIONS.get(from_status, frozenset()):
-        raise Conflict(
-            detail=f"A transit alert cannot go from {from_status!r} to {to_status!r}.",
-            code="illegal_alert_transition",
-            errors=[error("illegal_alert_transition", f"{from_status} -> {to_status} is not allowed.", "/status")],
-            extra={"from": str(from_status), "to": str(to_status),
-                   "allowed": sorted(str(s) for s in ALERT_TRANSITIONS.get(from_status, frozenset()))},
-        )
+P = PartnerMessageStatus
+# An outbound message is pending until delivered or given up (attempts exhausted, or refused with a
+# 4xx); an inbound one is stored accepted, once applied. No way back: a new message is a new row.
+PARTNER_MESSAGE = Lifecycle("a partner message", {
+    P.PENDING: frozenset({P.DELIVERED, P.FAILED}),
+    P.DELIVERED: frozenset(),
+    P.FAILED: frozenset(),
+    P.ACCEPTED: frozenset(),
+})

@@ -14,6 +14,7 @@ from django.db import models
 from core.audit import ChainedEvent
 
 from .enums import (
+    LIVE_ALERT_STATUSES,
     AlertKind,
     AlertStatus,
     BondStatus,
@@ -171,14 +172,7 @@ class TransitMovementEvent(ChainedEvent):
     )
 
     movement = models.ForeignKey(TransitMovement, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+")
     actor_label = models.CharField(max_length=150)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
-    reason = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
 
 
     class Meta:
@@ -285,7 +279,7 @@ class TransitAlert(models.Model):
                                    name="transit_alert_status_valid"),
             # One live alert per movement and kind: repeated tamper events or beat runs add occurrences.
             models.UniqueConstraint(fields=["movement", "kind"],
-                                    condition=models.Q(status__in=["open", "acknowledged", "investigating"]),
+                                    condition=models.Q(status__in=list(LIVE_ALERT_STATUSES)),
                                     name="transit_alert_one_live_per_kind"),
         ]
 

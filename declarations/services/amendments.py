@@ -15,12 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed, error
 from manifests.services import writeoff_release
 from tariff.selectors import exchange_rate_get
 
 from ..enums import AmendmentStatus, EventKind, Status
-from ..lifecycle import AMENDABLE, TAX_AMENDABLE, nothing_to_pay
+from ..lifecycle import AMENDABLE, AMENDMENT, TAX_AMENDABLE, nothing_to_pay
 from ..models import (
     AmendmentRequest,
     Assessment,
@@ -172,7 +173,7 @@ def _alteration(declaration: Declaration, new_body: dict[str, Any], changes: lis
         declaration=declaration, number=declaration.version,
         snapshot={"version": declaration.version, "body": declaration.body,
                   "entry_number": declaration.entry_number},
-        reason="alteration", changed_fields=pointers, fee_kes=fee, created_by=_user(actor), created_at=now,
+        reason="alteration", changed_fields=pointers, fee_kes=fee, created_by=actor_user(actor), created_at=now,
     )
     event_record(declaration=declaration, kind=EventKind.ALTERATION, from_status=declaration.status,
                  to_status=declaration.status, actor=actor, reason=f"{len(changes)} field(s) altered",
@@ -205,12 +206,6 @@ def _reissue_with_fee(declaration: Declaration, current: Assessment, fee: Decima
     eslip_issue(declaration=declaration, assessment=new, due_date=due)
 
 
-def _user(actor: Any) -> Any:
-    from .common import actor_user
-
-    return actor_user(actor)
-
-
 def _amendment_request(declaration: Declaration, new_body: dict[str, Any], changes: list[dict[str, Any]],
                        tax: list[str], actor: Any) -> UpdateResult:
     if declaration.status not in TAX_AMENDABLE:
@@ -231,7 +226,7 @@ def _amendment_request(declaration: Declaration, new_body: dict[str, Any], chang
         with transaction.atomic():
             request = AmendmentRequest.objects.create(
                 declaration=declaration, base_version=declaration.version, body=json_safe(new_body),
-                changed_fields=[c["pointer"] for c in changes], requested_by=_user(actor), created_at=clock.now(),
+                changed_fields=[c["pointer"] for c in changes], requested_by=actor_user(actor), created_at=clock.now(),
             )
     except IntegrityError:
         raise Conflict(detail="An amendment request is already pending for this declaration.",
@@ -245,14 +240,13 @@ def _amendment_request(declaration: Declaration, new_body: dict[str, Any], chang
     return UpdateResult(declaration=declaration, kind="amendment_requested", amendment_request=request)
 
 
-def _lock_request(request_id: uuid.UUID | str) -> tuple[AmendmentRequest, Declaration]:
+def _lock_request(request_id: uuid.UUID | str, to_status: str) -> tuple[AmendmentRequest, Declaration]:
     request = AmendmentRequest.objects.filter(pk=request_id).only("id", "declaration_id").first()
     if request is None:
         raise NotFound(detail="No such amendment request.", code="amendment_request_not_found")
     declaration = Declaration.objects.select_for_update(of=("self",)).get(pk=request.declaration_id)
     request = AmendmentRequest.objects.select_for_update().get(pk=request_id)
-    if request.status != AmendmentStatus.PENDING:
-        raise Conflict(detail=f"The request is already {request.status}.", code="amendment_already_decided")
+    AMENDMENT.transition_check(request.status, to_status)  # 409 amendment_already_decided
     return request, declaration
 
 
@@ -260,7 +254,7 @@ def _lock_request(request_id: uuid.UUID | str) -> tuple[AmendmentRequest, Declar
 def amendment_request_accept(*, request_id: uuid.UUID | str, actor: Any) -> Declaration:
     """Officer accepts: re-validate and re-assess at the ORIGINAL registration date, replace items,
     move the B/L reservation, store a new assessment and e-slip, and a new version."""
-    request, declaration = _lock_request(request_id)
+    request, declaration = _lock_request(request_id, AmendmentStatus.ACCEPTED)
     return _apply_amendment(request, declaration, actor, officer_initiated=False, reason="amendment accepted")
 
 
@@ -285,7 +279,7 @@ def declaration_officer_amend(*, declaration_id: uuid.UUID | str, body: Any, rea
             request = AmendmentRequest.objects.create(
                 declaration=declaration, base_version=declaration.version, body=new_body,
                 changed_fields=[c["pointer"] for c in body_diff(declaration.body, new_body)],
-                requested_by=_user(actor), created_at=clock.now(),
+                requested_by=actor_user(actor), created_at=clock.now(),
             )
     except IntegrityError:
         raise Conflict(detail="An amendment request is already pending; decide it first.",
@@ -351,7 +345,7 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
             from .deadlines import nothing_to_pay_event
 
             nothing_to_pay_event(declaration=declaration, total=assessment.total, secured_by="",
-                                 actor=_user(actor), actor_label=actor_label(actor)[:150], at=now).save()
+                                 actor=actor_user(actor), actor_label=actor_label(actor)[:150], at=now).save()
     from .lodging import _header_from_body
 
     for name, value in _header_from_body(prepared.data).items():
@@ -369,10 +363,10 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
         snapshot={"version": declaration.version, "body": declaration.body,
                   "entry_number": declaration.entry_number},
         reason=reason[:200], changed_fields=[c["pointer"] for c in body_diff(old_body, declaration.body)],
-        created_by=_user(actor), created_at=now,
+        created_by=actor_user(actor), created_at=now,
     )
     request.status = AmendmentStatus.ACCEPTED
-    request.decided_by = _user(actor)
+    request.decided_by = actor_user(actor)
     request.decided_at = now
     request.save(update_fields=["status", "decided_by", "decided_at"])
     payload = {"request_id": str(request.pk), "version": declaration.version, "total": str(assessment.total),
@@ -388,10 +382,10 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
 
 @transaction.atomic
 def amendment_request_reject(*, request_id: uuid.UUID | str, actor: Any, reason: str) -> AmendmentRequest:
-    request, declaration = _lock_request(request_id)
+    request, declaration = _lock_request(request_id, AmendmentStatus.REJECTED)
     now = clock.now()
     request.status = AmendmentStatus.REJECTED
-    request.decided_by = _user(actor)
+    request.decided_by = actor_user(actor)
     request.decided_at = now
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 
 from core import clock
+from core.actors import actor_user
 from core.audit import GENESIS_HASH, chain_hash, fields_of
 from core.outbox import outbox_enqueue as core_outbox_enqueue
 from notifications.services import notification_create
@@ -28,13 +29,6 @@ def actor_label(actor: Any) -> str:
     if actor is None:
         return "system"
     return str(getattr(actor, "get_username", lambda: "")() or getattr(actor, "pk", "") or "system")
-
-
-def actor_user(actor: Any) -> Any:
-    """Events keep a user FK; a system actor (None or a non-user object) is stored as null."""
-    if actor is None or not hasattr(actor, "_meta") or not getattr(actor, "is_authenticated", False):
-        return None
-    return actor
 
 
 def event_record(

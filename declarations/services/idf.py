@@ -33,12 +33,13 @@ from core.problems import join_pointer
 from reference.selectors import country_exists, currency_exists
 from traders.selectors import agent_authorised_for
 
+from ..enums import Status
 from ..models import Declaration, ImportDeclarationForm
 
 _UCR = re.compile(r"^(?P<year>[0-9])(?P<country>[A-Z]{2})(?P<trader>[A-Z0-9]{1,17})-(?P<reference>.+)$")
 _PIN = re.compile(r"^[AP][0-9]{9}[A-Z]$")
 # Declarations whose consignment is still "held" by their UCR (a cancelled or rejected one frees it).
-_LIVE_EXCLUDED = ("draft", "cancelled", "rejected")
+_LIVE_EXCLUDED = (Status.DRAFT, Status.CANCELLED, Status.REJECTED)
 
 
 def _digits(hs_code: str) -> str:

@@ -32,7 +32,7 @@ from tariff.services import exemption_quota_draw
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
 from ..events import Security
-from ..lifecycle import SECURED_REGIMES, nothing_to_pay, transition_check
+from ..lifecycle import is_secured_transit, nothing_to_pay, transition_check
 from ..models import (
     Assessment,
     AssessmentLine,
@@ -404,7 +404,7 @@ def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: d
                 first: bool = False, secured_by: str = "") -> ESlip:
     """The current e-slip. Under a regime secured by bond (IM8) nothing is payable: amount 0.00 and
     `secured_by` names the bond (a re-issue keeps the previous slip's wording)."""
-    secured = declaration.regime in SECURED_REGIMES
+    secured = is_secured_transit(declaration.regime)
     if secured and not secured_by and not first:
         secured_by = (ESlip.objects.filter(declaration=declaration, is_current=True)
                       .values_list("secured_by", flat=True).first() or "secured by regional bond")

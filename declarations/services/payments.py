@@ -19,7 +19,7 @@ from core import clock
 from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed, error
 
 from ..enums import Status
-from ..lifecycle import SECURED_REGIMES, no_payment_step, transition_check
+from ..lifecycle import is_secured_transit, no_payment_step, transition_check
 from ..models import BankCallbackNonce, Declaration, ESlip, Payment
 from .common import logger, outbox_enqueue
 from .deadlines import interest_for, interest_record_locked
@@ -47,7 +47,7 @@ def _record_payment(
     if no_payment_step(declaration):
         # Nothing to pay, no payment step (declarations.lifecycle): an IM8's taxes at risk are secured
         # by the regional bond (docs/transit.md); a declaration assessed at KES 0.00 owes nothing.
-        if declaration.regime in SECURED_REGIMES:
+        if is_secured_transit(declaration.regime):
             raise Conflict(detail="Transit duties are secured by the regional bond; nothing is payable.",
                            code="secured_not_payable",
                            errors=[error("secured_not_payable", "An IM8 declaration has no payment step.",

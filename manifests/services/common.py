@@ -9,7 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
+from core.actors import actor_user
 from manifests.enums import EventKind, TransportMode
+from manifests.lifecycle import transition_check
 from manifests.models import BillOfLading, Manifest, ManifestEvent
 
 WEIGHT_Q = Decimal("0.001")
@@ -46,7 +48,7 @@ def record_event(
 ) -> ManifestEvent:
     return ManifestEvent.objects.create(
         manifest=manifest, bill_of_lading=bill, kind=kind, from_status=from_status, to_status=to_status,
-        reason=reason, payload=payload or {}, actor=_user_or_none(actor), created_at=at,
+        reason=reason, payload=payload or {}, actor=actor_user(actor), created_at=at,
     )
 
 
@@ -58,10 +60,21 @@ def record_transition(
                         to_status=to_status, actor=actor, at=at, reason=reason, payload=payload)
 
 
-def _user_or_none(actor: Any) -> Any:
-    if actor is None or not getattr(actor, "is_authenticated", False) or getattr(actor, "pk", None) is None:
-        return None
-    return actor
+def manifest_transition(
+    manifest: Manifest, to_status: str, *, actor: Any, at: dt.datetime, reason: str = "",
+    payload: dict[str, Any] | None = None, **fields: Any,
+) -> ManifestEvent:
+    """The one way a manifest's status changes (the caller holds its row lock): the table's guard,
+    the new status with `fields` (e.g. `ata=`), one save and one transition event."""
+    transition_check(manifest.status, to_status)
+    from_status = manifest.status
+    manifest.status = to_status
+    for name, value in fields.items():
+        setattr(manifest, name, value)
+    manifest.updated_at = at
+    manifest.save(update_fields=["status", *fields, "updated_at"])
+    return record_transition(manifest=manifest, from_status=from_status, to_status=to_status, actor=actor,
+                             at=at, reason=reason, payload=payload)
 
 
 def manifest_etag(manifest: Manifest) -> str:

@@ -12,9 +12,9 @@ from core import clock
 from core.exceptions import ValidationFailed, error
 from core.outbox import outbox_enqueue
 from manifests.enums import BillStatus, ManifestStatus
-from manifests.lifecycle import guard_transition
+from manifests.lifecycle import transition_check
 from manifests.models import BillOfLading, Manifest
-from manifests.services.common import record_transition
+from manifests.services.common import manifest_transition
 
 
 def _check_time(value: dt.datetime, *, now: dt.datetime, not_before: dt.datetime | None, field: str) -> None:
@@ -33,16 +33,11 @@ def manifest_record_arrival(*, manifest_id: UUID, ata: dt.datetime | None, actor
     now = clock.now()
     with transaction.atomic():
         manifest = Manifest.objects.select_for_update(of=("self",)).get(pk=manifest_id)
-        guard_transition(manifest.status, ManifestStatus.ARRIVED)
+        transition_check(manifest.status, ManifestStatus.ARRIVED)  # before the time checks
         arrived_at = ata or now
         _check_time(arrived_at, now=now, not_before=manifest.lodged_at, field="ata")
-        from_status = manifest.status
-        manifest.status = ManifestStatus.ARRIVED
-        manifest.ata = arrived_at
-        manifest.updated_at = now
-        manifest.save(update_fields=["status", "ata", "updated_at"])
-        record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.ARRIVED,
-                          actor=actor, at=now, payload={"ata": arrived_at.isoformat()})
+        manifest_transition(manifest, ManifestStatus.ARRIVED, actor=actor, at=now,
+                            payload={"ata": arrived_at.isoformat()}, ata=arrived_at)
         close_if_settled(manifest, actor=actor, now=now)
         # Declarations lodged pre-arrival and already cleared wait for arrival to be released:
         # hand the manifest to the clearance workers (outbox: survives a broker outage).
@@ -55,16 +50,11 @@ def manifest_record_discharge(*, manifest_id: UUID, discharged_at: dt.datetime |
     now = clock.now()
     with transaction.atomic():
         manifest = Manifest.objects.select_for_update(of=("self",)).get(pk=manifest_id)
-        guard_transition(manifest.status, ManifestStatus.DISCHARGED)
+        transition_check(manifest.status, ManifestStatus.DISCHARGED)  # before the time checks
         at = discharged_at or now
         _check_time(at, now=now, not_before=manifest.ata, field="discharged_at")
-        from_status = manifest.status
-        manifest.status = ManifestStatus.DISCHARGED
-        manifest.discharged_at = at
-        manifest.updated_at = now
-        manifest.save(update_fields=["status", "discharged_at", "updated_at"])
-        record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.DISCHARGED,
-                          actor=actor, at=now, payload={"discharged_at": at.isoformat()})
+        manifest_transition(manifest, ManifestStatus.DISCHARGED, actor=actor, at=now,
+                            payload={"discharged_at": at.isoformat()}, discharged_at=at)
         close_if_settled(manifest, actor=actor, now=now)
     return manifest
 
@@ -80,12 +70,6 @@ def close_if_settled(manifest: Manifest, *, actor: Any, now: dt.datetime) -> boo
     bills = BillOfLading.objects.filter(manifest=manifest)
     if not bills.exists() or bills.exclude(status=BillStatus.SETTLED).exists():
         return False
-    guard_transition(manifest.status, ManifestStatus.CLOSED)
-    from_status = manifest.status
-    manifest.status = ManifestStatus.CLOSED
-    manifest.closed_at = now
-    manifest.updated_at = now
-    manifest.save(update_fields=["status", "closed_at", "updated_at"])
-    record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.CLOSED,
-                      actor=actor, at=now, reason="all bills of lading settled")
+    manifest_transition(manifest, ManifestStatus.CLOSED, actor=actor, at=now, reason="all bills of lading settled",
+                        closed_at=now)
     return True

@@ -9,12 +9,13 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import ErrorItem, ValidationFailed, error
 from manifests.enums import ManifestStatus
 from manifests.inputs import BillInput, ManifestInput, PointerFn, json_pointers
-from manifests.lifecycle import guard_transition
+from manifests.lifecycle import transition_check
 from manifests.models import BillOfLading, Carrier, Container, Manifest, ManifestVersion
-from manifests.services.common import WEIGHT_Q, is_late, manifest_snapshot, record_transition
+from manifests.services.common import WEIGHT_Q, is_late, manifest_snapshot, manifest_transition, record_transition
 from manifests.services.validation import Resolved, validate_manifest, voyage_key
 
 
@@ -51,7 +52,7 @@ def manifest_lodge(
     try:
         with transaction.atomic():
             manifest = Manifest.objects.create(
-                carrier=carrier, created_by=_user(actor), created_at=now, updated_at=now,
+                carrier=carrier, created_by=actor_user(actor), created_at=now, updated_at=now,
                 status=ManifestStatus.DRAFT, source=source, **manifest_fields(data, resolved),
             )
             write_bills(manifest=manifest, bills=data.bills, voyage=resolved.voyage_key)
@@ -59,7 +60,7 @@ def manifest_lodge(
                               actor=actor, at=now, payload={"source": source})
             ManifestVersion.objects.create(
                 manifest=manifest, version=1, reason="initial", snapshot=manifest_snapshot(manifest),
-                actor=_user(actor), created_at=now,
+                actor=actor_user(actor), created_at=now,
             )
             if not draft:
                 _lodge(manifest, actor=actor, now=now, lodged_at=lodged_at)
@@ -83,7 +84,7 @@ def manifest_submit(*, manifest_id: UUID, actor: Any) -> Manifest:
     now = clock.now()
     with transaction.atomic():
         manifest = Manifest.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=manifest_id)
-        guard_transition(manifest.status, ManifestStatus.LODGED)
+        transition_check(manifest.status, ManifestStatus.LODGED)  # before the content checks
         errors: list = []
         if manifest.eta <= now:
             errors.append(error("eta_in_past", "The ETA must be in the future to lodge the manifest.", "/eta"))
@@ -98,14 +99,9 @@ def manifest_submit(*, manifest_id: UUID, actor: Any) -> Manifest:
 def _lodge(manifest: Manifest, *, actor: Any, now: dt.datetime, lodged_at: dt.datetime | None = None) -> None:
     lodged_at = lodged_at or now
     late = is_late(mode=manifest.mode, eta=manifest.eta, lodged_at=lodged_at)
-    from_status = manifest.status
-    manifest.status = ManifestStatus.LODGED
-    manifest.lodged_at = lodged_at
-    manifest.late_lodging = late
-    manifest.updated_at = now
-    manifest.save(update_fields=["status", "lodged_at", "late_lodging", "updated_at"])
-    record_transition(manifest=manifest, from_status=from_status, to_status=ManifestStatus.LODGED,
-                      actor=actor, at=now, payload={"late_lodging": late, "lodged_at": lodged_at.isoformat()})
+    manifest_transition(manifest, ManifestStatus.LODGED, actor=actor, at=now,
+                        payload={"late_lodging": late, "lodged_at": lodged_at.isoformat()},
+                        lodged_at=lodged_at, late_lodging=late)
 
 
 def manifest_fields(data: ManifestInput, resolved: Resolved) -> dict[str, Any]:
@@ -165,10 +161,6 @@ def write_bills(*, manifest: Manifest, bills: tuple[BillInput, ...], voyage: str
             **bill_fields(bill),
         )
         write_containers(row, bill.containers)
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False) else None
 
 
 __all__ = ["manifest_lodge", "manifest_submit", "voyage_key"]

@@ -30,9 +30,10 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import Conflict, ErrorItem, ValidationFailed, error
 from manifests.enums import BillStatus, EventKind, WriteOffStatus
-from manifests.lifecycle import DECLARABLE
+from manifests.lifecycle import BILL, DECLARABLE, WRITE_OFF
 from manifests.models import BillOfLading, Manifest, WriteOff
 from manifests.services.common import WEIGHT_Q, record_event
 from manifests.services.lifecycle import close_if_settled
@@ -51,10 +52,6 @@ def weight_tolerance_kg(bill: BillOfLading) -> Decimal:
 
 def _tolerance_percent() -> Decimal:
     return Decimal(str(getattr(settings, "MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", "0")))
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) is not None and getattr(actor, "is_authenticated", False) else None
 
 
 def writeoff_reserve(
@@ -132,7 +129,7 @@ def writeoff_reserve(
             return existing
         return WriteOff.objects.create(
             bill_of_lading=bill, declaration_id=declaration_id, packages=packages, gross_weight_kg=weight,
-            created_by=_user(actor), created_at=now,
+            created_by=actor_user(actor), created_at=now,
         )
 
 
@@ -172,7 +169,7 @@ def writeoff_reserve_fresh(
         if taken:
             return WriteOff.objects.create(
                 bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=packages,
-                gross_weight_kg=weight, created_by=_user(actor), created_at=clock.now(),
+                gross_weight_kg=weight, created_by=actor_user(actor), created_at=clock.now(),
             )
     return writeoff_reserve(bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=packages,
                             gross_weight_kg=gross_weight_kg, actor=actor)
@@ -195,6 +192,7 @@ def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:
             bill.packages_reserved -= write_off.packages
             bill.weight_reserved_kg -= write_off.gross_weight_kg
             bill.save(update_fields=["packages_reserved", "weight_reserved_kg"])
+            WRITE_OFF.transition_check(write_off.status, WriteOffStatus.RELEASED)
             write_off.status = WriteOffStatus.RELEASED
             write_off.released_at = now
             write_off.save(update_fields=["status", "released_at"])
@@ -227,6 +225,7 @@ def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
             bill.weight_settled_kg += write_off.gross_weight_kg
             fields = ["packages_reserved", "weight_reserved_kg", "packages_settled", "weight_settled_kg"]
             if bill.packages_settled >= bill.packages and bill.status != BillStatus.SETTLED:
+                BILL.transition_check(bill.status, BillStatus.SETTLED)
                 bill.status = BillStatus.SETTLED
                 bill.settled_at = now
                 fields += ["status", "settled_at"]
@@ -234,6 +233,7 @@ def writeoff_settle(*, declaration_id: uuid.UUID, actor: Any) -> int:
                              from_status=BillStatus.OPEN, to_status=BillStatus.SETTLED, actor=actor, at=now,
                              payload={"declaration_id": str(declaration_id)})
             bill.save(update_fields=fields)
+            WRITE_OFF.transition_check(write_off.status, WriteOffStatus.SETTLED)
             write_off.status = WriteOffStatus.SETTLED
             write_off.settled_at = now
             write_off.save(update_fields=["status", "settled_at"])

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from core import clock, policy
+from declarations.enums import Status
 from declarations.lifecycle import clearable, no_payment_step
 from declarations.services import declaration_channels_record_locked
 
@@ -20,7 +21,7 @@ from ..selectors import RuleSet, declaration_facts, declarations_for_scoring, ru
 logger = logging.getLogger("forodha.risk")
 
 # Statuses in which a lodged declaration is waiting for (or may still receive) its selectivity.
-SCORABLE_STATUSES = frozenset({"registered", "assessed", "paid", "queried"})
+SCORABLE_STATUSES = frozenset({Status.REGISTERED, Status.ASSESSED, Status.PAID, Status.QUERIED})
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from django.db import transaction
 from django.db.models import F
 
 from core import clock, policy
+from core.actors import actor_user
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
 from declarations import services as declaration_services
-from declarations.enums import EventKind
+from declarations.enums import AmendmentStatus, EventKind, Status
 from declarations.lifecycle import clearable, no_payment_step
 from declarations.models import AmendmentRequest, Declaration, DeclarationDocument
 from declarations.services import (
-    actor_user,
     declaration_channel_record_locked,
     declaration_note_record_locked,
     declaration_officer_amend,
@@ -32,6 +32,7 @@ from declarations.services import (
 from notifications.services import notification_create
 from traders.models import Trader
 
+from ..lifecycle import OFFICER_TASK
 from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
 from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
 from .release import arrival_allows_release, declaration_lock_for_clearance, release_locked
@@ -57,7 +58,7 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     # paid, or assessed with nothing to pay (IM8 secured by bond, or assessed at KES 0.00)
     if not clearable(declaration.status, no_payment_step=no_payment_step(declaration)):
         return ClearanceOutcome(
-            pk, "waiting_payment" if declaration.status in ("registered", "assessed") else "nothing_to_do"
+            pk, "waiting_payment" if declaration.status in (Status.REGISTERED, Status.ASSESSED) else "nothing_to_do"
         )
     assessment = RiskAssessment.objects.filter(declaration_id=declaration.pk).first()
     if assessment is None:
@@ -72,7 +73,7 @@ def clearance_advance(*, declaration_id: Any, actor: Any = None) -> ClearanceOut
     # Yellow: the agent presents the documents for the check; red: the goods for examination.
     declaration_transition_locked(
         declaration=declaration,
-        to_status="under_control",
+        to_status=Status.UNDER_CONTROL,
         actor=actor,
         reason="Documentary check" if documentary else "Physical examination",
         payload={"channel": assessment.lane, "control": str(queue)},
@@ -108,8 +109,7 @@ def officer_task_assign(*, task_id: Any, officer: Any, actor: Any) -> OfficerTas
         raise NotFound(detail="Officer task not found.", code="task_not_found")
     declaration_lock_for_clearance(task.declaration_id)
     task = OfficerTask.objects.select_for_update().get(pk=task_id)
-    if task.status == OfficerTask.Status.DONE:
-        raise Conflict(detail="This task is already done.", code="task_done")
+    OFFICER_TASK.transition_check(task.status, OfficerTask.Status.ASSIGNED)  # 409 task_done
     if officer is None or not getattr(officer, "is_staff", False):
         raise ValidationFailed(errors=[error("not_an_officer", "Tasks go to customs officers (staff).", "/officer")])
     task.status = OfficerTask.Status.ASSIGNED
@@ -147,11 +147,11 @@ def declaration_query_agent(*, declaration_id: Any, documents: list[str], reason
         raise ValidationFailed(errors=[error("required", "Name at least one document.", "/documents")])
     declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
-    if declaration.status != "under_control":
+    if declaration.status != Status.UNDER_CONTROL:
         raise Conflict(detail="Only a declaration under control can be queried.", code="illegal_transition")
     declaration_transition_locked(
         declaration=declaration,
-        to_status="queried",
+        to_status=Status.QUERIED,
         actor=actor,
         reason=reason or "Documents required",
         payload={"documents_required": list(documents)},
@@ -188,7 +188,7 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
     declaration = declaration_lock_for_clearance(declaration_id)
     query = AgentQuery.objects.select_for_update().filter(declaration_id=declaration.pk,
                                                           closed_at__isnull=True).first()
-    if declaration.status != "queried" or query is None:
+    if declaration.status != Status.QUERIED or query is None:
         raise Conflict(detail="There is no open query on this declaration.", code="not_queried",
                        errors=[error("not_queried", f"Status is {declaration.status}.", "/status")])
     wanted = [str(d) for d in document_ids]
@@ -210,7 +210,7 @@ def query_answer(*, declaration_id: Any, agent: Any, message: str, document_ids:
                                    payload={"query_id": str(query.pk), "message": message, "documents": wanted})
     task.outcome = "answered"
     task.save(update_fields=["outcome", *_sla_resume(task, now)])
-    declaration_transition_locked(declaration=declaration, to_status="under_control", actor=actor,
+    declaration_transition_locked(declaration=declaration, to_status=Status.UNDER_CONTROL, actor=actor,
                                   reason="Query answered by the agent",
                                   payload={"query_id": str(query.pk), "documents": wanted},
                                   notification_kind="query_answered")
@@ -222,13 +222,13 @@ def declaration_control_resume(*, declaration_id: Any, actor: Any, reason: str =
     """The agent supplied what was asked: queried -> under_control, the task continues."""
     declaration = declaration_lock_for_clearance(declaration_id)
     task = _live_task_locked(declaration.pk)
-    if declaration.status != "queried":
+    if declaration.status != Status.QUERIED:
         raise Conflict(detail="Only a queried declaration can return under control.", code="illegal_transition")
     documentary = task.queue == OfficerTask.Queue.DOCUMENTARY_CHECK
     # Tell the agent what happened (documents received) and which control continues — the
     # default "under control" notice would say "physical control" even for a documentary check.
     declaration_transition_locked(
-        declaration=declaration, to_status="under_control", actor=actor, reason=reason or "Documents received",
+        declaration=declaration, to_status=Status.UNDER_CONTROL, actor=actor, reason=reason or "Documents received",
         notification_kind="documents_required" if documentary else "physical_control",
         subject=f"{declaration.entry_number}: documents received; the "
                 f"{'documentary check' if documentary else 'physical examination'} continues",
@@ -246,7 +246,7 @@ def inspection_request(*, declaration_id: Any, reason: str, actor: Any) -> Offic
     """A documentary check found cause for a physical examination: the task moves to the
     inspection queue and the channel becomes red (the agent sees "physical control")."""
     declaration = declaration_lock_for_clearance(declaration_id)
-    if declaration.status != "under_control":
+    if declaration.status != Status.UNDER_CONTROL:
         raise Conflict(detail="Inspection can only be requested under control.", code="illegal_transition")
     task = _live_task_locked(declaration.pk)
     now = clock.now()
@@ -329,7 +329,7 @@ def assessment_amend(
     reason), or, with `body`, an officer-initiated amendment (`declaration_officer_amend`)."""
     if body is not None:
         return declaration_officer_amend(declaration_id=declaration_id, body=body, reason=reason, actor=actor)
-    pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status="pending").first()
+    pending = AmendmentRequest.objects.filter(declaration_id=declaration_id, status=AmendmentStatus.PENDING).first()
     if pending is None:
         raise Conflict(detail="There is no pending amendment request.", code="no_pending_amendment")
     if accept:
@@ -351,12 +351,13 @@ def declaration_reject(*, declaration_id: Any, reason: str, actor: Any, seize: b
         .first()
     )
     # The notice to the agent carries the reason (subject and payload), not only the new status.
-    declaration_transition_locked(declaration=declaration, to_status="rejected", actor=actor, reason=reason,
+    declaration_transition_locked(declaration=declaration, to_status=Status.REJECTED, actor=actor, reason=reason,
                                   payload={"seized": seize},
                                   notification_kind="rejected",
                                   subject=f"{declaration.entry_number}: rejected{' and goods seized' if seize else ''}"
                                           f" — {reason}")
     if task is not None:
+        OFFICER_TASK.transition_check(task.status, OfficerTask.Status.DONE)
         task.status = OfficerTask.Status.DONE
         task.outcome = "seized" if seize else "rejected"
         task.completed_at = clock.now()

@@ -11,11 +11,13 @@ from pydifact.segmentcollection import Interchange, Message
 from pydifact.segments import Segment
 
 from core import clock
+from core.actors import actor_user
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
-from declarations.enums import EXPORT_REGIMES
-from declarations.lifecycle import clearable, no_payment_step
+from declarations.enums import EXPORT_REGIMES, Status
+from declarations.lifecycle import clearable, is_secured_transit, no_payment_step
 from declarations.models import Declaration
-from declarations.services import actor_user, declaration_lock, declaration_transition_locked
+from declarations.services import declaration_lock, declaration_transition_locked
+from traders.selectors import aeo_in_force
 
 from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 
@@ -96,7 +98,7 @@ def release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: str
             detail="The goods have not arrived; release waits for arrival (pre-arrival clearance: AEO only).",
             code="awaiting_arrival",
         )
-    if declaration.status != "under_control" and not clearable(
+    if declaration.status != Status.UNDER_CONTROL and not clearable(
             declaration.status, no_payment_step=no_payment_step(declaration)):
         raise Conflict(
             detail=f"A declaration in status {declaration.status!r} cannot be released.",
@@ -136,7 +138,7 @@ def release_locked(*, declaration: Any, actor: Any, automatic: bool, reason: str
     # transit departs an IM8 movement under its bond (their apps subscribe in ready()).
     declaration_transition_locked(
         declaration=declaration,
-        to_status="released",
+        to_status=Status.RELEASED,
         actor=actor,
         reason=reason or ("Automatic release (green/blue lane)" if automatic else "Released by officer"),
         payload={"release_order": number, "channel": lane},
@@ -161,14 +163,7 @@ def arrival_allows_release(declaration: Any) -> bool:
         return True
     trader = declaration.trader
     aeo = getattr(trader, "aeo", None) if trader is not None else None
-    today = clock.today()
-    return bool(
-        aeo is not None
-        and aeo.status == "active"
-        and aeo.pre_arrival_clearance
-        and aeo.valid_from <= today
-        and (aeo.valid_to is None or aeo.valid_to >= today)
-    )
+    return bool(aeo is not None and aeo.pre_arrival_clearance and aeo_in_force(aeo, clock.today()))
 
 
 def _audit_reason(declaration_id: Any) -> str:
@@ -197,13 +192,13 @@ def declaration_gate_out(*, declaration_id: Any, actor: Any) -> ReleaseOrder:
 def _exit_locked(*, declaration: Any, actor: Any, reason: str, payload: dict[str, Any],
                  at: dt.datetime | None = None) -> ReleaseOrder:
     order = ReleaseOrder.objects.select_for_update().filter(declaration_id=declaration.pk).first()
-    if declaration.regime == "IM8":
+    if is_secured_transit(declaration.regime):
         raise Conflict(
             detail="Transit goods exit when the partner state confirms arrival at the exit border post.",
             code="transit_exit_by_partner",
             errors=[error("transit_exit_by_partner", "Use the partner-state confirmation.", "/status")],
         )
-    if order is None or declaration.status != "released":
+    if order is None or declaration.status != Status.RELEASED:
         raise Conflict(
             detail=f"Only released goods can leave customs control (status {declaration.status!r}).",
             code="not_released",
@@ -212,7 +207,7 @@ def _exit_locked(*, declaration: Any, actor: Any, reason: str, payload: dict[str
     order.gate_out_at = at or clock.now()  # when the goods actually left (the terminal's time)
     order.save(update_fields=["gate_out_at"])
     declaration_transition_locked(
-        declaration=declaration, to_status="exited", actor=actor, reason=reason,
+        declaration=declaration, to_status=Status.EXITED, actor=actor, reason=reason,
         payload={"release_order": order.number, **payload},
     )
     return order
@@ -233,7 +228,8 @@ def _declaration_for_gate(*, entry_number: str | None, container: str | None) ->
     # A container carries the goods of one declaration here (FCL); groupage needs the entry number.
     candidates = list(
         Declaration.objects.filter(bill_of_lading__containers__number=container)
-        .exclude(status__in=["draft", "cancelled", "rejected"]).values_list("pk", "entry_number").distinct()[:10])
+        .exclude(status__in=[Status.DRAFT, Status.CANCELLED, Status.REJECTED])
+        .values_list("pk", "entry_number").distinct()[:10])
     if not candidates:
         raise NotFound(detail="No live declaration covers this container.", code="declaration_not_found",
                        errors=[error("declaration_not_found", "No declaration for this container.", "/container")])
@@ -264,7 +260,7 @@ def gate_event_record(*, terminal: Any, kind: str, entry_number: str | None = No
                               f"{terminal.office_id}.", code="office_mismatch",
                        errors=[error("office_mismatch", "Declared at another office.", "/entry_number")])
     expected = _GATE_KIND_FOR_EXPORT if declaration.regime in EXPORT_REGIMES else _GATE_KIND_FOR_IMPORT
-    if declaration.regime != "IM8" and kind != expected:
+    if not is_secured_transit(declaration.regime) and kind != expected:
         raise Conflict(detail=f"A {declaration.regime} declaration leaves by {expected}, not {kind}.",
                        code="gate_event_not_for_regime",
                        errors=[error("gate_event_not_for_regime", f"Use {expected}.", "/kind")])

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from core.exceptions import Conflict
+from declarations.enums import AmendmentStatus
 from declarations.models import AmendmentRequest, Assessment, Declaration, DeclarationItem, DeclarationVersion
 from declarations.services import amendment_request_accept, amendment_request_reject
 from tests.factories.declarations import World, body_im4, expected_taxes, money
@@ -230,3 +232,23 @@ def test_the_alteration_fee_line_states_its_basis_in_the_assessment_and_the_esli
                          "amount": fee, "legal_basis": basis, "exchange_rates": []}]
     assert slip == [{"line_no": 0, "tax": "alteration_fee", "amount": fee, "rule": "USD 5 x 1 field(s)",
                      "legal_basis": basis}]
+
+
+def test_a_decided_request_cannot_be_decided_again(client: APIClient, lodged: Any) -> None:
+    # given: a request rejected once
+    items = lodged.json()["declaration"]["items"]
+    items[0]["hs_code"] = "8708.99.00"
+    del items[0]["vehicle"]
+    response = client.patch(_url(lodged), {"items": items}, format="json", HTTP_IF_MATCH=lodged["ETag"])
+    request_id = response.json()["pending_amendment"]["id"]
+    amendment_request_reject(request_id=request_id, actor=None, reason="Classification confirmed by lab")
+
+    # when: accepted after all (the amendment lifecycle's guard)
+    with pytest.raises(Conflict) as refused:
+        amendment_request_accept(request_id=request_id, actor=None)
+
+    # then: 409, the request stays rejected and the declaration unchanged
+    assert refused.value.code == "amendment_already_decided"
+    assert refused.value.extra == {"from": "rejected", "to": "accepted", "allowed": []}
+    assert AmendmentRequest.objects.get(pk=request_id).status == AmendmentStatus.REJECTED
+    assert client.get(_url(lodged)).json()["version"] == 1

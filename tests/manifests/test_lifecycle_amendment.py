@@ -14,7 +14,7 @@ from core import clock
 from core.exceptions import Conflict
 from core.models import OutboxMessage
 from manifests.enums import ManifestStatus
-from manifests.lifecycle import TRANSITIONS, can_transition, guard_transition
+from manifests.lifecycle import TRANSITIONS, transition_allowed, transition_check
 from manifests.models import BillOfLading, Manifest, ManifestEvent, ManifestVersion
 from manifests.services import writeoff_reserve
 from tests.manifests.conftest import manifest_body
@@ -30,13 +30,13 @@ def test_transition_table_is_exactly_the_documented_one() -> None:
         "discharged": ["closed"],
         "closed": [],
     }
-    assert can_transition("lodged", "arrived") is True
-    assert can_transition("lodged", "discharged") is False
+    assert transition_allowed("lodged", "arrived") is True
+    assert transition_allowed("lodged", "discharged") is False
 
 
 def test_guard_raises_conflict_with_code() -> None:
     with pytest.raises(Conflict) as info:
-        guard_transition("closed", "lodged")
+        transition_check("closed", "lodged")
     assert info.value.code == "illegal_transition"
     assert info.value.status == 409
 

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from core.exceptions import Conflict, ValidationFailed
 from tests.factories.traders import AEOProfileFactory, TraderFactory
 from traders.models import AEOProfile, AEOProfileChange, Trader
+from traders.selectors import aeo_in_force
 from traders.services import (
-    aeo_is_effective,
     aeo_profile_change,
     aeo_profile_grant,
     trader_record_declaration,
@@ -89,11 +89,11 @@ def test_unknown_fields_and_statuses_are_rejected() -> None:
 
 def test_aeo_effective_needs_active_status_and_validity() -> None:
     profile = AEOProfileFactory(valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2025, 12, 31))
-    assert aeo_is_effective(profile, dt.date(2025, 6, 1)) is True
-    assert aeo_is_effective(profile, dt.date(2026, 1, 1)) is False
+    assert aeo_in_force(profile, dt.date(2025, 6, 1)) is True
+    assert aeo_in_force(profile, dt.date(2026, 1, 1)) is False
     profile.status = AEOProfile.Status.SUSPENDED
-    assert aeo_is_effective(profile, dt.date(2025, 6, 1)) is False
-    assert aeo_is_effective(None, dt.date(2025, 6, 1)) is False
+    assert aeo_in_force(profile, dt.date(2025, 6, 1)) is False
+    assert aeo_in_force(None, dt.date(2025, 6, 1)) is False
 
 
 def test_compliance_counters() -> None:

@@ -19,7 +19,7 @@ from core.exceptions import Conflict, NotFound, ValidationFailed, error
 from declarations.models import Declaration
 
 from ..enums import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
-from ..lifecycle import alert_transition_check
+from ..lifecycle import ALERT
 from ..models import TrackingEvent, TransitAlert, TransitMovement
 from .common import actor_user, movement_event, notify_agent
 
@@ -81,7 +81,7 @@ def _move(alert: TransitAlert, movement: TransitMovement, to_status: str, *, act
     if from_status == AlertStatus.RESOLVED:
         raise Conflict(detail="The alert is already resolved.", code="alert_resolved",
                        errors=[error("alert_resolved", "Nothing left to do on this alert.", "/status")])
-    alert_transition_check(from_status, to_status)
+    ALERT.transition_check(from_status, to_status)
     alert.status = to_status
     if alert.assigned_to_id is None:
         alert.assigned_to = actor_user(actor)

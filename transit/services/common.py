@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core import clock
+from core.actors import actor_user
 from notifications.services import notification_create
 
 from ..models import TransitMovement, TransitMovementEvent
@@ -23,12 +24,6 @@ def iso(value: dt.datetime | None) -> str | None:
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def actor_user(actor: Any) -> Any:
-    if actor is None or not hasattr(actor, "_meta") or not getattr(actor, "is_authenticated", False):
-        return None
-    return actor
 
 
 def actor_label(actor: Any) -> str:

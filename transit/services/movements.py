@@ -21,9 +21,12 @@ from django.utils import timezone
 from core import clock
 from core.exceptions import Conflict, NotFound, ValidationFailed, error
 from core.outbox import outbox_enqueue
+from declarations.enums import Status as DeclarationStatus
 from declarations.models import Assessment, Declaration
 from declarations.services.lifecycle import declaration_transition_locked
 from reference.models import CustomsOffice
+from traders.models import AEOProfile
+from traders.selectors import aeo_in_force
 
 from ..enums import (
     EXIT_BLOCKING_ALERTS,
@@ -52,8 +55,7 @@ def eac_regional_aeo(trader: Any, on: dt.date) -> bool:
     profile = getattr(trader, "aeo", None) if trader is not None else None
     if profile is None:
         return False
-    return (profile.tier == "eac_regional" and profile.status == "active" and profile.valid_from <= on
-            and (profile.valid_to is None or profile.valid_to >= on))
+    return profile.tier == AEOProfile.Tier.EAC_REGIONAL and aeo_in_force(profile, on)
 
 
 def bond_amount_for(*, taxes_at_risk: Decimal, eac_aeo: bool) -> tuple[Decimal, Decimal]:
@@ -288,8 +290,8 @@ def movement_try_close_locked(*, movement: TransitMovement, actor: Any) -> BondL
     alerts_resolve_for(movement=movement, kinds=(AlertKind.OVERDUE, AlertKind.DELIVERY_FAILED),
                        resolution=f"closed: {reason}")
     declaration = movement.declaration
-    if declaration.status == "released":
-        declaration_transition_locked(declaration=declaration, to_status="exited", actor=actor,
+    if declaration.status == DeclarationStatus.RELEASED:
+        declaration_transition_locked(declaration=declaration, to_status=DeclarationStatus.EXITED, actor=actor,
                                       reason=f"transit exit confirmed ({reason})",
                                       payload={"movement_id": str(movement.pk)})
     notify_agent(movement=movement,

@@ -26,7 +26,7 @@ from ..enums import (
     PartnerMessageKind,
     PartnerMessageStatus,
 )
-from ..lifecycle import EN_ROUTE
+from ..lifecycle import EN_ROUTE, PARTNER_MESSAGE
 from ..models import PartnerDelivery, PartnerMessage, TransitMovement
 from ..serializers import PartnerMessageInSerializer
 from ..signing import PARTNER_HEADER, SIGNATURE_HEADER, partner_config, sign_outbound, verify_inbound
@@ -108,10 +108,12 @@ def partner_message_deliver(*, message_id: Any) -> DeliveryResult | None:
         )
         permanent = http_status is not None and 400 <= http_status < 500
         if ok:
+            PARTNER_MESSAGE.transition_check(message.status, PartnerMessageStatus.DELIVERED)
             message.status = PartnerMessageStatus.DELIVERED
             message.delivered_at = now
             message.next_attempt_at = None
         elif permanent or message.attempts >= settings.TRANSIT_PARTNER_MAX_ATTEMPTS:
+            PARTNER_MESSAGE.transition_check(message.status, PartnerMessageStatus.FAILED)
             message.status = PartnerMessageStatus.FAILED
             message.next_attempt_at = None
             if message.movement_id:

@@ -15,6 +15,7 @@ from django.db.models import Q
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, error
 from core.problems import join_pointer
+from declarations.lifecycle import is_secured_transit
 from manifests.codes import container_number_problem
 from manifests.selectors import bl_find
 from reference.selectors import office_get
@@ -149,7 +150,7 @@ def transit_validate(*, payload: dict[str, Any], on: dt.date) -> list[ErrorItem]
     """Every IM8-specific problem of a lodging body, with JSON pointers into it."""
     regime = payload.get("regime") if isinstance(payload, dict) else None
     section = payload.get("transit") if isinstance(payload, dict) else None
-    if regime != "IM8":
+    if not is_secured_transit(regime):
         if section is not None:
             return [error("transit_not_allowed", "Only IM8 (transit) declarations carry a transit section.",
                           "/transit")]
