@@ -21,3 +21,10 @@ class AuditStatus(models.TextChoices):
 
     PENDING = "pending", "Pending"
     CLOSED = "closed", "Closed"
+
+
+class ProvisionalCaseStatus(models.TextChoices):
+    """A provisional release to reconcile: open in the officers' queue until an officer closes it."""
+
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"

@@ -12,7 +12,7 @@ from django.db import models
 
 from core.audit import ChainedEvent
 
-from .enums import LIVE_TASK_STATUSES, AuditStatus, OfficerTaskStatus
+from .enums import LIVE_TASK_STATUSES, AuditStatus, OfficerTaskStatus, ProvisionalCaseStatus
 from .scoring import RuleKind
 
 LANE_CHOICES = [("green", "Green"), ("blue", "Blue"), ("yellow", "Yellow"), ("red", "Red")]
@@ -314,9 +314,7 @@ class ProvisionalReleaseCase(models.Model):
     red lane, a rejection at replay, a cancellation, or duty unpaid past its due date. Queue
     "Provisional releases to reconcile" in the officer workspace; one case per release."""
 
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+    Status = ProvisionalCaseStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The release and its submission live in the intake store: ids, not foreign keys.
@@ -346,7 +344,8 @@ class ProvisionalReleaseCase(models.Model):
         verbose_name_plural = "Provisional releases to reconcile"
         indexes = [models.Index(fields=["status", "created_at"], name="prov_case_status_created")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["open", "closed"]), name="prov_case_status_valid"),
+            models.CheckConstraint(condition=models.Q(status__in=ProvisionalCaseStatus.values),
+                                   name="prov_case_status_valid"),
         ]
 
     def __str__(self) -> str:

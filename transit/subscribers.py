@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from core.exceptions import ErrorItem
+from declarations.enums import Status as DeclarationStatus
 from declarations.events import Security
 
 from .services import (
@@ -44,11 +45,11 @@ def on_declaration_registered(*, declaration: Any, actor: Any) -> None:
 def on_declaration_status_changed(*, declaration: Any, from_status: str, to_status: str, actor: Any) -> None:
     if declaration.regime != TRANSIT_REGIME:
         return
-    if to_status == "released":
+    if to_status == DeclarationStatus.RELEASED:
         # SCT transit: the movement departs under its regional bond and the destination partner
         # state is told (docs/transit.md); exit is confirmed by the partner, not at our gate.
         transit_on_released(declaration=declaration, actor=actor)
-    elif to_status in ("cancelled", "rejected"):
+    elif to_status in (DeclarationStatus.CANCELLED, DeclarationStatus.REJECTED):
         # A movement not yet released is cancelled and its regional bond reservation freed.
         transit_on_cancelled(declaration=declaration, actor=actor)
 

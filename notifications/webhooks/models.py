@@ -52,11 +52,11 @@ class WebhookSubscription(models.Model):
         db_table = "risk_webhooksubscription"
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=["active", "suspended"]),
+            models.CheckConstraint(condition=models.Q(status__in=WebhookSubscriptionStatus.values),
                                    name="webhook_subscription_status_valid"),
             models.CheckConstraint(
-                condition=models.Q(status="active", suspended_at__isnull=True)
-                | models.Q(status="suspended", suspended_at__isnull=False),
+                condition=models.Q(status=WebhookSubscriptionStatus.ACTIVE, suspended_at__isnull=True)
+                | models.Q(status=WebhookSubscriptionStatus.SUSPENDED, suspended_at__isnull=False),
                 name="webhook_subscription_suspended_at",
             ),
         ]
@@ -69,11 +69,14 @@ class WebhookSubscription(models.Model):
         return self.status == WebhookSubscriptionStatus.ACTIVE
 
 
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (attempts exhausted)"
+
+
 class WebhookDelivery(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed (attempts exhausted)"
+    Status = WebhookDeliveryStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
@@ -103,7 +106,7 @@ class WebhookDelivery(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "delivered", "failed"]), name="webhook_delivery_status_valid"
+                condition=models.Q(status__in=WebhookDeliveryStatus.values), name="webhook_delivery_status_valid"
             ),
             # A notification is delivered at most once per subscription (idempotent enqueue).
             models.UniqueConstraint(fields=["subscription", "notification_id"], name="webhook_delivery_unique"),

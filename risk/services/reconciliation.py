@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core import clock
 from core.exceptions import Conflict, ValidationFailed, error
+from declarations.enums import Status
 from declarations.models import Declaration, Payment
 from intake.enums import SubmissionStatus
 from intake.models import BufferedSubmission, ProvisionalRelease
@@ -44,7 +45,7 @@ LANE_DIFFERENCE = {
     "yellow": "scored yellow (documentary check) by the full risk assessment",
     "red": "scored red (physical examination) by the full risk assessment",
 }
-PAID_STATUSES = frozenset({"paid", "under_control", "queried", "released", "exited"})
+PAID_STATUSES = frozenset({Status.PAID, Status.UNDER_CONTROL, Status.QUERIED, Status.RELEASED, Status.EXITED})
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def release_compare(*, release: ProvisionalRelease, submission: BufferedSubmissi
         return Finding(ready=True, differences=({
             "code": "not_lodged", "detail": "the replay lodged no declaration for this submission"},))
     differences: list[dict[str, str]] = []
-    if declaration.status in ("cancelled", "rejected"):
+    if declaration.status in (Status.CANCELLED, Status.REJECTED):
         differences.append({"code": f"declaration_{declaration.status}",
                             "detail": f"declaration {declaration.entry_number} is {declaration.status}"})
     elif declaration.channel is None:
