@@ -39,6 +39,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min, Q, QuerySet
 
 from core import celery_app, clock
+from core.actors import actor_user
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
 
 from ..enums import NotificationKind
@@ -171,9 +172,8 @@ def webhook_url_problems(url: str) -> list[ErrorItem]:
 
 def _event(*, subscription: WebhookSubscription, action: str, from_status: str, to_status: str, actor: Any,
            reason: str = "", payload: dict[str, Any] | None = None) -> WebhookSubscriptionEvent:
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return WebhookSubscriptionEvent.objects.create(
-        subscription_id=subscription.pk, agent_id=subscription.agent_id, actor=user, action=action,
+        subscription_id=subscription.pk, agent_id=subscription.agent_id, actor=actor_user(actor), action=action,
         from_status=from_status, to_status=to_status, reason=reason, payload=payload or {},
         created_at=clock.now(),
     )

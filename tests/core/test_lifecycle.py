@@ -6,6 +6,8 @@ a refused move raising the lifecycle's 409 problem with the move and the allowed
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from core.exceptions import Conflict
@@ -110,20 +112,29 @@ def test_an_unknown_status_has_no_way_out() -> None:
     assert refused.value.extra == {"from": "lost", "to": "settled", "allowed": []}
 
 
-def test_the_declaration_guard_adds_the_secured_moves_for_im8_only() -> None:
-    # given: assessed -> released is the secured (bond, no payment) shortcut of IM8 transit
+def test_the_declaration_guard_adds_the_no_payment_moves_only_without_a_payment_step() -> None:
+    # given: assessed -> released skips payment: for a declaration with nothing to pay (IM8 secured
+    # by bond, or assessed at KES 0.00), not for one with duty to pay
     # when / then
-    declarations_lifecycle.transition_check("assessed", "released", "IM8")
+    declarations_lifecycle.transition_check("assessed", "released", no_payment_step=True)
     with pytest.raises(Conflict) as refused:
-        declarations_lifecycle.transition_check("assessed", "released", "IM4")
+        declarations_lifecycle.transition_check("assessed", "released")
     assert refused.value.code == "illegal_transition"
     assert refused.value.detail == "A declaration cannot go from 'assessed' to 'released'."
     assert refused.value.extra == {"from": "assessed", "to": "released",
                                    "allowed": ["cancelled", "paid", "queried", "rejected"]}
-    with pytest.raises(Conflict) as refused_im8:
-        declarations_lifecycle.transition_check("assessed", "exited", "IM8")
-    assert refused_im8.value.extra["allowed"] == ["cancelled", "paid", "queried", "rejected", "released",
-                                                  "under_control"]
+    with pytest.raises(Conflict) as refused_no_payment:
+        declarations_lifecycle.transition_check("assessed", "exited", no_payment_step=True)
+    assert refused_no_payment.value.extra["allowed"] == ["cancelled", "paid", "queried", "rejected", "released",
+                                                         "under_control"]
+
+
+def test_nothing_to_pay_is_a_secured_transit_or_a_zero_total() -> None:
+    assert declarations_lifecycle.nothing_to_pay(regime="IM8", total=Decimal("125000.00")) is True
+    assert declarations_lifecycle.nothing_to_pay(regime="EX1", total=Decimal("0.00")) is True
+    assert declarations_lifecycle.nothing_to_pay(regime="IM4", total=Decimal("0.01")) is False
+    assert declarations_lifecycle.lifecycle_for(no_payment_step=True) is declarations_lifecycle.NO_PAYMENT_DECLARATION
+    assert declarations_lifecycle.lifecycle_for(no_payment_step=False) is declarations_lifecycle.DECLARATION
 
 
 def test_terminal_statuses_are_those_without_a_way_out() -> None:
