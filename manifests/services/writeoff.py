@@ -178,6 +178,43 @@ def writeoff_reserve_fresh(
                             gross_weight_kg=gross_weight_kg, actor=actor)
 
 
+def writeoff_reserve_fresh_many(*, bill: BillOfLading,
+                                reservations: list[tuple[uuid.UUID, int, Decimal, Any]]) -> bool:
+    """`writeoff_reserve_fresh` for several declarations on one B/L at once (a chunk of replayed
+    lodgings): one conditional UPDATE takes the sum only if it all remains, one INSERT records the
+    write-offs. Returns False (nothing written) when the fast path does not apply or the sum does
+    not fit: the caller then reserves one declaration at a time, in its order, to say which fails.
+    `reservations`: (declaration id, packages, gross weight, actor) each."""
+    weights = [Decimal(w).quantize(WEIGHT_Q) for _d, _p, w, _a in reservations]
+    fast = (
+        all(isinstance(p, int) and not isinstance(p, bool) and p > 0 for _d, p, _w, _a in reservations)
+        and all(w >= 0 for w in weights)
+        and bill.manifest.status in DECLARABLE
+        and _tolerance_percent() == 0
+    )
+    if not fast:
+        return False
+    packages = sum(p for _d, p, _w, _a in reservations)
+    weight = sum(weights, Decimal("0"))
+    taken = (
+        BillOfLading.objects.filter(pk=bill.pk)
+        .exclude(status=BillStatus.SETTLED)
+        .filter(packages__gte=F("packages_reserved") + F("packages_settled") + packages,
+                gross_weight_kg__gte=F("weight_reserved_kg") + F("weight_settled_kg") + weight)
+        .update(packages_reserved=F("packages_reserved") + packages,
+                weight_reserved_kg=F("weight_reserved_kg") + weight)
+    )
+    if not taken:
+        return False
+    now = clock.now()
+    WriteOff.objects.bulk_create([
+        WriteOff(bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=p, gross_weight_kg=w,
+                 created_by=_user(actor), created_at=now)
+        for (declaration_id, p, _raw, actor), w in zip(reservations, weights, strict=True)
+    ])
+    return True
+
+
 def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:
     """Give back everything the declaration still holds reserved; returns how many write-offs.
 
