@@ -60,6 +60,7 @@ from .lodging import (
     ITEM_FIELDS,
     LINE_FIELDS,
     RISK_TASK,
+    LineValues,
     _reserve,
     accepted_notice,
     assessment_build,
@@ -196,26 +197,23 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None) -> ChunkResult
     transition_check(Status.REGISTERED, Status.ASSESSED)
     now = clock.now()
 
-    # 1. B/L write-offs, B/L rows in id order: the chunk's sum per B/L in one conditional UPDATE;
-    #    when it does not fit, one declaration at a time (in chunk order) to find which does not.
-    by_bill: dict[Any, list[_Planned]] = defaultdict(list)
-    for p in todo:
-        if p.prepared.bill_of_lading is not None:
-            by_bill[p.prepared.bill_of_lading.pk].append(p)
+    # 1. B/L write-offs: the bills locked in id order, each takes its declarations' sum in one
+    #    statement for all; a bill that cannot is retried one declaration at a time (chunk order,
+    #    each in a savepoint) to find which does not fit, as one lodging would report it.
+    with_bill = [p for p in todo if p.prepared.bill_of_lading is not None]
+    reserved = writeoff_reserve_fresh_many([
+        (p.prepared.bill_of_lading, p.declaration_id, p.prepared.total_packages,
+         p.prepared.total_gross_weight_kg, p.entry.user) for p in with_bill])
     refused: set[uuid.UUID] = set()
-    for bill_pk in sorted(by_bill):
-        group = by_bill[bill_pk]
-        if writeoff_reserve_fresh_many(bill=group[0].prepared.bill_of_lading, reservations=[
-                (p.declaration_id, p.prepared.total_packages, p.prepared.total_gross_weight_kg, p.entry.user)
-                for p in group]):
+    for p in with_bill:
+        if p.declaration_id in reserved:
             continue
-        for p in group:
-            with transaction.atomic():
-                problems = _reserve(Declaration(id=p.declaration_id), p.prepared, p.entry.user)
-                if problems:
-                    refused.add(p.declaration_id)
-                    result.rejected[p.entry.key] = ValidationFailed(errors=problems)
-                    transaction.set_rollback(True)
+        with transaction.atomic():
+            problems = _reserve(Declaration(id=p.declaration_id), p.prepared, p.entry.user)
+            if problems:
+                refused.add(p.declaration_id)
+                result.rejected[p.entry.key] = ValidationFailed(errors=problems)
+                transaction.set_rollback(True)
     todo = [p for p in todo if p.declaration_id not in refused]
     if not todo:
         return result
@@ -224,7 +222,7 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None) -> ChunkResult
     declarations: list[Declaration] = []
     due_dates: dict[uuid.UUID, dt.date] = {}
     assessments: list[Assessment] = []
-    lines: dict[uuid.UUID, list[AssessmentLine]] = {}
+    lines: dict[uuid.UUID, list[LineValues]] = {}
     for p in todo:
         declaration = Declaration(id=p.declaration_id, agent=p.entry.agent, created_by=actor_user(p.entry.user),
                                   created_at=now)

@@ -380,28 +380,33 @@ def assessment_store(
     fee_lines: tuple[tuple[str, str, Decimal], ...],
 ) -> Assessment:
     """Store the engine's result + the late-entry penalty + alteration fees as one assessment."""
-    assessment, lines = assessment_build(declaration=declaration, prepared=prepared, version=version,
-                                         fee_lines=fee_lines)
+    assessment, values = assessment_build(declaration=declaration, prepared=prepared, version=version,
+                                          fee_lines=fee_lines)
     assessment.save(force_insert=True)
-    # The instances are kept for rendering (prefetch cache below); the rows go in one COPY.
-    insert_rows(AssessmentLine, LINE_FIELDS, line_rows(assessment.pk, lines))
+    # The rows go in one COPY; instances are kept for rendering (prefetch cache below).
+    insert_rows(AssessmentLine, LINE_FIELDS, line_rows(assessment.pk, values))
+    lines = [AssessmentLine(assessment=assessment, line_no=line_no, tax=tax, base=base, rule=rule, amount=amount,
+                            legal_basis=legal_basis, exchange_rates=rates)
+             for line_no, tax, base, rule, amount, legal_basis, rates in values]
     assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     return assessment
 
 
 LINE_FIELDS = ("assessment", "line_no", "tax", "base", "rule", "amount", "legal_basis", "exchange_rates")
+# (line_no, tax, base, rule, amount, legal_basis, exchange_rates) of one assessment line
+LineValues = tuple[int, str, Decimal, str, Decimal, str, list[dict[str, Any]]]
 
 
-def line_rows(assessment_id: Any, lines: list[AssessmentLine]) -> list[tuple[Any, ...]]:
-    return [(assessment_id, line.line_no, line.tax, line.base, line.rule, line.amount, line.legal_basis,
-             json.dumps(line.exchange_rates)) for line in lines]
+def line_rows(assessment_id: Any, lines: list[LineValues]) -> list[tuple[Any, ...]]:
+    return [(assessment_id, line_no, tax, base, rule, amount, legal_basis, json.dumps(rates))
+            for line_no, tax, base, rule, amount, legal_basis, rates in lines]
 
 
 def assessment_build(
     *, declaration: Declaration, prepared: PreparedDeclaration, version: int,
     fee_lines: tuple[tuple[str, str, Decimal], ...],
-) -> tuple[Assessment, list[AssessmentLine]]:
-    """The assessment row and its lines, unsaved (the lines' `assessment` is set, its id not yet)."""
+) -> tuple[Assessment, list[LineValues]]:
+    """The assessment row (unsaved) and the values of its lines."""
     zero = Decimal("0.00")
     result = prepared.assessment
     totals = result.totals if result is not None else None
@@ -418,21 +423,19 @@ def assessment_build(
         total=money((totals.total if totals is not None else zero) + penalties + fees),
         created_at=clock.now(), **taxes,
     )
-    lines = [
-        AssessmentLine(assessment=assessment, line_no=line.line_no, tax=str(line.tax), base=money(line.base),
-                       rule=str(line.rule)[:200], amount=money(line.amount), legal_basis=line.legal_basis[:300],
-                       exchange_rates=[{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
-                                       for c, r, d in line.exchange_rates])
+    lines: list[LineValues] = [
+        (line.line_no, str(line.tax), money(line.base), str(line.rule)[:200], money(line.amount),
+         line.legal_basis[:300],
+         [{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
+          for c, r, d in line.exchange_rates])
         for line in (result.lines if result is not None else ())
     ]
     if prepared.late_entry:
-        lines.append(AssessmentLine(
-            assessment=assessment, line_no=0, tax="late_entry_penalty", base=zero,
-            rule=f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
-            amount=penalties, legal_basis="EAC Customs Management Act 2004 s.34 (entry of imported goods)"))
+        lines.append((0, "late_entry_penalty", zero,
+                      f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
+                      penalties, "EAC Customs Management Act 2004 s.34 (entry of imported goods)", []))
     for tax, rule, amount in fee_lines:
-        lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
-                                    amount=money(amount), legal_basis=ALTERATION_FEE_BASIS))
+        lines.append((0, tax, zero, rule[:200], money(amount), ALTERATION_FEE_BASIS, []))
     return assessment, lines
 
 

@@ -262,3 +262,27 @@ def test_a_replayed_declaration_equals_one_lodged_over_http_with_the_same_body(c
     assert _serial(replayed.entry_number) == _serial(over_http.entry_number) + 1
     assert over_http.channel is None
     assert replayed.channel is None
+
+
+@pytest.mark.django_db
+def test_a_bill_of_lading_running_out_mid_chunk_rejects_only_the_declaration_it_cannot_take(
+        clock, settings, one_by_one_calls):
+    # given a B/L with packages for two 3-item declarations (1 + 2 + 3 = 6 packages each), and three
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 10
+    world = world_create(bl_packages=13, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    subs = [_buffer(world, outage, m, body_im4(world, items=ITEMS, local_reference=f"REF-{m}")) for m in range(3)]
+    # when
+    report = services.replay_buffered(actor=None)
+    # then: the first two (priority order) are lodged, the third is refused by the B/L, nothing of it kept
+    assert one_by_one_calls == []
+    assert (report.lodged, report.rejected) == (2, 1)
+    assert sorted(Declaration.objects.values_list("local_reference", flat=True)) == ["REF-0", "REF-1"]
+    assert sorted(_serial(e) for e in Declaration.objects.values_list("entry_number", flat=True)) == [1, 2]
+    third = BufferedSubmission.objects.get(pk=subs[2].pk)
+    assert third.status == SubmissionStatus.REJECTED
+    assert [(e["code"], e["pointer"]) for e in third.result["errors"]] == [("bl_quantity_exceeded",
+                                                                             "/bill_of_lading")]
+    bl = BillOfLading.objects.get(pk=world.bl.pk)
+    assert (bl.packages_reserved, WriteOff.objects.count()) == (12, 2)
+    assert DeclarationItem.objects.count() == 2 * ITEMS
