@@ -362,7 +362,12 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes says INFO on every process start ("AXES: BEGIN ...") and on every successful
+        # login: noise on each management command. Lock-outs are WARNING and still show.
+        "axes": {"level": "WARNING"},
+    },
 }
 if env.str("FORODHA_LOG_FILE", default=""):
     LOGGING["handlers"]["file"] = {
