@@ -55,6 +55,22 @@ def outbox_enqueue(*, task_name: str, kwargs: dict[str, Any]) -> OutboxMessage:
     return message
 
 
+def outbox_enqueue_many(messages: list[tuple[str, dict[str, Any]]]) -> list[OutboxMessage]:
+    """`outbox_enqueue` for many messages of one transaction: one INSERT, one commit hook (the
+    contingency replay writes a chunk of lodgings at once). The same rows, sent the same way."""
+    if not messages:
+        return []
+    now = clock.now()
+    created = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task_name=task_name, kwargs=kwargs, created_at=now) for task_name, kwargs in messages])
+    pending: list[tuple[int, str, dict[str, Any]]] | None = getattr(_state, "pending", None)
+    if pending is None:
+        pending = _state.pending = []
+    pending.extend((message.pk, message.task_name, message.kwargs) for message in created)
+    transaction.on_commit(_flush_pending)
+    return created
+
+
 def _flush_pending() -> None:
     pending = getattr(_state, "pending", None)
     if not pending:

@@ -69,13 +69,26 @@ def entry_number_next(*, year: int, office_code: str, regime: str) -> str:
     raise RuntimeError("entry-number counter row could not be created")  # pragma: no cover
 
 
-def _increment(key: dict[str, Any]) -> int | None:
+def entry_numbers_take(*, year: int, office_code: str, regime: str, count: int) -> list[str]:
+    """`count` consecutive serials in one statement (a chunk of replayed lodgings), under the same
+    lock as `entry_number_next`: gap-free, returned to the counter if the caller rolls back."""
+    key = {"office_code": office_code, "regime": regime, "year": year}
+    for _attempt in range(2):
+        last = _increment(key, count)
+        if last is not None:
+            return [entry_number_format(year=year, office_code=office_code, regime=regime, serial=serial)
+                    for serial in range(last - count + 1, last + 1)]
+        EntryNumberCounter.objects.bulk_create([EntryNumberCounter(last_serial=0, **key)], ignore_conflicts=True)
+    raise RuntimeError("entry-number counter row could not be created")  # pragma: no cover
+
+
+def _increment(key: dict[str, Any], count: int = 1) -> int | None:
     table = EntryNumberCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_serial = last_serial + 1 "
+            f"UPDATE {table} SET last_serial = last_serial + %s "
             "WHERE office_code = %s AND regime = %s AND year = %s RETURNING last_serial",
-            [key["office_code"], key["regime"], key["year"]],
+            [count, key["office_code"], key["regime"], key["year"]],
         )
         row = cursor.fetchone()
     return int(row[0]) if row else None

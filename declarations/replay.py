@@ -49,11 +49,76 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
                 declaration = declaration_lodge(agent=agent, user=user, payload=payload, received_at=lodged_at,
                                                 deadline_extension=deadline_extension, actor=user)
     except ApplicationError as exc:
-        return ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
+        return _rejected(exc)
+    return _lodged(declaration)
+
+
+def _lodged(declaration: Any) -> Any:
+    from maintenance.services import ReplayOutcome
+
     return ReplayOutcome(lodged=True, entry_number=declaration.entry_number, resource_id=str(declaration.pk),
                          result={"status": declaration.status,
                                  "payment_due_date": declaration.payment_due_date.isoformat()
                                  if declaration.payment_due_date else None})
+
+
+def _rejected(exc: ApplicationError) -> Any:
+    from maintenance.services import ReplayOutcome
+
+    return ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
+
+
+class ReplayChunk:
+    """A chunk of buffered declarations validated together (`CONTINGENCY_LODGE_CHUNK_CALLABLE`).
+
+    `handled`: the submissions this chunk decides (valid ones it lodges, invalid ones it rejects
+    with the problems one lodging would report); every other one (drafts, manifests, IM8, quota
+    draws, unparsable bodies, non-agents) is left to `lodge_buffered`. `lodge(only)` writes,
+    inside the caller's transaction, and returns an outcome per submission in `only`."""
+
+    def __init__(self, plan: Any) -> None:
+        self.plan = plan
+
+    @property
+    def handled(self) -> list[Any]:
+        return list(self.plan.handled)
+
+    def lodge(self, only: set[Any]) -> dict[Any, Any]:
+        from .services.bulk_lodging import chunk_lodge
+
+        result = chunk_lodge(self.plan, only=only)
+        outcomes = {key: _lodged(declaration) for key, declaration in result.lodged.items()}
+        outcomes.update({key: _rejected(exc) for key, exc in result.rejected.items()})
+        return outcomes
+
+
+def lodge_buffered_chunk(items: list[tuple[Any, dt.datetime, dt.timedelta]]) -> ReplayChunk:
+    """Validate (reads only) a chunk of buffered submissions: (submission, lodged_at, extension)
+    each, in priority order."""
+    from django.contrib.auth import get_user_model
+
+    from traders.selectors import agent_for_user
+
+    from .services.bulk_lodging import ChunkEntry, chunk_prepare
+
+    users = {user.pk: user for user in get_user_model().objects.select_related("agent_staff__agent").filter(
+        pk__in={submission.agent_id for submission, _at, _ext in items if submission.agent_id is not None})}
+    entries = []
+    for submission, lodged_at, extension in items:
+        user = users.get(submission.agent_id)
+        if submission.endpoint != "declarations" or user is None:
+            continue
+        submission.agent = user  # the one read of the submitting user, shared with lodge_buffered
+        agent = agent_for_user(user)
+        try:
+            payload = json.loads(bytes(submission.body).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if agent is None:
+            continue
+        entries.append(ChunkEntry(key=submission.pk, agent=agent, user=user, payload=payload,
+                                  registered_at=lodged_at, deadline_extension=extension))
+    return ReplayChunk(chunk_prepare(entries))
 
 
 def _delegate(submission: Any, **kwargs: Any) -> Any:

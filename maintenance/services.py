@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import json
 import logging
 import math
 import uuid
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Min
 from django.utils import timezone
@@ -614,6 +616,29 @@ def default_lodge() -> LodgeCallable:
                                  code="replay_unavailable") from exc
 
 
+class ChunkLodgeCallable(Protocol):
+    """Validate a chunk of buffered submissions together and lodge them in one transaction.
+
+    Called with `(submission, lodged_at, deadline_extension)` tuples in priority order; reads only.
+    Returns an object with `handled` (the submission ids it decides; the others go to the lodge
+    callable one by one) and `lodge(only: set[id]) -> {id: ReplayOutcome}`, which writes inside the
+    caller's transaction (the chunk's, together with its ledger rows)."""
+
+    def __call__(self, items: list[tuple[BufferedSubmission, dt.datetime, dt.timedelta]]) -> Any: ...
+
+
+def default_chunk_lodge() -> ChunkLodgeCallable | None:
+    path = getattr(settings, "CONTINGENCY_LODGE_CHUNK_CALLABLE", "")
+    if not path:
+        return None
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError):
+        logger.warning("chunk lodging callable %s is not available; replaying one by one", path)
+        return None
+
+
 def deadline_extension_for(submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
     """The length of the contingency the submission was received in (outage or buffer window)."""
     if submission.outage_id is not None:
@@ -653,30 +678,39 @@ def _claim(batch_size: int, token: uuid.UUID, skip: set[uuid.UUID], now: dt.date
     return ids
 
 
-def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, actor: Actor) -> None:
+def _outcome_notice(submission: BufferedSubmission, outcome: ReplayOutcome) -> tuple[str, dict[str, Any]]:
     receipt = {"submission_id": str(submission.id), "received_at": _iso(submission.received_at),
                "endpoint": submission.receipt.get("endpoint", submission.endpoint)}
     if outcome.lodged:
-        notify.notify_agent(
-            user=submission.agent, kind=OUTCOME_KIND,
-            subject=f"Buffered submission {submission.id} lodged"
-                    + (f" as {outcome.entry_number}" if outcome.entry_number else ""),
-            payload={"outcome": "lodged", **receipt, "entry_number": outcome.entry_number,
-                     "resource_id": outcome.resource_id},
-            actor=actor_user(actor))
-    else:
-        notify.notify_agent(
-            user=submission.agent, kind=OUTCOME_KIND,
-            subject=f"Buffered submission {submission.id} rejected",
-            payload={"outcome": "rejected", **receipt, "code": outcome.code, "detail": outcome.detail,
-                     "errors": [e.as_dict() for e in outcome.errors]},
-            actor=actor_user(actor))
+        return (f"Buffered submission {submission.id} lodged"
+                + (f" as {outcome.entry_number}" if outcome.entry_number else ""),
+                {"outcome": "lodged", **receipt, "entry_number": outcome.entry_number,
+                 "resource_id": outcome.resource_id})
+    return (f"Buffered submission {submission.id} rejected",
+            {"outcome": "rejected", **receipt, "code": outcome.code, "detail": outcome.detail,
+             "errors": [e.as_dict() for e in outcome.errors]})
+
+
+def _notify_outcome(submission: BufferedSubmission, outcome: ReplayOutcome, actor: Actor) -> None:
+    subject, payload = _outcome_notice(submission, outcome)
+    notify.notify_agent(user=submission.agent, kind=OUTCOME_KIND, subject=subject, payload=payload,
+                        actor=actor_user(actor))
+
+
+def _notify_outcomes(decided: list[tuple[BufferedSubmission, ReplayOutcome]], actor: Actor) -> None:
+    """`_notify_outcome` for a chunk: the same notices, written in one INSERT."""
+    notices = []
+    for submission, outcome in decided:
+        subject, payload = _outcome_notice(submission, outcome)
+        notices.append((submission.agent, subject, payload))
+    notify.notify_agents(kind=OUTCOME_KIND, notices=notices, actor=actor_user(actor))
 
 
 def replay_buffered(*, actor: Actor, batch_size: int | None = None,
                     lodge: LodgeCallable | Callable[..., ReplayOutcome] | None = None,
                     reclaim: bool = True, commit_every: int | None = None,
-                    only: list[uuid.UUID] | None = None) -> ReplayReport:
+                    only: list[uuid.UUID] | None = None,
+                    chunk_lodge: ChunkLodgeCallable | bool | None = None) -> ReplayReport:
     """Feed every pending buffered submission through `lodge`, exactly once, in priority order
     (manifests, perishables, AEO traders, then receipt time).
 
@@ -688,14 +722,24 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
     and copies instead of lodging again. A row whose lodging raises an unexpected error goes back
     to `pending` (attempts + 1) and is not retried in the same run. `only`: replay just these
     submissions (a correction lodged at once).
+
+    Set-based (`chunk_lodge`, default `CONTINGENCY_LODGE_CHUNK_CALLABLE` when `lodge` is not given;
+    False: off): a chunk of `CONTINGENCY_REPLAY_CHUNK_SIZE` rows is validated together and lodged
+    in ONE primary transaction with its ledger rows (each table written once); what the chunk
+    does not decide goes through `lodge` one by one after it. If the chunk's transaction fails, its
+    rows are replayed one by one (each in its savepoint), so one bad submission fails alone.
     """
     lodge_fn = lodge or default_lodge()
+    if chunk_lodge is None:
+        chunk_lodge = default_chunk_lodge() if lodge is None else None
+    chunk_fn = chunk_lodge or None
     batch_size = batch_size or settings.CONTINGENCY_REPLAY_BATCH_SIZE
-    commit_every = max(1, commit_every or getattr(settings, "CONTINGENCY_REPLAY_COMMIT_EVERY", 20))
+    commit_every = max(1, commit_every or (getattr(settings, "CONTINGENCY_REPLAY_CHUNK_SIZE", 100) if chunk_fn
+                                           else getattr(settings, "CONTINGENCY_REPLAY_COMMIT_EVERY", 20)))
     started = clock.now()
     token = uuid.uuid4()
     reclaimed = _reclaim_interrupted() if reclaim else 0
-    run = _ReplayRun(token=token, lodge_fn=lodge_fn, actor=actor)
+    run = _ReplayRun(token=token, lodge_fn=lodge_fn, actor=actor, chunk_fn=chunk_fn)
     while True:
         ids = _claim(batch_size, token, run.errored, clock.now()) if only is None else _claim_only(only, token)
         if not ids:
@@ -743,6 +787,7 @@ class _ReplayRun:
     token: uuid.UUID
     lodge_fn: Callable[..., ReplayOutcome]
     actor: Actor
+    chunk_fn: Any = None
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("processed", "lodged", "rejected", "errored", "skipped"), 0))
     errored: set[uuid.UUID] = field(default_factory=set)
@@ -756,13 +801,13 @@ class _ReplayRun:
         self.counts["skipped"] += len(ids) - len(rows)  # reclaimed by another run meanwhile
         done = set(ReplayLedger.objects.filter(submission_id__in=list(rows)).values_list("submission_id", flat=True))
         failed: dict[uuid.UUID, str] = {}
-        with transaction.atomic():
-            for pk in ids:  # claim order = priority order
-                if pk in rows and pk not in done:
-                    kind = self._replay_one(rows[pk], failed)
-                    self.counts[kind] += 1
-                    if kind in (SubmissionStatus.LODGED, SubmissionStatus.REJECTED):
-                        self.counts["processed"] += 1
+        todo = [rows[pk] for pk in ids if pk in rows and pk not in done]  # claim order = priority order
+        if self.chunk_fn is not None and todo:
+            todo = self._replay_set(todo)
+        if todo:
+            with transaction.atomic():
+                for submission in todo:
+                    self._count(self._replay_one(submission, failed))
         # The primary has committed: copy every outcome (new, or found from an earlier run) to the
         # intake rows this run still holds.
         ledger = {row.submission_id: row for row in ReplayLedger.objects.filter(submission_id__in=list(rows))}
@@ -781,6 +826,42 @@ class _ReplayRun:
                     SUBMISSION.update(held, SubmissionStatus.REPLAYING, SubmissionStatus.PENDING, claim_token=None,
                                       claimed_at=None, attempts=F("attempts") + 1, last_error=failed[pk][:2000])
                     self.errored.add(pk)
+
+    def _count(self, kind: str) -> None:
+        self.counts[kind] += 1
+        if kind in (SubmissionStatus.LODGED, SubmissionStatus.REJECTED):
+            self.counts["processed"] += 1
+
+    def _replay_set(self, todo: list[BufferedSubmission]) -> list[BufferedSubmission]:
+        """Validate the chunk together, then lodge what it decides in ONE primary transaction with
+        its ledger rows and the agents' notices; returns the submissions left to the one-by-one
+        path (those the chunk does not decide, or all of them if its transaction failed)."""
+        now = clock.now()
+        try:
+            chunk = self.chunk_fn([(s, s.lodged_at, self._extension(s, now)) for s in todo
+                                   if s.endpoint not in REDISPATCHED])
+            handled = set(chunk.handled)
+        except Exception:
+            logger.exception("set-based validation of a replay chunk failed; replaying it one by one")
+            return todo
+        if not handled:
+            return todo
+        decided = [s for s in todo if s.pk in handled]
+        try:
+            with transaction.atomic():
+                claimed = _ledger_claim(decided, now, self._ledger_period)
+                outcomes = chunk.lodge(claimed) if claimed else {}
+                if set(outcomes) != claimed:
+                    raise RuntimeError("the chunk lodging callable did not decide every claimed submission")
+                _ledger_record(outcomes)
+                _notify_outcomes([(s, outcomes[s.pk]) for s in decided if s.pk in claimed], self.actor)
+        except Exception:
+            logger.exception("set-based replay of a chunk of %d failed; replaying it one by one", len(decided))
+            return todo
+        for submission in decided:
+            self._count((SubmissionStatus.LODGED if outcomes[submission.pk].lodged else SubmissionStatus.REJECTED)
+                         if submission.pk in claimed else "skipped")
+        return [s for s in todo if s.pk not in handled]
 
     def _extension(self, submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
         period = self._period(submission)
@@ -843,6 +924,48 @@ class _ReplayRun:
             failed[submission.pk] = f"{exc.__class__.__name__}: {exc}"
             return "errored"
         return "lodged" if outcome.lodged else "rejected"
+
+
+def _ledger_claim(submissions: list[BufferedSubmission], now: dt.datetime,
+                  period_of: Callable[[BufferedSubmission], dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert the chunk's ledger rows (outcome still open) in one statement, skipping keys that
+    exist: the ids inserted are this run's to lodge. A concurrent replayer inserting the same key
+    waits for this transaction and then skips it (exactly-once, as `_replay_one`'s insert)."""
+    meta = ReplayLedger._meta
+    quote = connection.ops.quote_name
+    columns = ("submission_id", "lodged", "result", "outage_id", "window_id", "finished_at")
+    fields: list[Any] = [meta.get_field(name) for name in ("submission_id", "lodged", "result", "outage", "window",
+                                                           "finished_at")]
+    params: list[Any] = []
+    for submission in submissions:
+        period = period_of(submission)
+        values: tuple[Any, ...] = (submission.pk, False, {}, period.get("outage_id"), period.get("window_id"), now)
+        params.extend(f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True))
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES "
+            + ", ".join([row] * len(submissions))
+            + f" ON CONFLICT ({quote('submission_id')}) DO NOTHING RETURNING {quote('submission_id')}", params)
+        return {value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for (value,) in cursor.fetchall()}
+
+
+def _ledger_record(outcomes: dict[uuid.UUID, ReplayOutcome]) -> None:
+    """Write the chunk's outcomes into its ledger rows (one UPDATE on PostgreSQL)."""
+    if not outcomes:
+        return
+    if connection.vendor != "postgresql":
+        for pk, outcome in outcomes.items():
+            ReplayLedger.objects.filter(pk=pk).update(lodged=outcome.lodged, result=outcome.as_json())
+        return
+    table = connection.ops.quote_name(ReplayLedger._meta.db_table)
+    values = ", ".join(["(%s::uuid, %s::boolean, %s::jsonb)"] * len(outcomes))
+    params: list[Any] = []
+    for pk, outcome in outcomes.items():
+        params.extend((pk, outcome.lodged, json.dumps(outcome.as_json(), cls=DjangoJSONEncoder)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS t SET lodged = v.lodged, result = v.result FROM (VALUES {values}) "
+                       "AS v(id, lodged, result) WHERE t.submission_id = v.id", params)
 
 
 def outage_report_refresh(*, outage: Outage | None = None, window: MaintenanceWindow | None = None,

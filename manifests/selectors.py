@@ -104,6 +104,20 @@ def bl_find(number: str) -> BillOfLading | None:
     )
 
 
+def bl_find_many(numbers: set[str]) -> dict[str, BillOfLading]:
+    """`bl_find` for many numbers in one query (the contingency replay prefetches a chunk's)."""
+    found: dict[str, BillOfLading] = {}
+    wanted = {n for n in numbers if isinstance(n, str) and n}
+    if not wanted:
+        return found
+    for bill in (BillOfLading.objects.select_related("manifest", "manifest__office_of_discharge", "manifest__carrier")
+                 .filter(number__in=wanted, status=BillStatus.OPEN)
+                 .exclude(manifest__status__in=[ManifestStatus.DRAFT, ManifestStatus.CLOSED])
+                 .order_by("number", "-manifest__lodged_at", "-manifest__created_at")):
+        found.setdefault(bill.number, bill)
+    return found
+
+
 def bl_get_for_user(*, user: Any, number: str) -> BillOfLading:
     """The B/L `number` as the user may see it (most recent visible one), else NotFound."""
     base = (

@@ -46,6 +46,19 @@ def notification_create(
     return notification
 
 
+def notification_create_many(notifications: list[Notification]) -> list[Notification]:
+    """`notification_create` for many unsaved notifications of one transaction (the contingency
+    replay writes a chunk at once): one INSERT, and one push hand-off per notification as
+    `notification_create` writes it."""
+    if not notifications:
+        return []
+    created = Notification.objects.bulk_create(notifications)
+    from core.outbox import outbox_enqueue_many
+
+    outbox_enqueue_many([("notifications.fan_out", {"seqs": [n.seq]}) for n in created])
+    return created
+
+
 @transaction.atomic
 def notification_broadcast_to_agents(
     *, kind: str, subject: str, payload: dict[str, Any] | None = None, actor: Actor = None

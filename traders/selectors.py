@@ -74,6 +74,19 @@ def trader_get_for_agent(*, agent: ClearingAgent, pin: str, on: dt.date | None =
     )
 
 
+def traders_for_agent(*, agent: ClearingAgent, pins: set[str], on: dt.date) -> dict[str, Trader]:
+    """`trader_get_for_agent` for many PINs in one query: the traders among `pins` this agent is
+    authorised for on `on`, by PIN (the contingency replay prefetches a chunk's)."""
+    valid = {pin for pin in pins if isinstance(pin, str) and is_valid_kra_pin(pin)}
+    if not valid:
+        return {}
+    return {trader.pin: trader for trader in (
+        Trader.objects.select_related("aeo")
+        .filter(pin__in=valid,
+                authorisations__in=AgentAuthorisation.objects.filter(_authorisations_on(on), agent=agent))
+        .distinct())}
+
+
 def trader_get(pin: str) -> Trader | None:
     if not is_valid_kra_pin(pin):
         return None

@@ -362,7 +362,12 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes says INFO on every process start ("AXES: BEGIN ...") and on every successful
+        # login: noise on each management command. Lock-outs are WARNING and still show.
+        "axes": {"level": "WARNING"},
+    },
 }
 if env.str("FORODHA_LOG_FILE", default=""):
     LOGGING["handlers"]["file"] = {
@@ -549,6 +554,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # type: ignore[attr-define
 CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)
 # Replayed submissions committed per transaction (each still in its own savepoint).
 CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", default=20)
+# Set-based replay (docs/maintenance.md "Set-based replay"): declarations validated together and
+# lodged in one transaction per chunk, each table written once. Empty: one by one.
+CONTINGENCY_LODGE_CHUNK_CALLABLE = env.str("CONTINGENCY_LODGE_CHUNK_CALLABLE",
+                                           default="declarations.replay.lodge_buffered_chunk")
+CONTINGENCY_REPLAY_CHUNK_SIZE = env.int("CONTINGENCY_REPLAY_CHUNK_SIZE", default=100)
 # Webhook URLs must resolve to public addresses (SSRF guard), at subscription and at every
 # delivery, in every mode -- sandboxes and local runs included. Receivers on a private network
 # (a trainer's laptop) need this set explicitly in the environment.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -79,8 +80,9 @@ def idf_raise(*, agent: Any, importer_pin: str, currency: str, value: Decimal, h
 
 
 def idf_problems(*, data: dict[str, Any], regime: str, pin: str, rate_date: dt.date,
-                 taken_pointers: set[str]) -> list[ErrorItem]:
-    """The IDF rules for one parsed body. `taken_pointers`: fields already in error (no pile-up)."""
+                 taken_pointers: set[str], idf_lookup: Callable[[str], Any] | None = None) -> list[ErrorItem]:
+    """The IDF rules for one parsed body. `taken_pointers`: fields already in error (no pile-up);
+    `idf_lookup`: the IDF with a number (default one query; the replay passes a prefetched one)."""
     number = data.get("idf_number") or ""
     if regime not in settings.DECLARATION_IDF_REGIMES:
         if number:
@@ -89,7 +91,8 @@ def idf_problems(*, data: dict[str, Any], regime: str, pin: str, rate_date: dt.d
     if not number:
         return [error("required", f"idf_number is required for regime {regime} (single window IDF).",
                       "/idf_number")]
-    idf = ImportDeclarationForm.objects.filter(number=number).first()
+    idf = (idf_lookup(number) if idf_lookup is not None
+           else ImportDeclarationForm.objects.filter(number=number).first())
     if idf is None or idf.issued_on > rate_date:
         return [error("idf_not_found", "No IDF with this number on the single window.", "/idf_number")]
     problems: list[ErrorItem] = []

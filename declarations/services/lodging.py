@@ -28,6 +28,7 @@ from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, err
 from manifests.services import writeoff_reserve_fresh
 from reference.selectors import office_get
 from tariff.services import exemption_quota_draw
+from traders.models import Trader
 
 from ..entry_numbers import entry_number_next
 from ..enums import EventKind, Status
@@ -212,8 +213,63 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     transition_check(Status.DRAFT, Status.REGISTERED)
     transition_check(Status.REGISTERED, Status.ASSESSED)
 
-    data = prepared.data
     now = clock.now()
+    due_date = declaration_fill(declaration, prepared, now)
+
+    items_create(declaration, prepared)
+    documents_create(declaration, prepared.data)
+    assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
+    secured_by = ""
+    # IM8: transit reserves the regional bond for the taxes at risk (refused -> the whole lodging
+    # rolls back). Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
+    securities = [r for r in events.publish(Event.DECLARATION_LODGED, declaration=declaration,
+                                            payload=declaration.body, actor=actor) if isinstance(r, Security)]
+    if securities:
+        secured_by = securities[0].description
+        declaration.payment_due_date = None
+    nothing_to_pay_apply(declaration, assessment)
+    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True,
+                        secured_by=secured_by)
+    declaration_prime(declaration, assessment=assessment, eslip=eslip)
+
+    lodging_version(declaration, actor=actor, now=now).save(force_insert=True)
+    DeclarationEvent.objects.bulk_create(events_chain(
+        lodging_events(declaration, prepared=prepared, assessment=assessment, eslip=eslip, actor=actor,
+                       from_status=from_status, now=now, secured_by=secured_by),
+        new_subjects=from_status == ""))
+    outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
+    if prepared.trader is not None:
+        # Compliance history read by risk (first-time trader). An F() update (no read-modify-write),
+        # late in the transaction because it locks the trader row until commit.
+        trader_counts_add(prepared.trader.pk, 1, now)
+
+    # Gap-free serial, taken LAST: the counter row stays locked until commit, so everything after
+    # this line serialises lodgings of one office/regime/year. Only the declaration row itself and
+    # the agent's notification (which quotes the number) come after it.
+    declaration.entry_number = entry_number_next(
+        year=timezone.localtime(prepared.registered_at).year, office_code=prepared.office.pk,
+        regime=prepared.data["regime"])
+    declaration.status = Status.ASSESSED
+    if from_status == Status.DRAFT:
+        declaration.save()
+    else:
+        declaration.save(force_insert=True)
+    # Subscribers' notices may quote the entry number, known only now (transit: the movement's).
+    events.publish(Event.DECLARATION_REGISTERED, declaration=declaration, actor=actor)
+    subject, payload = accepted_notice(declaration, assessment=assessment, eslip=eslip, due_date=due_date,
+                                       secured_by=secured_by)
+    notify_agent(declaration=declaration, kind="accepted", subject=subject, payload=payload, actor=actor)
+    return declaration
+
+
+# The pieces of a lodging, built the same way for one declaration (above) and for a chunk of
+# replayed ones (services/bulk_lodging.py), which only writes them differently (once per table).
+
+
+def declaration_fill(declaration: Declaration, prepared: PreparedDeclaration, now: dt.datetime) -> dt.date:
+    """Give the declaration row its lodged header (not its entry number or status); returns the
+    payment due date."""
+    data = prepared.data
     local_registered = timezone.localtime(prepared.registered_at)
     # Contingency relief: the payment deadline moves by the outage length, in whole days (rounded up).
     relief_days = -(-prepared.deadline_extension // dt.timedelta(days=1)) if prepared.deadline_extension else 0
@@ -236,32 +292,31 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
     declaration.version = 1
     declaration.updated_at = now
     declaration.etag_version = (declaration.etag_version or 0) + 1
+    return due_date
 
-    items_create(declaration, prepared)
-    documents_create(declaration, data)
-    assessment = assessment_store(declaration=declaration, prepared=prepared, version=1, fee_lines=())
-    secured_by = ""
-    # IM8: transit reserves the regional bond for the taxes at risk (refused -> the whole lodging
-    # rolls back). Secured, not paid (declarations.lifecycle.SECURED_REGIMES): no payment due date.
-    securities = [r for r in events.publish(Event.DECLARATION_LODGED, declaration=declaration,
-                                            payload=declaration.body, actor=actor) if isinstance(r, Security)]
-    if securities:
-        secured_by = securities[0].description
-        declaration.payment_due_date = None
+
+def nothing_to_pay_apply(declaration: Declaration, assessment: Assessment) -> None:
+    """No payment step (declarations.lifecycle.nothing_to_pay): no due date; `lodging_events` adds
+    the `nothing_to_pay` event. The same rule for one lodging and for a replayed chunk."""
     if nothing_to_pay(regime=declaration.regime, total=assessment.total):
-        # No payment step (declarations.lifecycle): no due date, a `nothing_to_pay` event below.
         declaration.payment_due_date = None
-    eslip = eslip_issue(declaration=declaration, assessment=assessment, due_date=due_date, first=True,
-                        secured_by=secured_by)
-    declaration_prime(declaration, assessment=assessment, eslip=eslip)
 
-    DeclarationVersion.objects.create(
+
+def lodging_version(declaration: Declaration, *, actor: Any, now: dt.datetime) -> DeclarationVersion:
+    return DeclarationVersion(
         declaration=declaration, number=1, snapshot={"version": 1, "body": declaration.body},
         reason="lodged", created_by=actor_user(actor), created_at=now,
     )
+
+
+def lodging_events(declaration: Declaration, *, prepared: PreparedDeclaration, assessment: Assessment,
+                   eslip: ESlip, actor: Any, from_status: str, now: dt.datetime,
+                   secured_by: str = "") -> list[DeclarationEvent]:
+    """The two transitions of a lodging (-> registered -> assessed), and `nothing_to_pay` when it has
+    no payment step; not yet chained."""
     label = actor_label(actor)[:150]
     user = actor_user(actor)
-    DeclarationEvent.objects.bulk_create(events_chain([
+    return [
         DeclarationEvent(declaration=declaration, kind=EventKind.TRANSITION, actor=user, actor_label=label,
                          from_status=from_status, to_status=Status.REGISTERED, reason="lodged",
                          payload={"registered_at": prepared.registered_at.isoformat(),
@@ -274,46 +329,34 @@ def _lodge_prepared(*, declaration: Declaration, prepared: PreparedDeclaration, 
         *([nothing_to_pay_event(declaration=declaration, total=assessment.total, secured_by=secured_by,
                                 actor=user, actor_label=label, at=now)]
           if declaration.payment_due_date is None else []),
-    ], new_subjects=from_status == ""))
-    outbox_enqueue(task_name=RISK_TASK, kwargs={"declaration_id": str(declaration.pk)})
-    if prepared.trader is not None:
-        # Compliance history read by risk (first-time trader). An F() update (no read-modify-write),
-        # late in the transaction because it locks the trader row until commit.
-        type(prepared.trader).objects.filter(pk=prepared.trader.pk).update(
-            declarations_count=F("declarations_count") + 1,
-            first_declared_at=Coalesce(F("first_declared_at"), now),
-        )
+    ]
 
-    # Gap-free serial, taken LAST: the counter row stays locked until commit, so everything after
-    # this line serialises lodgings of one office/regime/year. Only the declaration row itself and
-    # the agent's notification (which quotes the number) come after it.
-    declaration.entry_number = entry_number_next(
-        year=local_registered.year, office_code=prepared.office.pk, regime=data["regime"])
-    declaration.status = Status.ASSESSED
-    if from_status == Status.DRAFT:
-        declaration.save()
-    else:
-        declaration.save(force_insert=True)
-    # Subscribers' notices may quote the entry number, known only now (transit: the movement's).
-    events.publish(Event.DECLARATION_REGISTERED, declaration=declaration, actor=actor)
-    notify_agent(
-        declaration=declaration, kind="accepted",
-        subject=(f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "
-                 f"{secured_by}; nothing to pay" if secured_by else
-                 f"{declaration.entry_number}: registered and assessed at KES {assessment.total}; nothing to pay"
-                 if declaration.payment_due_date is None else
-                 f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}"),
-        payload={**status_payload(declaration), "total": str(assessment.total),
-                 "eslip_reference": eslip.reference,
-                 **({"due_date": None, "amount_due": "0.00", "secured_by": secured_by} if secured_by
-                    else {"due_date": None, "amount_due": "0.00"} if declaration.payment_due_date is None
-                    else {"due_date": due_date.isoformat()})},
-        actor=actor,
+
+def trader_counts_add(trader_id: Any, count: int, now: dt.datetime) -> None:
+    """Compliance history read by risk (first-time trader): `count` more declarations."""
+    Trader.objects.filter(pk=trader_id).update(
+        declarations_count=F("declarations_count") + count,
+        first_declared_at=Coalesce(F("first_declared_at"), now),
     )
-    return declaration
 
 
-_ITEM_FIELDS = (
+def accepted_notice(declaration: Declaration, *, assessment: Assessment, eslip: ESlip, due_date: dt.date,
+                    secured_by: str = "") -> tuple[str, dict[str, Any]]:
+    """Subject and payload of the agent's "accepted" notification (quotes the entry number)."""
+    subject = (f"{declaration.entry_number}: registered and assessed, KES {assessment.total} taxes at risk "
+               f"{secured_by}; nothing to pay" if secured_by else
+               f"{declaration.entry_number}: registered and assessed at KES {assessment.total}; nothing to pay"
+               if declaration.payment_due_date is None else
+               f"{declaration.entry_number}: registered and assessed, KES {assessment.total} due by {due_date}")
+    payload = {**status_payload(declaration), "total": str(assessment.total),
+               "eslip_reference": eslip.reference,
+               **({"due_date": None, "amount_due": "0.00", "secured_by": secured_by} if secured_by
+                  else {"due_date": None, "amount_due": "0.00"} if declaration.payment_due_date is None
+                  else {"due_date": due_date.isoformat()})}
+    return subject, payload
+
+
+ITEM_FIELDS = (
     "declaration", "line_no", "hs_code", "description", "origin_country", "packages", "package_kind",
     "gross_weight_kg", "net_weight_kg", "supplementary_quantity", "supplementary_unit", "item_value",
     "customs_value", "customs_value_kes", "cpc", "preference", "exemption", "exemption_certificate", "vehicle",
@@ -322,8 +365,12 @@ _ITEM_FIELDS = (
 
 
 def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> None:
-    # Validated values in their final form: one executemany, no model instances (core.db).
-    insert_rows(DeclarationItem, _ITEM_FIELDS, [
+    # Validated values in their final form: one COPY, no model instances (core.db).
+    insert_rows(DeclarationItem, ITEM_FIELDS, item_rows(declaration, prepared))
+
+
+def item_rows(declaration: Declaration, prepared: PreparedDeclaration) -> list[tuple[Any, ...]]:
+    return [
         (declaration.pk, item.line_no, item.hs_code, item.description, item.origin_country, item.packages,
          item.package_kind, item.gross_weight_kg, item.net_weight_kg, item.supplementary_quantity,
          item.supplementary_unit, item.item_value, item.customs_value, item.customs_value_kes, item.cpc,
@@ -332,7 +379,7 @@ def items_create(declaration: Declaration, prepared: PreparedDeclaration) -> Non
          json.dumps(item.vehicle, sort_keys=True) if item.vehicle is not None else None,
          item.idf_reduced, item.rdl_reduced)
         for item in prepared.items
-    ])
+    ]
 
 
 def documents_create(declaration: Declaration, data: dict[str, Any]) -> None:
@@ -350,6 +397,33 @@ def assessment_store(
     fee_lines: tuple[tuple[str, str, Decimal], ...],
 ) -> Assessment:
     """Store the engine's result + the late-entry penalty + alteration fees as one assessment."""
+    assessment, values = assessment_build(declaration=declaration, prepared=prepared, version=version,
+                                          fee_lines=fee_lines)
+    assessment.save(force_insert=True)
+    # The rows go in one COPY; instances are kept for rendering (prefetch cache below).
+    insert_rows(AssessmentLine, LINE_FIELDS, line_rows(assessment.pk, values))
+    lines = [AssessmentLine(assessment=assessment, line_no=line_no, tax=tax, base=base, rule=rule, amount=amount,
+                            legal_basis=legal_basis, exchange_rates=rates)
+             for line_no, tax, base, rule, amount, legal_basis, rates in values]
+    assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    return assessment
+
+
+LINE_FIELDS = ("assessment", "line_no", "tax", "base", "rule", "amount", "legal_basis", "exchange_rates")
+# (line_no, tax, base, rule, amount, legal_basis, exchange_rates) of one assessment line
+LineValues = tuple[int, str, Decimal, str, Decimal, str, list[dict[str, Any]]]
+
+
+def line_rows(assessment_id: Any, lines: list[LineValues]) -> list[tuple[Any, ...]]:
+    return [(assessment_id, line_no, tax, base, rule, amount, legal_basis, json.dumps(rates))
+            for line_no, tax, base, rule, amount, legal_basis, rates in lines]
+
+
+def assessment_build(
+    *, declaration: Declaration, prepared: PreparedDeclaration, version: int,
+    fee_lines: tuple[tuple[str, str, Decimal], ...],
+) -> tuple[Assessment, list[LineValues]]:
+    """The assessment row (unsaved) and the values of its lines."""
     zero = Decimal("0.00")
     result = prepared.assessment
     totals = result.totals if result is not None else None
@@ -357,7 +431,7 @@ def assessment_store(
     fees = money(sum((amount for _tax, _rule, amount in fee_lines), zero))
     taxes = {name: money(getattr(totals, name)) if totals is not None else zero
              for name in ("import_duty", "excise_duty", "vat", "idf", "rdl")}
-    assessment = Assessment.objects.create(
+    assessment = Assessment(
         declaration=declaration, version=version, rate_date=prepared.rate_date, currency="KES",
         exchange_rate=prepared.exchange_rate, penalties=penalties, fees=fees,
         exchange_rate_date=result.exchange_rate_date if result is not None else None,
@@ -366,28 +440,20 @@ def assessment_store(
         total=money((totals.total if totals is not None else zero) + penalties + fees),
         created_at=clock.now(), **taxes,
     )
-    lines = [
-        AssessmentLine(assessment=assessment, line_no=line.line_no, tax=str(line.tax), base=money(line.base),
-                       rule=str(line.rule)[:200], amount=money(line.amount), legal_basis=line.legal_basis[:300],
-                       exchange_rates=[{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
-                                       for c, r, d in line.exchange_rates])
+    lines: list[LineValues] = [
+        (line.line_no, str(line.tax), money(line.base), str(line.rule)[:200], money(line.amount),
+         line.legal_basis[:300],
+         [{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
+          for c, r, d in line.exchange_rates])
         for line in (result.lines if result is not None else ())
     ]
     if prepared.late_entry:
-        lines.append(AssessmentLine(
-            assessment=assessment, line_no=0, tax="late_entry_penalty", base=zero,
-            rule=f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
-            amount=penalties, legal_basis="EAC Customs Management Act 2004 s.34 (entry of imported goods)"))
+        lines.append((0, "late_entry_penalty", zero,
+                      f"entered more than 21 days after discharge (EACCMA s.34); flat KES {penalties}",
+                      penalties, "EAC Customs Management Act 2004 s.34 (entry of imported goods)", []))
     for tax, rule, amount in fee_lines:
-        lines.append(AssessmentLine(assessment=assessment, line_no=0, tax=tax, base=zero, rule=rule[:200],
-                                    amount=money(amount), legal_basis=ALTERATION_FEE_BASIS))
-    # The instances are kept for rendering (prefetch cache below); the rows go in one executemany.
-    insert_rows(AssessmentLine,
-                ("assessment", "line_no", "tax", "base", "rule", "amount", "legal_basis", "exchange_rates"),
-                [(assessment.pk, line.line_no, line.tax, line.base, line.rule, line.amount, line.legal_basis,
-                  json.dumps(line.exchange_rates)) for line in lines])
-    assessment._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
-    return assessment
+        lines.append((0, tax, zero, rule[:200], money(amount), ALTERATION_FEE_BASIS, []))
+    return assessment, lines
 
 
 def declaration_prime(declaration: Declaration, *, assessment: Assessment | None, eslip: ESlip | None) -> None:
@@ -410,7 +476,15 @@ def eslip_issue(*, declaration: Declaration, assessment: Assessment, due_date: d
                       .values_list("secured_by", flat=True).first() or "secured by regional bond")
     if not first:
         ESlip.objects.filter(declaration=declaration, is_current=True).update(is_current=False)
-    return ESlip.objects.create(
+    eslip = eslip_build(declaration=declaration, assessment=assessment, due_date=due_date, secured_by=secured_by)
+    eslip.save(force_insert=True)
+    return eslip
+
+
+def eslip_build(*, declaration: Declaration, assessment: Assessment, due_date: dt.date,
+                secured_by: str = "") -> ESlip:
+    secured = is_secured_transit(declaration.regime)
+    return ESlip(
         declaration=declaration, assessment=assessment,
         # ES + 12 characters of the declaration id + assessment version: known before the entry
         # number is (the serial is taken last, see _lodge_prepared), unique, easy to key in.

@@ -10,6 +10,7 @@ The B/L quantity check is the one rule that needs a lock; lodging runs it inside
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -87,12 +88,32 @@ class PreparedDeclaration:
 
 def body_parse(body: Any, *, partial: bool = False) -> dict[str, Any]:
     """Structural validation (types, formats, unknown fields); raises ValidationFailed."""
-    serializer = DeclarationInSerializer(data=body, partial=partial)
+    serializer = _body_serializer(body, partial=partial)
     if not serializer.is_valid():
         raise ValidationFailed(
             errors=[error(e["code"], e["detail"], e["pointer"]) for e in flatten_errors(serializer.errors)]
         )
     return dict(serializer.validated_data)
+
+
+_serializers = threading.local()
+
+
+def _body_serializer(body: Any, *, partial: bool) -> DeclarationInSerializer:
+    """A serializer for `body`. DRF deep-copies every declared field of a new serializer instance
+    and of its nested ones (~13 % of validating a 20-item body), so each thread keeps one instance
+    per mode and re-uses it: `is_valid()` keeps nothing between bodies but the attributes reset
+    here (the fields themselves hold no per-body state)."""
+    key = "partial" if partial else "full"
+    serializer: DeclarationInSerializer | None = getattr(_serializers, key, None)
+    if serializer is None:
+        serializer = DeclarationInSerializer(data=body, partial=partial)
+        setattr(_serializers, key, serializer)
+        return serializer
+    for attr in ("_validated_data", "_errors", "_data"):
+        serializer.__dict__.pop(attr, None)
+    serializer.initial_data = body
+    return serializer
 
 
 def _parsed(field: Any, value: Any) -> tuple[bool, Any]:
@@ -212,42 +233,80 @@ def _apportion_customs_values(data: dict[str, Any], errors: list[ErrorItem]) -> 
     return values
 
 
-def declaration_prepare(
-    *,
-    agent: Any,
-    body: Any,
-    registered_at: dt.datetime,
-    deadline_extension: dt.timedelta | None = None,
-    declaration_id: Any = None,
-) -> PreparedDeclaration:
-    """Validate a body for lodging. Structural problems raise at once; business problems are
-    collected into `PreparedDeclaration.errors` (the caller raises after merging the B/L ones)."""
-    from reference.selectors import (
-        country_exists,
-        currency_exists,
-        office_get,
-        package_kind_exists,
-        unit_exists,
-    )
-    from traders.selectors import agent_licence_valid, trader_get_for_agent
+class Lookups:
+    """The per-declaration reads of `declaration_prepare` (trader authorisation, B/L, IDF).
 
-    if not isinstance(body, dict):
-        body_parse(body)  # raises with the serializer's "expected an object" error
-    clean_body = {k: v for k, v in body.items() if k != "draft"}
-    rate_date = timezone.localtime(registered_at).date()
-    try:
-        data = body_parse(clean_body)
-    except ValidationFailed as exc:
-        # Every problem at once, across phases: the field-level problems, plus the reference-data
-        # problems of every field that did parse (an unknown HS code on item 0 is reported even
-        # though item 1 has a negative value).
-        raise ValidationFailed(errors=[*exc.errors, *parsed_fields_reference_errors(
-            clean_body, failed={e.pointer for e in exc.errors}, agent=agent, on=rate_date)]) from None
-    errors: list[ErrorItem] = []
-    regime: str = data["regime"]
-    is_import = regime in IMPORT_REGIMES
+    HTTP lodging uses this one (a query each). The contingency replay passes a `PrefetchedLookups`
+    filled for a whole chunk of bodies in three queries: the same rules read the same rows, only
+    the number of round trips differs."""
 
-    # --- regime and procedure -------------------------------------------------------------------
+    def trader(self, *, agent: Any, pin: str, on: dt.date) -> Any:
+        from traders.selectors import trader_get_for_agent
+
+        try:  # one query: the trader through a valid authorisation of this agent
+            return trader_get_for_agent(agent=agent, pin=pin, on=on)
+        except NotFound:
+            return None
+
+    def bill_of_lading(self, number: str) -> Any:
+        from manifests.selectors import bl_find
+
+        return bl_find(number)
+
+    def idf(self, number: str) -> Any:
+        from ..models import ImportDeclarationForm
+
+        return ImportDeclarationForm.objects.filter(number=number).first()
+
+
+DEFAULT_LOOKUPS = Lookups()
+
+
+@dataclass
+class _Checked:
+    """What the section validators share: the parsed body, what they found, and one problem list
+    (every section appends to `errors`; the order of the sections is the order of the problems)."""
+
+    agent: Any
+    body: dict[str, Any]
+    data: dict[str, Any]
+    registered_at: dt.datetime
+    rate_date: dt.date
+    deadline_extension: dt.timedelta | None
+    declaration_id: Any
+    lookups: Lookups
+    errors: list[ErrorItem] = field(default_factory=list)
+    trader: Any = None
+    office: Any = None
+    exchange_rate: Decimal = Decimal(1)
+    customs_values: list[Decimal | None] = field(default_factory=list)
+    bill_of_lading: Any = None
+    late_entry: bool = False
+    entry_deadline: dt.datetime | None = None
+    items: list[PreparedItem] = field(default_factory=list)
+    exemption_draws: list[Any] = field(default_factory=list)
+    assessment: Any = None
+
+    @property
+    def regime(self) -> str:
+        return str(self.data["regime"])
+
+    @property
+    def is_import(self) -> bool:
+        return self.regime in IMPORT_REGIMES
+
+    @property
+    def pin_field(self) -> str:
+        return "importer_pin" if self.is_import else "exporter_pin"
+
+    @property
+    def pin(self) -> str:
+        return self.data.get(self.pin_field) or ""
+
+
+def _check_header(c: _Checked) -> None:
+    """Regime and procedure: CPC digits, fields required or not allowed for the regime."""
+    data, errors, regime = c.data, c.errors, c.regime
     expected_digit = REGIME_CPC_FIRST_DIGIT[regime]
     if data["cpc"][0] != expected_digit:
         errors.append(error("cpc_regime_mismatch",
@@ -266,7 +325,7 @@ def declaration_prepare(
             errors.append(error("not_allowed_for_regime",
                                 f"{name} is not used for regime {regime}; use {instead}.", join_pointer(name)))
 
-    if is_import:
+    if c.is_import:
         _required("importer_pin")
         _required("bill_of_lading")
         _required("country_of_export")
@@ -276,27 +335,30 @@ def declaration_prepare(
         _required("country_of_destination")
         _forbidden("importer_pin", "exporter_pin")
         _forbidden("bill_of_lading", "no transport document (exports are not written off a manifest)")
-    pin_field = "importer_pin" if is_import else "exporter_pin"
-    pin: str = data.get(pin_field) or ""
 
-    # --- agent and trader -----------------------------------------------------------------------
-    if not agent_licence_valid(agent, rate_date):
-        errors.append(error("agent_licence_invalid",
-                            f"The agent's licence is not valid on {rate_date.isoformat()}.", ""))
-    trader = None
-    if pin:
-        try:  # one query: the trader through a valid authorisation of this agent
-            trader = trader_get_for_agent(agent=agent, pin=pin, on=rate_date)
-        except NotFound:
-            trader = None
+
+def _check_parties(c: _Checked) -> None:
+    """The agent's licence and its authorisation for the trader."""
+    from traders.selectors import agent_licence_valid
+
+    if not agent_licence_valid(c.agent, c.rate_date):
+        c.errors.append(error("agent_licence_invalid",
+                              f"The agent's licence is not valid on {c.rate_date.isoformat()}.", ""))
+    if c.pin:
+        c.trader = c.lookups.trader(agent=c.agent, pin=c.pin, on=c.rate_date)
         # Someone else's trader and an unknown PIN get the same answer (no PIN enumeration).
-        if trader is None:
-            errors.append(error("trader_not_authorised",
-                                "This agent is not authorised to act for this trader.", join_pointer(pin_field)))
+        if c.trader is None:
+            c.errors.append(error("trader_not_authorised",
+                                  "This agent is not authorised to act for this trader.", join_pointer(c.pin_field)))
 
-    # --- reference codes ------------------------------------------------------------------------
-    office = office_get(data["office"])
-    if office is None:
+
+def _check_header_values(c: _Checked) -> None:
+    """Reference codes of the header, the exchange rate of the day, the invoice amount."""
+    from reference.selectors import country_exists, currency_exists, office_get
+
+    data, errors = c.data, c.errors
+    c.office = office_get(data["office"])
+    if c.office is None:
         errors.append(error("unknown_office", f"No customs office {data['office']!r}.", "/office"))
     if not currency_exists(data["currency"]):
         errors.append(error("unknown_currency", f"Unknown currency {data['currency']!r}.", "/currency"))
@@ -304,19 +366,24 @@ def declaration_prepare(
         if data.get(name) and not country_exists(data[name]):
             errors.append(error("unknown_country", f"Unknown country {data[name]!r}.", join_pointer(name)))
 
-    exchange_rate = Decimal(1)
     if data["currency"] != "KES" and currency_exists(data["currency"]):
-        rate = _exchange_rate(data["currency"], rate_date)
+        rate = _exchange_rate(data["currency"], c.rate_date)
         if rate is None:
             errors.append(error("exchange_rate_missing",
-                                f"No {data['currency']} exchange rate in force on {rate_date.isoformat()}.",
+                                f"No {data['currency']} exchange rate in force on {c.rate_date.isoformat()}.",
                                 "/currency"))
         else:
-            exchange_rate = rate
+            c.exchange_rate = rate
 
     if data["invoice_amount"] <= 0:
         errors.append(error("value_not_positive", "The invoice amount must be greater than zero.", "/invoice_amount"))
 
+
+def _check_items(c: _Checked) -> None:
+    """Item reference codes, weights and values, document dates, and the CIF of every item."""
+    from reference.selectors import country_exists, package_kind_exists, unit_exists
+
+    data, errors = c.data, c.errors
     for i, item in enumerate(data["items"]):
         ptr = ("items", i)
         if not country_exists(item["origin_country"]):
@@ -342,43 +409,48 @@ def declaration_prepare(
                 errors.append(error("value_not_positive", f"{name} must be greater than zero.",
                                     join_pointer(*ptr, name)))
     for i, document in enumerate(data.get("documents") or []):
-        if document.get("issued_on") and document["issued_on"] > rate_date:
+        if document.get("issued_on") and document["issued_on"] > c.rate_date:
             errors.append(error("future_date", "A document cannot be issued after the lodging date.",
                                 join_pointer("documents", i, "issued_on")))
 
-    customs_values = _apportion_customs_values(data, errors)
+    c.customs_values = _apportion_customs_values(data, errors)
 
-    # --- transport document ---------------------------------------------------------------------
-    bill_of_lading = None
-    late_entry = False
-    entry_deadline: dt.datetime | None = None
-    if is_import and data.get("bill_of_lading"):
-        from manifests.selectors import bl_find
 
-        bill_of_lading = bl_find(data["bill_of_lading"])
-        if bill_of_lading is None:
-            errors.append(error("bl_not_found", "No bill of lading with this number on a lodged manifest.",
-                                "/bill_of_lading"))
-        else:
-            if pin and bill_of_lading.consignee_pin != pin:
-                errors.append(error("bl_consignee_mismatch",
-                                    "The bill of lading's consignee is not the importer.", "/bill_of_lading"))
-            manifest = bill_of_lading.manifest
-            discharge_office = getattr(manifest, "office_of_discharge_id", None)
-            if office is not None and discharge_office and discharge_office != office.pk:
-                errors.append(error("bl_office_mismatch",
-                                    f"The goods are discharged at {discharge_office}, not {office.pk}.", "/office"))
-            discharged = manifest.discharged_at or manifest.ata
-            if discharged is not None:
-                entry_deadline = discharged + dt.timedelta(days=ENTRY_DEADLINE_DAYS) + (
-                    deadline_extension or dt.timedelta(0))
-                late_entry = registered_at > entry_deadline
+def _check_transport_document(c: _Checked) -> None:
+    """The bill of lading of an import: on a lodged manifest, the importer's, discharged at the
+    declaring office; the 21-day entry deadline from its discharge (late entry)."""
+    data, errors = c.data, c.errors
+    if not (c.is_import and data.get("bill_of_lading")):
+        return
+    c.bill_of_lading = bill_of_lading = c.lookups.bill_of_lading(data["bill_of_lading"])
+    if bill_of_lading is None:
+        errors.append(error("bl_not_found", "No bill of lading with this number on a lodged manifest.",
+                            "/bill_of_lading"))
+        return
+    if c.pin and bill_of_lading.consignee_pin != c.pin:
+        errors.append(error("bl_consignee_mismatch",
+                            "The bill of lading's consignee is not the importer.", "/bill_of_lading"))
+    manifest = bill_of_lading.manifest
+    discharge_office = getattr(manifest, "office_of_discharge_id", None)
+    if c.office is not None and discharge_office and discharge_office != c.office.pk:
+        errors.append(error("bl_office_mismatch",
+                            f"The goods are discharged at {discharge_office}, not {c.office.pk}.", "/office"))
+    discharged = manifest.discharged_at or manifest.ata
+    if discharged is not None:
+        c.entry_deadline = discharged + dt.timedelta(days=ENTRY_DEADLINE_DAYS) + (
+            c.deadline_extension or dt.timedelta(0))
+        c.late_entry = c.registered_at > c.entry_deadline
 
-    # --- tariff ---------------------------------------------------------------------------------
-    items: list[PreparedItem] = []
+
+def _check_tariff(c: _Checked) -> None:
+    """The prepared items, their fiscal rules (vehicles, exemptions, IDF/RDL reductions), transit
+    (IM8), and the assessment by the tariff engine when every value is usable."""
+    from .fiscal import fiscal_problems
+
+    data, errors = c.data, c.errors
     for i, item in enumerate(data["items"]):
-        value = customs_values[i] or Decimal(0)
-        items.append(PreparedItem(
+        value = c.customs_values[i] or Decimal(0)
+        c.items.append(PreparedItem(
             line_no=i + 1,
             hs_code=hs_dotted(item["hs_code"]),
             description=item["description"],
@@ -391,7 +463,7 @@ def declaration_prepare(
             supplementary_unit=item.get("supplementary_unit") or "",
             item_value=item.get("item_value"),
             customs_value=money(value),
-            customs_value_kes=money(value * exchange_rate),
+            customs_value_kes=money(value * c.exchange_rate),
             cpc=item.get("cpc") or "",
             preference=item.get("preference") or "",
             exemption=item.get("exemption") or "",
@@ -402,42 +474,84 @@ def declaration_prepare(
         ))
 
     # --- vehicles, exemption certificates, IDF/RDL reductions (docs/declarations.md) -------------
-    from .fiscal import fiscal_problems
-
-    fiscal_errors, exemption_draws = fiscal_problems(
-        items=items, documents=data.get("documents") or [], holder_pin=pin, is_import=is_import, on=rate_date,
-        declaration_id=declaration_id)
+    fiscal_errors, c.exemption_draws = fiscal_problems(
+        items=c.items, documents=data.get("documents") or [], holder_pin=c.pin, is_import=c.is_import,
+        on=c.rate_date, declaration_id=c.declaration_id)
     errors.extend(fiscal_errors)
 
     # --- EAC Single Customs Territory transit (IM8): destination, route, e-seals, bond ----------
-    for problems in events.publish(Event.DECLARATION_VALIDATING, payload=clean_body, on=rate_date):
+    for problems in events.publish(Event.DECLARATION_VALIDATING, payload=c.body, on=c.rate_date):
         errors.extend(problems)
 
-    assessment = None
     tariff_ready = not any(e.pointer in ("/currency",) for e in errors) and all(
-        v is not None and v > 0 for v in customs_values)
+        v is not None and v > 0 for v in c.customs_values)
     if tariff_ready:
-        assessment, tariff_errors = _assess(data["currency"], rate_date, items)
+        c.assessment, tariff_errors = _assess(data["currency"], c.rate_date, c.items)
         errors.extend(tariff_errors)
 
-    # --- single window IDF and UCR (services/idf.py) ------------------------------------------
+
+def _check_single_window(c: _Checked) -> None:
+    """The single window IDF and UCR (services/idf.py)."""
     from .idf import idf_problems, ucr_problems
 
-    taken = {e.pointer for e in errors}
-    errors.extend(idf_problems(data=data, regime=regime, pin=pin, rate_date=rate_date, taken_pointers=taken))
-    errors.extend(ucr_problems(ucr=data.get("ucr") or "", pin=pin, bill_of_lading=data.get("bill_of_lading") or "",
-                               rate_date=rate_date, declaration_id=declaration_id))
+    data = c.data
+    taken = {e.pointer for e in c.errors}
+    c.errors.extend(idf_problems(data=data, regime=c.regime, pin=c.pin, rate_date=c.rate_date, taken_pointers=taken,
+                                 idf_lookup=c.lookups.idf))
+    c.errors.extend(ucr_problems(ucr=data.get("ucr") or "", pin=c.pin,
+                                 bill_of_lading=data.get("bill_of_lading") or "", rate_date=c.rate_date,
+                                 declaration_id=c.declaration_id))
 
-    # The installed policy's own refusals (the training sandbox: local reference starting with X).
-    errors.extend(policy.current().lodging_errors(clean_body))
 
+def _check_sandbox(c: _Checked) -> None:
+    """The installed policy's own refusals (the training sandbox: a local reference starting with X)."""
+    c.errors.extend(policy.current().lodging_errors(c.body))
+
+
+# The section validators, in the order their problems are reported.
+SECTIONS = (_check_header, _check_parties, _check_header_values, _check_items, _check_transport_document,
+            _check_tariff, _check_single_window, _check_sandbox)
+
+
+def declaration_prepare(
+    *,
+    agent: Any,
+    body: Any,
+    registered_at: dt.datetime,
+    deadline_extension: dt.timedelta | None = None,
+    declaration_id: Any = None,
+    lookups: Lookups | None = None,
+) -> PreparedDeclaration:
+    """Validate a body for lodging. Structural problems raise at once; business problems are
+    collected into `PreparedDeclaration.errors` by the section validators (`SECTIONS`), each
+    adding to one list (the caller raises after merging the B/L ones). The one validation core of
+    HTTP lodging, drafts, amendments and the contingency replay (`lookups`: where the per-declaration
+    rows are read from)."""
+    if not isinstance(body, dict):
+        body_parse(body)  # raises with the serializer's "expected an object" error
+    clean_body = {k: v for k, v in body.items() if k != "draft"}
+    rate_date = timezone.localtime(registered_at).date()
+    try:
+        data = body_parse(clean_body)
+    except ValidationFailed as exc:
+        # Every problem at once, across phases: the field-level problems, plus the reference-data
+        # problems of every field that did parse (an unknown HS code on item 0 is reported even
+        # though item 1 has a negative value).
+        raise ValidationFailed(errors=[*exc.errors, *parsed_fields_reference_errors(
+            clean_body, failed={e.pointer for e in exc.errors}, agent=agent, on=rate_date)]) from None
+    checked = _Checked(agent=agent, body=clean_body, data=data, registered_at=registered_at, rate_date=rate_date,
+                       deadline_extension=deadline_extension, declaration_id=declaration_id,
+                       lookups=lookups or DEFAULT_LOOKUPS)
+    for section in SECTIONS:
+        section(checked)
     return PreparedDeclaration(
         body=clean_body, data=data, registered_at=registered_at, rate_date=rate_date,
-        exchange_rate=exchange_rate, trader=trader, office=office, bill_of_lading=bill_of_lading,
-        late_entry=late_entry, entry_deadline=entry_deadline, deadline_extension=deadline_extension,
-        items=tuple(items),
-        assessment=assessment if regime not in EXPORT_REGIMES else None, errors=tuple(errors),
-        exemption_draws=tuple(exemption_draws),
+        exchange_rate=checked.exchange_rate, trader=checked.trader, office=checked.office,
+        bill_of_lading=checked.bill_of_lading, late_entry=checked.late_entry,
+        entry_deadline=checked.entry_deadline, deadline_extension=deadline_extension,
+        items=tuple(checked.items),
+        assessment=checked.assessment if checked.regime not in EXPORT_REGIMES else None,
+        errors=tuple(checked.errors), exemption_draws=tuple(checked.exemption_draws),
     )
 
 

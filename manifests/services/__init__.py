@@ -8,6 +8,7 @@ from manifests.services.writeoff import (
     writeoff_release,
     writeoff_reserve,
     writeoff_reserve_fresh,
+    writeoff_reserve_fresh_many,
     writeoff_settle,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "writeoff_release",
     "writeoff_reserve",
     "writeoff_reserve_fresh",
+    "writeoff_reserve_fresh_many",
     "writeoff_settle",
 ]

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from core import clock
@@ -173,6 +173,61 @@ def writeoff_reserve_fresh(
             )
     return writeoff_reserve(bill_of_lading_id=bill.pk, declaration_id=declaration_id, packages=packages,
                             gross_weight_kg=gross_weight_kg, actor=actor)
+
+
+def writeoff_reserve_fresh_many(
+    reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, Any]],
+) -> set[uuid.UUID]:
+    """`writeoff_reserve_fresh` for many declarations at once (a chunk of replayed lodgings), each
+    (bill, declaration id, packages, gross weight, actor): the bills are locked in id order (one
+    SELECT ... FOR UPDATE), each bill takes the sum of its declarations only if it all remains (one
+    UPDATE for every bill on PostgreSQL), and one INSERT records the write-offs. Returns the ids of
+    the declarations reserved; the others (their bill could not take the sum, or the fast path does
+    not apply) are the caller's to reserve one at a time, which says which one does not fit."""
+    if _tolerance_percent() != 0:
+        return set()
+    by_bill: dict[uuid.UUID, list[tuple[uuid.UUID, int, Decimal, Any]]] = {}
+    bills: dict[uuid.UUID, BillOfLading] = {}
+    for bill, declaration_id, packages, weight, actor in reservations:
+        if not (isinstance(packages, int) and not isinstance(packages, bool) and packages > 0):
+            continue
+        quantized = Decimal(weight).quantize(WEIGHT_Q)
+        if quantized < 0 or bill.manifest.status not in DECLARABLE:
+            continue
+        bills[bill.pk] = bill
+        by_bill.setdefault(bill.pk, []).append((declaration_id, packages, quantized, actor))
+    if not by_bill:
+        return set()
+    sums = {pk: (sum(p for _d, p, _w, _a in group), sum((w for _d, _p, w, _a in group), Decimal("0")))
+            for pk, group in by_bill.items()}
+    list(BillOfLading.objects.select_for_update().filter(pk__in=list(sums)).order_by("pk").values_list("pk"))
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(BillOfLading._meta.db_table)
+        values = ", ".join(["(%s::uuid, %s::integer, %s::numeric)"] * len(sums))
+        params: list[Any] = [x for pk, (p, w) in sums.items() for x in (pk, p, w)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS b SET packages_reserved = b.packages_reserved + v.p, "
+                f"weight_reserved_kg = b.weight_reserved_kg + v.w FROM (VALUES {values}) AS v(id, p, w) "
+                "WHERE b.id = v.id AND b.status <> %s AND b.packages >= b.packages_reserved + b.packages_settled + v.p "
+                "AND b.gross_weight_kg >= b.weight_reserved_kg + b.weight_settled_kg + v.w RETURNING b.id",
+                [*params, BillStatus.SETTLED])
+            taken = {row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0]))
+                     for row in cursor.fetchall()}
+    else:
+        taken = {pk for pk, (packages, weight) in sums.items() if (
+            BillOfLading.objects.filter(pk=pk).exclude(status=BillStatus.SETTLED)
+            .filter(packages__gte=F("packages_reserved") + F("packages_settled") + packages,
+                    gross_weight_kg__gte=F("weight_reserved_kg") + F("weight_settled_kg") + weight)
+            .update(packages_reserved=F("packages_reserved") + packages,
+                    weight_reserved_kg=F("weight_reserved_kg") + weight))}
+    now = clock.now()
+    WriteOff.objects.bulk_create([
+        WriteOff(bill_of_lading_id=pk, declaration_id=declaration_id, packages=p, gross_weight_kg=w,
+                 created_by=actor_user(actor), created_at=now)
+        for pk in sorted(taken) for declaration_id, p, w, actor in by_bill[pk]
+    ])
+    return {declaration_id for pk in taken for declaration_id, _p, _w, _a in by_bill[pk]}
 
 
 def writeoff_release(*, declaration_id: uuid.UUID, actor: Any) -> int:

@@ -65,6 +65,14 @@ def notices(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, Any]]]:
         calls["agent"].append(kwargs)
         return True
 
+    def agents(*, kind: str, notices: list[tuple[Any, str, dict[str, Any]]], actor: Any) -> int:
+        # the set-based replay's notices of a chunk, recorded one by one as notify_agent's
+        for user, subject, payload in notices:
+            calls["agent"].append({"user": user, "kind": kind, "subject": subject, "payload": payload,
+                                   "actor": actor})
+        return len(notices)
+
     monkeypatch.setattr("maintenance.notify.broadcast_to_agents", broadcast)
     monkeypatch.setattr("maintenance.notify.notify_agent", agent)
+    monkeypatch.setattr("maintenance.notify.notify_agents", agents)
     return calls
