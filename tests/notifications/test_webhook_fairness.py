@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -31,6 +30,7 @@ from tests.conftest import require_postgres, require_redis
 from tests.factories.traders import agent_with_token
 from tests.notifications.test_webhooks import Receiver
 from tests.risk.test_worker import wait_for
+from tests.services import broker_purge
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 3.0
@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services, pyt
 def webhook_worker() -> Iterator[subprocess.Popen[bytes]]:
     require_postgres()
     require_redis()
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("webhooks", "default", "unacked", "unacked_index")
+    broker_purge(settings.CELERY_BROKER_URL)
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -73,6 +73,8 @@ def webhook_worker() -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(timeout=30)
+        # A's scheduled wake-ups (countdown messages) must not reach a later test's worker.
+        broker_purge(settings.CELERY_BROKER_URL)
 
 
 def _closed_port() -> int:

@@ -31,6 +31,7 @@ from declarations.services import declaration_transition
 from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
 from tests.conftest import require_postgres, require_redis
 from tests.factories.risk import declaration_make
+from tests.services import broker_purge
 
 from .conftest import LANE_HS
 
@@ -92,8 +93,8 @@ class Worker:
 def workers() -> Iterator[Callable[[], Worker]]:
     require_postgres()
     require_redis()
-    # Stale messages of earlier tests (queue "default", kombu's unacked bookkeeping) go first.
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("default", "unacked", "unacked_index")
+    # Stale messages of earlier tests (every queue, kombu's unacked bookkeeping) go first.
+    broker_purge(settings.CELERY_BROKER_URL)
     started: list[Worker] = []
 
     def start() -> Worker:
