@@ -88,11 +88,14 @@ def _pings(client: Any) -> bool:
 
 
 @contextmanager
-def broker_at(url: str) -> Iterator[None]:
-    """Point this process's Celery app (the outbox's producer) at another broker."""
+def broker_at(url: str, *, restore: str) -> Iterator[None]:
+    """Point this process's Celery app (the outbox's producer) at another broker, then back at
+    `restore`. (Not at whatever `app.conf` holds on entry: Celery reads its conf from the Django
+    settings lazily, so if the settings already name the other broker, that is what it would hold,
+    and every later test of the session would talk to a stopped Redis.)"""
     from config.celery import app
 
-    old = app.conf.broker_url
+    old = restore
     app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None
@@ -120,6 +123,7 @@ def test_redis_stopped_during_lodgings_then_restarted_loses_nothing_and_scores_o
 
     # given: one agent and B/L, a worker on the throwaway Redis (broker and cache)
     world = world_create(bl_packages=1_000_000, bl_weight="999999999.000")
+    real_broker = settings.CELERY_BROKER_URL
     settings.CELERY_BROKER_URL = throwaway_redis.url
     monkeypatch.setattr(outbox, "_broker_down_until", 0.0)
     worker = Worker()
@@ -136,7 +140,7 @@ def test_redis_stopped_during_lodgings_then_restarted_loses_nothing_and_scores_o
 
     started = time.monotonic()
     try:
-        with broker_at(throwaway_redis.url):
+        with broker_at(throwaway_redis.url, restore=real_broker):
             app.send_task("core.ping", kwargs={"value": "ready"}).get(timeout=180)
             # when: lodgings flow, Redis dies in the middle of them, more lodgings, Redis comes back
             lodge(third)
