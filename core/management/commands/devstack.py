@@ -99,6 +99,7 @@ class Command(BaseCommand):
             if not stopping:
                 self.stdout.write(banner(bind=bind, credentials_file=credentials_file, processes=processes,
                                          levels=levels))
+                self.stdout.flush()  # at once also when stdout is a pipe or a file (`make run | tee`)
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
