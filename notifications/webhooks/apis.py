@@ -19,7 +19,12 @@ from traders.selectors import agent_for_user
 
 from ..enums import NotificationKind
 from .models import WebhookDelivery, WebhookSubscription, WebhookSubscriptionStatus
-from .services import webhook_subscription_create, webhook_subscription_delete, webhook_subscription_enable
+from .services import (
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_enable,
+    webhook_subscription_of,
+)
 
 _problem = OpenApiResponse(description="application/problem+json")
 
@@ -119,9 +124,7 @@ class WebhookDetailApi(APIView):
         responses={200: WebhookOutputSerializer, 404: _problem},
     )
     def get(self, request: Request, subscription_id: Any) -> Response:
-        subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
-        if subscription is None:
-            raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+        subscription = webhook_subscription_of(agent=_agent(request), subscription_id=subscription_id)
         return Response(WebhookOutputSerializer(subscription).data)
 
     @extend_schema(
@@ -143,9 +146,7 @@ class WebhookDeliveriesApi(APIView):
         responses={200: _page("WebhookDeliveryPage", WebhookDeliveryOutputSerializer(many=True)), 404: _problem},
     )
     def get(self, request: Request, subscription_id: Any) -> Response:
-        subscription = WebhookSubscription.objects.filter(agent=_agent(request), pk=subscription_id).first()
-        if subscription is None:
-            raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+        subscription = webhook_subscription_of(agent=_agent(request), subscription_id=subscription_id)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(
             WebhookDelivery.objects.filter(subscription=subscription).order_by("-created_at", "-id"), request, view=self

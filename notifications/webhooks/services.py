@@ -210,13 +210,20 @@ def webhook_subscription_create(
     return subscription
 
 
+def webhook_subscription_of(*, agent: Any, subscription_id: Any, lock: bool = False) -> WebhookSubscription:
+    """One of the agent's own subscriptions (row-locked when `lock`, inside the caller's
+    transaction); another firm's, or none, is 404: existence is never revealed."""
+    rows = WebhookSubscription.objects.filter(agent=agent, pk=subscription_id)
+    subscription = (rows.select_for_update(of=("self",)) if lock else rows).first()
+    if subscription is None:
+        raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+    return subscription
+
+
 @transaction.atomic
 def webhook_subscription_delete(*, agent: Any, subscription_id: Any, actor: Any) -> None:
     """Delete one of the agent's subscriptions; someone else's is 404 (never revealed)."""
-    subscription = (WebhookSubscription.objects.select_for_update(of=("self",))
-                    .filter(agent=agent, pk=subscription_id).first())
-    if subscription is None:
-        raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+    subscription = webhook_subscription_of(agent=agent, subscription_id=subscription_id, lock=True)
     _event(subscription=subscription, action=WebhookSubscriptionEvent.Action.DELETED,
            from_status=subscription.status, to_status="", actor=actor, payload={"url": subscription.url})
     subscription.delete()
@@ -234,10 +241,7 @@ def _transition_check(subscription: WebhookSubscription, to: str) -> None:
 def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any) -> WebhookSubscription:
     """The agent re-enables a suspended subscription: the breaker is reset and the deliveries
     parked while it was suspended are due again (the dispatcher is woken through the outbox)."""
-    subscription = (WebhookSubscription.objects.select_for_update(of=("self",))
-                    .filter(agent=agent, pk=subscription_id).first())
-    if subscription is None:
-        raise NotFound(detail="Webhook subscription not found.", code="webhook_not_found")
+    subscription = webhook_subscription_of(agent=agent, subscription_id=subscription_id, lock=True)
     _transition_check(subscription, Status.ACTIVE)
     previous = subscription.status
     failures = subscription.consecutive_failures
