@@ -1,9 +1,10 @@
 """The one clock domain code asks for "now".
 
-Production: the real time. In sandbox mode (FORODHA_SANDBOX) trainers may move it with
-`manage.py sandbox clock`; the offset lives in the database (ClockState) and is mirrored in the
-shared cache, so every process (web and workers) follows the moved clock within
-`CLOCK_LOCAL_TTL` seconds. Outside sandbox mode the offset is never read.
+Production: the real time. The installed policy (`core.policy`) may move it by an offset: the
+training sandbox's does, when trainers move its clock with `manage.py sandbox clock`
+(`sandbox.clock`: the offset lives in the database, `ClockState`, and is mirrored in the shared
+cache, so every process follows the moved clock within half a second). This module never asks
+whether it runs in a sandbox.
 
 Tests pin the clock (`pin`): "now" starts at a fixed instant when the pin is set and then runs at
 real speed, so no test depends on today's date and code that waits for time to pass still works.
@@ -16,33 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
 import time
 
-from django.core.cache import cache
 from django.utils import timezone
 
-from .settings_cache import setting
+from . import policy
 
-CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
-# A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".
-CLOCK_LOCAL_TTL = 0.5
-
-_local = threading.local()
-
-
-def _load_offset_seconds() -> float:
-    value = cache.get(CLOCK_OFFSET_CACHE_KEY)
-    if value is None:
-        from .models import ClockState
-
-        state = ClockState.objects.filter(pk=1).only("offset_seconds").first()
-        value = state.offset_seconds if state else 0.0
-        cache.set(CLOCK_OFFSET_CACHE_KEY, value, timeout=None)
-    return float(value)
-
-
-_ZERO = dt.timedelta(0)
 _UTC = dt.UTC
 PIN_ENVIRONMENT_VARIABLE = "FORODHA_CLOCK_PIN"
 # The pin as the distance from the real time to the pinned time (None: not pinned).
@@ -86,7 +66,8 @@ if os.environ.get(PIN_ENVIRONMENT_VARIABLE):
 
 
 def unmoved_now() -> dt.datetime:
-    """The time before any sandbox offset: the real time, or the pinned time line in tests."""
+    """The time before the policy's offset (the sandbox clock): the real time, or the pinned time line
+    in tests."""
     current = dt.datetime.now(_UTC)
     if _pin_shift is not None:
         current += _pin_shift
@@ -94,36 +75,22 @@ def unmoved_now() -> dt.datetime:
 
 
 def offset() -> dt.timedelta:
-    if not setting("FORODHA_SANDBOX"):
-        return _ZERO
-    memo = getattr(_local, "memo", None)
-    mono = time.monotonic()
-    if memo is None or mono - memo[0] > CLOCK_LOCAL_TTL:
-        memo = (mono, _load_offset_seconds())
-        _local.memo = memo
-    return dt.timedelta(seconds=memo[1])
-
-
-def set_offset(seconds: float, *, actor_label: str = "") -> None:
-    """Persist and publish a new offset (sandbox only; callers check the mode)."""
-    from .models import ClockState
-
-    ClockState.objects.update_or_create(pk=1, defaults={"offset_seconds": seconds, "updated_by": actor_label})
-    cache.set(CLOCK_OFFSET_CACHE_KEY, float(seconds), timeout=None)
-    _local.memo = None
+    """How far the installed policy moves the clock (zero in production)."""
+    return policy.current().clock_offset()
 
 
 def now() -> dt.datetime:
-    """Timezone-aware current time (UTC), moved by the sandbox offset when one is set.
+    """Timezone-aware current time (UTC), moved by the installed policy's offset when it has one.
 
     Called on every API request (maintenance middleware): `datetime.now(UTC)` directly rather
-    than `timezone.now()` (USE_TZ is always on here), and no offset arithmetic outside a sandbox.
+    than `timezone.now()` (USE_TZ is always on here), and no offset arithmetic for a zero offset.
     """
     current = dt.datetime.now(_UTC)
     if _pin_shift is not None:
         current += _pin_shift
-    if setting("FORODHA_SANDBOX"):
-        current += offset()
+    moved = policy.current().clock_offset()
+    if moved:
+        current += moved
     return current
 
 

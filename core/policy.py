@@ -2,16 +2,20 @@
 
 Domain services never ask "am I a training sandbox?": they ask the installed policy. Production
 runs `Policy` (every hook neutral); the sandbox app installs its own in `SandboxConfig.ready`
-(`sandbox.policy.SandboxPolicy`: the local reference's first letter chooses the lane, the query
-and the refusal at validation, and only while `FORODHA_SANDBOX` is on). The sandbox clock offset
-is read by `core.clock` itself (below every app), not through this seam.
+(`sandbox.policy.SandboxPolicy`, neutral too while `FORODHA_SANDBOX` is off): the local
+reference's first letter chooses the lane, the query and the refusal at validation; the clock
+moved by trainers (`core.clock.now()` adds `clock_offset()`); the simulated single window that
+raises IDFs; the simulated partner states that answer transit messages.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from .exceptions import ErrorItem
+
+_ZERO = dt.timedelta(0)
 
 
 class Policy:
@@ -27,6 +31,21 @@ class Policy:
 
     def after_documentary_control(self, *, declaration: Any, actor: Any) -> None:
         """Called once a declaration went under control for a documentary check (yellow lane)."""
+
+    def clock_offset(self) -> dt.timedelta:
+        """How far `core.clock.now()` is moved from the real (or test-pinned) time. Called on every
+        request: keep it cheap."""
+        return _ZERO
+
+    def single_window_simulated(self) -> bool:
+        """Whether agents raise IDFs on Forodha's simulation of the single window (`POST /api/v1/idfs`)
+        rather than on the real one."""
+        return False
+
+    def partner_states_simulated(self) -> bool:
+        """Whether a partner state without an endpoint is answered by the transit simulator (besides
+        transit's own `TRANSIT_PARTNER_SIMULATOR` switch)."""
+        return False
 
 
 _installed: Policy = Policy()

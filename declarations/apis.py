@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import events
+from core import events, policy
 from core.events import Event
 from core.exception_handler import flatten_errors
 from core.exceptions import PermissionDeniedError, ValidationFailed, error
@@ -536,7 +536,7 @@ class DeclarationDocumentContentApi(APIView):
 
 
 # ------------------------------------------------------------------------------------------------
-# IDF: the simulated single window (sandbox only)
+# IDF: the simulated single window (only where the installed policy simulates it: the sandbox)
 
 
 class IdfInSerializer(StrictSerializer):
@@ -565,7 +565,7 @@ class IdfCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         agent = _agent(request)
-        if not settings.FORODHA_SANDBOX:
+        if not policy.current().single_window_simulated():
             raise PermissionDeniedError(detail="IDFs are raised on the single window; this simulation of it "
                                                "exists only in the training sandbox.", code="sandbox_only")
         data = IdfInSerializer(data=request.data)

@@ -1,18 +1,65 @@
-"""Moving the sandbox clock (trainers' `manage.py sandbox clock`)."""
+"""The sandbox clock: its offset from the real time, and moving it (trainers' `manage.py sandbox clock`).
+
+`core.clock.now()` adds the installed policy's `clock_offset()`: `SandboxPolicy` answers with
+`offset()` below. The offset lives in the database (`core.ClockState`) and is mirrored in the
+shared cache, so every process (web and workers) follows the moved clock within `CLOCK_LOCAL_TTL`
+seconds. Outside sandbox mode the offset is never read.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_duration
 
 from core import clock
 from core.exceptions import ValidationFailed, error
+from core.models import ClockState
+from core.settings_cache import setting
 
 from .exceptions import SandboxModeRequired
+
+CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
+# A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".
+CLOCK_LOCAL_TTL = 0.5
+
+_ZERO = dt.timedelta(0)
+_local = threading.local()
+
+
+def _load_offset_seconds() -> float:
+    value = cache.get(CLOCK_OFFSET_CACHE_KEY)
+    if value is None:
+        state = ClockState.objects.filter(pk=1).only("offset_seconds").first()
+        value = state.offset_seconds if state else 0.0
+        cache.set(CLOCK_OFFSET_CACHE_KEY, value, timeout=None)
+    return float(value)
+
+
+def offset() -> dt.timedelta:
+    """The trainers' offset in sandbox mode (memoised per thread), else zero. Called by every
+    `core.clock.now()` through `SandboxPolicy.clock_offset`."""
+    if not setting("FORODHA_SANDBOX"):
+        return _ZERO
+    memo = getattr(_local, "memo", None)
+    mono = time.monotonic()
+    if memo is None or mono - memo[0] > CLOCK_LOCAL_TTL:
+        memo = (mono, _load_offset_seconds())
+        _local.memo = memo
+    return dt.timedelta(seconds=memo[1])
+
+
+def set_offset(seconds: float, *, actor_label: str = "") -> None:
+    """Persist and publish a new offset (callers check the mode)."""
+    ClockState.objects.update_or_create(pk=1, defaults={"offset_seconds": seconds, "updated_by": actor_label})
+    cache.set(CLOCK_OFFSET_CACHE_KEY, float(seconds), timeout=None)
+    _local.memo = None
 
 _SIMPLE_DURATION = re.compile(r"^(?P<sign>[-+]?)((?P<d>\d+)d)?((?P<h>\d+)h)?((?P<m>\d+)m)?((?P<s>\d+)s)?$")
 
@@ -40,19 +87,19 @@ def sandbox_clock_set(*, at: dt.datetime, actor_label: str) -> dt.datetime:
     if timezone.is_naive(at):
         raise ValidationFailed(errors=[error("naive_datetime", "Give a time with an offset, e.g. "
                                              "2024-11-18T08:00:00+03:00.", "--set")])
-    clock.set_offset((at - clock.unmoved_now()).total_seconds(), actor_label=actor_label)
+    set_offset((at - clock.unmoved_now()).total_seconds(), actor_label=actor_label)
     return clock.now()
 
 
 def sandbox_clock_advance(*, by: dt.timedelta, actor_label: str) -> dt.datetime:
     _require_sandbox()
-    clock.set_offset((clock.offset() + by).total_seconds(), actor_label=actor_label)
+    set_offset((offset() + by).total_seconds(), actor_label=actor_label)
     return clock.now()
 
 
 def sandbox_clock_reset(*, actor_label: str) -> dt.datetime:
     _require_sandbox()
-    clock.set_offset(0.0, actor_label=actor_label)
+    set_offset(0.0, actor_label=actor_label)
     return clock.now()
 
 

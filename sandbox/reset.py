@@ -14,9 +14,9 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 
-from core import clock
 from maintenance.snapshot import bump_version
 
+from . import clock
 from .seeding import require_sandbox
 
 # Apps whose rows are reference data (loaded by load_reference_data) or framework tables.

@@ -39,6 +39,7 @@ from maintenance.models import BufferedSubmission, MaintenanceWindow
 from maintenance.services import outage_start
 from maintenance.snapshot import store
 from risk.services import risk_assessment_create
+from sandbox import clock as sandbox_clock
 from sandbox.clock import sandbox_clock_set
 from sandbox.seeding import sandbox_seed
 
@@ -188,7 +189,7 @@ def demo(settings: Any) -> Iterator[Demo]:
     result = sandbox_seed(scenario="demo", seed=42, show_progress=False)
     store.invalidate()
     yield Demo(result.credentials)
-    clock.set_offset(0.0)
+    sandbox_clock.set_offset(0.0)
     store.invalidate()
 
 
@@ -205,7 +206,7 @@ def _fresh_world() -> Iterator[None]:
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
-    clock.set_offset(offset)
+    sandbox_clock.set_offset(offset)
     store.invalidate()
 
 

@@ -226,23 +226,24 @@ def test_sandbox_clock_offset_moves_the_window_edges(settings, agent_client):
     # given a sandbox whose clock a trainer moves (no patching: the real core.clock)
 
     from core import clock as core_clock
+    from sandbox import clock as sandbox_clock
 
     settings.FORODHA_SANDBOX = True
-    core_clock.set_offset(0)
+    sandbox_clock.set_offset(0)
     real_now = core_clock.unmoved_now().replace(microsecond=0)
     MaintenanceWindowFactory(starts_at=real_now + 2 * H, ends_at=real_now + 3 * H, scope=WindowScope.FULL)
     try:
         assert agent_client.get("/api/v1/maintenance/windows").status_code == 200
         # when the trainer moves the clock into the window
-        core_clock.set_offset((2 * H).total_seconds() + 5)
+        sandbox_clock.set_offset((2 * H).total_seconds() + 5)
         inside = agent_client.get("/api/v1/maintenance/windows")
         # then
         assert inside.status_code == 503
         assert 3590 <= int(inside["Retry-After"]) <= 3595
-        core_clock.set_offset((3 * H).total_seconds() + 1)
+        sandbox_clock.set_offset((3 * H).total_seconds() + 1)
         assert agent_client.get("/api/v1/maintenance/windows").status_code == 200
     finally:
-        core_clock.set_offset(0)
+        sandbox_clock.set_offset(0)
 
 
 @pytest.mark.django_db

@@ -184,6 +184,7 @@ def test_each_role_at_1366_pixels_with_the_age_sla_column_readable(live_server, 
     from core import clock
     from maintenance.services import outage_start, window_schedule
     from risk.models import OfficerTask
+    from sandbox import clock as sandbox_clock
     from sandbox.drills import STEP_TITLES
     from sandbox.models import Drill
     from tests.factories.risk import ReferencePriceFactory
@@ -281,7 +282,7 @@ def test_each_role_at_1366_pixels_with_the_age_sla_column_readable(live_server, 
         shots.append(_shot(page, "trainer-3-trainee-report"))
         page.close()
     finally:
-        clock.set_offset(0.0)
+        sandbox_clock.set_offset(0.0)
     # then: the Age/SLA column is on one line, inside the table's box and the window, on every queue
     assert set(measured) == {"officer documentary check", "inspector inspection", "supervisor escalated"}
     for name, geometry in measured.items():

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from core import clock
+from sandbox import clock as sandbox_clock
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def sandbox(settings: Any) -> Any:
     """Sandbox mode on; the clock is back to real time afterwards (it is shared through the cache)."""
     settings.FORODHA_SANDBOX = True
     yield settings
-    clock.set_offset(0.0)
+    sandbox_clock.set_offset(0.0)
 
 
 @pytest.fixture

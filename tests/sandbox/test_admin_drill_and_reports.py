@@ -10,6 +10,7 @@ from django.test import Client
 from core import clock
 from core.models import ClockState
 from maintenance.models import MaintenanceWindow, Outage
+from sandbox import clock as sandbox_clock
 from sandbox.drills import WINDOW_START
 from sandbox.models import Drill
 from tests.factories.officers import officer_create
@@ -126,7 +127,7 @@ def test_trainer_reads_agent_and_officer_reports_in_east_africa_time(sandbox, ap
     api_client.post("/api/v1/declarations", outcome_body(world, "XAGT-3"), format="json", **world.auth)
     task = OfficerTask.objects.get(declaration=yellow)
     officer_task_assign(task_id=task.pk, officer=inspector, actor=inspector)
-    clock.set_offset(30 * 60)
+    sandbox_clock.set_offset(30 * 60)
     declaration_release(declaration_id=yellow.pk, actor=inspector, reason="Documents in order")
     # when
     index = trainer.get(REPORTS).content.decode()

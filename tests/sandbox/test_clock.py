@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from core import clock
 from core.models import ClockState
+from sandbox import clock as sandbox_clock
 from sandbox.clock import parse_duration_text
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def sandbox(settings):
     settings.FORODHA_SANDBOX = True
     yield
-    clock.set_offset(0.0)
+    sandbox_clock.set_offset(0.0)
 
 
 @pytest.mark.parametrize(
@@ -47,8 +48,8 @@ def test_clock_offset_is_read_from_the_database_when_the_cache_is_cold(sandbox):
     from django.core.cache import cache
 
     call_command("sandbox", "clock", "--advance", "10d")
-    cache.delete(clock.CLOCK_OFFSET_CACHE_KEY)
-    clock._local.memo = None
+    cache.delete(sandbox_clock.CLOCK_OFFSET_CACHE_KEY)
+    sandbox_clock._local.memo = None
     assert (clock.now() - clock.unmoved_now()).days in (9, 10)
 
 

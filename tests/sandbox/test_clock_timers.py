@@ -13,6 +13,7 @@ from core import clock
 from maintenance import snapshot
 from risk.models import OfficerTask
 from risk.tasks import escalate_overdue_tasks
+from sandbox import clock as sandbox_clock
 from tests.factories.sandbox import lodge_pay_score_advance, sandbox_world
 
 MIDDLEWARE_PATH = "maintenance.middleware.MaintenanceMiddleware"
@@ -111,7 +112,7 @@ def test_worker_process_follows_the_moved_clock(sandbox, monkeypatch):
         # when the clock is moved in THIS process (database + shared cache)
         assert app.send_task("risk.escalate_overdue_tasks").get(timeout=60) == 0
         call_command("sandbox", "clock", "--advance", "5h")  # past the documentary check's 4 h
-        time.sleep(clock.CLOCK_LOCAL_TTL + 0.3)  # a process re-reads the shared offset this often
+        time.sleep(sandbox_clock.CLOCK_LOCAL_TTL + 0.3)  # a process re-reads the shared offset this often
         # then the worker's timer sees it: the task escalates, stamped with the moved time
         assert app.send_task("risk.escalate_overdue_tasks").get(timeout=60) == 1
         wait_for(lambda: OfficerTask.objects.filter(pk=task.pk, escalated_at__isnull=False).exists(), timeout=30)

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from core import clock
 from declarations.models import Declaration
 from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
+from sandbox import clock as sandbox_clock
 from sandbox.drills import OUTAGE_DECLARED, RESTORED, WINDOW_START
 from sandbox.models import Drill
 from sandbox.report import agent_report, officer_report
@@ -90,7 +91,7 @@ def test_agent_report_counts_lodgings_errors_and_time(sandbox, api_client, capsy
 
     world = sandbox_world()
     lodge_pay_score_advance(world, "GAGT-1")
-    clock.set_offset(600)
+    sandbox_clock.set_offset(600)
     lodge_pay_score_advance(world, "RAGT-2")
     # two mistakes through the API: an X reference, and an unknown HS code
     api_client.post("/api/v1/declarations", outcome_body(world, "XAGT-3"), format="json", **world.auth)
@@ -127,7 +128,7 @@ def test_officer_report_lists_decisions_and_task_time(sandbox):
     declaration = lodge_pay_score_advance(world, "YAGT-1")
     task = OfficerTask.objects.get(declaration=declaration)
     officer_task_assign(task_id=task.pk, officer=officer, actor=officer)
-    clock.set_offset(45 * 60)
+    sandbox_clock.set_offset(45 * 60)
     declaration_release(declaration_id=declaration.pk, actor=officer, reason="Documents in order")
     report = officer_report(username="inspector9")
     assert report["decisions"] == 1

@@ -54,15 +54,15 @@ def test_overdue_path_via_the_clock(world, bond, frozen):
 
 
 def test_the_overdue_sweep_follows_the_sandbox_clock_offset(world, bond, settings):
-    from core import clock
+    from sandbox import clock as sandbox_clock
 
     settings.FORODHA_SANDBOX = True
     movement = release(lodge(world))
     try:
-        clock.set_offset(8 * 24 * 3600, actor_label="trainer")
+        sandbox_clock.set_offset(8 * 24 * 3600, actor_label="trainer")
         assert flag_overdue() == 1
     finally:
-        clock.set_offset(0, actor_label="trainer")
+        sandbox_clock.set_offset(0, actor_label="trainer")
     assert TransitAlert.objects.get().movement_id == movement.pk
 
 

@@ -333,11 +333,12 @@ def test_worker_task_delivers_once(moving, frozen, simulator):
 
 def test_the_signature_window_runs_on_real_time_not_the_sandbox_clock(settings):
     from core import clock
+    from sandbox import clock as sandbox_clock
     from transit.signing import SignatureRejected
 
     # given a sandbox whose trainer moved the clock three days ahead
     settings.FORODHA_SANDBOX = True
-    clock.set_offset(3 * 24 * 3600, actor_label="trainer")
+    sandbox_clock.set_offset(3 * 24 * 3600, actor_label="trainer")
     try:
         partner = partner_config("UG")
         body = b'{"message_id": "URA-1"}'
@@ -351,4 +352,4 @@ def test_the_signature_window_runs_on_real_time_not_the_sandbox_clock(settings):
                            body=body)
         assert refused.value.code == "signature_expired"
     finally:
-        clock.set_offset(0, actor_label="trainer")
+        sandbox_clock.set_offset(0, actor_label="trainer")

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from core import clock
+from core import clock, policy
 from core.exception_handler import flatten_errors
 from core.exceptions import Conflict, PermissionDeniedError, ValidationFailed, error
 from declarations.models import Declaration
@@ -47,7 +47,9 @@ class DeliveryResult:
 
 
 def simulator_active() -> bool:
-    return bool(settings.FORODHA_SANDBOX or settings.TRANSIT_PARTNER_SIMULATOR)
+    """Whether the simulator answers for partners without an endpoint: forced on by
+    TRANSIT_PARTNER_SIMULATOR (tests, demos), or by the installed policy (the training sandbox)."""
+    return bool(settings.TRANSIT_PARTNER_SIMULATOR or policy.current().partner_states_simulated())
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
