@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from django.db import models
 
 
@@ -39,3 +41,13 @@ class EventKind(models.TextChoices):
     TRANSITION = "transition", "Status transition"
     AMENDMENT = "amendment", "Amendment"
     BILL_SETTLED = "bill_settled", "Bill of lading settled"
+
+
+class DeclarationMove(StrEnum):
+    """The declaration statuses (`declarations.enums.Status` values) whose arrival moves a B/L
+    write-off (`manifests.subscribers`). Manifests sit below declarations and may not import that
+    enum (the layers contract); tests/manifests/test_subscribers.py checks the values agree."""
+
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"

@@ -7,23 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from .enums import DeclarationMove
 from .services import writeoff_release, writeoff_settle
-
-# The declaration statuses these answers turn on. Manifests may not import declarations.enums (the
-# layers contract), so the two moves are named once here, spelled as `declarations.enums.Status`
-# spells them (tests/manifests/test_subscribers.py checks they agree).
-DECLARATION_RELEASED = "released"
-DECLARATION_CANCELLED = "cancelled"
-DECLARATION_REJECTED = "rejected"
 
 
 def on_declaration_status_changed(*, declaration: Any, from_status: str, to_status: str, actor: Any) -> None:
     if declaration.bill_of_lading_id is None:
         return
-    if to_status == DECLARATION_RELEASED:
+    if to_status == DeclarationMove.RELEASED:
         # Release order: the reserved B/L quantities are settled (B/L and manifest may close).
         writeoff_settle(declaration_id=declaration.pk, actor=actor)
-    elif to_status in (DECLARATION_CANCELLED, DECLARATION_REJECTED):
+    elif to_status in (DeclarationMove.CANCELLED, DeclarationMove.REJECTED):
         # The goods were not (or will not be) cleared under this entry: give the B/L quantities
         # back so another declaration can write them off. Idempotent (nothing reserved: no-op).
         writeoff_release(declaration_id=declaration.pk, actor=actor)

@@ -13,7 +13,9 @@ stands where a status goes:
 - an assignment to such a name or attribute (`task.status = "done"`);
 - a dict entry under the key "status" (`{"status": "paid"}`, e.g. `.update(**{...})`);
 - anywhere, a tuple, list or set of two or more strings that are all values of one status field
-  (`REJECTABLE = ("registered", "assessed")`: a set of statuses is written with enum members).
+  (`REJECTABLE = ("registered", "assessed")`: a set of statuses is written with enum members);
+- a module's own constant for such a value, used where a status goes (`RELEASED = "released"`
+  then `to_status == RELEASED`): a second spelling of the value, reported where it is bound.
 
 Left out: migrations (they freeze the values of their day), the enum modules and the bodies of
 `Choices` classes (where the values are defined), OpenAPI examples (`openapi.py` modules and
@@ -80,14 +82,36 @@ def _is_choices_class(node: ast.ClassDef) -> bool:
     return any((_key_name(base) or "").endswith("Choices") for base in node.bases)
 
 
+def _aliases(tree: ast.AST, values: dict[str, set[str]]) -> dict[str, ast.Constant]:
+    """Names bound to a status value in this module (`RELEASED = "released"`)."""
+    aliases: dict[str, ast.Constant] = {}
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else []
+        value = getattr(node, "value", None)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value in values:
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    aliases[target.id] = value
+    return aliases
+
+
 class _Finder(ast.NodeVisitor):
-    def __init__(self, values: dict[str, set[str]]) -> None:
+    def __init__(self, values: dict[str, set[str]], aliases: dict[str, ast.Constant] | None = None) -> None:
         self.values = values
+        self.aliases = aliases or {}
         self.hits: list[tuple[int, str]] = []
         self.seen: set[int] = set()
 
+    def _constants(self, node: ast.AST | None) -> Iterator[ast.Constant]:
+        yield from _strings(node)
+        names = node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else [node]
+        for name in names:
+            if isinstance(name, ast.Name) and name.id in self.aliases:
+                yield self.aliases[name.id]
+
     def _check(self, node: ast.AST | None) -> None:
-        for constant in _strings(node):
+        for constant in self._constants(node):
             if constant.value in self.values and id(constant) not in self.seen:
                 self.seen.add(id(constant))
                 self.hits.append((constant.lineno, constant.value))
@@ -158,9 +182,10 @@ def status_literals() -> list[str]:
     values = status_values()
     found = []
     for path in source_files():
-        finder = _Finder(values)
-        finder.visit(ast.parse(path.read_text(), filename=str(path)))
-        for lineno, value in finder.hits:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        finder = _Finder(values, _aliases(tree, values))
+        finder.visit(tree)
+        for lineno, value in sorted(finder.hits):
             found.append(f"{path.relative_to(ROOT)}:{lineno}: {value!r} (use {' / '.join(sorted(values[value]))})")
     return found
 
@@ -187,6 +212,22 @@ def test_the_scan_finds_a_literal() -> None:
 
     # then
     assert finder.hits == [(1, "paid"), (5, "open"), (6, "closed"), (7, "lodged")]
+
+
+def test_the_scan_finds_a_module_constant_standing_for_a_status() -> None:
+    # given: a subscriber naming another app's statuses with constants of its own (manifests did)
+    values = status_values()
+    tree = ast.parse('RELEASED = "released"\nCANCELLED: str = "cancelled"\nMODE = "auto"\n\n'
+                     "def on(to_status, mode):\n    if to_status == RELEASED:\n        pass\n"
+                     "    elif to_status in (CANCELLED, Move.REJECTED):\n        pass\n"
+                     "    if mode == MODE:\n        pass\n")
+    finder = _Finder(values, _aliases(tree, values))
+
+    # when
+    finder.visit(tree)
+
+    # then: both constants are reported where they are bound; the enum member and a non-status are not
+    assert sorted(finder.hits) == [(1, "released"), (2, "cancelled")]
 
 
 def test_no_status_string_literal_outside_the_enums() -> None:
