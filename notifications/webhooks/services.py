@@ -44,6 +44,7 @@ from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, err
 
 from ..enums import NotificationKind
 from ..services import notification_create
+from .lifecycle import SUBSCRIPTION
 from .models import (
     WebhookDelivery,
     WebhookDispatchTurn,
@@ -63,11 +64,6 @@ MAX_BACKOFF_SECONDS = 1800
 MAX_RESPONSE_BYTES = 4096
 
 Status = WebhookSubscriptionStatus
-# The subscription lifecycle: the breaker suspends, the agent re-enables.
-TRANSITIONS: dict[str, set[str]] = {
-    Status.ACTIVE: {Status.SUSPENDED},
-    Status.SUSPENDED: {Status.ACTIVE},
-}
 
 
 # --- Address policy -----------------------------------------------------------------------------
@@ -229,20 +225,12 @@ def webhook_subscription_delete(*, agent: Any, subscription_id: Any, actor: Any)
     subscription.delete()
 
 
-def _transition_check(subscription: WebhookSubscription, to: str) -> None:
-    if to not in TRANSITIONS.get(subscription.status, set()):
-        raise Conflict(
-            detail=f"A {subscription.status} webhook subscription cannot become {to}.",
-            code="webhook_not_suspended" if to == Status.ACTIVE else "webhook_illegal_transition",
-        )
-
-
 @transaction.atomic
 def webhook_subscription_enable(*, agent: Any, subscription_id: Any, actor: Any) -> WebhookSubscription:
     """The agent re-enables a suspended subscription: the breaker is reset and the deliveries
     parked while it was suspended are due again (the dispatcher is woken through the outbox)."""
     subscription = webhook_subscription_of(agent=agent, subscription_id=subscription_id, lock=True)
-    _transition_check(subscription, Status.ACTIVE)
+    SUBSCRIPTION.transition_check(subscription.status, Status.ACTIVE)
     previous = subscription.status
     failures = subscription.consecutive_failures
     subscription.status = Status.ACTIVE
@@ -270,7 +258,7 @@ def _suspend(*, subscription_id: Any, last_error: str) -> bool:
                         .filter(pk=subscription_id).first())
         if subscription is None or subscription.status != Status.ACTIVE:
             return False
-        _transition_check(subscription, Status.SUSPENDED)
+        SUBSCRIPTION.transition_check(subscription.status, Status.SUSPENDED)
         now = clock.now()
         subscription.status = Status.SUSPENDED
         subscription.suspended_at = now

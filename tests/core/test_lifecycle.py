@@ -16,6 +16,7 @@ from declarations import lifecycle as declarations_lifecycle
 from intake.lifecycle import SUBMISSION
 from maintenance.services import OUTAGE, WINDOW
 from manifests import lifecycle as manifests_lifecycle
+from notifications.webhooks.lifecycle import SUBSCRIPTION
 from risk.lifecycle import OFFICER_TASK
 from tests.factories.traders import TraderFactory
 from traders.models import Trader
@@ -45,6 +46,7 @@ def _table(lifecycle: Lifecycle) -> dict[str, list[str]]:
     (OUTAGE, {"active": ["ended"], "ended": []}),
     (SUBMISSION, {"pending": ["replaying"], "replaying": ["lodged", "pending", "rejected"], "lodged": [],
                   "rejected": []}),
+    (SUBSCRIPTION, {"active": ["suspended"], "suspended": ["active"]}),
 ])
 def test_each_table_is_exactly_the_documented_one(lifecycle: Lifecycle, expected: dict[str, list[str]]) -> None:
     assert _table(lifecycle) == expected
@@ -78,6 +80,8 @@ def test_each_table_is_exactly_the_documented_one(lifecycle: Lifecycle, expected
      "A buffered submission cannot go from 'pending' to 'lodged'.", ["replaying"]),
     (SUBMISSION, "rejected", "pending", "illegal_transition",
      "A buffered submission cannot go from 'rejected' to 'pending'.", []),
+    (SUBSCRIPTION, "active", "active", "webhook_not_suspended",
+     "A webhook subscription cannot go from 'active' to 'active'.", ["suspended"]),
 ])
 def test_the_guard_refuses_a_move_outside_the_table(
     lifecycle: Lifecycle, from_status: str, to_status: str, code: str, detail: str, allowed: list[str],
@@ -97,7 +101,7 @@ def test_the_guard_refuses_a_move_outside_the_table(
 @pytest.mark.parametrize("lifecycle", [
     declarations_lifecycle.AMENDMENT, manifests_lifecycle.BILL, manifests_lifecycle.WRITE_OFF, OFFICER_TASK,
     transit_lifecycle.ALERT, transit_lifecycle.PARTNER_MESSAGE, AEO, manifests_lifecycle.MANIFEST,
-    transit_lifecycle.MOVEMENT, WINDOW, OUTAGE, SUBMISSION,
+    transit_lifecycle.MOVEMENT, WINDOW, OUTAGE, SUBMISSION, SUBSCRIPTION,
 ])
 def test_the_guard_lets_every_move_of_the_table_through(lifecycle: Lifecycle) -> None:
     for from_status, targets in lifecycle.transitions.items():
