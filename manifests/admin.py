@@ -58,7 +58,7 @@ class ManifestVersionInline(ReadOnlyInline):
 
 
 @admin.register(Manifest)
-class ManifestAdmin(admin.ModelAdmin):
+class ManifestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("reference", "carrier", "mode", "vessel_name", "voyage_number", "office_of_discharge", "eta",
                     "status", "version", "late_lodging")
     list_filter = ("status", "mode", "late_lodging", "office_of_discharge")
@@ -69,16 +69,13 @@ class ManifestAdmin(admin.ModelAdmin):
     list_select_related = ("carrier", "office_of_discharge")
     readonly_fields = [f.name for f in Manifest._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
         queryset, _ = super().get_search_results(request, queryset, search_term)
         return queryset.distinct(), False
 
 
 @admin.register(BillOfLading)
-class BillOfLadingAdmin(admin.ModelAdmin):
+class BillOfLadingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("number", "manifest", "kind", "consignee_pin", "packages", "packages_reserved",
                     "packages_settled", "gross_weight_kg", "status")
     list_filter = ("status", "kind")
@@ -88,19 +85,13 @@ class BillOfLadingAdmin(admin.ModelAdmin):
     list_select_related = ("manifest",)
     readonly_fields = [f.name for f in BillOfLading._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(WriteOff)
-class WriteOffAdmin(admin.ModelAdmin):
+class WriteOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("bill_of_lading", "declaration_id", "packages", "gross_weight_kg", "status", "created_at")
     list_filter = ("status",)
     search_fields = ("bill_of_lading__number", "declaration_id")
     readonly_fields = [f.name for f in WriteOff._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 class CarrierStaffInline(admin.TabularInline):

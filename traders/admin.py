@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdminMixin
 from traders.models import AEOProfile, AEOProfileChange, AgentAuthorisation, AgentStaff, ClearingAgent, Trader
 from traders.services import EDITABLE, aeo_profile_change, aeo_profile_grant
 
@@ -64,15 +65,12 @@ class AgentStaffAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "agent")
 
 
-class AEOProfileChangeInline(admin.TabularInline):
+class AEOProfileChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AEOProfileChange
     extra = 0
     can_delete = False
     readonly_fields = ("created_at", "actor", "from_status", "to_status", "reason", "payload")
     fields = readonly_fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AEOProfile)
@@ -104,13 +102,7 @@ class AEOProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(AEOProfileChange)
-class AEOProfileChangeAdmin(admin.ModelAdmin):
+class AEOProfileChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("profile", "from_status", "to_status", "actor", "created_at")
     list_filter = ("to_status",)
     readonly_fields = ("profile", "actor", "from_status", "to_status", "reason", "payload", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
