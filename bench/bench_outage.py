@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import first_answer_after_primary_stop  # noqa: E402
 from tests.maintenance.outage_cluster import Stack, http_json  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_OUTAGE_CLIENTS", "6"))
@@ -71,43 +72,6 @@ def _load(port: int, token: str, template: dict[str, Any], seconds: float, expec
             "p99_ms": _percentile(latencies, 99) * 1000, "other_statuses": sorted(set(other)), "others": len(other)}
 
 
-def _first_202(port: int, token: str, template: dict[str, Any], stopped_at: list[float]) -> float:
-    """Clients lodge continuously; returns seconds from the stop to the first 202."""
-    first: list[float] = []
-    lock = threading.Lock()
-    done = threading.Event()
-    counter = iter(range(10**9))
-
-    def client() -> None:
-        while not done.is_set():
-            with lock:
-                n = next(counter)
-            body = json.dumps({**template, "local_reference": f"T202-{n}"}).encode()
-            try:
-                status, _, _ = http_json(port, "POST", "/api/v1/declarations", token=token, body=body)
-            except OSError:
-                continue
-            if status == 202 and stopped_at:
-                with lock:
-                    first.append(time.monotonic())
-                done.set()
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    return _wait_first(threads, done, first, stopped_at)
-
-
-def _wait_first(threads: list[threading.Thread], done: threading.Event, first: list[float],
-                stopped_at: list[float]) -> float:
-    done.wait(timeout=120)
-    for t in threads:
-        t.join()
-    if not first:
-        raise RuntimeError("no 202 within 120 s of the database going away")
-    return min(first) - stopped_at[0]
-
-
 def main() -> dict[str, Any]:
     stack = Stack(Path(tempfile.mkdtemp(prefix="forodha-bench-outage-")))
     try:
@@ -116,14 +80,11 @@ def main() -> dict[str, Any]:
         port = stack.start_web(threads=THREADS)
         _load(port, token, template, 3, 201, "WARM")  # warm-up: connections, caches, prepared statements
         normal = _load(port, token, template, SECONDS, 201, "UP")
-        stopped_at: list[float] = []
-        # The clock starts when the stop begins (a fast shutdown terminates sessions at once).
-        def stop_primary() -> None:
-            stopped_at.append(time.monotonic())
-            stack.pg.stop()
-
-        threading.Timer(2.0, stop_primary).start()
-        to_first = _first_202(port, token, template, stopped_at)
+        # Clients lodge continuously; seconds from the stop to the first 202 receipt.
+        stopped_at, answered_at, _ = first_answer_after_primary_stop(
+            stack, port, token, lambda n: json.dumps({**template, "local_reference": f"T202-{n}"}).encode(),
+            lambda status, _data: status == 202, clients=CLIENTS, what="202")
+        to_first = answered_at - stopped_at
         down = _load(port, token, template, SECONDS, 202, "DOWN")
     finally:
         stack.down()

@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import first_answer_after_primary_stop  # noqa: E402
 from tests.maintenance.outage_cluster import Stack, http_json  # noqa: E402
 
 CLIENTS = int(os.environ.get("BENCH_OUTAGE_CLIENTS", "6"))
@@ -53,40 +53,11 @@ def main() -> dict[str, Any]:
         for n in range(20):  # warm-up on the normal path: connections, caches
             http_json(port, "POST", "/api/v1/declarations", token=token,
                       body=json.dumps({**template, "local_reference": f"WARM-{n}"}).encode())
-        stopped_at: list[float] = []
-        first: list[tuple[float, dict[str, Any]]] = []
-        lock = threading.Lock()
-        done = threading.Event()
-        counter = iter(range(10**9))
-
-        def client() -> None:
-            while not done.is_set():
-                with lock:
-                    n = next(counter)
-                body = json.dumps({**tea, "local_reference": f"TEA-{n}"}).encode()
-                try:
-                    status, data, _ = http_json(port, "POST", "/api/v1/declarations", token=token, body=body)
-                except OSError:
-                    continue
-                if status == 202 and stopped_at and data.get("provisional_release"):
-                    with lock:
-                        first.append((time.monotonic(), data["provisional_release"]))
-                    done.set()
-
-        def stop_primary() -> None:
-            stopped_at.append(time.monotonic())
-            stack.pg.stop()
-
-        threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for t in threads:
-            t.start()
-        threading.Timer(2.0, stop_primary).start()
-        done.wait(timeout=120)
-        for t in threads:
-            t.join()
-        if not first:
-            raise RuntimeError("no provisional release within 120 s of the database going away")
-        released_at, release = min(first, key=lambda pair: pair[0])
+        stopped_at, released_at, answer = first_answer_after_primary_stop(
+            stack, port, token, lambda n: json.dumps({**tea, "local_reference": f"TEA-{n}"}).encode(),
+            lambda status, data: status == 202 and bool(data.get("provisional_release")), clients=CLIENTS,
+            what="provisional release")
+        release = answer["provisional_release"]
         query = "/api/v1/provisional-releases/verify?" + urllib.parse.urlencode({"token": release["token"]})
         latencies: list[float] = []
         verified_at = None
@@ -100,7 +71,7 @@ def main() -> dict[str, Any]:
     finally:
         stack.down()
     latencies.sort()
-    to_release = released_at - stopped_at[0]
+    to_release = released_at - stopped_at
     return {"benchmark": "provisional_release", "results": [
         {"scenario": "primary PostgreSQL stopped under lodging tea exports: time to the first provisional release",
          "metric": "seconds from pg_ctl stop to the first 202 with a provisional_release", "unit": "s",
@@ -108,7 +79,7 @@ def main() -> dict[str, Any]:
          "ratio": round(to_release / 3.0, 3), "goal": "<= 3 s", "goal_met": to_release <= 3.0},
         {"scenario": "terminal's online check with the primary down",
          "metric": "seconds from pg_ctl stop to the first verify answering valid: true", "unit": "s",
-         "value": round(verified_at - stopped_at[0], 3),
+         "value": round(verified_at - stopped_at, 3),
          "latency_ms": {"p50": round(latencies[len(latencies) // 2] * 1000, 1),
                         "max": round(latencies[-1] * 1000, 1), "samples": len(latencies)},
          "token_chars": len(release["token"])},
