@@ -40,7 +40,7 @@ from maintenance.services import outage_start
 from maintenance.snapshot import store
 from risk.services import risk_assessment_create
 from sandbox.clock import sandbox_clock_set
-from sandbox.seeding import sandbox_seed
+from sandbox.scenarios import sandbox_seed
 
 pytestmark = pytest.mark.django_db
 
