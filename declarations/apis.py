@@ -32,7 +32,7 @@ from . import selectors, services
 from .enums import AmendmentStatus, Status
 from .interest import LateInterest
 from .models import Assessment, Declaration, ESlip, Payment
-from .serializers import DeclarationInSerializer
+from .serializers import DeclarationInSerializer, reject_control_characters
 from .services.deadlines import interest_for
 
 TAGS = ["declarations"]
@@ -454,8 +454,6 @@ class DocumentUploadInSerializer(StrictSerializer):
                                     help_text="Item line number the document supports")
 
     def validate_reference(self, value: str) -> str:
-        from .serializers import reject_control_characters
-
         reject_control_characters(value)
         return value
 

@@ -1,4 +1,5 @@
-"""Contingency replay of buffered declaration bodies (`CONTINGENCY_LODGE_CALLABLE`).
+"""Contingency replay of buffered declaration bodies (the replay handlers `DeclarationsConfig.ready`
+registers in `maintenance.replay_handlers` for the `declarations` and `declarations.lodge` endpoints).
 
 The maintenance app stores lodging requests received during an outage and replays them here,
 inside its own transaction, once service returns. The receipt time is the registration time
@@ -12,19 +13,22 @@ import json
 import re
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from core.exceptions import ApplicationError, ValidationFailed, error
-from maintenance.services import ReplayOutcome
-from manifests.replay import lodge_buffered as manifests_lodge_buffered
+from maintenance.replay_handlers import ReplayOutcome
 from traders.selectors import agent_for_user
+
+from .services import declaration_draft_create, declaration_draft_lodge, declaration_lodge
+from .services.bulk_lodging import ChunkEntry, chunk_lodge, chunk_prepare
 
 _DRAFT_LODGE = re.compile(r"^/api/v1/declarations/([0-9a-fA-F-]{36})/lodge/?$")
 
 
 def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extension: dt.timedelta) -> Any:
-    from .services import declaration_draft_lodge, declaration_lodge
-
     if submission.endpoint not in ("declarations", "declarations.lodge"):
-        return _delegate(submission, lodged_at=lodged_at, deadline_extension=deadline_extension)
+        return ReplayOutcome(lodged=False, code="endpoint_not_supported",
+                             detail=f"No declaration replay for endpoint {submission.endpoint!r}.")
     user = submission.agent
     agent = agent_for_user(user)
     if agent is None:
@@ -42,8 +46,6 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
             except (UnicodeDecodeError, ValueError) as exc:
                 raise ValidationFailed(code="parse_error", detail=f"Malformed JSON: {exc}") from None
             if isinstance(payload, dict) and payload.get("draft") is True:
-                from .services import declaration_draft_create
-
                 declaration = declaration_draft_create(agent=agent, user=user, payload=payload, actor=user)
             else:
                 declaration = declaration_lodge(agent=agent, user=user, payload=payload, received_at=lodged_at,
@@ -54,8 +56,6 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
 
 
 def _lodged(declaration: Any) -> Any:
-    from maintenance.services import ReplayOutcome
-
     return ReplayOutcome(lodged=True, entry_number=declaration.entry_number, resource_id=str(declaration.pk),
                          result={"status": declaration.status,
                                  "payment_due_date": declaration.payment_due_date.isoformat()
@@ -63,13 +63,11 @@ def _lodged(declaration: Any) -> Any:
 
 
 def _rejected(exc: ApplicationError) -> Any:
-    from maintenance.services import ReplayOutcome
-
     return ReplayOutcome(lodged=False, errors=tuple(exc.errors), detail=exc.detail, code=exc.code)
 
 
 class ReplayChunk:
-    """A chunk of buffered declarations validated together (`CONTINGENCY_LODGE_CHUNK_CALLABLE`).
+    """A chunk of buffered declarations validated together (the `lodge_chunk` replay handler).
 
     `handled`: the submissions this chunk decides (valid ones it lodges, invalid ones it rejects
     with the problems one lodging would report); every other one (drafts, manifests, IM8, quota
@@ -84,8 +82,6 @@ class ReplayChunk:
         return list(self.plan.handled)
 
     def lodge(self, only: set[Any]) -> dict[Any, Any]:
-        from .services.bulk_lodging import chunk_lodge
-
         result = chunk_lodge(self.plan, only=only)
         outcomes = {key: _lodged(declaration) for key, declaration in result.lodged.items()}
         outcomes.update({key: _rejected(exc) for key, exc in result.rejected.items()})
@@ -95,12 +91,6 @@ class ReplayChunk:
 def lodge_buffered_chunk(items: list[tuple[Any, dt.datetime, dt.timedelta]]) -> ReplayChunk:
     """Validate (reads only) a chunk of buffered submissions: (submission, lodged_at, extension)
     each, in priority order."""
-    from django.contrib.auth import get_user_model
-
-    from traders.selectors import agent_for_user
-
-    from .services.bulk_lodging import ChunkEntry, chunk_prepare
-
     users = {user.pk: user for user in get_user_model().objects.select_related("agent_staff__agent").filter(
         pk__in={submission.agent_id for submission, _at, _ext in items if submission.agent_id is not None})}
     entries = []
@@ -120,7 +110,3 @@ def lodge_buffered_chunk(items: list[tuple[Any, dt.datetime, dt.timedelta]]) -> 
                                   registered_at=lodged_at, deadline_extension=extension))
     return ReplayChunk(chunk_prepare(entries))
 
-
-def _delegate(submission: Any, **kwargs: Any) -> Any:
-    """Manifests are lodged by the manifests app's replay function when it provides one."""
-    return manifests_lodge_buffered(submission, **kwargs)

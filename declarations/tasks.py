@@ -11,6 +11,8 @@ from celery import shared_task
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 
+from .services.deadlines import deadlines_shift, deadlines_shift_pending, interest_record
+
 RELIABLE: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -27,8 +29,6 @@ RELIABLE: dict[str, Any] = {
 @shared_task(name="declarations.shift_deadlines", **RELIABLE)
 def shift_deadlines(shift_id: int) -> dict[str, Any]:
     """Enqueued (outbox) when a contingency period ends: move the unpaid due dates it covers."""
-    from .services.deadlines import deadlines_shift
-
     shift = deadlines_shift(shift_id=shift_id)
     return {"period": shift.period, "days": shift.days, "moved": shift.moved}
 
@@ -37,7 +37,5 @@ def shift_deadlines(shift_id: int) -> dict[str, Any]:
 def record_interest() -> dict[str, int]:
     """Beat (hourly): finish any deadline shift whose message was lost, then record the months of
     late-payment interest begun since the last run."""
-    from .services.deadlines import deadlines_shift_pending, interest_record
-
     shifts = deadlines_shift_pending()
     return {"shifts_finished": shifts, "interest_events": interest_record()}

@@ -1,7 +1,11 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core import checks
+from django.db import router
 from django.db.models.signals import post_migrate
+
+from . import replay_handlers
 
 
 class MaintenanceConfig(AppConfig):
@@ -11,11 +15,12 @@ class MaintenanceConfig(AppConfig):
         # The default provisional release rules are seeded by migration 0006; after a flush (a
         # transactional test) the migration does not run again, so they are put back here.
         post_migrate.connect(_ensure_release_rules, sender=self, dispatch_uid="maintenance_release_rules")
+        # Every lodging endpoint has a replay handler, registered by the app owning it (maintenance.E001).
+        checks.register(replay_handlers.check_registered)
 
 
 def _ensure_release_rules(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    from django.db import router
-
+    # local import: models and the services over them load once the app registry is ready
     from .models import ProvisionalReleaseRule
     from .provisional import release_rules_ensure_defaults
 

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from core import clock
 from core.exceptions import ApplicationError, error
@@ -33,7 +34,9 @@ from core.settings_cache import setting
 from intake.breaker import EPISODE_REASON, breaker, cutoff_active, episodes, primary_reachable
 from intake.identity import Identity, identity_for_token
 from intake.models import BufferedSubmission, ProvisionalRelease
+from intake.selectors import receipt_state
 
+from . import services
 from .enums import OutageSource, WindowScope
 from .intake import EXEMPT_API_PREFIXES, LodgingEndpoint, buffered_endpoint, check_body, lodging_endpoint
 from .provisional import release_document, release_for_submission, release_issue
@@ -66,13 +69,11 @@ def in_scope(scope: str, method: str, endpoint: LodgingEndpoint | None) -> bool:
 
 
 def maintenance_response(window: WindowView, now: dt.datetime) -> HttpResponse:
-    from .services import retry_after_seconds
-
     return problem_response(
         status=503, title="Service unavailable", code="maintenance_window",
         detail=f"Scheduled maintenance until {_iso(window.ends_at)}: {window.reason}",
         extra={"window": window_json(window)},
-        headers={"Retry-After": str(retry_after_seconds(window.ends_at, now))},
+        headers={"Retry-After": str(services.retry_after_seconds(window.ends_at, now))},
     )
 
 
@@ -214,10 +215,8 @@ class MaintenanceMiddleware:
         """The primary answers: if this process saw it away, record the outage and start the replay."""
         if not episodes.forget():
             return
-        from .services import outage_recover_detected
-
         try:
-            outage_recover_detected(actor=None)
+            services.outage_recover_detected(actor=None)
         except Exception:
             # The beat task (maintenance.advance_windows) retries the recovery every 15 s.
             logger.warning("recording the detected outage failed; the beat task will retry", exc_info=True)
@@ -230,8 +229,6 @@ class MaintenanceMiddleware:
 
     def _intake(self, request: HttpRequest, endpoint: LodgingEndpoint, contingency: Contingency, *,
                 primary_up: bool, corrects: BufferedSubmission | None = None) -> HttpResponse:
-        from .services import submission_buffer
-
         identity = _identity(request, endpoint, primary_up=primary_up)
         if identity is None:
             return _not_authenticated(endpoint)
@@ -248,7 +245,7 @@ class MaintenanceMiddleware:
             if previous is not None:
                 return _replayed_or_reused(previous, body)
         try:
-            submission = submission_buffer(
+            submission = services.submission_buffer(
                 endpoint=endpoint, method=request.method or "POST", path=request.path_info, headers=headers,
                 body=body, data=check.data, pins=check.pins, agent=identity, contingency=contingency,
                 aeo_lookup=primary_up, corrects=corrects, idempotency_key=key)
@@ -278,14 +275,12 @@ class MaintenanceMiddleware:
     def _correction(self, request: HttpRequest, endpoint: LodgingEndpoint) -> HttpResponse:
         """`Forodha-Corrects: <submission id>`: buffered with the rejected submission's receipt time
         and period, then lodged at once (the primary is up)."""
-        from .services import correction_target, replay_buffered
-
         identity = _identity(request, endpoint, primary_up=True)
         if identity is None:
             return _not_authenticated(endpoint)
         try:
-            original = correction_target(submission_id=request.headers[CORRECTS_HEADER], agent=identity,
-                                         endpoint=endpoint)
+            original = services.correction_target(submission_id=request.headers[CORRECTS_HEADER],
+                                                  agent=identity, endpoint=endpoint)
         except ApplicationError as exc:
             return problem_response(status=exc.status, title=exc.title, code=exc.code, detail=exc.detail,
                                     errors=[e.as_dict() for e in exc.errors])
@@ -293,7 +288,7 @@ class MaintenanceMiddleware:
         response = self._intake(request, endpoint, contingency, primary_up=True, corrects=original)
         if response.status_code == 202:
             submission_id = json.loads(response.content)["receipt"]["submission_id"]
-            replay_buffered(actor=None, reclaim=False, only=[uuid.UUID(submission_id)])
+            services.replay_buffered(actor=None, reclaim=False, only=[uuid.UUID(submission_id)])
             return _receipt_state_response(uuid.UUID(submission_id), corrected=True)
         return response
 
@@ -363,8 +358,6 @@ def bank_signature_valid(body: bytes, signature: str | None) -> bool:
 
 
 def _token_user(key: str):  # type: ignore[no-untyped-def]
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return None
@@ -388,8 +381,6 @@ def _replayed_or_reused(previous: BufferedSubmission, body: bytes) -> HttpRespon
 
 
 def _receipt_state_response(submission_id: uuid.UUID, corrected: bool = False) -> HttpResponse:
-    from intake.selectors import receipt_state
-
     state = receipt_state(submission_id=submission_id)
     release = release_for_submission(submission_id)
     body = {"status": state["state"] if corrected else "buffered", **state,

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core import clock
 from notifications.models import Notification
 from notifications.services import (
     notification_broadcast_to_agents,
     notification_create,
     notification_create_many,
 )
+from traders.selectors import agent_for_user
 
 logger = logging.getLogger("forodha.maintenance")
 
@@ -26,8 +28,6 @@ def broadcast_to_agents(*, kind: str, subject: str, payload: dict[str, Any], act
 
 def notify_agent(*, user: Any, kind: str, subject: str, payload: dict[str, Any], actor: Any) -> bool:
     """Notify the agent firm of the staff user who submitted a buffered request."""
-    from traders.selectors import agent_for_user
-
     agent = agent_for_user(user)
     if agent is None:
         logger.info("user %s is not agent staff; %s not sent", getattr(user, "pk", None), kind)
@@ -39,9 +39,6 @@ def notify_agent(*, user: Any, kind: str, subject: str, payload: dict[str, Any],
 def notify_agents(*, kind: str, notices: list[tuple[Any, str, dict[str, Any]]], actor: Any) -> int:
     """`notify_agent` for many (user, subject, payload) notices at once: one INSERT; returns how
     many were created (users who are not agent staff get none, as there)."""
-    from core import clock
-    from traders.selectors import agent_for_user
-
     agents: dict[Any, Any] = {}
     rows = []
     created_by = actor if actor is not None and getattr(actor, "is_authenticated", False) else None

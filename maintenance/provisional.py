@@ -32,6 +32,7 @@ from intake.enums import SubmissionStatus
 from intake.models import BufferedSubmission, ProvisionalRelease, ReleaseRuleSnapshot, TraderStatusCopy
 from intake.provisional import TokenCheck, release_claims, release_decide, token_sign, token_verify
 from intake.routers import INTAKE_ALIAS
+from traders.models import AEOProfile, Trader
 
 from .enums import ReleaseFlow, ReleaseRuleEventKind
 from .models import ProvisionalReleaseRule, ProvisionalReleaseRuleEvent
@@ -185,8 +186,6 @@ def published_rules() -> list[dict[str, Any]]:
 def release_snapshot_refresh() -> SnapshotReport:
     """Copy the active rules and the trader statuses they read (AEO profiles active, watch-list)
     from the primary to the intake store, replacing the previous copy in one intake transaction."""
-    from traders.models import AEOProfile, Trader
-
     now = clock.now()
     rules = published_rules()
     digest = hashlib.sha256(json.dumps(rules, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -19,6 +19,8 @@ from rest_framework.test import force_authenticate
 
 from core.exceptions import ErrorItem
 
+from .replay_handlers import ReplayOutcome
+
 _factory = RequestFactory()
 
 
@@ -27,8 +29,6 @@ class RedispatchFailed(Exception):
 
 
 def lodge_redispatched(submission: Any, **kwargs: Any) -> Any:
-    from .services import ReplayOutcome
-
     headers = dict(submission.headers or {})
     extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
              if name.lower() not in ("content-type", "idempotency-key")}

@@ -10,6 +10,8 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from intake.selectors import pending_submissions as intake_pending_submissions
+from traders.models import AEOProfile
+from traders.selectors import aeo_in_force_q
 
 from .enums import OutageStatus, SubmissionStatus, WindowMode, WindowScope, WindowStatus
 from .models import BufferedSubmission, MaintenanceWindow, Outage
@@ -77,9 +79,6 @@ def pending_submissions() -> QuerySet[BufferedSubmission]:
 
 def aeo_active_pins(pins: Iterable[str], on: dt.date) -> set[str]:
     """PINs among `pins` whose trader holds an AEO profile active and valid on `on`."""
-    from traders.models import AEOProfile
-    from traders.selectors import aeo_in_force_q
-
     wanted = {p for p in pins if p}
     if not wanted:
         return set()

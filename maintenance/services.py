@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import json
 import logging
 import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -30,23 +29,26 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Min
 from django.utils import timezone
 
-from core import clock
+from core import celery_app, clock
 from core.actors import actor_user
 from core.exceptions import (
     ApplicationError,
     Conflict,
     ErrorItem,
     NotFound,
-    ServiceUnavailable,
     ValidationFailed,
     error,
 )
 from core.lifecycle import Lifecycle
+from intake.breaker import EPISODE_REASON, episode_close, episode_open
+from intake.enums import EpisodeStatus
 from intake.identity import Identity
 from intake.lifecycle import SUBMISSION
+from intake.models import Episode
 from intake.routers import INTAKE_ALIAS
+from intake.selectors import submission_for_agent
 
-from . import notify
+from . import notify, replay_handlers
 from .enums import (
     OutageSource,
     OutageStatus,
@@ -70,6 +72,7 @@ from .models import (
 from .periods import ContingencyPeriod, period_ended
 from .receipts import sign_receipt
 from .redispatch import lodge_redispatched
+from .replay_handlers import ChunkLodgeCallable, LodgeCallable, ReplayOutcome
 from .selectors import aeo_active_pins, overlapping_windows
 from .snapshot import Contingency, bump_version
 
@@ -80,6 +83,8 @@ Actor = AbstractBaseUser | AnonymousUser | None
 # Notification kinds (notifications.enums.NotificationKind); `payload["event"]`/`["outcome"]` say which.
 NOTICE_KIND = "maintenance"
 OUTCOME_KIND = "contingency"
+# The Celery task that replays the buffer (maintenance.tasks.replay_buffered_task).
+REPLAY_TASK = "maintenance.replay_buffered"
 
 # A window may start at "now" (emergency) but not earlier than this (clock skew between client and us).
 PAST_TOLERANCE = dt.timedelta(seconds=60)
@@ -417,10 +422,9 @@ def enqueue_replay() -> None:
     """Start the replay task; a broker that is down must not fail the operator's command
     (the beat task re-kicks the replay while pending submissions remain)."""
     try:
-        from .tasks import replay_buffered_task
-
+        # By name, as the outbox sends its tasks (maintenance.tasks imports this module).
         for slot in range(max(1, getattr(settings, "CONTINGENCY_REPLAY_WORKERS", 2))):
-            replay_buffered_task.delay(slot=slot)
+            celery_app.app().send_task(REPLAY_TASK, kwargs={"slot": slot})
     except Exception:
         logger.warning("could not enqueue the replay; the beat task will retry", exc_info=True)
 
@@ -431,10 +435,6 @@ def outage_recover_detected(*, actor: Actor, now: dt.datetime | None = None) -> 
     the first failure to now), with its events, report and notices; then start the replay.
     No operator step. Idempotent: an episode already recorded is left alone, so every process
     and the beat task may call this."""
-    from intake.breaker import EPISODE_REASON, episode_open
-    from intake.enums import EpisodeStatus
-    from intake.models import Episode
-
     now = now or clock.now()
     open_episode = episode_open()
     if open_episode is not None:
@@ -478,8 +478,6 @@ def outage_recover_detected(*, actor: Actor, now: dt.datetime | None = None) -> 
 
 
 def episode_close_intake(*, episode_id: Any, now: dt.datetime) -> bool:
-    from intake.breaker import episode_close
-
     return episode_close(episode_id=episode_id, now=now)
 
 
@@ -487,8 +485,6 @@ def correction_target(*, submission_id: str, agent: Identity, endpoint: LodgingE
     """The rejected submission a `Forodha-Corrects` resubmission names, if it may be corrected:
     the same agent and endpoint, rejected, within INTAKE_CORRECTION_DAYS of the rejection, and
     not already corrected by a lodged submission."""
-    from intake.selectors import submission_for_agent
-
     pointer = "/headers/Forodha-Corrects"
     original = submission_for_agent(submission_id=submission_id, user_id=agent.user_id)
     if original is None:
@@ -562,38 +558,6 @@ def submission_buffer(*, endpoint: LodgingEndpoint, method: str, path: str, head
 # --- replay ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class ReplayOutcome:
-    """What the lodging path says about one buffered submission."""
-
-    lodged: bool
-    entry_number: str | None = None
-    resource_id: str | None = None
-    errors: tuple[ErrorItem, ...] = ()
-    detail: str = ""
-    code: str = ""
-    result: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"lodged": self.lodged, "entry_number": self.entry_number, "resource_id": self.resource_id,
-                "errors": [e.as_dict() for e in self.errors], "detail": self.detail, "code": self.code,
-                **({"result": self.result} if self.result else {})}
-
-
-class LodgeCallable(Protocol):
-    """Lodge one buffered submission through the normal lodging path.
-
-    `lodged_at` is the receipt time (it counts as the lodgement time for deadlines);
-    `deadline_extension` is the contingency length to add to payment due dates. Called inside a
-    transaction (a savepoint) that also records the outcome: database writes made here commit
-    together with the submission's `lodged` status, which is what makes the replay exactly-once.
-    Raise an `ApplicationError` (or return `lodged=False`) to reject.
-    """
-
-    def __call__(self, submission: BufferedSubmission, *, lodged_at: dt.datetime,
-                 deadline_extension: dt.timedelta) -> ReplayOutcome: ...
-
-
-@dataclass(frozen=True)
 class ReplayReport:
     started_at: dt.datetime
     finished_at: dt.datetime
@@ -607,36 +571,18 @@ class ReplayReport:
 
 
 def default_lodge() -> LodgeCallable:
-    path = settings.CONTINGENCY_LODGE_CALLABLE
-    module_name, _, attr = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError) as exc:
-        raise ServiceUnavailable(detail=f"The replay lodging callable {path} is not available.",
-                                 code="replay_unavailable") from exc
-
-
-class ChunkLodgeCallable(Protocol):
-    """Validate a chunk of buffered submissions together and lodge them in one transaction.
-
-    Called with `(submission, lodged_at, deadline_extension)` tuples in priority order; reads only.
-    Returns an object with `handled` (the submission ids it decides; the others go to the lodge
-    callable one by one) and `lodge(only: set[id]) -> {id: ReplayOutcome}`, which writes inside the
-    caller's transaction (the chunk's, together with its ledger rows)."""
-
-    def __call__(self, items: list[tuple[BufferedSubmission, dt.datetime, dt.timedelta]]) -> Any: ...
+    """The registry's dispatch (`maintenance.replay_handlers`), once every lodging endpoint has its
+    handler; otherwise `503 replay_unavailable` before anything is claimed."""
+    replay_handlers.require()
+    return replay_handlers.lodge
 
 
 def default_chunk_lodge() -> ChunkLodgeCallable | None:
-    path = getattr(settings, "CONTINGENCY_LODGE_CHUNK_CALLABLE", "")
-    if not path:
+    """Set-based replay through the chunk callables registered with the handlers; None (one by
+    one) when none is registered or `CONTINGENCY_REPLAY_SET_BASED` is off."""
+    if not getattr(settings, "CONTINGENCY_REPLAY_SET_BASED", True) or not replay_handlers.has_chunk_lodging():
         return None
-    module_name, _, attr = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
-    except (ImportError, AttributeError):
-        logger.warning("chunk lodging callable %s is not available; replaying one by one", path)
-        return None
+    return replay_handlers.lodge_chunk
 
 
 def deadline_extension_for(submission: BufferedSubmission, now: dt.datetime) -> dt.timedelta:
@@ -723,7 +669,9 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
     to `pending` (attempts + 1) and is not retried in the same run. `only`: replay just these
     submissions (a correction lodged at once).
 
-    Set-based (`chunk_lodge`, default `CONTINGENCY_LODGE_CHUNK_CALLABLE` when `lodge` is not given;
+    `lodge` defaults to the handlers the owning apps registered (`maintenance.replay_handlers`);
+    a lodging endpoint without one stops the replay before anything is claimed (503).
+    Set-based (`chunk_lodge`, default the registered chunk callables when `lodge` is not given;
     False: off): a chunk of `CONTINGENCY_REPLAY_CHUNK_SIZE` rows is validated together and lodged
     in ONE primary transaction with its ledger rows (each table written once); what the chunk
     does not decide goes through `lodge` one by one after it. If the chunk's transaction fails, its

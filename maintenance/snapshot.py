@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.utils import timezone
 
+from core import clock
 from core.settings_cache import setting
+from intake.breaker import breaker
 
 from .enums import OutageStatus, WindowMode, WindowScope, WindowStatus
+from .models import MaintenanceWindow, Outage
 
 logger = logging.getLogger("forodha.maintenance")
 
@@ -129,8 +132,6 @@ EMPTY = Snapshot(windows=(), outage=None)
 
 
 def load_snapshot(now: dt.datetime) -> Snapshot:
-    from .models import MaintenanceWindow, Outage
-
     rows = (MaintenanceWindow.objects
             .filter(status__in=[WindowStatus.SCHEDULED, WindowStatus.ACTIVE], ends_at__gt=now)
             .order_by("starts_at")
@@ -202,9 +203,6 @@ class SnapshotStore:
             return _UNREADABLE
 
     def _reload(self) -> Snapshot | None:
-        from core import clock
-        from intake.breaker import breaker
-
         if breaker.is_open:  # the primary is known to be away: keep the view without waiting on it
             return None
         try:

@@ -18,6 +18,7 @@ from core import clock
 from intake.selectors import episode_pending as intake_episode_pending
 
 from . import selectors, services
+from .provisional import release_snapshot_refresh
 
 logger = logging.getLogger("forodha.maintenance")
 
@@ -78,7 +79,7 @@ def advance_windows() -> dict[str, Any]:
             "outages_recorded": [str(o.id) for o in recovered]}
 
 
-@shared_task(name="maintenance.replay_buffered", acks_late=True, time_limit=3600, soft_time_limit=3500)
+@shared_task(name=services.REPLAY_TASK, acks_late=True, time_limit=3600, soft_time_limit=3500)
 def replay_buffered_task(slot: int = 0) -> dict[str, Any]:
     """Replay buffered submissions once service is back. `CONTINGENCY_REPLAY_WORKERS` of these run
     in parallel (one per slot); any number is safe (exactly-once rows), the per-slot cache lock only
@@ -105,7 +106,5 @@ def replay_buffered_task(slot: int = 0) -> dict[str, Any]:
 def refresh_release_snapshot_task() -> dict[str, Any]:
     """Beat (every PROVISIONAL_RELEASE_SNAPSHOT_SECONDS): copy the provisional release rules, AEO
     statuses and watch-list to the intake store, so intake decides without the primary."""
-    from .provisional import release_snapshot_refresh
-
     report = release_snapshot_refresh()
     return {"rules": report.rules, "traders": report.traders, "digest": report.digest}

@@ -1,9 +1,10 @@
 """Contingency replay of manifests buffered during an outage or maintenance window.
 
 The maintenance app stores `POST /manifests` and `POST /manifests/edifact` requests received while
-the service was unavailable and calls `lodge_buffered` once it returns (declarations delegate
-non-declaration endpoints here). The receipt time is the lodging time: a carrier that lodged on time
-into the buffer is not flagged late, and the ETA rule is judged at receipt.
+the service was unavailable and calls `lodge_buffered` once it returns (the replay handler
+`ManifestsConfig.ready` registers in `maintenance.replay_handlers` for both endpoints). The receipt
+time is the lodging time: a carrier that lodged on time into the buffer is not flagged late, and the
+ETA rule is judged at receipt.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from core.exception_handler import flatten_errors
 from core.exceptions import ApplicationError, ValidationFailed, error
-from maintenance.services import ReplayOutcome
+from maintenance.replay_handlers import ReplayOutcome
 from manifests.edifact.cuscar import CuscarError, map_cuscar
 from manifests.parsers import EdifactParser
 from manifests.selectors import carrier_for_user
@@ -53,8 +55,6 @@ def lodge_buffered(submission: Any, *, lodged_at: dt.datetime, deadline_extensio
                 raise ValidationFailed(code="parse_error", detail=f"Malformed JSON: {exc}") from None
             serializer = ManifestInSerializer(data=payload)
             if not serializer.is_valid():
-                from core.exception_handler import flatten_errors
-
                 raise ValidationFailed(errors=[error(e["code"], e["detail"], e["pointer"])
                                                for e in flatten_errors(serializer.errors)])
             data = dict(serializer.validated_data)

@@ -10,6 +10,8 @@ from django.db import transaction
 
 from core import clock
 from core.actors import actor_user
+from core.outbox import outbox_enqueue, outbox_enqueue_many
+from traders.models import ClearingAgent
 
 from .models import Notification
 
@@ -20,8 +22,6 @@ def _after_create(notifications: list[Notification]) -> None:
     """Hand new notifications to push delivery (webhooks) after commit."""
     if not notifications:
         return
-    from core.outbox import outbox_enqueue
-
     outbox_enqueue(task_name="notifications.fan_out", kwargs={"seqs": [n.seq for n in notifications]})
 
 
@@ -53,8 +53,6 @@ def notification_create_many(notifications: list[Notification]) -> list[Notifica
     if not notifications:
         return []
     created = Notification.objects.bulk_create(notifications)
-    from core.outbox import outbox_enqueue_many
-
     outbox_enqueue_many([("notifications.fan_out", {"seqs": [n.seq]}) for n in created])
     return created
 
@@ -64,8 +62,6 @@ def notification_broadcast_to_agents(
     *, kind: str, subject: str, payload: dict[str, Any] | None = None, actor: Actor = None
 ) -> int:
     """One notification per agent firm (e.g. maintenance windows scheduled/extended/cancelled)."""
-    from traders.models import ClearingAgent
-
     now = clock.now()
     created = Notification.objects.bulk_create(
         [

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import clock
+from tariff.selectors import crsp_valuation
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -72,8 +73,6 @@ def _best(rows: list[Any], digits: str, unit: str) -> Any | None:
 
 
 def _crsp(item: Any, digits: str, on: dt.date, cache: dict[tuple[Any, ...], Any]) -> Any | None:
-    from tariff.selectors import crsp_valuation
-
     vehicle = item.vehicle or {}
     try:
         key = (vehicle["make"], vehicle["model"], digits, int(vehicle["engine_capacity_cc"]), vehicle["fuel"],

@@ -25,6 +25,8 @@ from django.utils import timezone
 from core import clock
 from core.exceptions import ApplicationError, NotFound
 from officers.formatting import EAT, eat
+from officers.site import register_page
+from traders.models import ClearingAgent
 
 from . import clock as sandbox_clock
 from .drills import OUTAGE, STEP_TITLES, drill_progress, drill_run
@@ -181,14 +183,10 @@ def reports_view(request: HttpRequest, *, site: Any) -> HttpResponse:
 
 
 def _firms() -> list[Any]:
-    from traders.models import ClearingAgent
-
     return list(ClearingAgent.objects.order_by("name"))  # the order of class_report()
 
 
 def agent_report_view(request: HttpRequest, firm_id: Any, *, site: Any) -> HttpResponse:
-    from traders.models import ClearingAgent
-
     _require_trainer(request)
     licence = ClearingAgent.objects.filter(pk=firm_id).values_list("licence_number", flat=True).first()
     if licence is None:
@@ -214,3 +212,12 @@ def _report_page(request: HttpRequest, site: Any, build: Callable[[], dict[str, 
         "report": shown,
     }
     return TemplateResponse(request, "sandbox/report.html", context)
+
+
+def pages_register() -> None:
+    """The trainer pages on the officer site (from `SandboxConfig.ready`)."""
+    register_page("sandbox/clock/", clock_view, "sandbox_clock")
+    register_page("sandbox/drill/", drill_view, "sandbox_drill")
+    register_page("sandbox/reports/", reports_view, "sandbox_reports")
+    register_page("sandbox/reports/agent/<uuid:firm_id>/", agent_report_view, "sandbox_report_agent")
+    register_page("sandbox/reports/officer/<str:username>/", officer_report_view, "sandbox_report_officer")

@@ -11,19 +11,13 @@ class SandboxConfig(AppConfig):
     def ready(self) -> None:
         # The one seam of sandbox behaviour in domain services (core.policy); neutral while
         # FORODHA_SANDBOX is off, so it is installed whatever the mode (tests switch it).
+        # local import: the policy and the admin pages import models, loadable once the registry is ready
+        from . import admin_pages
         from .policy import SandboxPolicy
 
         policy.install(SandboxPolicy())
-        # The officer site reads models: imported once the app registry is ready (not a cycle).
-        from officers.site import register_page
-
-        from .admin_pages import agent_report_view, clock_view, drill_view, officer_report_view, reports_view
-
-        register_page("sandbox/clock/", clock_view, "sandbox_clock")
-        register_page("sandbox/drill/", drill_view, "sandbox_drill")
-        register_page("sandbox/reports/", reports_view, "sandbox_reports")
-        register_page("sandbox/reports/agent/<uuid:firm_id>/", agent_report_view, "sandbox_report_agent")
-        register_page("sandbox/reports/officer/<str:username>/", officer_report_view, "sandbox_report_officer")
+        # The trainer pages on the officer site.
+        admin_pages.pages_register()
         if settings.FORODHA_SANDBOX:
             from django.contrib import admin
 

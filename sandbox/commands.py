@@ -9,6 +9,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from maintenance.display import eat_iso
+
+from .drills import STEP_TITLES, drill_run, drill_status, step_sentences
+from .report import agent_report, class_report, officer_report, render_text
+from .reset import sandbox_reset
+from .scenarios import SCENARIOS, sandbox_seed
+from .seeding import require_sandbox
+
 _HANDLERS: dict[str, Any] = {}
 
 
@@ -29,8 +37,6 @@ def dispatch(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
 # --- seed ------------------------------------------------------------------------------------------
 
 def _seed_parser(parser: Any) -> None:
-    from .scenarios import SCENARIOS
-
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--credentials-out", dest="credentials_out", help="write logins and tokens here (JSON)")
@@ -40,8 +46,6 @@ def _seed_parser(parser: Any) -> None:
 
 def _seed(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
     """Build a training world (same seed, same world)."""
-    from .seeding import require_sandbox, sandbox_seed
-
     require_sandbox()
     if options["scenario"] == "classroom" and options["trainees"] < 1:
         raise CommandError("classroom needs --trainees N (N >= 1)")
@@ -67,9 +71,6 @@ def _reset_parser(parser: Any) -> None:
 
 def _reset(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
     """Wipe all non-reference data and reset the clock."""
-    from .reset import sandbox_reset
-    from .seeding import require_sandbox
-
     require_sandbox()
     if not options["yes"]:
         answer = input("Wipe every declaration, manifest, trader, agent and non-superuser login? [y/N] ")
@@ -92,10 +93,6 @@ def _drill_parser(parser: Any) -> None:
 
 def _drill(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
     """Run the outage drill step by step (scheduled window, active, outage, buffering, restore, replay)."""
-    from maintenance.display import eat_iso
-
-    from .drills import STEP_TITLES, drill_run, drill_status, step_sentences
-
     if options["what"] == "status":
         drill = drill_status()
         if options["format"] == "json":
@@ -134,8 +131,6 @@ def _report_parser(parser: Any) -> None:
 
 def _report(command: BaseCommand, options: dict[str, Any], actor: str) -> None:
     """Trainee report from the event log: lodged or decided, errors made, time taken."""
-    from .report import agent_report, class_report, officer_report, render_text
-
     if options["agent"]:
         report: Any = agent_report(agent=options["agent"])
     elif options["officer"]:

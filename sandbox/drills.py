@@ -21,7 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.http import JsonResponse
+from django.test import RequestFactory
+from rest_framework.authtoken.models import Token
 
 from core import clock
 from core.exceptions import Conflict, NotFound
@@ -29,12 +33,14 @@ from declarations.enums import Status
 from declarations.models import Declaration
 from intake.breaker import primary_cutoff_lift, primary_cutoff_set
 from intake.identity import token_copies_reconcile
+from maintenance import services as maintenance_services
 from maintenance.enums import WindowStatus
 from maintenance.middleware import MaintenanceMiddleware
 from maintenance.models import MaintenanceWindow
 from maintenance.services import outage_end, outage_start, window_schedule, windows_advance
 from risk.services import risk_assessments_create
 
+from .clock import sandbox_clock_set
 from .models import Drill
 from .seeding import EAT, require_sandbox
 
@@ -189,8 +195,6 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _move(at: dt.datetime, actor_label: str) -> None:
-    from .clock import sandbox_clock_set
-
     sandbox_clock_set(at=at, actor_label=actor_label)
 
 
@@ -201,8 +205,6 @@ def _advance_windows() -> list[str]:
 def _trainer(actor: Any) -> Any:
     if actor is not None:
         return actor
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(username="maintenance-admin1").first()
 
 
@@ -237,9 +239,6 @@ def _step_outage(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
 
 def _step_buffer(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
     """Tea exporters keep submitting: each body goes through the real intake middleware."""
-    from django.test import RequestFactory
-    from rest_framework.authtoken.models import Token
-
     token = Token.objects.get(user__username=drill.state["agent_username"]).key
     intake = MaintenanceMiddleware(lambda request: _not_buffered(request))
     receipts, statuses = [], []
@@ -260,8 +259,6 @@ def _step_buffer(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
 
 
 def _not_buffered(request: Any) -> Any:
-    from django.http import JsonResponse
-
     return JsonResponse({"detail": "not in contingency: nothing buffered"}, status=409)
 
 
@@ -274,10 +271,8 @@ def _step_restore(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
 
 
 def _step_replay(drill: Drill, actor_label: str, actor: Any) -> dict[str, Any]:
-    # Late-bound on purpose (not an import cycle): tests replace maintenance.services.replay_buffered.
-    from maintenance.services import replay_buffered
-
-    report = replay_buffered(actor=_trainer(actor))
+    # Through the module: tests replace maintenance.services.replay_buffered.
+    report = maintenance_services.replay_buffered(actor=_trainer(actor))
     # Scoring runs on workers in production; the drill scores synchronously so lanes show at once.
     unscored = list(Declaration.objects.filter(status=Status.ASSESSED, risk_assessment__isnull=True)
                     .values_list("pk", flat=True))

@@ -21,8 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from core import clock
+
+from .models import ApiErrorRecord
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +98,6 @@ def _request_user(request: HttpRequest) -> Any:
         return user
     auth = request.META.get("HTTP_AUTHORIZATION", "").split()
     if len(auth) == 2 and auth[0].lower() == "token":
-        from rest_framework.authtoken.models import Token
-
         token = Token.objects.select_related("user").filter(key=auth[1]).first()
         if token is not None:
             return token.user
@@ -104,8 +105,6 @@ def _request_user(request: HttpRequest) -> Any:
 
 
 def _record_error(request: HttpRequest, response: HttpResponse) -> None:
-    from .models import ApiErrorRecord
-
     user = _request_user(request)
     if user is None:
         return  # anonymous noise (401s) is not a trainee's error

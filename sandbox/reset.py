@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
+from rest_framework.authtoken.models import Token
 
 from maintenance.snapshot import bump_version
 
@@ -73,8 +74,6 @@ def _delete_users(user_model: type[models.Model]) -> int:
     """Non-superusers, with their tokens, group memberships and permissions (the groups stay).
     Raw SQL: every other table that refers to users was emptied above (the ORM's collector would
     also visit models of apps whose tables are not migrated here)."""
-    from rest_framework.authtoken.models import Token
-
     q = connection.ops.quote_name
     users = q(user_model._meta.db_table)
     doomed = f"SELECT id FROM {users} WHERE NOT is_superuser"

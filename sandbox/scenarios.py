@@ -1,4 +1,5 @@
-"""The training worlds: `demo`, `mombasa-peak-day`, `classroom`, `outage-drill`.
+"""The training worlds: `demo`, `mombasa-peak-day`, `classroom`, `outage-drill`, and seeding one
+(`sandbox_seed`, `manage.py sandbox seed`) with `sandbox.seeding`'s `WorldBuilder`.
 
 Each scenario has a fixed epoch (its "now" when seeding starts, East Africa Time) and a build
 function composed from `WorldBuilder`'s vocabulary. Local references of declarations that must
@@ -9,12 +10,26 @@ start with a firm prefix that is not an outcome letter and are scored by the rea
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .seeding import EAT, Firm, WorldBuilder
+import factory.random
+from django.db import transaction
+from tqdm import tqdm
+
+from core import clock
+from core.exceptions import Conflict, ValidationFailed, error
+from core.models import OutboxMessage
+from maintenance.provisional import release_rules_ensure_defaults
+from traders.models import ClearingAgent
+
+from . import factories as f
+from .drills import drill_prepare
+from .models import SeedRun
+from .seeding import EAT, SYSTEM_LABEL, Firm, WorldBuilder, require_sandbox, seeded_uuids, world_digest
 
 
 @dataclass(frozen=True)
@@ -245,8 +260,6 @@ def build_classroom(w: WorldBuilder, trainees: int) -> None:
 # --- outage-drill ----------------------------------------------------------------------------------
 
 def build_outage_drill(w: WorldBuilder, _trainees: int) -> None:
-    from .drills import drill_prepare
-
     epoch = w.epoch
     w.clock_to(epoch - dt.timedelta(days=2))
     w.officers_of_each_group()
@@ -301,3 +314,70 @@ SCENARIOS: dict[str, ScenarioSpec] = {
                                  "the November 2024 Mombasa outage: tea exports waiting, a scheduled window, "
                                  "`sandbox drill next` runs the steps"),
 }
+
+
+# --- seeding a scenario ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedResult:
+    scenario: str
+    seed: int
+    epoch: dt.datetime
+    counts: dict[str, int]
+    digest: str
+    seconds: float
+    credentials: dict[str, Any]
+
+
+def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: bool = True,
+                 actor_label: str = SYSTEM_LABEL) -> SeedResult:
+    """Build the named scenario's world into the (reset) sandbox database."""
+    require_sandbox()
+    spec = SCENARIOS.get(scenario)
+    if spec is None:
+        raise ValidationFailed(errors=[error("unknown_scenario", f"No scenario {scenario!r}; choose one of "
+                                             f"{', '.join(sorted(SCENARIOS))}.", "--scenario")])
+    if ClearingAgent.objects.exists():
+        raise Conflict(detail="The sandbox already holds a world: run `manage.py sandbox reset` first "
+                              "(the same seed only gives the same world on an empty sandbox).",
+                       code="sandbox_not_empty")
+    started = time.perf_counter()
+    factory.random.reseed_random(seed)
+    for factory_class in (f.SandboxUserFactory, f.SandboxTraderFactory, f.SandboxClearingAgentFactory,
+                          f.SandboxCarrierFactory):
+        factory_class.reset_sequence()
+    total = spec.steps(trainees)
+    bar = tqdm(total=total, desc=f"seeding {scenario}", unit="step", disable=not show_progress, leave=False)
+    builder = WorldBuilder(scenario=scenario, seed=seed, epoch=spec.epoch, progress=bar)
+    try:
+        # All or nothing: a failed seed leaves the sandbox as it was (bar the clock).
+        with seeded_uuids(seed), transaction.atomic():
+            builder.clock_to(spec.epoch)
+            spec.build(builder, trainees)
+            # The published provisional release rules (a reset wiped them); copied to intake on commit.
+            release_rules_ensure_defaults(actor=None)
+            _quiet_outbox()  # before the commit, whose hook sends what is still pending
+    finally:
+        bar.close()
+    counts, digest = world_digest()
+    seconds = time.perf_counter() - started
+    credentials = {"scenario": scenario, "seed": seed, "epoch": spec.epoch.isoformat(),
+                   "sandbox_clock": clock.now().astimezone(EAT).isoformat(timespec="seconds"),
+                   **builder.credentials, "notes": builder.notes}
+    SeedRun.objects.create(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
+                           seconds=seconds, created_at=clock.now())
+    return SeedResult(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
+                      seconds=seconds, credentials=credentials)
+
+
+def _quiet_outbox() -> None:
+    """Scoring and clearance already ran synchronously while seeding: the messages the services
+    queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
+    Windows' and notifications' messages are left for the workers."""
+    names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
+    fields = {f.name for f in OutboxMessage._meta.get_fields()}
+    if "task_name" not in fields:
+        return
+    if "dispatched_at" in fields:
+        OutboxMessage.objects.filter(task_name__in=names, dispatched_at__isnull=True).update(
+            dispatched_at=clock.now())

@@ -1,4 +1,5 @@
-"""Seeding training worlds (`manage.py sandbox seed`).
+"""Building training worlds: `WorldBuilder`, the vocabulary the scenarios (`sandbox.scenarios`,
+which also runs `manage.py sandbox seed`) compose.
 
 Parties come from factory-boy factories (`sandbox.factories`); every lifecycle goes through the
 real services: manifests are lodged, arrive and are discharged; declarations are lodged, scored,
@@ -19,7 +20,6 @@ import hashlib
 import json
 import random
 import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,16 +27,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import factory.random
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
-from tqdm import tqdm
+from rest_framework.authtoken.models import Token
 
-from core import clock
-from core.exceptions import Conflict, ValidationFailed, error
-from core.models import OutboxMessage
 from declarations.lifecycle import no_payment_step
 from declarations.models import Declaration, ESlip, ImportDeclarationForm
 from declarations.services import (
@@ -47,7 +43,6 @@ from declarations.services import (
     idf_raise,
 )
 from maintenance.models import MaintenanceWindow
-from maintenance.provisional import release_rules_ensure_defaults
 from maintenance.services import window_schedule
 from manifests.codes import iso6346_check_digit
 from manifests.inputs import BillInput, ContainerInput, ManifestInput
@@ -75,7 +70,9 @@ from transit.services import bond_create, tracking_client_create, tracking_event
 from transit.signing import sandbox_partner_credentials
 
 from . import factories as f
+from .clock import sandbox_clock_set
 from .exceptions import SandboxModeRequired
+from .groups import OFFICER_GROUPS, TRAINER
 
 EAT = ZoneInfo("Africa/Nairobi")
 SYSTEM_LABEL = "sandbox-seed"
@@ -195,8 +192,6 @@ class WorldBuilder:
 
     # --- clock ---------------------------------------------------------------------------------
     def clock_to(self, at: dt.datetime) -> None:
-        from .clock import sandbox_clock_set
-
         sandbox_clock_set(at=at, actor_label=SYSTEM_LABEL)
 
     def at(self, **delta: float) -> dt.datetime:
@@ -211,8 +206,6 @@ class WorldBuilder:
         return f"sbx-{secrets.token_urlsafe(9)}"
 
     def _token(self, user: Any) -> str:
-        from rest_framework.authtoken.models import Token
-
         token, _ = Token.objects.get_or_create(user=user)
         return token.key
 
@@ -242,8 +235,6 @@ class WorldBuilder:
                                                 "groups": ["superuser"], "office": "MBA"})
 
     def officers_of_each_group(self, suffix: str = "") -> None:
-        from .groups import OFFICER_GROUPS, TRAINER
-
         for name in OFFICER_GROUPS:
             slug = name.replace(" ", "-")
             office = "JKA" if name == "inspector" and suffix == "-jka" else "MBA"
@@ -649,74 +640,6 @@ def world_digest() -> tuple[dict[str, int], str]:
     counts = {name: len(values) for name, values in rows.items()}
     payload = json.dumps(rows, default=str, sort_keys=True, separators=(",", ":"))
     return counts, hashlib.sha256(payload.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SeedResult:
-    scenario: str
-    seed: int
-    epoch: dt.datetime
-    counts: dict[str, int]
-    digest: str
-    seconds: float
-    credentials: dict[str, Any]
-
-
-def sandbox_seed(*, scenario: str, seed: int, trainees: int = 0, show_progress: bool = True,
-                 actor_label: str = SYSTEM_LABEL) -> SeedResult:
-    """Build the named scenario's world into the (reset) sandbox database."""
-    from .models import SeedRun
-    from .scenarios import SCENARIOS
-
-    require_sandbox()
-    spec = SCENARIOS.get(scenario)
-    if spec is None:
-        raise ValidationFailed(errors=[error("unknown_scenario", f"No scenario {scenario!r}; choose one of "
-                                             f"{', '.join(sorted(SCENARIOS))}.", "--scenario")])
-    if ClearingAgent.objects.exists():
-        raise Conflict(detail="The sandbox already holds a world: run `manage.py sandbox reset` first "
-                              "(the same seed only gives the same world on an empty sandbox).",
-                       code="sandbox_not_empty")
-    started = time.perf_counter()
-    factory.random.reseed_random(seed)
-    for factory_class in (f.SandboxUserFactory, f.SandboxTraderFactory, f.SandboxClearingAgentFactory,
-                          f.SandboxCarrierFactory):
-        factory_class.reset_sequence()
-    total = spec.steps(trainees)
-    bar = tqdm(total=total, desc=f"seeding {scenario}", unit="step", disable=not show_progress, leave=False)
-    builder = WorldBuilder(scenario=scenario, seed=seed, epoch=spec.epoch, progress=bar)
-    try:
-        # All or nothing: a failed seed leaves the sandbox as it was (bar the clock).
-        with seeded_uuids(seed), transaction.atomic():
-            builder.clock_to(spec.epoch)
-            spec.build(builder, trainees)
-            # The published provisional release rules (a reset wiped them); copied to intake on commit.
-            release_rules_ensure_defaults(actor=None)
-            _quiet_outbox()  # before the commit, whose hook sends what is still pending
-    finally:
-        bar.close()
-    counts, digest = world_digest()
-    seconds = time.perf_counter() - started
-    credentials = {"scenario": scenario, "seed": seed, "epoch": spec.epoch.isoformat(),
-                   "sandbox_clock": clock.now().astimezone(EAT).isoformat(timespec="seconds"),
-                   **builder.credentials, "notes": builder.notes}
-    SeedRun.objects.create(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
-                           seconds=seconds, created_at=clock.now())
-    return SeedResult(scenario=scenario, seed=seed, epoch=spec.epoch, counts=counts, digest=digest,
-                      seconds=seconds, credentials=credentials)
-
-
-def _quiet_outbox() -> None:
-    """Scoring and clearance already ran synchronously while seeding: the messages the services
-    queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
-    Windows' and notifications' messages are left for the workers."""
-    names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
-    fields = {f.name for f in OutboxMessage._meta.get_fields()}
-    if "task_name" not in fields:
-        return
-    if "dispatched_at" in fields:
-        OutboxMessage.objects.filter(task_name__in=names, dispatched_at__isnull=True).update(
-            dispatched_at=clock.now())
 
 
 def run_in_transaction(fn: Callable[[], Any]) -> Any:

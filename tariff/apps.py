@@ -14,7 +14,7 @@ class TariffConfig(AppConfig):
     name = "tariff"
 
     def ready(self) -> None:
-        # Loaders and services read models: imported once the app registry is ready.
+        # local import: loaders and services read models, loadable once the app registry is ready
         from . import loaders
         from .services import tariff_cache_invalidate
 

@@ -33,12 +33,13 @@ from tariff.models import (
     NationalMeasure,
     TariffLine,
 )
-from tariff.services import TARIFF_VERSION_KEY
 from tariff.vehicles import CrspValuation, DepreciationBand, crsp_value, vehicle_age_years
 
 # A customs exchange rate older than this is not "in force" (rates are fixed at least monthly).
 EXCHANGE_RATE_MAX_AGE_DAYS = 45
 VERSION_CHECK_SECONDS = 2.0
+# Bumped in the shared cache by `tariff.services.tariff_cache_invalidate`: every process drops its books.
+TARIFF_VERSION_KEY = "forodha:tariff:version"
 MAX_BOOKS = 64
 
 _lock = threading.Lock()

@@ -18,16 +18,14 @@ from django.db.models import F
 from core import clock
 from core.exceptions import ErrorItem
 from tariff.models import ExemptionCertificate, ExemptionCertificateChange, ExemptionDrawdown
+from tariff.selectors import TARIFF_VERSION_KEY, clear_local_cache
 
-TARIFF_VERSION_KEY = "forodha:tariff:version"
 logger = logging.getLogger(__name__)
 
 
 def tariff_cache_invalidate() -> None:
     """Bump the shared tariff version and drop this process's books at once."""
-    from tariff import selectors
-
-    selectors.clear_local_cache()
+    clear_local_cache()
     try:
         try:
             cache.incr(TARIFF_VERSION_KEY)

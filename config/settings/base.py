@@ -425,8 +425,8 @@ MAINTENANCE_NOTICE_HORIZON_HOURS = env.int("MAINTENANCE_NOTICE_HORIZON_HOURS", d
 MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS = env.int("MAINTENANCE_DEFER_MAX_COUNTDOWN_SECONDS", default=900)
 # Extra HS prefixes replayed first as perishables (exports of chapters 06-09 always are).
 CONTINGENCY_PERISHABLE_HS_PREFIXES: list[str] = env.list("CONTINGENCY_PERISHABLE_HS_PREFIXES", default=[])
-# Dotted path of the callable that lodges one buffered submission during replay.
-CONTINGENCY_LODGE_CALLABLE = env.str("CONTINGENCY_LODGE_CALLABLE", default="declarations.replay.lodge_buffered")
+# Who lodges a buffered submission during replay is not a setting: the owning apps register their
+# handlers in maintenance.replay_handlers from their AppConfig.ready (README "Architecture").
 CONTINGENCY_REPLAY_BATCH_SIZE = env.int("CONTINGENCY_REPLAY_BATCH_SIZE", default=200)
 # Ed25519 receipt key: base64 of the raw 32-byte private key. Without it, and with autogeneration on
 # (dev/test/sandbox; production should set the key and turn it off), a key is kept in the file below.
@@ -555,9 +555,9 @@ CONTINGENCY_REPLAY_WORKERS = env.int("CONTINGENCY_REPLAY_WORKERS", default=2)
 # Replayed submissions committed per transaction (each still in its own savepoint).
 CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", default=20)
 # Set-based replay (docs/maintenance.md "Set-based replay"): declarations validated together and
-# lodged in one transaction per chunk, each table written once. Empty: one by one.
-CONTINGENCY_LODGE_CHUNK_CALLABLE = env.str("CONTINGENCY_LODGE_CHUNK_CALLABLE",
-                                           default="declarations.replay.lodge_buffered_chunk")
+# lodged in one transaction per chunk, each table written once (through the chunk callables the
+# apps register with their replay handlers). False: one by one.
+CONTINGENCY_REPLAY_SET_BASED = env.bool("CONTINGENCY_REPLAY_SET_BASED", default=True)
 CONTINGENCY_REPLAY_CHUNK_SIZE = env.int("CONTINGENCY_REPLAY_CHUNK_SIZE", default=100)
 # Webhook URLs must resolve to public addresses (SSRF guard), at subscription and at every
 # delivery, in every mode -- sandboxes and local runs included. Receivers on a private network

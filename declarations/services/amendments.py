@@ -19,21 +19,28 @@ from core.actors import actor_user
 from core.exceptions import Conflict, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed, error
 from manifests.services import writeoff_release
 from tariff.selectors import exchange_rate_get
+from tariff.services import exemption_quota_redraw
 
 from ..enums import AmendmentStatus, EventKind, Status
 from ..lifecycle import AMENDABLE, AMENDMENT, TAX_AMENDABLE, nothing_to_pay
 from ..models import (
     AmendmentRequest,
     Assessment,
+    AssessmentLine,
     AttachedDocument,
     Declaration,
     DeclarationItem,
     DeclarationVersion,
     ESlip,
+    Payment,
 )
 from .common import actor_label, event_record, money, notify_agent, status_payload
+from .deadlines import nothing_to_pay_event
+from .idf import ucr_problems
 from .lodging import (
     ALTERATION_FEE_BASIS,
+    _header_from_body,
+    _reserve,
     assessment_store,
     declaration_draft_update,
     documents_create,
@@ -136,8 +143,6 @@ def _alteration(declaration: Declaration, new_body: dict[str, Any], changes: lis
     pointers = [c["pointer"] for c in changes]
     data = body_parse(new_body)
     if (data.get("ucr") or "") != declaration.ucr:
-        from .idf import ucr_problems
-
         assert declaration.lodged_at is not None
         problems = ucr_problems(ucr=data.get("ucr") or "", pin=declaration.trader_pin,
                                 bill_of_lading=declaration.bill_of_lading_number,
@@ -185,8 +190,6 @@ def _alteration(declaration: Declaration, new_body: dict[str, Any], changes: lis
 
 def _reissue_with_fee(declaration: Declaration, current: Assessment, fee: Decimal, fields: int) -> None:
     """Copy the current assessment as the next version with an alteration-fee line."""
-    from ..models import AssessmentLine
-
     new = Assessment.objects.create(
         declaration=declaration, version=current.version + 1, rate_date=current.rate_date,
         currency=current.currency, exchange_rate=current.exchange_rate,
@@ -300,16 +303,12 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
     if declaration.bill_of_lading_id is not None:
         writeoff_release(declaration_id=declaration.pk, actor=actor)
     if not errors:
-        from .lodging import _reserve
-
         errors.extend(_reserve(declaration, prepared, actor))
     quota = None
     if not errors:
         # The exemption claims as amended: a new or enlarged claim draws the difference with the
         # same compare-and-set as lodging (refused -> everything here rolls back), a reduced or
         # dropped one gives it back, an unchanged one keeps its draw.
-        from tariff.services import exemption_quota_redraw
-
         quota = exemption_quota_redraw(declaration_id=declaration.pk, draws=list(prepared.exemption_draws),
                                        actor=actor)
         errors.extend(quota.problems)
@@ -326,8 +325,6 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
     assessment = assessment_store(declaration=declaration, prepared=prepared, version=version_no, fee_lines=())
     extra: dict[str, Any] = {}
     if paid:
-        from ..models import Payment
-
         payment = Payment.objects.filter(declaration=declaration).first()
         paid_amount = payment.amount if payment is not None else Decimal("0.00")
         extra["difference_kes"] = str(assessment.total - paid_amount)
@@ -342,12 +339,8 @@ def _apply_amendment(request: AmendmentRequest, declaration: Declaration, actor:
         declaration.payment_due_date = (None if nothing_to_pay(regime=declaration.regime, total=assessment.total)
                                         else due)
         if had_payment_step and declaration.payment_due_date is None:
-            from .deadlines import nothing_to_pay_event
-
             nothing_to_pay_event(declaration=declaration, total=assessment.total, secured_by="",
                                  actor=actor_user(actor), actor_label=actor_label(actor)[:150], at=now).save()
-    from .lodging import _header_from_body
-
     for name, value in _header_from_body(prepared.data).items():
         setattr(declaration, name, value)
     declaration.trader = prepared.trader

@@ -30,6 +30,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from core import clock
+from maintenance.selectors import contingency_since
 
 from ..enums import EventKind, Status
 from ..interest import LateInterest, late_interest
@@ -76,8 +77,6 @@ def unpaid_tax(assessment: Assessment | None) -> Decimal:
 def interest_paused_from(now: dt.datetime | None = None) -> dt.date | None:
     """Due dates on or after this day are not late now: a contingency is in force since then, or a
     period that began then has ended but its due dates have not all moved yet."""
-    from maintenance.selectors import contingency_since
-
     now = now or clock.now()
     days = [d for d in DeadlineShift.objects.filter(done_at__isnull=True).values_list("first_due_date", flat=True)]
     since = contingency_since(now)

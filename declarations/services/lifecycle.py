@@ -13,7 +13,7 @@ from core.events import Event
 from core.exceptions import Conflict, NotFound, error
 from tariff.services import exemption_quota_release
 
-from ..enums import EventKind, Status
+from ..enums import Channel, EventKind, Status
 from ..lifecycle import no_payment_step, transition_check
 from ..models import Declaration, DeclarationEvent
 from .common import STATUS_NOTIFICATION_KIND, event_record, events_chain, notify_agent, status_payload
@@ -119,8 +119,6 @@ def declaration_channel_set(
     *, declaration_id: uuid.UUID | str, channel: str, actor: Any, reason: str = ""
 ) -> Declaration:
     """Record the selectivity lane without a status change (risk scoring before payment)."""
-    from ..enums import Channel
-
     if channel not in Channel.values:
         raise Conflict(detail=f"Unknown channel {channel!r}.", code="invalid_channel")
     declaration = declaration_lock(declaration_id)

@@ -25,10 +25,19 @@ from core.events import Event
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
 from core.problems import join_pointer
+from manifests.selectors import bl_find
+from reference.selectors import country_exists, currency_exists, office_get, package_kind_exists, unit_exists
+from tariff.assessment import DeclarationInput, ItemInput, assess
+from tariff.exceptions import AssessmentFailed
+from tariff.selectors import tariff_book
+from traders.selectors import agent_licence_valid, trader_get_for_agent
 
 from ..enums import EXPORT_REGIMES, IMPORT_REGIMES, REGIME_CPC_FIRST_DIGIT
+from ..models import ImportDeclarationForm
 from ..serializers import DeclarationInSerializer
 from .common import money
+from .fiscal import fiscal_problems
+from .idf import idf_problems, ucr_problems
 
 TWO = Decimal("0.01")
 ENTRY_DEADLINE_DAYS = 21  # EACCMA s.34: goods must be entered within 21 days of discharge
@@ -131,10 +140,6 @@ def parsed_fields_reference_errors(body: dict[str, Any], *, failed: set[str], ag
     """Reference-data problems (unknown office, currency, country, package kind, unit, HS code;
     trader not authorised) of the fields of a body that failed field-level validation elsewhere.
     Only fields that parse on their own and have no field-level problem are looked up."""
-    from reference.selectors import country_exists, currency_exists, office_get, package_kind_exists, unit_exists
-    from tariff.selectors import tariff_book
-    from traders.selectors import trader_get_for_agent
-
     fields = DeclarationInSerializer().fields
     problems: list[ErrorItem] = []
 
@@ -241,21 +246,15 @@ class Lookups:
     the number of round trips differs."""
 
     def trader(self, *, agent: Any, pin: str, on: dt.date) -> Any:
-        from traders.selectors import trader_get_for_agent
-
         try:  # one query: the trader through a valid authorisation of this agent
             return trader_get_for_agent(agent=agent, pin=pin, on=on)
         except NotFound:
             return None
 
     def bill_of_lading(self, number: str) -> Any:
-        from manifests.selectors import bl_find
-
         return bl_find(number)
 
     def idf(self, number: str) -> Any:
-        from ..models import ImportDeclarationForm
-
         return ImportDeclarationForm.objects.filter(number=number).first()
 
 
@@ -339,8 +338,6 @@ def _check_header(c: _Checked) -> None:
 
 def _check_parties(c: _Checked) -> None:
     """The agent's licence and its authorisation for the trader."""
-    from traders.selectors import agent_licence_valid
-
     if not agent_licence_valid(c.agent, c.rate_date):
         c.errors.append(error("agent_licence_invalid",
                               f"The agent's licence is not valid on {c.rate_date.isoformat()}.", ""))
@@ -354,8 +351,6 @@ def _check_parties(c: _Checked) -> None:
 
 def _check_header_values(c: _Checked) -> None:
     """Reference codes of the header, the exchange rate of the day, the invoice amount."""
-    from reference.selectors import country_exists, currency_exists, office_get
-
     data, errors = c.data, c.errors
     c.office = office_get(data["office"])
     if c.office is None:
@@ -381,8 +376,6 @@ def _check_header_values(c: _Checked) -> None:
 
 def _check_items(c: _Checked) -> None:
     """Item reference codes, weights and values, document dates, and the CIF of every item."""
-    from reference.selectors import country_exists, package_kind_exists, unit_exists
-
     data, errors = c.data, c.errors
     for i, item in enumerate(data["items"]):
         ptr = ("items", i)
@@ -445,8 +438,6 @@ def _check_transport_document(c: _Checked) -> None:
 def _check_tariff(c: _Checked) -> None:
     """The prepared items, their fiscal rules (vehicles, exemptions, IDF/RDL reductions), transit
     (IM8), and the assessment by the tariff engine when every value is usable."""
-    from .fiscal import fiscal_problems
-
     data, errors = c.data, c.errors
     for i, item in enumerate(data["items"]):
         value = c.customs_values[i] or Decimal(0)
@@ -492,8 +483,6 @@ def _check_tariff(c: _Checked) -> None:
 
 def _check_single_window(c: _Checked) -> None:
     """The single window IDF and UCR (services/idf.py)."""
-    from .idf import idf_problems, ucr_problems
-
     data = c.data
     taken = {e.pointer for e in c.errors}
     c.errors.extend(idf_problems(data=data, regime=c.regime, pin=c.pin, rate_date=c.rate_date, taken_pointers=taken,
@@ -558,16 +547,10 @@ def declaration_prepare(
 def _exchange_rate(currency: str, on: dt.date) -> Decimal | None:
     """The rate in force on the registration date, from the (cached) tariff book of that date: the
     same figure the assessment engine converts with."""
-    from tariff.selectors import tariff_book
-
     return tariff_book(on).exchange_rates.get(currency)
 
 
 def _assess(currency: str, on: dt.date, items: list[PreparedItem]) -> tuple[Any, list[ErrorItem]]:
-    from tariff.assessment import DeclarationInput, ItemInput, assess
-    from tariff.exceptions import AssessmentFailed
-    from tariff.selectors import tariff_book
-
     data = DeclarationInput(
         date=on,
         currency=currency,

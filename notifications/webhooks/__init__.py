@@ -5,7 +5,7 @@ from typing import Any
 
 
 def webhook_deliveries_enqueue(notification: Any) -> int:
-    # Imported here: this package is imported while Django loads models (notifications.models).
+    # local import: this package is imported while Django loads models (notifications.models)
     from .services import webhook_deliveries_enqueue as enqueue
 
     return enqueue(notification)

@@ -41,6 +41,8 @@ from django.db.models import Count, F, Min, Q, QuerySet
 from core import celery_app, clock
 from core.actors import actor_user
 from core.exceptions import Conflict, ErrorItem, NotFound, ValidationFailed, error
+from core.outbox import outbox_enqueue
+from traders.models import ClearingAgent
 
 from ..enums import NotificationKind
 from ..services import notification_create
@@ -179,8 +181,6 @@ def _event(*, subscription: WebhookSubscription, action: str, from_status: str, 
 def webhook_subscription_create(
     *, agent: Any, url: str, kinds: list[str] | None = None, description: str = "", actor: Any
 ) -> WebhookSubscription:
-    from traders.models import ClearingAgent
-
     # The agent row lock serialises concurrent creations, so the cap holds under races.
     ClearingAgent.objects.select_for_update(of=("self",)).filter(pk=agent.pk).first()
     limit = settings.WEBHOOK_MAX_SUBSCRIPTIONS_PER_AGENT
@@ -371,8 +371,6 @@ def _dispatch_kicks(deliveries: int) -> None:
     """Wake the dispatcher for `deliveries` new due deliveries of one firm: as many messages as
     the firm may use workers at once (more would only find nothing to claim), through the
     outbox (in the caller's transaction: sent after commit, re-sent if the broker is down)."""
-    from core.outbox import outbox_enqueue
-
     for _ in range(min(deliveries, settings.WEBHOOK_AGENT_CONCURRENCY)):
         outbox_enqueue(task_name=DISPATCH_TASK, kwargs={})
 

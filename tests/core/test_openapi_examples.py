@@ -41,7 +41,7 @@ from maintenance.snapshot import store
 from risk.services import risk_assessment_create
 from sandbox import clock as sandbox_clock
 from sandbox.clock import sandbox_clock_set
-from sandbox.seeding import sandbox_seed
+from sandbox.scenarios import sandbox_seed
 
 pytestmark = pytest.mark.django_db
 

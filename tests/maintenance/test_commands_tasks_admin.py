@@ -10,6 +10,7 @@ from celery import shared_task
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
+from core import celery_app
 from maintenance import tasks
 from maintenance.enums import OutageStatus, WindowScope, WindowStatus
 from maintenance.models import MaintenanceWindow, Outage
@@ -233,6 +234,9 @@ def test_enqueue_replay_starts_one_task_per_worker_slot(settings, monkeypatch):
 
     settings.CONTINGENCY_REPLAY_WORKERS = 3
     sent = []
-    monkeypatch.setattr(tasks.replay_buffered_task, "delay", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(celery_app.app(), "send_task", lambda name, kwargs: sent.append((name, kwargs)))
     services.enqueue_replay()
-    assert sent == [{"slot": 0}, {"slot": 1}, {"slot": 2}]
+    # sent by name to the replay task (maintenance.tasks imports services, not the other way)
+    assert tasks.replay_buffered_task.name == services.REPLAY_TASK
+    assert sent == [(services.REPLAY_TASK, {"slot": 0}), (services.REPLAY_TASK, {"slot": 1}),
+                    (services.REPLAY_TASK, {"slot": 2})]

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from core.exceptions import ValidationFailed, error
-from maintenance import services
+from maintenance import replay_handlers, services
 from maintenance.enums import SubmissionPriority, SubmissionStatus, WindowMode
 from maintenance.models import BufferedSubmission, OutageReport
 from maintenance.services import ReplayOutcome
@@ -189,17 +189,22 @@ def test_unexpected_error_leaves_the_submission_pending_for_the_next_run(clock, 
 
 
 @pytest.mark.django_db
-def test_default_lodge_missing_is_a_clear_503_and_nothing_moves(clock, settings):
+def test_a_lodging_endpoint_without_replay_handler_is_a_clear_503_and_nothing_moves(clock, monkeypatch):
     from core.exceptions import ServiceUnavailable
 
-    settings.CONTINGENCY_LODGE_CALLABLE = "declarations.no_such_module.lodge"
+    # given the manifests app's handler missing (its AppConfig.ready did not register it)
+    monkeypatch.delitem(replay_handlers._handlers, "manifests")
     outage = OutageFactory(started_at=T0 - H, ended_at=T0, status="ended")
-    sub = _sub(outage, 1)
+    sub = _sub(outage, 1)  # a declaration: its own handler is there, the replay still refuses
+    # when / then
     with pytest.raises(ServiceUnavailable) as exc:
         services.replay_buffered(actor=None)
     assert exc.value.code == "replay_unavailable"
+    assert "manifests" in exc.value.detail
     sub.refresh_from_db()
-    assert sub.status == SubmissionStatus.PENDING
+    assert (sub.status, sub.attempts) == (SubmissionStatus.PENDING, 0)
+    # and `manage.py check` names it
+    assert [m.id for m in replay_handlers.check_registered()] == ["maintenance.E001"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,6 +4,7 @@ racing, and a replayed declaration equal to one lodged over HTTP."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -25,7 +26,7 @@ from declarations.models import (
     DeclarationVersion,
     ESlip,
 )
-from maintenance import services
+from maintenance import replay_handlers, services
 from maintenance.enums import SubmissionStatus
 from maintenance.models import BufferedSubmission, ReplayLedger
 from manifests.models import BillOfLading, WriteOff
@@ -41,15 +42,18 @@ ITEMS = 3
 
 @pytest.fixture
 def one_by_one_calls(monkeypatch):
-    """Records every submission that went through the one-declaration lodge callable."""
+    """Records every submission that went through the one-declaration lodge callable (the
+    `declarations` replay handler, wrapped in the registry for the test)."""
     calls: list[str] = []
-    real = declarations_replay.lodge_buffered
+    handler = replay_handlers.registrations()["declarations"]
+    assert (handler.lodge, handler.lodge_chunk) == (declarations_replay.lodge_buffered,
+                                                    declarations_replay.lodge_buffered_chunk)
 
     def lodge(submission, **kwargs):
         calls.append(json.loads(bytes(submission.body))["local_reference"])
-        return real(submission, **kwargs)
+        return handler.lodge(submission, **kwargs)
 
-    monkeypatch.setattr(declarations_replay, "lodge_buffered", lodge)
+    monkeypatch.setitem(replay_handlers._handlers, "declarations", dataclasses.replace(handler, lodge=lodge))
     return calls
 
 

@@ -15,7 +15,8 @@ from declarations.models import Declaration, DeclarationEvent
 from maintenance.models import ProvisionalReleaseRule
 from manifests.models import Manifest
 from sandbox.models import SeedRun
-from sandbox.seeding import sandbox_seed, world_digest
+from sandbox.scenarios import sandbox_seed
+from sandbox.seeding import world_digest
 from traders.models import ClearingAgent, Trader
 
 pytestmark = pytest.mark.django_db

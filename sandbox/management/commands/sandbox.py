@@ -12,6 +12,7 @@ from core.exceptions import ApplicationError
 from maintenance.display import eat_iso
 
 from ... import clock as sandbox_clock
+from ...commands import dispatch, register
 
 
 class Command(BaseCommand):
@@ -28,8 +29,6 @@ class Command(BaseCommand):
 
     def _add_more(self, sub: Any) -> None:
         """Hook for the seed/reset/drill sub-commands (see sandbox.commands)."""
-        from ...commands import register
-
         register(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,8 +37,6 @@ class Command(BaseCommand):
             if options["action"] == "clock":
                 self._clock(options, actor)
                 return
-            from ...commands import dispatch
-
             dispatch(self, options, actor)
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.detail} "
