@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
+from risk.models import RiskAssessment
 
 from .scoping import OfficeScopedAdminMixin
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
-from risk.models import OfficerTask
+from clearance.models import OfficerTask
 
 
 class OfficerProfile(models.Model):

@@ -34,6 +34,17 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from tqdm import tqdm
 
+from clearance.enums import LIVE_TASK_STATUSES
+from clearance.models import OfficerTask
+from clearance.services import (
+    clearance_advance,
+    declaration_gate_out,
+    declaration_reject,
+    declaration_release,
+    gate_event_record,
+    inspection_findings_record,
+    officer_task_assign,
+)
 from core import clock
 from core.exceptions import Conflict, ValidationFailed, error
 from core.models import OutboxMessage
@@ -54,20 +65,9 @@ from manifests.inputs import BillInput, ContainerInput, ManifestInput
 from manifests.models import BillOfLading, Manifest, Terminal, TerminalStaff
 from manifests.services import manifest_lodge, manifest_record_arrival, manifest_record_discharge
 from officers.models import OfficerProfile
-from risk.enums import LIVE_TASK_STATUSES
 from risk.loaders import default_risk_rules_reset
-from risk.models import OfficerTask, RiskAssessment, RiskRule
-from risk.services import (
-    clearance_advance,
-    declaration_gate_out,
-    declaration_reject,
-    declaration_release,
-    gate_event_record,
-    inspection_findings_record,
-    officer_task_assign,
-    risk_assessment_create,
-    risk_assessments_create,
-)
+from risk.models import RiskAssessment, RiskRule
+from risk.services import risk_assessment_create, risk_assessments_create
 from tariff.models import ExemptionCertificate
 from traders.models import AEOProfile, AgentAuthorisation, ClearingAgent, Trader
 from traders.services import aeo_profile_grant
@@ -710,7 +710,7 @@ def _quiet_outbox() -> None:
     """Scoring and clearance already ran synchronously while seeding: the messages the services
     queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
     Windows' and notifications' messages are left for the workers."""
-    names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
+    names = ("risk.score_declaration", "clearance.advance", "clearance.manifest_arrived")
     fields = {f.name for f in OutboxMessage._meta.get_fields()}
     if "task_name" not in fields:
         return

@@ -16,9 +16,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from clearance.models import ReleaseOrder
 from config.celery import app
 from declarations.models import Declaration
-from risk.models import ReleaseOrder, RiskAssessment
+from risk.models import RiskAssessment
 from tests.conftest import require_postgres, require_redis
 from tests.risk.test_worker import lodge, pay, wait_for
 

@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 
+from clearance.lifecycle import OFFICER_TASK
 from core.exceptions import Conflict
 from core.lifecycle import Lifecycle
 from declarations import lifecycle as declarations_lifecycle
 from intake.lifecycle import SUBMISSION
 from maintenance.services import OUTAGE, WINDOW
 from manifests import lifecycle as manifests_lifecycle
-from risk.lifecycle import OFFICER_TASK
 from tests.factories.traders import TraderFactory
 from traders.models import Trader
 from traders.services import AEO

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from clearance.models import OfficerTask, ReleaseOrder
+from clearance.services import declaration_release, inspection_findings_override
 from core.exceptions import Conflict
 from declarations.models import Declaration, DeclarationEvent
 from notifications.models import Notification
-from risk.models import OfficerTask, ReleaseOrder
-from risk.services import declaration_release, inspection_findings_override
 from tests.factories.officers import declaration_in_queue, live_task, officer_create
 
 pytestmark = pytest.mark.django_db

@@ -24,11 +24,12 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
 from core import outbox
 from core.models import OutboxMessage
 from declarations.models import Declaration, DeclarationEvent
 from declarations.services import declaration_transition
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from risk.models import RiskAssessment
 from tests.conftest import require_postgres, require_redis
 from tests.factories.risk import declaration_make
 from tests.services import broker_purge

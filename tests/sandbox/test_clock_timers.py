@@ -9,10 +9,10 @@ import time
 import pytest
 from django.core.management import call_command
 
+from clearance.models import OfficerTask
+from clearance.tasks import escalate_overdue_tasks
 from core import clock
 from maintenance import snapshot
-from risk.models import OfficerTask
-from risk.tasks import escalate_overdue_tasks
 from tests.factories.sandbox import lodge_pay_score_advance, sandbox_world
 
 MIDDLEWARE_PATH = "maintenance.middleware.MaintenanceMiddleware"

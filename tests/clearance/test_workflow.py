@@ -10,14 +10,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from core import clock
-from core.exceptions import Conflict, ValidationFailed
-from declarations.models import Declaration, DeclarationEvent
-from notifications.models import Notification
-from risk import tasks
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
-from risk.selectors import time_to_release_stats
-from risk.services import (
+from clearance import tasks as clearance_tasks
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
+from clearance.selectors import time_to_release_stats
+from clearance.services import (
     assessment_amend,
     clearance_advance,
     declaration_control_resume,
@@ -29,8 +25,14 @@ from risk.services import (
     inspection_request,
     officer_task_assign,
     officer_tasks_escalate,
-    risk_assessment_create,
 )
+from core import clock
+from core.exceptions import Conflict, ValidationFailed
+from declarations.models import Declaration, DeclarationEvent
+from notifications.models import Notification
+from risk import tasks as risk_tasks
+from risk.models import RiskAssessment
+from risk.services import risk_assessment_create
 from tests.factories.risk import ReferencePriceFactory, RiskRuleFactory, declaration_make
 from tests.factories.traders import AEOProfileFactory, ClearingAgentFactory, TraderFactory
 
@@ -140,7 +142,7 @@ def test_green_and_blue_are_released_automatically_with_a_release_message(lane_r
     # given
     declaration = _declaration(lane)
     # when: the scoring task body runs (paid already: it advances clearance itself)
-    result = tasks.score_declaration(str(declaration.pk))
+    result = risk_tasks.score_declaration(str(declaration.pk))
     # then
     declaration.refresh_from_db()
     order = ReleaseOrder.objects.get(declaration=declaration)
@@ -165,7 +167,7 @@ def test_green_and_blue_are_released_automatically_with_a_release_message(lane_r
 )
 def test_yellow_and_red_go_under_control_with_an_officer_task(lane_rules, lane, queue, kind):
     declaration = _declaration(lane)
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     declaration.refresh_from_db()
     task = OfficerTask.objects.get(declaration=declaration)
     assert declaration.status == "under_control"
@@ -179,11 +181,11 @@ def test_scored_before_payment_advances_when_payment_task_arrives(lane_rules):
 
     # given: scored while assessed: nothing to advance yet
     declaration = _declaration("green", status="assessed")
-    assert tasks.score_declaration(str(declaration.pk))["clearance"] == ""
-    assert tasks.advance_clearance(str(declaration.pk)) == "waiting_payment"
+    assert risk_tasks.score_declaration(str(declaration.pk))["clearance"] == ""
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "waiting_payment"
     # when: paid, then the payment's task runs
     declaration_transition(declaration_id=declaration.pk, to_status="paid", actor=None)
-    action = tasks.advance_clearance(str(declaration.pk))
+    action = clearance_tasks.advance_clearance(str(declaration.pk))
     # then
     assert action == "released"
     assert ReleaseOrder.objects.filter(declaration=declaration).count() == 1
@@ -191,24 +193,24 @@ def test_scored_before_payment_advances_when_payment_task_arrives(lane_rules):
 
 def test_paid_before_scoring_waits_for_the_score(lane_rules):
     declaration = _declaration("red")
-    assert tasks.advance_clearance(str(declaration.pk)) == "waiting_score"
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "waiting_score"
     assert Declaration.objects.get(pk=declaration.pk).status == "paid"
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     assert Declaration.objects.get(pk=declaration.pk).status == "under_control"
 
 
 def test_advancing_twice_does_nothing_the_second_time(lane_rules):
     declaration = _declaration("green")
-    tasks.score_declaration(str(declaration.pk))
-    assert tasks.advance_clearance(str(declaration.pk)) == "nothing_to_do"
-    assert tasks.score_declaration(str(declaration.pk))["clearance"] == ""
+    risk_tasks.score_declaration(str(declaration.pk))
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "nothing_to_do"
+    assert risk_tasks.score_declaration(str(declaration.pk))["clearance"] == ""
     assert ReleaseOrder.objects.count() == 1
     assert DeclarationEvent.objects.filter(declaration=declaration, to_status="released").count() == 1
 
 
 def test_no_declaration_can_be_released_twice(lane_rules, officer):
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     declaration_release(declaration_id=declaration.pk, actor=officer)
     with pytest.raises(Conflict) as excinfo:
         declaration_release(declaration_id=declaration.pk, actor=officer)
@@ -219,7 +221,7 @@ def test_no_declaration_can_be_released_twice(lane_rules, officer):
 def test_documentary_check_query_resume_release_and_gate_out(lane_rules, officer):
     # given
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     task = OfficerTask.objects.get(declaration=declaration)
     # when
     officer_task_assign(task_id=task.pk, officer=officer, actor=officer)
@@ -249,7 +251,7 @@ def test_documentary_check_query_resume_release_and_gate_out(lane_rules, officer
 
 def test_inspection_findings_and_seizure_count_an_offence(lane_rules, officer):
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     inspection_request(declaration_id=declaration.pk, reason="Description vague", actor=officer)
     inspection_findings_record(
         declaration_id=declaration.pk, findings="Undeclared cartons of cigarettes", compliant=False, actor=officer
@@ -266,7 +268,7 @@ def test_inspection_findings_and_seizure_count_an_offence(lane_rules, officer):
 
 def test_gate_out_requires_a_release(lane_rules):
     declaration = _declaration("red")
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     with pytest.raises(Conflict):
         declaration_gate_out(declaration_id=declaration.pk, actor=None)
     assert Declaration.objects.get(pk=declaration.pk).status == "under_control"
@@ -285,7 +287,7 @@ def test_unassigned_tasks_escalate_after_their_queues_sla(lane_rules, officer):
     names = ("red_over", "red_within", "red_assigned", "yellow_over", "yellow_within", "yellow_queried")
     made = {name: _declaration("red" if name.startswith("red") else "yellow") for name in names}
     for declaration in made.values():
-        tasks.score_declaration(str(declaration.pk))
+        risk_tasks.score_declaration(str(declaration.pk))
     now = clock.now()
     ages = {"red_over": dt.timedelta(hours=24, minutes=1), "red_within": dt.timedelta(hours=23, minutes=59),
             "red_assigned": dt.timedelta(hours=30), "yellow_over": dt.timedelta(hours=4, minutes=1),
@@ -310,7 +312,7 @@ def test_time_to_release_statistics_per_lane(lane_rules, officer):
     now = clock.now()
     for minutes in (10, 20, 30):
         d = _declaration("green", lodged_at=now - dt.timedelta(minutes=minutes))
-        tasks.score_declaration(str(d.pk))
+        risk_tasks.score_declaration(str(d.pk))
     stats = time_to_release_stats()
     assert stats["green"].count == 3
     assert 1199 < stats["green"].median_seconds < 1260
@@ -330,7 +332,7 @@ def test_sweeper_reenqueues_stuck_declarations(lane_rules, monkeypatch):
     Declaration.objects.filter(pk=scored_paid.pk).update(
         status="paid", updated_at=clock.now() - dt.timedelta(minutes=30)
     )
-    result = tasks.sweep_unscored()
+    result = risk_tasks.sweep_unscored()
     assert result == {"unscored": 1, "stuck_paid": 1}
     assert sent == [
         ("risk.score_declarations_batch", {"declaration_ids": [str(stuck.pk)]}),
@@ -341,8 +343,8 @@ def test_sweeper_reenqueues_stuck_declarations(lane_rules, monkeypatch):
 def test_batch_scoring_scores_each_once(lane_rules):
     declarations = [_declaration(lane) for lane in ("green", "blue", "yellow", "red")]
     ids = [str(d.pk) for d in declarations]
-    first = tasks.score_declarations_batch(ids)
-    second = tasks.score_declarations_batch(ids)
+    first = risk_tasks.score_declarations_batch(ids)
+    second = risk_tasks.score_declarations_batch(ids)
     assert first == {"scored": 4, "advanced": 4}
     assert second == {"scored": 0, "advanced": 0}
     assert sorted(Declaration.objects.filter(pk__in=ids).values_list("status", flat=True)) == [
