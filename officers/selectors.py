@@ -328,13 +328,13 @@ class LaneDay:
 @dataclass(frozen=True)
 class Dashboard:
     days: list[LaneDay]
-    release_times: dict[str, Any]  # lane -> risk.selectors.LaneReleaseStats
+    release_times: dict[str, Any]  # lane -> clearance.selectors.LaneReleaseStats
     backlog: dict[str, int]
     windows: list[Any]
     active_outage: Any | None
     buffered_pending: int
     generated_at: dt.datetime
-    # Open cases of the queue "Provisional releases to reconcile" (risk.ProvisionalReleaseCase).
+    # Open cases of the queue "Provisional releases to reconcile" (clearance.ProvisionalReleaseCase).
     provisional_releases_to_reconcile: int = 0
 
 
