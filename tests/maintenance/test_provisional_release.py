@@ -447,7 +447,7 @@ def test_red_lane_after_recovery_opens_a_case_in_the_officers_queue(clock: Any, 
     supervisor = officer_create("supervisor")
     browser = APIClient()
     browser.force_login(supervisor)
-    queue = browser.get("/admin/risk/provisionalreleasecase/")
+    queue = browser.get("/admin/clearance/provisionalreleasecase/")
     assert queue.status_code == 200
     assert declaration.entry_number in queue.content.decode()
     dashboard = browser.get("/admin/dashboard/").content.decode()

@@ -131,7 +131,7 @@ MAKERS: dict[str, Callable[[], models.Model]] = {
     "traders.AEOProfileChange": _aeo_change,
     "notifications.WebhookSubscriptionEvent": _webhook_subscription_event,
     "maintenance.ProvisionalReleaseRuleEvent": _release_rule_event,
-    "risk.ProvisionalReleaseCaseEvent": _provisional_release_case_event,
+    "clearance.ProvisionalReleaseCaseEvent": _provisional_release_case_event,
 }
 
 
