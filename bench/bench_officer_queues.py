@@ -44,10 +44,10 @@ def _seed() -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     from django.db import connection
 
+    from clearance.models import OfficerTask
     from core import clock
     from declarations.models import Declaration
     from manifests.models import Container
-    from risk.models import OfficerTask
     from tests.factories.manifests import BillOfLadingFactory
     from tests.factories.officers import declaration_in_queue, officer_create
     from tests.factories.reference import CustomsOfficeFactory

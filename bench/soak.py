@@ -239,10 +239,10 @@ def _officer(seed: dict[str, Any], stats: Stats, stop: threading.Event) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from clearance.models import OfficerTask
+    from clearance.services import officer_task_assign
+    from clearance.services.release import declaration_release
     from core.exceptions import ApplicationError
-    from risk.models import OfficerTask
-    from risk.services import officer_task_assign
-    from risk.services.release import declaration_release
 
     officer = get_user_model().objects.get(pk=seed["officer_id"])
     try:

@@ -17,7 +17,7 @@ api_v1 = [
     path("", include("traders.urls")),
     path("", include("tariff.urls")),
     path("", include("manifests.urls")),
-    path("", include("risk.urls")),
+    path("", include("clearance.urls")),
     path("", include("maintenance.urls")),
     path("", include("notifications.urls")),
     path("", include("transit.urls")),

@@ -41,9 +41,14 @@ class Event(StrEnum):
     DECLARATION_REGISTERED = "declaration.registered"
     # declarations.services.lifecycle.declaration_transition_locked, after the status row and its
     # event are written: declaration, from_status, to_status, actor.
-    # Subscribers: manifests (write-off settle/release), risk (officer tasks closed), transit
+    # Subscribers: manifests (write-off settle/release), clearance (officer tasks closed), transit
     # (movement departs / is cancelled).
     DECLARATION_STATUS_CHANGED = "declaration.status_changed"
+    # risk.services.assessment, inside the scoring transaction, after the assessments and channels
+    # are written: outcomes (a list of `risk.services.ScoringOutcome`, one per declaration of the
+    # call that has a selectivity, new or found already stored), actor. Subscribers: clearance (one
+    # `clearance.advance` outbox message per declaration ready for clearance).
+    DECLARATIONS_SCORED = "declarations.scored"
     # declarations.apis status look-up, read only: declaration_id, regime. Subscribers return
     # {section name: value} merged into the status row (transit: the movement end to end).
     DECLARATION_STATUS_SECTIONS = "declaration.status_sections"

@@ -33,6 +33,7 @@ CLAIM_SECONDS = 60
 # one each (the batch task is ~20x cheaper per declaration; docs/performance.md).
 COALESCE: dict[str, tuple[str, str, str]] = {
     "risk.score_declaration": ("risk.score_declarations_batch", "declaration_id", "declaration_ids"),
+    "clearance.advance": ("clearance.advance_batch", "declaration_id", "declaration_ids"),
     "notifications.fan_out": ("notifications.fan_out", "seqs", "seqs"),
 }
 COALESCE_MAX = 50

@@ -1,4 +1,4 @@
-"""Work queues as admin list views (proxy models of risk.OfficerTask) and officer-office admin.
+"""Work queues as admin list views (proxy models of clearance.OfficerTask) and officer-office admin.
 
 Lists are built for 100,000+ declarations: one joined query per page (`list_select_related`),
 no full-table count (`show_full_result_count = False`), exact indexed search only."""

@@ -1,12 +1,13 @@
-"""Clearance rows of the risk app in the officer workspace, scoped to the officer's office
-(registered by `officers.admin`; moved from `risk/admin.py`: the scoping belongs to the officers
-app, which sits above risk, README "Architecture")."""
+"""Risk assessments and the clearance app's rows in the officer workspace, scoped to the officer's
+office (registered by `officers.admin`; the scoping belongs to the officers app, which sits above
+risk and clearance, README "Architecture")."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
+from risk.models import RiskAssessment
 
 from .scoping import OfficeScopedAdminMixin
 

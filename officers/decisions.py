@@ -11,11 +11,8 @@ from typing import Any
 
 from django import forms
 
-from core.exceptions import ApplicationError
-from declarations.enums import Status
-from declarations.services import amendment_request_accept, amendment_request_reject, declaration_cancel
-from risk.enums import LIVE_TASK_STATUSES
-from risk.services import (
+from clearance.enums import LIVE_TASK_STATUSES
+from clearance.services import (
     assessment_amend,
     declaration_control_resume,
     declaration_query_agent,
@@ -26,6 +23,9 @@ from risk.services import (
     inspection_request,
     officer_task_assign,
 )
+from core.exceptions import ApplicationError
+from declarations.enums import Status
+from declarations.services import amendment_request_accept, amendment_request_reject, declaration_cancel
 
 LIVE = LIVE_TASK_STATUSES
 

@@ -11,10 +11,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from clearance import sla
 from core import clock
 from declarations.enums import Status
 from reference.models import CustomsOffice
-from risk import sla
 
 
 class OfficeFilter(admin.SimpleListFilter):
@@ -130,7 +130,7 @@ class TaskAgeFilter(AgeFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() != "overdue":
             return super().queryset(request, queryset)
-        # The same rule as the SLA column and the escalation timer (risk.sla): a query waiting for
+        # The same rule as the SLA column and the escalation timer (clearance.sla): a query waiting for
         # the agent has its clock stopped and is never over the SLA.
         return sla.overdue(queryset, clock.now())
 

@@ -26,7 +26,7 @@ QUEUES = ("documentarycheckqueue", "inspectionqueue", "assignedtomequeue", "esca
 _READ_DECLARATIONS = (
     "declarations.view_declaration",
     "risk.view_riskassessment",
-    "risk.view_releaseorder",
+    "clearance.view_releaseorder",
     "officers.view_dashboard",
 )
 
@@ -116,7 +116,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "officers.view_officerprofile",
         "officers.add_officerprofile",
         "officers.change_officerprofile",
-        "risk.view_officertask",
+        "clearance.view_officertask",
         *_WORK_TRANSIT,
         "transit.demand_bond",
         "transit.add_regionalbond",
@@ -127,8 +127,8 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tariff.change_exemptioncertificate",
         *_READ_VALUATION,
         # Provisional releases during contingency: the reconciliation queue and the published rules.
-        "risk.view_provisionalreleasecase",
-        "risk.change_provisionalreleasecase",
+        "clearance.view_provisionalreleasecase",
+        "clearance.change_provisionalreleasecase",
         "maintenance.view_provisionalreleaserule",
     ),
     # Transit (IM8 under the EAC SCT): the movement queue, e-seal alerts, bonds, partner messages.
@@ -146,11 +146,11 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "risk.change_riskrule",
         "risk.add_referenceprice",
         "risk.change_referenceprice",
-        "risk.view_postclearanceaudit",
+        "clearance.view_postclearanceaudit",
         *_READ_EXEMPTIONS,
         *_READ_VALUATION,
-        "risk.view_provisionalreleasecase",
-        "risk.change_provisionalreleasecase",
+        "clearance.view_provisionalreleasecase",
+        "clearance.change_provisionalreleasecase",
         "maintenance.view_provisionalreleaserule",
     ),
     # Windows, outages, buffered submissions (the maintenance app's own migration grants the same).

@@ -1,6 +1,6 @@
 """Officer-office assignment, the officers' decision permissions, and the work queues.
 
-The queues are proxy models of `risk.OfficerTask` so each queue is its own admin list view with
+The queues are proxy models of `clearance.OfficerTask` so each queue is its own admin list view with
 its own "view" permission (a group sees only the queues its work needs)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
-from risk.models import OfficerTask
+from clearance.models import OfficerTask
 
 
 class OfficerProfile(models.Model):

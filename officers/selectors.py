@@ -12,6 +12,10 @@ from django.db.models import Case, Count, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from clearance import sla as _sla
+from clearance.enums import LIVE_TASK_STATUSES, OfficerTaskStatus
+from clearance.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder
+from clearance.selectors import provisional_release_cases_open, time_to_release_stats
 from core import clock
 from declarations.enums import Status
 from declarations.models import (
@@ -29,10 +33,7 @@ from maintenance.enums import OutageStatus, WindowStatus
 from maintenance.models import BufferedSubmission, MaintenanceWindow, Outage
 from manifests.models import Container
 from notifications.models import Notification
-from risk import sla as _sla
-from risk.enums import LIVE_TASK_STATUSES, OfficerTaskStatus
-from risk.models import AgentQuery, GateEvent, OfficerTask, ReleaseOrder, RiskAssessment
-from risk.selectors import provisional_release_cases_open, time_to_release_stats
+from risk.models import RiskAssessment
 
 from .formatting import HistoryEntry, history
 from .valuation import valuation_comparison
@@ -75,7 +76,7 @@ def scope_declarations(qs: QuerySet[Any], user: Any, *, prefix: str = "") -> Que
 # --- SLA ------------------------------------------------------------------------------------------
 
 
-# One rule for the escalation timer and every display: risk.sla (re-exported for the officer pages).
+# One rule for the escalation timer and every display: clearance.sla (re-exported for the officer pages).
 sla_hours = _sla.sla_hours
 SlaState = _sla.SlaState
 task_sla = _sla.task_sla
@@ -327,13 +328,13 @@ class LaneDay:
 @dataclass(frozen=True)
 class Dashboard:
     days: list[LaneDay]
-    release_times: dict[str, Any]  # lane -> risk.selectors.LaneReleaseStats
+    release_times: dict[str, Any]  # lane -> clearance.selectors.LaneReleaseStats
     backlog: dict[str, int]
     windows: list[Any]
     active_outage: Any | None
     buffered_pending: int
     generated_at: dt.datetime
-    # Open cases of the queue "Provisional releases to reconcile" (risk.ProvisionalReleaseCase).
+    # Open cases of the queue "Provisional releases to reconcile" (clearance.ProvisionalReleaseCase).
     provisional_releases_to_reconcile: int = 0
 
 

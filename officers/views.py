@@ -12,11 +12,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from clearance.models import OfficerTask
+from clearance.services import officer_task_take_next
 from core.exceptions import ApplicationError
 from declarations.enums import AmendmentStatus
 from declarations.models import AmendmentRequest
-from risk.models import OfficerTask
-from risk.services import officer_task_take_next
 
 from .decisions import DECISIONS, allowed, decide, initial_for
 from .selectors import LIVE_TASK

@@ -24,9 +24,9 @@ from typing import Any
 
 from django.conf import settings
 
+from clearance.services.clearance import declaration_query_agent
 from core.exceptions import ErrorItem, error
 from risk.scoring import Hit, Lane
-from risk.services.clearance import declaration_query_agent
 
 LANE_FOR_LETTER: dict[str, str] = {"G": "green", "B": "blue", "Y": "yellow", "R": "red", "Q": "yellow"}
 REJECT_LETTER = "X"

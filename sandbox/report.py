@@ -10,11 +10,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from clearance.enums import OfficerTaskStatus
+from clearance.models import OfficerTask
 from core.exceptions import NotFound
 from declarations.enums import Status
 from declarations.models import Declaration, DeclarationEvent
-from risk.enums import OfficerTaskStatus
-from risk.models import OfficerTask
 from traders.models import AgentStaff, ClearingAgent
 
 from .models import ApiErrorRecord

@@ -374,7 +374,7 @@ def _quiet_outbox() -> None:
     """Scoring and clearance already ran synchronously while seeding: the messages the services
     queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
     Windows' and notifications' messages are left for the workers."""
-    names = ("risk.score_declaration", "risk.advance_clearance", "risk.manifest_arrived")
+    names = ("risk.score_declaration", "clearance.advance", "clearance.manifest_arrived")
     fields = {f.name for f in OutboxMessage._meta.get_fields()}
     if "task_name" not in fields:
         return

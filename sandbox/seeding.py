@@ -33,6 +33,17 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from clearance.enums import LIVE_TASK_STATUSES
+from clearance.models import OfficerTask
+from clearance.services import (
+    clearance_advance,
+    declaration_gate_out,
+    declaration_reject,
+    declaration_release,
+    gate_event_record,
+    inspection_findings_record,
+    officer_task_assign,
+)
 from declarations.lifecycle import no_payment_step
 from declarations.models import Declaration, ESlip, ImportDeclarationForm
 from declarations.services import (
@@ -49,20 +60,9 @@ from manifests.inputs import BillInput, ContainerInput, ManifestInput
 from manifests.models import BillOfLading, Manifest, Terminal, TerminalStaff
 from manifests.services import manifest_lodge, manifest_record_arrival, manifest_record_discharge
 from officers.models import OfficerProfile
-from risk.enums import LIVE_TASK_STATUSES
 from risk.loaders import default_risk_rules_reset
-from risk.models import OfficerTask, RiskAssessment, RiskRule
-from risk.services import (
-    clearance_advance,
-    declaration_gate_out,
-    declaration_reject,
-    declaration_release,
-    gate_event_record,
-    inspection_findings_record,
-    officer_task_assign,
-    risk_assessment_create,
-    risk_assessments_create,
-)
+from risk.models import RiskAssessment, RiskRule
+from risk.services import risk_assessment_create, risk_assessments_create
 from tariff.models import ExemptionCertificate
 from traders.models import AEOProfile, AgentAuthorisation, ClearingAgent, Trader
 from traders.services import aeo_profile_grant

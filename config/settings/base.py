@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "manifests",
     "declarations",
     "risk",
+    "clearance",
     "intake",
     "maintenance",
     "notifications",
@@ -310,6 +311,9 @@ CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": "notifications"},
     "transit.deliver_partner_message": {"queue": "notifications"},
     "transit.sweep_deliveries": {"queue": "notifications"},
+    "clearance.*": {"queue": "clearance"},
+    # The clearance tasks' names before the app was split out of risk (aliases kept for messages
+    # sent before an upgrade, docs/clearance.md) and risk's sweeper.
     "risk.*": {"queue": "clearance"},
     "transit.*": {"queue": "clearance"},
     "maintenance.*": {"queue": "clearance"},
@@ -385,10 +389,11 @@ RISK_LANE_YELLOW_FROM = env.int("RISK_LANE_YELLOW_FROM", default=50)
 RISK_LANE_RED_FROM = env.int("RISK_LANE_RED_FROM", default=80)
 # Active AEOs with reduced inspection are drawn at this fraction of a random rule's rate.
 RISK_AEO_RANDOM_RATE_FACTOR = env.str("RISK_AEO_RANDOM_RATE_FACTOR", default="0.2")
-# Declarations lodged but unscored for longer than this are re-enqueued by the sweeper.
+# Declarations lodged but unscored (risk), or paid and scored but not advanced (clearance), for
+# longer than this are re-enqueued by the sweepers.
 RISK_SWEEP_UNSCORED_MINUTES = env.int("RISK_SWEEP_UNSCORED_MINUTES", default=5)
 # Unassigned yellow/red officer tasks escalate to supervisors when past their queue's service
-# level (OFFICERS_SLA_HOURS below, risk.sla): one rule for the timer and the pages.
+# level (OFFICERS_SLA_HOURS below, clearance.sla): one rule for the timer and the pages.
 # Webhook deliveries: attempts before giving up, first back-off (doubles each time, jittered),
 # HTTP connect and read timeouts (docs/risk.md, "Push notifications").
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
@@ -408,7 +413,8 @@ WEBHOOK_DISPATCH_MAX_SWEEP_KICKS = env.int("WEBHOOK_DISPATCH_MAX_SWEEP_KICKS", d
 CELERY_BEAT_SCHEDULE.update(
     {
         "risk-sweep-unscored": {"task": "risk.sweep_unscored", "schedule": 60.0},
-        "risk-escalate-tasks": {"task": "risk.escalate_overdue_tasks", "schedule": 60.0},
+        "clearance-sweep-stalled": {"task": "clearance.sweep_stalled", "schedule": 60.0},
+        "clearance-escalate-tasks": {"task": "clearance.escalate_overdue_tasks", "schedule": 60.0},
     }
 )
 
@@ -442,8 +448,8 @@ MANIFEST_SEA_PRE_ARRIVAL_HOURS = env.int("MANIFEST_SEA_PRE_ARRIVAL_HOURS", defau
 MANIFEST_AIR_PRE_ARRIVAL_HOURS = env.int("MANIFEST_AIR_PRE_ARRIVAL_HOURS", default=4)
 # Percentage of a B/L's gross weight that declarations may write off beyond it (0: never more).
 MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT = env.str("MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", default="0")
-# Payment hands the paid declaration to clearance (risk app) by this task name.
-DECLARATION_PAID_TASK = "risk.advance_clearance"
+# Payment hands the paid declaration to the clearance app by this task name.
+DECLARATION_PAID_TASK = "clearance.advance"
 
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.
@@ -493,7 +499,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "officers/lockout.html"
 # Service level per queue (hours from the task's creation, the clock stopped while a query waits
-# for the agent; AEO tasks get the AEO target). Also the escalation limit (risk.sla).
+# for the agent; AEO tasks get the AEO target). Also the escalation limit (clearance.sla).
 OFFICERS_SLA_HOURS = {"documentary_check": 4, "inspection": 24, "aeo": 6}
 
 # --- transit ---
@@ -588,5 +594,5 @@ PROVISIONAL_RELEASE_SNAPSHOT_SECONDS = env.float("PROVISIONAL_RELEASE_SNAPSHOT_S
 PROVISIONAL_RELEASE_RECONCILE_SECONDS = env.float("PROVISIONAL_RELEASE_RECONCILE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE["maintenance-refresh-release-snapshot"] = {
     "task": "maintenance.refresh_release_snapshot", "schedule": PROVISIONAL_RELEASE_SNAPSHOT_SECONDS}
-CELERY_BEAT_SCHEDULE["risk-reconcile-provisional-releases"] = {
-    "task": "risk.reconcile_provisional_releases", "schedule": PROVISIONAL_RELEASE_RECONCILE_SECONDS}
+CELERY_BEAT_SCHEDULE["clearance-reconcile-provisional-releases"] = {
+    "task": "clearance.reconcile_provisional_releases", "schedule": PROVISIONAL_RELEASE_RECONCILE_SECONDS}

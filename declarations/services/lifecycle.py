@@ -37,7 +37,7 @@ def declaration_transition_locked(
     writes the event row, notifies the agent (`notification_kind`/`subject` override the default
     notice of the new status, e.g. `documents_required` for a query), then publishes
     `Event.DECLARATION_STATUS_CHANGED` in this transaction. The subscribers (manifests write-offs,
-    transit movements, risk officer tasks) are wired in their apps' `ready()`.
+    transit movements, clearance officer tasks) are wired in their apps' `ready()`.
     """
     from_status = declaration.status
     transition_check(from_status, to_status, no_payment_step=no_payment_step(declaration))
@@ -96,9 +96,9 @@ def declaration_transition(
 ) -> Declaration:
     """Lock the declaration, check the transition table, write the event, save, notify the agent.
 
-    `expected_from` makes the move a compare-and-set (e.g. risk assigns a lane only if still `paid`):
+    `expected_from` makes the move a compare-and-set (e.g. clearance assigns a lane only if still `paid`):
     a different current status raises Conflict `status_changed`. `channel` sets the selectivity lane
-    in the same write (risk/clearance use it).
+    in the same write (clearance uses it).
     """
     declaration = declaration_lock(declaration_id)
     if expected_from is not None and declaration.status != expected_from:

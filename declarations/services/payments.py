@@ -95,7 +95,7 @@ def _record_payment(
                     if interest.amount else {})},
     )
     hook = getattr(settings, "DECLARATION_PAID_TASK", "")
-    if hook:  # clearance (risk app) subscribes by naming its task in settings
+    if hook:  # the clearance app subscribes by naming its task in settings
         outbox_enqueue(task_name=hook, kwargs={"declaration_id": str(declaration.pk)})
     return payment
 

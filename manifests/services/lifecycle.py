@@ -41,7 +41,7 @@ def manifest_record_arrival(*, manifest_id: UUID, ata: dt.datetime | None, actor
         close_if_settled(manifest, actor=actor, now=now)
         # Declarations lodged pre-arrival and already cleared wait for arrival to be released:
         # hand the manifest to the clearance workers (outbox: survives a broker outage).
-        outbox_enqueue(task_name="risk.manifest_arrived", kwargs={"manifest_id": str(manifest.pk)})
+        outbox_enqueue(task_name="clearance.manifest_arrived", kwargs={"manifest_id": str(manifest.pk)})
     return manifest
 
 

@@ -1,42 +1,10 @@
-"""Risk and clearance writes. Split by sub-domain: assessment (scoring), clearance (workflow and
-officer decisions), release (release orders, gate-out)."""
+"""Risk writes: scoring declarations and storing the assessment with the declaration's channel.
+(The clearance workflow, release orders and gate-out moved to the `clearance` app.)"""
 
 from .assessment import ScoringOutcome, risk_assessment_create, risk_assessments_create
-from .clearance import (
-    ClearanceOutcome,
-    assessment_amend,
-    clearance_advance,
-    declaration_control_resume,
-    declaration_query_agent,
-    declaration_reject,
-    inspection_findings_override,
-    inspection_findings_record,
-    inspection_request,
-    officer_task_assign,
-    officer_task_take_next,
-    officer_tasks_escalate,
-    query_answer,
-)
-from .release import declaration_gate_out, declaration_release, gate_event_record
 
 __all__ = [
-    "ClearanceOutcome",
     "ScoringOutcome",
-    "assessment_amend",
-    "clearance_advance",
-    "declaration_control_resume",
-    "declaration_gate_out",
-    "declaration_query_agent",
-    "declaration_reject",
-    "declaration_release",
-    "gate_event_record",
-    "inspection_findings_override",
-    "inspection_findings_record",
-    "inspection_request",
-    "officer_task_assign",
-    "officer_task_take_next",
-    "officer_tasks_escalate",
-    "query_answer",
     "risk_assessment_create",
     "risk_assessments_create",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from core import clock, policy
+from core.events import Event, publish
 from declarations.enums import Status
 from declarations.lifecycle import clearable, no_payment_step
 from declarations.services import declaration_channels_record_locked
@@ -105,7 +106,14 @@ def risk_assessments_create(*, declaration_ids: Iterable[Any], actor: Any = None
                 logger.info("risk: %s scored %s (%s)", pk, assessment.lane, assessment.score)
                 outcomes[pk] = ScoringOutcome(pk, assessment, True, declaration.status, regime=declaration.regime,
                                               no_payment_step=no_payment_step(declaration))
-    return [outcomes[pk] for pk in ids]
+        ordered = [outcomes[pk] for pk in ids]
+        # Who acts on a selectivity (clearance: advance the ones ready for it) subscribes; risk names
+        # no app above it. Published for stored ones too, so a redelivered message recovers a lost
+        # hand-off.
+        with_assessment = [o for o in ordered if o.assessment is not None]
+        if with_assessment:
+            publish(Event.DECLARATIONS_SCORED, outcomes=with_assessment, actor=actor)
+    return ordered
 
 
 def risk_assessment_create(*, declaration_id: Any, actor: Any = None) -> ScoringOutcome:

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from clearance.models import OfficerTask
 from core import events
 from core.events import Event
 from core.models import OutboxMessage
 from core.outbox import outbox_enqueue
 from declarations.services import declaration_lock, declaration_transition_locked
-from risk.models import OfficerTask
 from tests.factories.declarations import World
 from tests.factories.transit import RegionalBondFactory, transit_world
 from tests.transit.conftest import lodge
@@ -27,11 +27,12 @@ EXPECTED_WIRING = {
     "declaration.registered": ["transit.subscribers.on_declaration_registered"],
     "declaration.status_changed": [
         "manifests.subscribers.on_declaration_status_changed",
-        "risk.subscribers.on_declaration_status_changed",
+        "clearance.subscribers.on_declaration_status_changed",
         "transit.subscribers.on_declaration_status_changed",
     ],
     "declaration.status_sections": ["transit.subscribers.on_declaration_status_sections"],
     "declaration.validating": ["transit.subscribers.on_declaration_validating"],
+    "declarations.scored": ["clearance.subscribers.on_declarations_scored"],
 }
 
 

@@ -33,7 +33,7 @@ from django.apps import apps
 from django.db import models
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_APPS = ("config", "core", "reference", "traders", "tariff", "manifests", "declarations", "risk",
+PROJECT_APPS = ("config", "core", "reference", "traders", "tariff", "manifests", "declarations", "risk", "clearance",
                 "intake", "maintenance", "notifications", "sandbox", "transit", "officers")
 
 

@@ -16,9 +16,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from clearance.models import ReleaseOrder
 from config.celery import app
 from declarations.models import Declaration
-from risk.models import ReleaseOrder, RiskAssessment
+from risk.models import RiskAssessment
 from tests.conftest import require_postgres, require_redis
 from tests.risk.test_worker import lodge, pay, wait_for
 
@@ -47,7 +48,8 @@ def test_every_task_routes_to_a_declared_queue():
     # then no task lands on a queue that a plain worker would not consume
     assert set(routed.values()) <= set(QUEUES)
     assert routed["risk.score_declarations_batch"] == "scoring"
-    assert routed["risk.advance_clearance"] == "clearance"
+    assert routed["clearance.advance"] == routed["clearance.advance_batch"] == "clearance"
+    assert routed["risk.advance_clearance"] == "clearance"  # alias of clearance.advance (name before the split)
     assert routed["maintenance.replay_buffered"] == "replay"
     assert routed["notifications.fan_out"] == "notifications"
     assert routed["notifications.dispatch_webhooks"] == "webhooks"

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from clearance.lifecycle import OFFICER_TASK
 from core.exceptions import Conflict
 from core.lifecycle import Lifecycle
 from declarations import lifecycle as declarations_lifecycle
@@ -17,7 +18,6 @@ from intake.lifecycle import SUBMISSION
 from maintenance.services import OUTAGE, WINDOW
 from manifests import lifecycle as manifests_lifecycle
 from notifications.webhooks.lifecycle import SUBSCRIPTION
-from risk.lifecycle import OFFICER_TASK
 from tests.factories.traders import TraderFactory
 from traders.models import Trader
 from traders.services import AEO

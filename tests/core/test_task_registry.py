@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 def _forodha_tasks() -> dict:
     app.loader.import_default_modules()
-    prefixes = ("core.", "intake.", "risk.", "maintenance.", "transit.", "notifications.", "declarations.",
-                "manifests.")
+    prefixes = ("core.", "intake.", "risk.", "clearance.", "maintenance.", "transit.", "notifications.",
+                "declarations.", "manifests.")
     return {name: task for name, task in app.tasks.items() if name.startswith(prefixes)}
 
 

@@ -263,8 +263,8 @@ def _export(world: World) -> dict[str, Any]:
 
 
 def test_an_export_with_nothing_to_pay_is_released_without_a_payment(client, world):
+    from clearance.services import clearance_advance
     from risk.models import RiskAssessment
-    from risk.services import clearance_advance
 
     # when an export assessed at KES 0.00 is lodged
     response = client.post("/api/v1/declarations", _export(world), format="json")
@@ -304,8 +304,8 @@ def test_scoring_a_zero_total_export_is_enough_to_move_it_on(client, world):
 
 
 def test_an_import_with_tax_still_needs_its_payment(client, world):
+    from clearance.services import clearance_advance
     from risk.models import RiskAssessment
-    from risk.services import clearance_advance
 
     lodged = _lodge(client, world)
     RiskAssessment.objects.create(declaration_id=lodged["id"], score=5, lane="green", hits=[],

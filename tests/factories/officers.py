@@ -10,11 +10,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from clearance.models import OfficerTask
 from core import clock
 from declarations.models import Declaration
 from officers.groups import groups_sync
 from officers.models import OfficerProfile
-from risk.models import OfficerTask, RiskAssessment
+from risk.models import RiskAssessment
 from tests.factories.reference import CustomsOfficeFactory
 from tests.factories.risk import declaration_make
 
@@ -42,7 +43,7 @@ def declaration_in_queue(lane: str = "yellow", *, office: str = "MBA", hits: lis
                          age: dt.timedelta | None = None, **fields: Any) -> Declaration:
     """A paid declaration scored `lane`, advanced by `clearance_advance`: yellow/red end up
     under control with a live officer task (documentary check / inspection)."""
-    from risk.services import clearance_advance
+    from clearance.services import clearance_advance
 
     declaration = declaration_make(status="paid", channel=lane, **fields)
     if office != "MBA":
@@ -70,9 +71,10 @@ def lodged_under_control(lane: str = "yellow") -> tuple[Declaration, Any]:
     """A declaration through the REAL lodging, scoring, payment and clearance services (tariff
     world from tests.factories.declarations): under control in `lane`, with its assessment,
     e-slip, payment, lodged version and events. Returns (declaration, world)."""
+    from clearance import tasks as clearance_tasks
     from declarations.models import ESlip
     from declarations.services import declaration_lodge, declaration_pay
-    from risk import tasks
+    from risk import tasks as risk_tasks
     from tests.factories.declarations import body_im4, world_create
     from tests.factories.risk import RiskRuleFactory
 
@@ -80,10 +82,10 @@ def lodged_under_control(lane: str = "yellow") -> tuple[Declaration, Any]:
     RiskRuleFactory(code=f"officers-{lane}-{next(_n)}", kind="hs_match", hs_prefixes="8703",
                     weight=LANE_SCORES[lane])
     declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world), actor=world.user)
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     eslip = ESlip.objects.get(declaration=declaration, is_current=True)
     declaration_pay(declaration_id=declaration.pk, agent=world.agent, amount=eslip.amount, currency=eslip.currency,
                     method="mpesa", actor=world.user)
-    tasks.advance_clearance(str(declaration.pk))
+    clearance_tasks.advance_clearance(str(declaration.pk))
     declaration.refresh_from_db()
     return declaration, world

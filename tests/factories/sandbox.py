@@ -20,9 +20,10 @@ def outcome_body(world: World, local_reference: str, **overrides: Any) -> dict[s
 
 def lodge_pay_score_advance(world: World, local_reference: str) -> Declaration:
     """Through the real services: lodge, score, pay the e-slip, advance clearance."""
+    from clearance.services import clearance_advance
     from declarations.models import ESlip
     from declarations.services import declaration_lodge, declaration_pay
-    from risk.services import clearance_advance, risk_assessment_create
+    from risk.services import risk_assessment_create
 
     declaration = declaration_lodge(agent=world.agent, user=world.user, payload=outcome_body(world, local_reference),
                                     actor=world.user)

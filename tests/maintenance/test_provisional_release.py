@@ -20,6 +20,8 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connections
 from rest_framework.test import APIClient
 
+from clearance.models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
+from clearance.services.reconciliation import provisional_release_case_close, provisional_releases_reconcile
 from declarations.models import Declaration
 from intake import keys
 from intake.models import ProvisionalRelease, ReleaseRuleSnapshot, TraderStatusCopy
@@ -27,9 +29,7 @@ from intake.provisional import TOKEN_TYPE, _b64url, _b64url_decode, _json, token
 from maintenance import services
 from maintenance.models import ProvisionalReleaseRule, ProvisionalReleaseRuleEvent
 from maintenance.provisional import release_rule_save, release_snapshot_refresh
-from risk.models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
 from risk.services.assessment import risk_assessment_create
-from risk.services.reconciliation import provisional_release_case_close, provisional_releases_reconcile
 from tariff.models import DutyRate, RateKind, TariffLine
 from tests.factories.declarations import body_im4, item, world_create
 from tests.factories.officers import officer_create
@@ -447,7 +447,7 @@ def test_red_lane_after_recovery_opens_a_case_in_the_officers_queue(clock: Any, 
     supervisor = officer_create("supervisor")
     browser = APIClient()
     browser.force_login(supervisor)
-    queue = browser.get("/admin/risk/provisionalreleasecase/")
+    queue = browser.get("/admin/clearance/provisionalreleasecase/")
     assert queue.status_code == 200
     assert declaration.entry_number in queue.content.decode()
     dashboard = browser.get("/admin/dashboard/").content.decode()
@@ -578,7 +578,7 @@ def test_a_reconciliation_interrupted_after_the_primary_commit_opens_no_second_c
     assert provisional_releases_reconcile().cases_opened == 1
     ProvisionalRelease.objects.update(reconciled_at=None, reconciliation="")
     # when the task runs again
-    from risk.tasks import reconcile_provisional_releases_task
+    from clearance.tasks import reconcile_provisional_releases_task
 
     result = reconcile_provisional_releases_task()
     # then the case is found, not opened twice, and the release is marked

@@ -74,7 +74,7 @@ def test_arrival_and_discharge_record_events(carrier_client: APIClient, carrier_
     assert again.json()["code"] == "illegal_transition"
     assert ManifestEvent.objects.filter(manifest=row, kind="transition").count() == 4
     # arrival (once) handed the manifest to the clearance workers through the outbox
-    assert list(OutboxMessage.objects.filter(task_name="risk.manifest_arrived").values_list("kwargs", flat=True)) \
+    assert list(OutboxMessage.objects.filter(task_name="clearance.manifest_arrived").values_list("kwargs", flat=True)) \
         == [{"manifest_id": str(row.pk)}]
 
 

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
+from clearance.models import ReleaseOrder
 from declarations.models import Declaration, DeclarationEvent
 from notifications.models import Notification
-from risk.models import ReleaseOrder
 from tests.factories.officers import PASSWORD, declaration_in_queue, officer_create
 
 CHROMIUM = os.environ.get("FORODHA_CHROMIUM", "/usr/bin/chromium")
@@ -181,9 +181,9 @@ def test_each_role_at_1366_pixels_with_the_age_sla_column_readable(live_server, 
     import datetime as dt
     from decimal import Decimal
 
+    from clearance.models import OfficerTask
     from core import clock
     from maintenance.services import outage_start, window_schedule
-    from risk.models import OfficerTask
     from sandbox import clock as sandbox_clock
     from sandbox.drills import STEP_TITLES
     from sandbox.models import Drill

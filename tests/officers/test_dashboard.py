@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clearance.services import declaration_release
 from core import clock
 from declarations.models import Declaration
-from risk.services import declaration_release
 from tests.factories.maintenance import BufferedSubmissionFactory, MaintenanceWindowFactory, OutageFactory
 from tests.factories.officers import declaration_in_queue, officer_create
 from tests.factories.risk import declaration_make

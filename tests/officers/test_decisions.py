@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clearance.models import OfficerTask, ReleaseOrder
 from declarations.models import AmendmentRequest, Assessment, Declaration, DeclarationEvent
 from notifications.models import Notification
-from risk.models import OfficerTask, ReleaseOrder
 from tests.factories.officers import declaration_in_queue, live_task, lodged_under_control, officer_create
 
 pytestmark = pytest.mark.django_db
@@ -386,7 +386,7 @@ def test_bulk_action_reports_failures_per_declaration(officer_client):
     # given: one of the two was queried meanwhile
     officer = officer_create("officer")
     ok, queried = declaration_in_queue("yellow"), declaration_in_queue("yellow")
-    from risk.services import declaration_query_agent
+    from clearance.services import declaration_query_agent
 
     declaration_query_agent(declaration_id=queried.pk, documents=["INV"], reason="r", actor=officer)
     client = officer_client(officer)

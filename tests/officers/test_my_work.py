@@ -9,9 +9,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from clearance.models import OfficerTask
+from clearance.services import declaration_query_agent, officer_task_assign
 from core import clock
-from risk.models import OfficerTask
-from risk.services import declaration_query_agent, officer_task_assign
 from tests.factories.officers import declaration_in_queue, live_task, officer_create
 
 pytestmark = pytest.mark.django_db

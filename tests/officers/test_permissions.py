@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from clearance.models import OfficerTask
 from officers.groups import GROUP_PERMISSIONS
-from risk.models import OfficerTask
 from tests.factories.officers import PASSWORD, declaration_in_queue, officer_create
 from tests.factories.traders import AgentStaffFactory
 

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clearance.models import OfficerTask
+from clearance.services import declaration_query_agent, officer_task_assign, officer_tasks_escalate
 from core import clock
 from declarations.models import AttachedDocument, Declaration, DeclarationVersion
 from manifests.models import Container
-from risk.models import OfficerTask
-from risk.services import declaration_query_agent, officer_task_assign, officer_tasks_escalate
 from tests.factories.manifests import BillOfLadingFactory
 from tests.factories.officers import declaration_in_queue, live_task, officer_create
 from tests.factories.traders import AEOProfileFactory, TraderFactory

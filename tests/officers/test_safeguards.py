@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from clearance.models import OfficerTask, ReleaseOrder
+from clearance.services import declaration_release, inspection_findings_override
 from core.exceptions import Conflict
 from declarations.models import Declaration, DeclarationEvent
 from notifications.models import Notification
-from risk.models import OfficerTask, ReleaseOrder
-from risk.services import declaration_release, inspection_findings_override
 from tests.factories.officers import declaration_in_queue, live_task, officer_create
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,7 @@ def test_release_orders_and_tasks_are_scoped_to_the_officers_office(officer_clie
     nairobi = declaration_in_queue("yellow", office="NBO")
     for declaration in (mombasa, nairobi):
         declaration_release(declaration_id=declaration.pk, actor=supervisor, reason="Documents in order")
-    url = reverse("admin:risk_releaseorder_changelist")
+    url = reverse("admin:clearance_releaseorder_changelist")
     # when
     officer_rows = officer_client(officer).get(url).context["cl"].result_list
     supervisor_rows = officer_client(supervisor).get(url).context["cl"].result_list
@@ -155,6 +155,6 @@ def test_release_orders_and_tasks_are_scoped_to_the_officers_office(officer_clie
     assert [o.declaration_id for o in officer_rows] == [mombasa.pk]
     assert {o.declaration_id for o in supervisor_rows} == {mombasa.pk, nairobi.pk}
     other = ReleaseOrder.objects.get(declaration=nairobi)
-    change = officer_client(officer).get(reverse("admin:risk_releaseorder_change", args=[other.pk]))
+    change = officer_client(officer).get(reverse("admin:clearance_releaseorder_change", args=[other.pk]))
     assert change.status_code == 302  # "does not exist" redirect, not another office's order
     assert OfficerTask.objects.filter(declaration=nairobi).count() == 1

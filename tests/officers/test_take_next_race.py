@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from risk.models import OfficerTask
+from clearance.models import OfficerTask
 from tests.factories.officers import declaration_in_queue, officer_create
 from tests.reliability.test_concurrency import race
 

@@ -14,13 +14,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, models, transaction
 
+from clearance import tasks as clearance_tasks
+from clearance.services.release import declaration_gate_out
 from core import clock
 from core.audit import GENESIS_HASH, registered_chains
 from declarations.models import Declaration, DeclarationEvent, ESlip
 from declarations.services import declaration_lodge, declaration_pay
 from manifests.models import ManifestEvent
-from risk import tasks
-from risk.services.release import declaration_gate_out
+from risk import tasks as risk_tasks
 from tests.factories.declarations import body_im4, world_create
 from tests.factories.officers import officer_create
 
@@ -108,8 +109,8 @@ def _release_rule_event() -> models.Model:
 def _provisional_release_case_event() -> models.Model:
     import uuid
 
-    from risk.models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
-    from risk.services.reconciliation import provisional_release_case_close
+    from clearance.models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
+    from clearance.services.reconciliation import provisional_release_case_close
     from tests.factories.officers import officer_create
 
     now = clock.now()
@@ -130,7 +131,7 @@ MAKERS: dict[str, Callable[[], models.Model]] = {
     "traders.AEOProfileChange": _aeo_change,
     "notifications.WebhookSubscriptionEvent": _webhook_subscription_event,
     "maintenance.ProvisionalReleaseRuleEvent": _release_rule_event,
-    "risk.ProvisionalReleaseCaseEvent": _provisional_release_case_event,
+    "clearance.ProvisionalReleaseCaseEvent": _provisional_release_case_event,
 }
 
 
@@ -205,11 +206,11 @@ def _full_path() -> tuple[Declaration, Any, Any]:
     world = world_create(bl_packages=1)
     officer = officer_create("officer")
     declaration = declaration_lodge(agent=world.agent, user=world.user, payload=body_im4(world), actor=world.user)
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     eslip = ESlip.objects.get(declaration=declaration, is_current=True)
     declaration_pay(declaration_id=declaration.pk, agent=world.agent, amount=eslip.amount, currency=eslip.currency,
                     method="mpesa", actor=world.user)
-    assert tasks.advance_clearance(str(declaration.pk)) == "released"
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "released"
     declaration_gate_out(declaration_id=declaration.pk, actor=officer)
     declaration.refresh_from_db()
     return declaration, world, officer

@@ -19,9 +19,9 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from clearance.models import ReleaseOrder
 from declarations.models import Declaration, DeclarationEvent, EntryNumberCounter
 from manifests.models import BillOfLading, WriteOff
-from risk.models import ReleaseOrder
 from tests.factories.declarations import body_im4, world_create
 from tests.factories.officers import declaration_in_queue, officer_create
 

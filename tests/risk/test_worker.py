@@ -1,7 +1,7 @@
 """Real Celery worker subprocesses on Redis + the pytest PostgreSQL database.
 
 - lane -> workflow end to end: lodging enqueues scoring through the outbox, payment enqueues
-  `risk.advance_clearance`; the worker releases green/blue and puts yellow/red under control;
+  `clearance.advance`; the worker releases green/blue and puts yellow/red under control;
 - broker down during lodging, then back: every declaration is scored exactly once;
 - worker SIGKILLed in the middle of a task: the message is redelivered and there is exactly one
   release per declaration.
@@ -24,11 +24,12 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
 from core import outbox
 from core.models import OutboxMessage
 from declarations.models import Declaration, DeclarationEvent
 from declarations.services import declaration_transition
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from risk.models import RiskAssessment
 from tests.conftest import require_postgres, require_redis
 from tests.factories.risk import declaration_make
 from tests.services import broker_purge
@@ -239,7 +240,7 @@ def test_worker_killed_mid_task_gives_exactly_one_release(workers, lane_rules):
     assert not ReleaseOrder.objects.exists()
     # and a second worker gets the redelivered message (visibility timeout) plus duplicates
     workers()
-    app.send_task("risk.advance_clearance", kwargs={"declaration_id": str(declaration.pk)})
+    app.send_task("clearance.advance", kwargs={"declaration_id": str(declaration.pk)})
     # then
     wait_for(lambda: Declaration.objects.get(pk=declaration.pk).status == "released", timeout=120)
     # the killed worker's unacknowledged message is redelivered (visibility timeout) and runs too
@@ -260,7 +261,7 @@ def test_worker_killed_at_random_points_of_a_batch_gives_one_release_each(worker
         risk_assessment_create(declaration_id=d.pk)
     first = workers()
     for d in declarations:
-        app.send_task("risk.advance_clearance", kwargs={"declaration_id": str(d.pk)})
+        app.send_task("clearance.advance", kwargs={"declaration_id": str(d.pk)})
     # when: SIGKILL as soon as the first release is there (some task is most likely in flight)
     wait_for(lambda: ReleaseOrder.objects.exists(), interval=0.02)
     first.kill()

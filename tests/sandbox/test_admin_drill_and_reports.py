@@ -114,8 +114,8 @@ def test_drill_page_refuses_non_trainers_outside_sandboxes_and_without_a_drill(s
 def test_trainer_reads_agent_and_officer_reports_in_east_africa_time(sandbox, api_client):
     from django.contrib.auth import get_user_model
 
-    from risk.models import OfficerTask
-    from risk.services import declaration_release, officer_task_assign
+    from clearance.models import OfficerTask
+    from clearance.services import declaration_release, officer_task_assign
     from tests.factories.sandbox import lodge_pay_score_advance, outcome_body, sandbox_world
 
     # given: an agent firm lodges two declarations and makes one API mistake; an inspector releases one

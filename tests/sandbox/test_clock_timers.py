@@ -9,10 +9,10 @@ import time
 import pytest
 from django.core.management import call_command
 
+from clearance.models import OfficerTask
+from clearance.tasks import escalate_overdue_tasks
 from core import clock
 from maintenance import snapshot
-from risk.models import OfficerTask
-from risk.tasks import escalate_overdue_tasks
 from sandbox import clock as sandbox_clock
 from tests.factories.sandbox import lodge_pay_score_advance, sandbox_world
 
@@ -110,11 +110,11 @@ def test_worker_process_follows_the_moved_clock(sandbox, monkeypatch):
     try:
         app.send_task("core.ping", kwargs={"value": "ready"}).get(timeout=180)
         # when the clock is moved in THIS process (database + shared cache)
-        assert app.send_task("risk.escalate_overdue_tasks").get(timeout=60) == 0
+        assert app.send_task("clearance.escalate_overdue_tasks").get(timeout=60) == 0
         call_command("sandbox", "clock", "--advance", "5h")  # past the documentary check's 4 h
         time.sleep(sandbox_clock.CLOCK_LOCAL_TTL + 0.3)  # a process re-reads the shared offset this often
         # then the worker's timer sees it: the task escalates, stamped with the moved time
-        assert app.send_task("risk.escalate_overdue_tasks").get(timeout=60) == 1
+        assert app.send_task("clearance.escalate_overdue_tasks").get(timeout=60) == 1
         wait_for(lambda: OfficerTask.objects.filter(pk=task.pk, escalated_at__isnull=False).exists(), timeout=30)
         task.refresh_from_db()
         assert task.escalated_at - task.created_at >= dt.timedelta(hours=2)

@@ -119,8 +119,8 @@ def test_agent_report_counts_lodgings_errors_and_time(sandbox, api_client, capsy
 def test_officer_report_lists_decisions_and_task_time(sandbox):
     from django.contrib.auth import get_user_model
 
-    from risk.models import OfficerTask
-    from risk.services import declaration_release, officer_task_assign
+    from clearance.models import OfficerTask
+    from clearance.services import declaration_release, officer_task_assign
     from tests.factories.sandbox import lodge_pay_score_advance, sandbox_world
 
     officer = get_user_model().objects.create_user("inspector9", is_staff=True)

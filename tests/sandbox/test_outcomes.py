@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from clearance.models import OfficerTask
 from declarations.models import Declaration
-from risk.models import OfficerTask, RiskAssessment
+from risk.models import RiskAssessment
 from sandbox.models import ApiErrorRecord
 from sandbox.outcomes import REJECT_CODE, lodging_errors
 from tests.factories.sandbox import lodge_pay_score_advance, outcome_body, sandbox_world

@@ -242,8 +242,8 @@ def test_peak_day_scenario_at_a_small_scale(sandbox, monkeypatch, tmp_path):
 
 
 def test_demo_imports_quote_valid_idfs_and_its_terminals_gate_out(sandbox, tmp_path):
+    from clearance.models import GateEvent
     from declarations.models import ImportDeclarationForm
-    from risk.models import GateEvent
 
     # given
     creds = _seed("demo", 42, tmp_path)

@@ -85,7 +85,7 @@ def test_cancellation_frees_the_bond(world, bond):
 
 
 def test_release_departs_the_movement_status_shows_it_and_the_partner_confirms_exit(world, bond, frozen):
-    from risk.services.release import declaration_gate_out, declaration_release
+    from clearance.services.release import declaration_gate_out, declaration_release
     from tests.factories.transit import partner_message_bytes
     from tests.transit.conftest import arrive
     from tests.transit.test_partner_exchange import send

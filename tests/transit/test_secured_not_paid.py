@@ -10,13 +10,14 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from clearance.models import ReleaseOrder
+from clearance.services import clearance_advance
 from core import clock
 from core.exceptions import Conflict
 from declarations.lifecycle import transition_allowed
 from declarations.models import Assessment, Declaration, DeclarationEvent, ESlip, Payment
 from notifications.models import Notification
-from risk.models import ReleaseOrder, RiskAssessment
-from risk.services import clearance_advance
+from risk.models import RiskAssessment
 from tests.factories.transit import transit_payload
 from transit.models import RegionalBond, TransitMovement
 

@@ -1,5 +1,5 @@
-"""REST API of clearance for parties other than agents: terminals' gate events; and the agent's
-answer to an officer's query. Views parse, call one service, render."""
+"""REST API of clearance: terminals' gate events; and the agent's answer to an officer's query. Views
+parse, call one service, render."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from traders.selectors import agent_for_user
 
 from . import services
 from .models import GateEvent
+from .selectors import agent_queries
 
 _problem = OpenApiResponse(description="application/problem+json")
 
@@ -53,7 +54,7 @@ class GateEventCreateApi(APIView):
                                     "loaded_on_board (exports)",
         description="Terminal operator staff only (403 `not_a_terminal`). 409 `not_released` before release; "
                     "idempotent afterwards: a repeated report answers 200 with the first event. Message shape "
-                    "and mapping: docs/risk.md, \"Gate events\".",
+                    "and mapping: docs/clearance.md, \"Gate events\".",
         request=GateEventInSerializer,
         responses={201: GateEventOutSerializer, 200: GateEventOutSerializer, 400: _problem, 403: _problem,
                    404: _problem, 409: _problem},
@@ -114,8 +115,6 @@ class DeclarationQueriesApi(APIView):
     @extend_schema(tags=["declarations"], summary="The queries on a declaration and their answers",
                    responses={200: QueryOutSerializer(many=True), 404: _problem})
     def get(self, request: Request, declaration_id: Any) -> Response:
-        from .selectors import agent_queries
-
         queries = agent_queries(declaration_id=declaration_id, agent=_agent(request))
         return Response(QueryOutSerializer(queries, many=True).data)
 

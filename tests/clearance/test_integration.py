@@ -8,13 +8,15 @@ import datetime as dt
 import pytest
 from django.conf import settings
 
+from clearance import tasks as clearance_tasks
+from clearance.models import ReleaseOrder
 from core import clock
 from core.models import OutboxMessage
 from declarations.models import Declaration, ESlip
 from declarations.services import declaration_lodge, declaration_pay
 from manifests.models import BillOfLading
-from risk import tasks
-from risk.models import ReleaseOrder, RiskAssessment
+from risk import tasks as risk_tasks
+from risk.models import RiskAssessment
 from tests.factories.declarations import body_im4, world_create
 from tests.factories.risk import RiskRuleFactory
 from tests.factories.traders import AEOProfileFactory
@@ -48,10 +50,10 @@ def test_lodging_and_payment_hand_over_to_risk_and_release_settles_the_bill_of_l
     # when: lodged (the outbox carries the scoring task), scored, paid (the outbox carries advance)
     declaration = _lodge(world)
     scoring_messages = _outbox("risk.score_declaration", declaration)
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     _pay(world, declaration)
     paid_messages = _outbox(settings.DECLARATION_PAID_TASK, declaration)
-    action = tasks.advance_clearance(str(declaration.pk))
+    action = clearance_tasks.advance_clearance(str(declaration.pk))
     # then
     declaration.refresh_from_db()
     bl = BillOfLading.objects.get(pk=world.bl.pk)
@@ -69,7 +71,7 @@ def test_weight_mismatch_and_late_manifest_facts_come_from_the_manifest():
     type(world.manifest).objects.filter(pk=world.manifest.pk).update(late_lodging=True)
     declaration = _lodge(world)
     # when
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     # then
     assessment = RiskAssessment.objects.get(declaration=declaration)
     assert [h["kind"] for h in assessment.hits] == ["weight_mismatch", "late_manifest"]
@@ -83,7 +85,7 @@ def test_agent_api_shows_the_channel_but_never_the_hits(api_client):
     )
     world = world_create()
     declaration = _lodge(world)
-    tasks.score_declaration(str(declaration.pk))
+    risk_tasks.score_declaration(str(declaration.pk))
     response = api_client.get(f"/api/v1/declarations/{declaration.pk}", **world.auth)
     assert response.status_code == 200
     assert response.json()["channel"] == "red"
@@ -103,16 +105,16 @@ def test_release_waits_for_arrival_unless_aeo_pre_arrival_clearance():
     first = _lodge(plain)
     second = _lodge(aeo_world)
     for world, declaration in ((plain, first), (aeo_world, second)):
-        tasks.score_declaration(str(declaration.pk))
+        risk_tasks.score_declaration(str(declaration.pk))
         _pay(world, declaration)
     # when
-    actions = [tasks.advance_clearance(str(d.pk)) for d in (first, second)]
+    actions = [clearance_tasks.advance_clearance(str(d.pk)) for d in (first, second)]
     # then
     assert actions == ["waiting_arrival", "released"]
     assert Declaration.objects.get(pk=first.pk).status == "paid"
     # when the vessel arrives
     type(plain.manifest).objects.filter(pk=plain.manifest.pk).update(ata=clock.now() - dt.timedelta(minutes=5))
-    advanced = tasks.manifest_arrived(str(plain.manifest.pk))
+    advanced = clearance_tasks.manifest_arrived(str(plain.manifest.pk))
     assert advanced == 1
     assert Declaration.objects.get(pk=first.pk).status == "released"
     assert ReleaseOrder.objects.count() == 2

@@ -5,19 +5,14 @@ tests are in test_worker.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from core import clock
-from core.exceptions import Conflict, ValidationFailed
-from declarations.models import Declaration, DeclarationEvent
-from notifications.models import Notification
-from risk import tasks
-from risk.models import OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
-from risk.selectors import time_to_release_stats
-from risk.services import (
+from clearance import tasks as clearance_tasks
+from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
+from clearance.selectors import time_to_release_stats
+from clearance.services import (
     assessment_amend,
     clearance_advance,
     declaration_control_resume,
@@ -29,12 +24,17 @@ from risk.services import (
     inspection_request,
     officer_task_assign,
     officer_tasks_escalate,
-    risk_assessment_create,
 )
-from tests.factories.risk import ReferencePriceFactory, RiskRuleFactory, declaration_make
-from tests.factories.traders import AEOProfileFactory, ClearingAgentFactory, TraderFactory
+from core import clock
+from core.exceptions import Conflict, ValidationFailed
+from core.models import OutboxMessage
+from declarations.models import Declaration, DeclarationEvent
+from notifications.models import Notification
+from risk import tasks as risk_tasks
+from risk.services import risk_assessment_create
+from tests.factories.risk import declaration_make
 
-from .conftest import LANE_HS
+from .conftest import LANE_HS, hand_over, score_and_hand_over
 
 pytestmark = pytest.mark.django_db
 
@@ -48,103 +48,22 @@ def _declaration(lane: str, status: str = "paid", **kwargs):
     return declaration_make(status=status, items=[{"hs_code": LANE_HS[lane]}], **kwargs)
 
 
-def test_scoring_stores_assessment_sets_channel_and_hides_nothing_from_officers(lane_rules):
-    # given
-    declaration = _declaration("yellow", status="assessed")
-    version_before = declaration.etag_version
-    # when
-    outcome = risk_assessment_create(declaration_id=declaration.pk)
-    # then
-    declaration.refresh_from_db()
-    assessment = RiskAssessment.objects.get(declaration=declaration)
-    assert (outcome.created, assessment.lane, assessment.score, declaration.channel) == (True, "yellow", 60, "yellow")
-    assert assessment.hits == [
-        {
-            "rule_id": lane_rules["yellow"].pk,
-            "kind": "hs_match",
-            "weight": 60,
-            "forced_lane": None,
-            "reason": "hs match: item 1 HS 0201.10.00 matches 02",
-        }
-    ]
-    assert declaration.etag_version == version_before + 1
-    assert declaration.status == "assessed"  # scoring alone never moves the status
-    assert len(assessment.rules_version) == 16
-
-
-def test_scoring_is_idempotent(lane_rules):
-    declaration = _declaration("red", status="assessed")
-    first = risk_assessment_create(declaration_id=declaration.pk)
-    RiskRuleFactory(code="late", kind="trader_no_history", weight=5)  # the rule set changes meanwhile
-    second = risk_assessment_create(declaration_id=declaration.pk)
-    assert (first.created, second.created) == (True, False)
-    assert second.assessment.pk == first.assessment.pk
-    assert RiskAssessment.objects.filter(declaration=declaration).count() == 1
-    assert DeclarationEvent.objects.filter(declaration=declaration, kind="channel").count() == 1
-
-
-def test_drafts_and_cancelled_declarations_are_not_scored(lane_rules):
-    cancelled = _declaration("red", status="cancelled")
-    outcome = risk_assessment_create(declaration_id=cancelled.pk)
-    assert (outcome.assessment, outcome.skipped_reason) == (None, "not_scorable")
-    assert not RiskAssessment.objects.exists()
-
-
-def test_facts_from_the_database_trader_agent_aeo_exemption_and_reference_price():
-    # given: a first-time trader (no first_declared_at), a watched agent, an exemption, a low price
-    RiskRuleFactory(code="new-trader", kind="trader_no_history", weight=10)
-    RiskRuleFactory(code="agent-watch", kind="agent_watch", weight=10)
-    RiskRuleFactory(code="exemption", kind="claimed_exemption", weight=10)
-    RiskRuleFactory(code="cheap", kind="value_per_kg_below_reference", weight=10)
-    RiskRuleFactory(
-        code="expired",
-        kind="trader_no_history",
-        weight=50,
-        valid_from=clock.now() - dt.timedelta(days=10),
-        valid_to=clock.now() - dt.timedelta(days=1),
-    )
-    RiskRuleFactory(code="inactive", kind="trader_no_history", weight=50, active=False)
-    ReferencePriceFactory(hs_prefix="8703", kes_per_unit=Decimal("1000.00"))
-    agent = ClearingAgentFactory(on_watch_list=True)
-    declaration = declaration_make(agent=agent, items=[{"exemption": "DIPLOMATIC"}])
-    # when
-    assessment = risk_assessment_create(declaration_id=declaration.pk).assessment
-    # then: 4 x 10 = 40 -> blue; expired and inactive rules did not count
-    assert [h["kind"] for h in assessment.hits] == [
-        "trader_no_history",
-        "agent_watch",
-        "claimed_exemption",
-        "value_per_kg_below_reference",
-    ]
-    assert (assessment.score, assessment.lane) == (40, "blue")
-
-
-def test_trader_with_history_is_not_first_time():
-    RiskRuleFactory(code="new-trader", kind="trader_no_history", weight=40)
-    trader = TraderFactory(first_declared_at=clock.now() - dt.timedelta(days=300), declarations_count=12)
-    declaration = declaration_make(trader=trader)
-    assert risk_assessment_create(declaration_id=declaration.pk).assessment.hits == []
-
-
-def test_active_aeo_goes_green_with_priority_but_a_suspended_one_does_not(lane_rules):
-    aeo = AEOProfileFactory()
-    suspended = AEOProfileFactory(status="suspended")
-    green = risk_assessment_create(declaration_id=_declaration("red", trader=aeo.trader).pk).assessment
-    red = risk_assessment_create(declaration_id=_declaration("red", trader=suspended.trader).pk).assessment
-    assert (green.lane, green.priority, green.aeo_applied, green.score) == ("green", True, True, 90)
-    assert (red.lane, red.priority, red.aeo_applied) == ("red", False, False)
+def _score(declaration) -> str:
+    """Scored, then the advance handed over to clearance run; its action ("" if none was handed over)."""
+    _, actions = score_and_hand_over(declaration)
+    return actions[0] if actions else ""
 
 
 @pytest.mark.parametrize("lane", ["green", "blue"])
 def test_green_and_blue_are_released_automatically_with_a_release_message(lane_rules, lane):
     # given
     declaration = _declaration(lane)
-    # when: the scoring task body runs (paid already: it advances clearance itself)
-    result = tasks.score_declaration(str(declaration.pk))
+    # when: the scoring task body runs (paid already: clearance advances it on the hand-off)
+    action = _score(declaration)
     # then
     declaration.refresh_from_db()
     order = ReleaseOrder.objects.get(declaration=declaration)
-    assert result["clearance"] == "released"
+    assert action == "released"
     assert (declaration.status, declaration.channel, order.lane, order.automatic) == ("released", lane, lane, True)
     assert order.number == f"RO{declaration.entry_number}"
     assert order.message_json["entry_number"] == declaration.entry_number
@@ -165,7 +84,7 @@ def test_green_and_blue_are_released_automatically_with_a_release_message(lane_r
 )
 def test_yellow_and_red_go_under_control_with_an_officer_task(lane_rules, lane, queue, kind):
     declaration = _declaration(lane)
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     declaration.refresh_from_db()
     task = OfficerTask.objects.get(declaration=declaration)
     assert declaration.status == "under_control"
@@ -179,11 +98,11 @@ def test_scored_before_payment_advances_when_payment_task_arrives(lane_rules):
 
     # given: scored while assessed: nothing to advance yet
     declaration = _declaration("green", status="assessed")
-    assert tasks.score_declaration(str(declaration.pk))["clearance"] == ""
-    assert tasks.advance_clearance(str(declaration.pk)) == "waiting_payment"
+    assert _score(declaration) == ""
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "waiting_payment"
     # when: paid, then the payment's task runs
     declaration_transition(declaration_id=declaration.pk, to_status="paid", actor=None)
-    action = tasks.advance_clearance(str(declaration.pk))
+    action = clearance_tasks.advance_clearance(str(declaration.pk))
     # then
     assert action == "released"
     assert ReleaseOrder.objects.filter(declaration=declaration).count() == 1
@@ -191,24 +110,24 @@ def test_scored_before_payment_advances_when_payment_task_arrives(lane_rules):
 
 def test_paid_before_scoring_waits_for_the_score(lane_rules):
     declaration = _declaration("red")
-    assert tasks.advance_clearance(str(declaration.pk)) == "waiting_score"
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "waiting_score"
     assert Declaration.objects.get(pk=declaration.pk).status == "paid"
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     assert Declaration.objects.get(pk=declaration.pk).status == "under_control"
 
 
 def test_advancing_twice_does_nothing_the_second_time(lane_rules):
     declaration = _declaration("green")
-    tasks.score_declaration(str(declaration.pk))
-    assert tasks.advance_clearance(str(declaration.pk)) == "nothing_to_do"
-    assert tasks.score_declaration(str(declaration.pk))["clearance"] == ""
+    _score(declaration)
+    assert clearance_tasks.advance_clearance(str(declaration.pk)) == "nothing_to_do"
+    assert _score(declaration) == ""
     assert ReleaseOrder.objects.count() == 1
     assert DeclarationEvent.objects.filter(declaration=declaration, to_status="released").count() == 1
 
 
 def test_no_declaration_can_be_released_twice(lane_rules, officer):
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     declaration_release(declaration_id=declaration.pk, actor=officer)
     with pytest.raises(Conflict) as excinfo:
         declaration_release(declaration_id=declaration.pk, actor=officer)
@@ -219,7 +138,7 @@ def test_no_declaration_can_be_released_twice(lane_rules, officer):
 def test_documentary_check_query_resume_release_and_gate_out(lane_rules, officer):
     # given
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     task = OfficerTask.objects.get(declaration=declaration)
     # when
     officer_task_assign(task_id=task.pk, officer=officer, actor=officer)
@@ -249,7 +168,7 @@ def test_documentary_check_query_resume_release_and_gate_out(lane_rules, officer
 
 def test_inspection_findings_and_seizure_count_an_offence(lane_rules, officer):
     declaration = _declaration("yellow")
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     inspection_request(declaration_id=declaration.pk, reason="Description vague", actor=officer)
     inspection_findings_record(
         declaration_id=declaration.pk, findings="Undeclared cartons of cigarettes", compliant=False, actor=officer
@@ -266,7 +185,7 @@ def test_inspection_findings_and_seizure_count_an_offence(lane_rules, officer):
 
 def test_gate_out_requires_a_release(lane_rules):
     declaration = _declaration("red")
-    tasks.score_declaration(str(declaration.pk))
+    _score(declaration)
     with pytest.raises(Conflict):
         declaration_gate_out(declaration_id=declaration.pk, actor=None)
     assert Declaration.objects.get(pk=declaration.pk).status == "under_control"
@@ -285,7 +204,7 @@ def test_unassigned_tasks_escalate_after_their_queues_sla(lane_rules, officer):
     names = ("red_over", "red_within", "red_assigned", "yellow_over", "yellow_within", "yellow_queried")
     made = {name: _declaration("red" if name.startswith("red") else "yellow") for name in names}
     for declaration in made.values():
-        tasks.score_declaration(str(declaration.pk))
+        _score(declaration)
     now = clock.now()
     ages = {"red_over": dt.timedelta(hours=24, minutes=1), "red_within": dt.timedelta(hours=23, minutes=59),
             "red_assigned": dt.timedelta(hours=30), "yellow_over": dt.timedelta(hours=4, minutes=1),
@@ -310,7 +229,7 @@ def test_time_to_release_statistics_per_lane(lane_rules, officer):
     now = clock.now()
     for minutes in (10, 20, 30):
         d = _declaration("green", lodged_at=now - dt.timedelta(minutes=minutes))
-        tasks.score_declaration(str(d.pk))
+        _score(d)
     stats = time_to_release_stats()
     assert stats["green"].count == 3
     assert 1199 < stats["green"].median_seconds < 1260
@@ -318,7 +237,7 @@ def test_time_to_release_statistics_per_lane(lane_rules, officer):
     assert (stats["red"].count, stats["red"].median_seconds) == (0, None)
 
 
-def test_sweeper_reenqueues_stuck_declarations(lane_rules, monkeypatch):
+def test_sweepers_reenqueue_stuck_declarations(lane_rules, monkeypatch):
     from config.celery import app
 
     sent: list[tuple[str, dict]] = []
@@ -330,27 +249,43 @@ def test_sweeper_reenqueues_stuck_declarations(lane_rules, monkeypatch):
     Declaration.objects.filter(pk=scored_paid.pk).update(
         status="paid", updated_at=clock.now() - dt.timedelta(minutes=30)
     )
-    result = tasks.sweep_unscored()
-    assert result == {"unscored": 1, "stuck_paid": 1}
+    # when: risk's sweeper (unscored), then clearance's (paid and scored, not advanced)
+    unscored, stalled = risk_tasks.sweep_unscored(), clearance_tasks.sweep_stalled()
+    assert (unscored, stalled) == ({"unscored": 1}, {"stuck_paid": 1})
     assert sent == [
         ("risk.score_declarations_batch", {"declaration_ids": [str(stuck.pk)]}),
-        ("risk.advance_clearance", {"declaration_id": str(scored_paid.pk)}),
+        ("clearance.advance", {"declaration_id": str(scored_paid.pk)}),
     ]
 
 
-def test_batch_scoring_scores_each_once(lane_rules):
+def test_batch_scoring_scores_each_once_and_hands_the_ready_ones_to_clearance(lane_rules):
     declarations = [_declaration(lane) for lane in ("green", "blue", "yellow", "red")]
     ids = [str(d.pk) for d in declarations]
-    first = tasks.score_declarations_batch(ids)
-    second = tasks.score_declarations_batch(ids)
-    assert first == {"scored": 4, "advanced": 4}
-    assert second == {"scored": 0, "advanced": 0}
+    first = risk_tasks.score_declarations_batch(ids)
+    actions = hand_over()
+    second = risk_tasks.score_declarations_batch(ids)
+    assert first == {"scored": 4, "ready_for_clearance": 4}
+    assert sorted(actions) == ["released", "released", "under_control", "under_control"]
+    assert second == {"scored": 0, "ready_for_clearance": 0}
+    assert hand_over() == []
     assert sorted(Declaration.objects.filter(pk__in=ids).values_list("status", flat=True)) == [
         "released",
         "released",
         "under_control",
         "under_control",
     ]
+
+
+def test_a_batch_of_hand_overs_is_one_coalesced_message_and_its_task_advances_each(lane_rules):
+    from core.outbox import _coalesce
+
+    declarations = [_declaration(lane) for lane in ("green", "red")]
+    risk_tasks.score_declarations_batch([str(d.pk) for d in declarations])
+    rows = list(OutboxMessage.objects.filter(task_name="clearance.advance").order_by("pk"))
+    [(pks, task_name, kwargs)] = _coalesce([(row.pk, row.task_name, row.kwargs) for row in rows])
+    assert (sorted(pks), task_name) == (sorted(row.pk for row in rows), "clearance.advance_batch")
+    result = clearance_tasks.advance_clearance_batch(**kwargs)
+    assert result == {str(declarations[0].pk): "released", str(declarations[1].pk): "under_control"}
 
 
 def test_assessment_amend_decides_the_pending_request_or_refuses(lane_rules, officer):

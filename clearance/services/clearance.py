@@ -30,10 +30,11 @@ from declarations.services import (
     declaration_transition_locked,
 )
 from notifications.services import notification_create
+from risk.models import RiskAssessment
 from traders.models import Trader
 
 from ..lifecycle import OFFICER_TASK
-from ..models import AgentQuery, OfficerTask, ReleaseOrder, RiskAssessment
+from ..models import AgentQuery, OfficerTask, ReleaseOrder
 from ..sla import WAITING_OUTCOME, created_before_limit, task_sla
 from .release import arrival_allows_release, declaration_lock_for_clearance, release_locked
 
@@ -376,7 +377,7 @@ def officer_tasks_close(*, declaration_id: Any, outcome: str) -> int:
 
 
 def officer_tasks_escalate(*, actor: Any = None) -> int:
-    """SLA timer: unassigned yellow/red tasks past their queue's service level (`risk.sla`, the
+    """SLA timer: unassigned yellow/red tasks past their queue's service level (`clearance.sla`, the
     same rule the officer pages show) go to supervisors (marked escalated once; supervisors get
     them at the top of their queue). A task waiting for the agent's answer does not age."""
     now = clock.now()

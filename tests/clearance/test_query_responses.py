@@ -11,12 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from rest_framework.test import APIClient
 
+from clearance.models import AgentQuery, OfficerTask
+from clearance.services import clearance_advance, declaration_query_agent
 from core import clock
 from declarations.models import Assessment, Declaration, DeclarationEvent, DeclarationVersion, ESlip
 from notifications.models import Notification
 from officers.selectors import task_sla
-from risk.models import AgentQuery, OfficerTask
-from risk.services import clearance_advance, declaration_query_agent, risk_assessment_create
+from risk.services import risk_assessment_create
 from tests.factories.declarations import world_create
 from tests.factories.officers import officer_create
 from tests.factories.risk import declaration_make
@@ -162,8 +163,8 @@ def test_an_agents_day_through_the_api_upload_answer_release_gate_out_seen_by_th
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
+    from clearance.services import declaration_release
     from manifests.models import Terminal, TerminalStaff
-    from risk.services import declaration_release
     from tests.factories.reference import CustomsOfficeFactory
 
     # given

@@ -39,7 +39,7 @@ from intake.routers import INTAKE_ALIAS
 
 from ..models import ProvisionalReleaseCase, ProvisionalReleaseCaseEvent
 
-logger = logging.getLogger("forodha.risk")
+logger = logging.getLogger("forodha.clearance")
 
 LANE_DIFFERENCE = {
     "yellow": "scored yellow (documentary check) by the full risk assessment",
@@ -117,7 +117,7 @@ def _summary(release: ProvisionalRelease, finding: Finding) -> str:
 
 def provisional_releases_reconcile(*, actor: Any = None, limit: int = 500) -> ReconcileReport:
     """Compare every unreconciled provisional release whose submission has been processed with
-    the outcome; open a case where they differ (beat task `risk.reconcile_provisional_releases`)."""
+    the outcome; open a case where they differ (beat task `clearance.reconcile_provisional_releases`)."""
     now = clock.now()
     today = timezone.localtime(now).date()
     releases = list(ProvisionalRelease.objects.filter(reconciled_at__isnull=True).order_by("issued_at", "id")[:limit])

@@ -10,12 +10,13 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from clearance.models import GateEvent, ReleaseOrder
+from clearance.services import clearance_advance
 from core import clock
 from declarations.models import Declaration, DeclarationEvent
 from manifests.models import Terminal, TerminalStaff
 from notifications.models import Notification
-from risk.models import GateEvent, ReleaseOrder
-from risk.services import clearance_advance, risk_assessment_create
+from risk.services import risk_assessment_create
 from tests.factories.manifests import BillOfLadingFactory, ContainerFactory
 from tests.factories.reference import CustomsOfficeFactory
 from tests.factories.risk import declaration_make

@@ -17,9 +17,10 @@ from declarations.enums import EXPORT_REGIMES, Status
 from declarations.lifecycle import clearable, is_secured_transit, no_payment_step
 from declarations.models import Declaration
 from declarations.services import declaration_lock, declaration_transition_locked
+from risk.models import RiskAssessment
 from traders.selectors import aeo_in_force
 
-from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder, RiskAssessment
+from ..models import GateEvent, OfficerTask, PostClearanceAudit, ReleaseOrder
 
 # Sender/recipient ids in the interchange header: KRA customs to the cargo handler (KPA's KWATOS
 # at Mombasa; the same id is used for every office in the simulation).

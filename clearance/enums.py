@@ -1,4 +1,4 @@
-"""Choices of the risk app's status fields (a module of its own: read by officers, sandbox and
+"""Choices of the clearance app's status fields (a module of its own: read by officers, sandbox and
 selectors without loading the models)."""
 
 from __future__ import annotations
