@@ -7,19 +7,17 @@ from __future__ import annotations
 from django.contrib import admin
 
 from clearance.models import OfficerTask, PostClearanceAudit, ReleaseOrder
+from core.admin import ReadOnlyAdminMixin
 from risk.models import RiskAssessment
 
 from .scoping import OfficeScopedAdminMixin
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+class RiskAssessmentAdmin(ReadOnlyAdminMixin, OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["declaration", "lane", "score", "priority", "aeo_applied", "scored_at", "rules_version"]
     list_filter = ["lane", "priority", "aeo_applied"]
     readonly_fields = [f.name for f in RiskAssessment._meta.fields]
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(OfficerTask)

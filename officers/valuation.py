@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import clock
+from risk.models import ReferencePrice
 from tariff.selectors import crsp_valuation
 
 CENT = Decimal("0.01")
@@ -87,8 +88,6 @@ def _crsp(item: Any, digits: str, on: dt.date, cache: dict[tuple[Any, ...], Any]
 
 def valuation_comparison(*, declaration: Any, items: list[Any]) -> list[ValuationRow]:
     """One row per item the valuation database values (items it does not know are left out)."""
-    from risk.models import ReferencePrice
-
     if not items:
         return []
     on = timezone.localtime(declaration.lodged_at).date() if declaration.lodged_at else clock.today()

@@ -22,12 +22,9 @@ from django.contrib import admin
 from core.admin import ReadOnlyAdminMixin
 
 PROJECT_APPS = {"core", "reference", "traders", "tariff", "intake", "notifications", "maintenance", "manifests",
-                "declarations", "risk", "transit", "officers", "sandbox"}
+                "declarations", "risk", "clearance", "transit", "officers", "sandbox"}
 PERMISSIONS = ("has_add_permission", "has_change_permission", "has_delete_permission")
 FORM_HOOKS = ("get_fields", "get_form", "get_readonly_fields", "get_formset")
-# Admins the clearance work moves at the same time (issue 19); remove once they use the mixin.
-PENDING_MODULES = {"risk.admin", "officers.admin_clearance"}
-
 
 def _returns_false(function: Any) -> bool:
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
@@ -109,7 +106,7 @@ def test_the_check_sees_a_hand_made_read_only_admin() -> None:
 def test_no_admin_is_read_only_by_hand() -> None:
     # given / when
     found = sorted({f"{cls.__module__}.{cls.__qualname__}" for cls, model in admin_classes()
-                    if cls.__module__ not in PENDING_MODULES and read_only_by_hand(cls, model)})
+                    if read_only_by_hand(cls, model)})
 
     # then
     assert found == [], "Use core.admin.ReadOnlyAdminMixin:\n" + "\n".join(found)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_APPS = ("core", "reference", "traders", "tariff", "intake", "notifications", "maintenance", "manifests",
-               "declarations", "risk", "transit", "officers")
+               "declarations", "risk", "clearance", "transit", "officers")
 MODE = "FORODHA_SANDBOX"
 # Reads that are not a behaviour switch, with the reason.
 ALLOWED = {
