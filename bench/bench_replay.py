@@ -24,8 +24,8 @@ Same run, same database, the pairs the ratios are taken against:
 - The replay machinery alone (claim, lock, record, report) with a no-op lodge callable over
   BENCH_REPLAY_BASELINE_N (1,000) rows, one process (as before).
 
-Creates (and drops first) its own databases `forodha_bench_replay` and `..._intake` (the intake
-store on PostgreSQL, as docker-compose runs it); Redis db BENCH_REPLAY_REDIS_DB (default 12) is
+Creates (and drops first) its own databases `forodha_bench_replay` (BENCH_REPLAY_DB) and `..._intake`
+(the intake store on PostgreSQL, as docker-compose runs it); Redis db BENCH_REPLAY_REDIS_DB (default 12) is
 cache and broker (flushed). Run: .venv/bin/python -m bench.bench_replay
 """
 
@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import recreate_database  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "forodha_bench_replay"
+DB_NAME = os.environ.get("BENCH_REPLAY_DB", "forodha_bench_replay")
 DATABASE_URL = f"{PG}/{DB_NAME}"
-INTAKE_DB_NAME = "forodha_bench_replay_intake"
+INTAKE_DB_NAME = f"{DB_NAME}_intake"
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REPLAY_REDIS_DB', '12')}"
 N = int(os.environ.get("BENCH_REPLAY_N", "2000"))
 GOAL_N = 25000

@@ -1,0 +1,63 @@
+"""Profile the set-based contingency replay in-process (cProfile), one process.
+
+Seeds as `bench_replay` does (PROFILE_N buffered 20-item IM4 bodies over 100 B/Ls), then runs
+`maintenance.services.replay_buffered` under cProfile. Creates (and drops first)
+`forodha_bench_replay_profile` (BENCH_REPLAY_DB) and its `_intake`; Redis db BENCH_REPLAY_REDIS_DB
+(default 11). Writes bench/results/profile_replay.txt (cumulative and internal time).
+Run: .venv/bin/python -m bench.profile_replay   Env: PROFILE_N (default 2000).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("BENCH_REPLAY_DB", "forodha_bench_replay_profile")
+os.environ.setdefault("BENCH_REPLAY_REDIS_DB", "11")
+
+from bench import bench_replay  # noqa: E402  (sets DATABASE_URL, INTAKE_DATABASE_URL, REDIS_URL)
+from bench.common import recreate_database  # noqa: E402
+
+N = int(os.environ.get("PROFILE_N", "2000"))
+
+
+def main() -> None:
+    import redis
+
+    recreate_database(bench_replay.PG, bench_replay.DB_NAME)
+    recreate_database(bench_replay.PG, bench_replay.INTAKE_DB_NAME)
+    redis.Redis.from_url(bench_replay.REDIS_URL).flushdb()
+    seed = bench_replay._seed()
+    from django.core.management import call_command
+
+    call_command("migrate", database="intake", verbosity=0)
+    bench_replay._fill(seed, N)
+    from maintenance.services import replay_buffered
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    report = replay_buffered(actor=None)
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    redis.Redis.from_url(bench_replay.REDIS_URL).flushdb()
+    out = io.StringIO()
+    out.write(f"replay of {N} buffered 20-item declarations, 1 process, in-process: {elapsed:.1f} s "
+              f"({N / elapsed:.1f}/s), lodged {report.lodged}, rejected {report.rejected}\n\n")
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(80)
+    stats.sort_stats("tottime").print_stats(50)
+    path = ROOT / "bench" / "results" / "profile_replay.txt"
+    path.write_text(out.getvalue())
+    print(out.getvalue().splitlines()[0], "->", path)
+
+
+if __name__ == "__main__":
+    main()
