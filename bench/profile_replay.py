@@ -13,8 +13,10 @@ import cProfile
 import io
 import os
 import pstats
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,18 +41,31 @@ def main() -> None:
 
     call_command("migrate", database="intake", verbosity=0)
     bench_replay._fill(seed, N)
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
     from maintenance.services import replay_buffered
 
     profiler = cProfile.Profile()
+    captures = [CaptureQueriesContext(connections[alias]) for alias in ("default", "intake")]
+    for capture in captures:
+        capture.__enter__()
     started = time.perf_counter()
     profiler.enable()
     report = replay_buffered(actor=None)
     profiler.disable()
     elapsed = time.perf_counter() - started
+    for capture in captures:
+        capture.__exit__(None, None, None)
+    statements = Counter(re.sub(r"\s+", " ", q["sql"])[:90] for capture in captures for q in capture.captured_queries)
     redis.Redis.from_url(bench_replay.REDIS_URL).flushdb()
     out = io.StringIO()
     out.write(f"replay of {N} buffered 20-item declarations, 1 process, in-process: {elapsed:.1f} s "
               f"({N / elapsed:.1f}/s), lodged {report.lodged}, rejected {report.rejected}\n\n")
+    out.write(f"{sum(statements.values())} statements ({sum(statements.values()) / N:.2f} per declaration), "
+              "most frequent:\n")
+    for sql, count in statements.most_common(25):
+        out.write(f"{count:7d}  {sql}\n")
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(80)
     stats.sort_stats("tottime").print_stats(50)

@@ -160,7 +160,15 @@ def validators_check(validators: list[Any]) -> Callable[[Any], bool]:
         return lambda v: True
     if len(tests) == 1:
         return tests[0]
-    return lambda v: all(test(v) for test in tests)
+    every = tuple(tests)
+
+    def passes(value: Any) -> bool:
+        for test in every:  # noqa: SIM110 (a loop: no generator per value on the hot path)
+            if not test(value):
+                return False
+        return True
+
+    return passes
 
 
 def _passes(validator: Callable[[Any], Any], value: Any) -> bool:

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Max, Min
 from django.utils import timezone
 
@@ -812,17 +812,16 @@ class _ReplayRun:
         # intake rows this run still holds.
         ledger = {row.submission_id: row for row in ReplayLedger.objects.filter(submission_id__in=list(rows))}
         with transaction.atomic(using=INTAKE_ALIAS):
+            finished = []
+            for pk, entry in ledger.items():
+                status = SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED
+                finished.append((pk, status, entry.result, entry.finished_at))
+                if pk in done:
+                    self.counts["skipped"] += 1
+            _outcomes_copy(self.token, finished)
             for pk in rows:
-                held = BufferedSubmission.objects.filter(pk=pk, claim_token=self.token)
-                if pk in ledger:
-                    entry = ledger[pk]
-                    SUBMISSION.update(held, SubmissionStatus.REPLAYING,
-                                      SubmissionStatus.LODGED if entry.lodged else SubmissionStatus.REJECTED,
-                                      result=entry.result, finished_at=entry.finished_at, claim_token=None,
-                                      attempts=F("attempts") + 1)
-                    if pk in done:
-                        self.counts["skipped"] += 1
-                elif pk in failed:
+                if pk in failed and pk not in ledger:
+                    held = BufferedSubmission.objects.filter(pk=pk, claim_token=self.token)
                     SUBMISSION.update(held, SubmissionStatus.REPLAYING, SubmissionStatus.PENDING, claim_token=None,
                                       claimed_at=None, attempts=F("attempts") + 1, last_error=failed[pk][:2000])
                     self.errored.add(pk)
@@ -924,6 +923,34 @@ class _ReplayRun:
             failed[submission.pk] = f"{exc.__class__.__name__}: {exc}"
             return "errored"
         return "lodged" if outcome.lodged else "rejected"
+
+
+def _outcomes_copy(token: uuid.UUID, finished: list[tuple[uuid.UUID, str, Any, dt.datetime]]) -> None:
+    """Copy ledger outcomes (id, status, result, finished_at) to the intake rows this run still
+    holds (compare-and-set: still `replaying` with this run's token), inside the caller's intake
+    transaction: one UPDATE for the chunk on PostgreSQL, one per row elsewhere."""
+    for _pk, status, _result, _at in finished:
+        SUBMISSION.transition_check(SubmissionStatus.REPLAYING, status)
+    if not finished:
+        return
+    intake = connections[INTAKE_ALIAS]
+    if intake.vendor != "postgresql":
+        for pk, status, result, finished_at in finished:
+            SUBMISSION.update(BufferedSubmission.objects.filter(pk=pk, claim_token=token), SubmissionStatus.REPLAYING,
+                              status, result=result, finished_at=finished_at, claim_token=None,
+                              attempts=F("attempts") + 1)
+        return
+    table = intake.ops.quote_name(BufferedSubmission._meta.db_table)
+    values = ", ".join(["(%s::uuid, %s, %s::jsonb, %s::timestamptz)"] * len(finished))
+    params: list[Any] = []
+    for pk, status, result, finished_at in finished:
+        params.extend((pk, str(status), json.dumps(result, cls=DjangoJSONEncoder), finished_at))
+    params += [token, SubmissionStatus.REPLAYING.value]
+    with intake.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} AS t SET status = v.status, result = v.result, finished_at = v.finished_at, "
+                       f"claim_token = NULL, attempts = t.attempts + 1 FROM (VALUES {values}) "
+                       "AS v(id, status, result, finished_at) WHERE t.id = v.id AND t.claim_token = %s::uuid "
+                       "AND t.status = %s", params)
 
 
 def _ledger_claim(submissions: list[BufferedSubmission], now: dt.datetime,
