@@ -35,11 +35,19 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Ite
     """
     copy_sql, insert_sql, prep = _insert_plan(model, tuple(field_names))
     conn = connections[DEFAULT_DB_ALIAS]  # `connection` is a proxy: a thread-local look-up per use
-    params = [
-        [value if field is None else field.get_db_prep_save(value, conn)
-         for field, value in zip(prep, row, strict=True)]
-        for row in rows
-    ]
+    # A key is converted once per distinct value: the rows of a chunk repeat their parent's id.
+    keys = [(index, field, {}) for index, field in enumerate(prep) if field is not None]
+    params = []
+    for row in rows:
+        values = list(row)
+        if len(values) != len(prep):
+            raise ValueError(f"{len(values)} values for {len(prep)} columns")
+        for index, field, converted in keys:
+            value = values[index]
+            if value not in converted:
+                converted[value] = field.get_db_prep_save(value, conn)
+            values[index] = converted[value]
+        params.append(values)
     if not params:
         return 0
     with conn.cursor() as cursor:

@@ -84,12 +84,17 @@ def compile_field(field: drf_fields.Field) -> Check:
         except Invalid:
             raise
         except Exception:
-            try:
-                return drf(value)
-            except (serializers.ValidationError, DjangoValidationError, SkipField):
-                raise Invalid from None
+            return _drf(drf, value)
 
     return run
+
+
+def _drf(run_validation: Callable[[Any], Any], value: Any) -> Any:
+    """DRF's own answer for a value the fast check was not sure of; Invalid if it refuses it."""
+    try:
+        return run_validation(value)
+    except (serializers.ValidationError, DjangoValidationError, SkipField):
+        raise Invalid from None
 
 
 def _defined_in(cls: type, name: str) -> type | None:
@@ -114,7 +119,7 @@ def _fast_check(field: drf_fields.Field) -> Check | None:
         if cls is serializers.ListSerializer:
             return list_check(field, compile_field)  # type: ignore[arg-type]
         if isinstance(field, serializers.Serializer):
-            return serializer_check(field, compile_field, strict=False)
+            return serializer_check(field, strict=False)
         if cls is serializers.ChoiceField:
             return _choice_check(field)  # type: ignore[arg-type]
         return None
@@ -131,41 +136,59 @@ def _fast_check(field: drf_fields.Field) -> Check | None:
 
 
 def validators_check(validators: list[Any]) -> Callable[[Any], bool]:
-    """True when every validator passes `value`; reads the limit of Django's length and range
-    validators and the pattern of a regex validator; calls any other validator itself."""
-    tests: list[Callable[[Any], bool]] = []
+    """True when every validator passes `value`: the limits of Django's length and range
+    validators, the pattern of a regex validator and the null/surrogate character rules are read
+    and tested in one function; any other validator is called itself."""
+    max_length = min_length = None
+    max_values: list[Any] = []
+    min_values: list[Any] = []
+    patterns: list[tuple[Callable[[str], Any], bool]] = []
+    no_null = no_surrogate = False
+    others: list[Any] = []
     for validator in validators:
         kind = type(validator)
         limit = getattr(validator, "limit_value", None)
         if kind is django_validators.MaxLengthValidator and not callable(limit):
-            tests.append(lambda v, n=limit: len(v) <= n)
+            max_length = limit if max_length is None else min(max_length, limit)
         elif kind is django_validators.MinLengthValidator and not callable(limit):
-            tests.append(lambda v, n=limit: len(v) >= n)
+            min_length = limit if min_length is None else max(min_length, limit)
         elif kind is django_validators.MaxValueValidator and not callable(limit):
-            tests.append(lambda v, n=limit: not v > n)
+            max_values.append(limit)
         elif kind is django_validators.MinValueValidator and not callable(limit):
-            tests.append(lambda v, n=limit: not v < n)
+            min_values.append(limit)
         elif kind is django_validators.RegexValidator:
-            search, inverse = validator.regex.search, validator.inverse_match
-            tests.append(lambda v, s=search, i=inverse: (s(str(v)) is None) is i)
+            patterns.append((validator.regex.search, validator.inverse_match))
         elif kind is django_validators.ProhibitNullCharactersValidator:
-            tests.append(lambda v: "\x00" not in str(v))
+            no_null = True
         elif kind is drf_validators.ProhibitSurrogateCharactersValidator:
-            tests.append(lambda v, call=validator: str(v).isascii() or _passes(call, v))
-        elif getattr(validator, "requires_context", False):
-            tests.append(lambda v: False)  # unsure: DRF runs it with the field
+            no_surrogate = True
         else:
-            tests.append(lambda v, call=validator: _passes(call, v))
-    if not tests:
-        return lambda v: True
-    if len(tests) == 1:
-        return tests[0]
-    every = tuple(tests)
+            others.append(validator)
+    surrogates = drf_validators.ProhibitSurrogateCharactersValidator()
 
     def passes(value: Any) -> bool:
-        for test in every:  # noqa: SIM110 (a loop: no generator per value on the hot path)
-            if not test(value):
+        if max_length is not None and len(value) > max_length:
+            return False
+        if min_length is not None and len(value) < min_length:
+            return False
+        for limit in max_values:
+            if value > limit:
                 return False
+        for limit in min_values:
+            if value < limit:
+                return False
+        if patterns or no_null or no_surrogate:
+            text = str(value)
+            for search, inverse in patterns:
+                if (search(text) is None) is not inverse:
+                    return False
+            if no_null and "\x00" in text:
+                return False
+            if no_surrogate and not text.isascii() and not _passes(surrogates, value):
+                return False
+        for validator in others:
+            if getattr(validator, "requires_context", False) or not _passes(validator, value):
+                return False  # unsure (one needing the field: DRF runs it) or refused
         return True
 
     return passes
@@ -260,8 +283,7 @@ def _choice_check(field: serializers.ChoiceField) -> Check:
     return check
 
 
-def serializer_check(serializer: serializers.Serializer, compile_sub: Callable[[Any], Check], *,
-                     strict: bool) -> Check | None:
+def serializer_check(serializer: serializers.Serializer, *, strict: bool) -> Check | None:
     """A nested (or the root) serializer: a JSON object, every required field present, each field
     checked in declaration order; `strict`: an unknown key makes the body invalid (the caller's
     `to_internal_value` refuses unknown fields, then calls on to DRF's)."""
@@ -270,12 +292,12 @@ def serializer_check(serializer: serializers.Serializer, compile_sub: Callable[[
     if not all(parses_as(cls, name, base) for name in ("to_internal_value", "validate", "run_validation",
                                                        "run_validators")) or serializer.validators:
         return None
-    plan: list[tuple[str, Check, bool]] = []
+    plan: list[tuple[str, Check | None, Check, bool, bool]] = []
     for name, field in serializer.fields.items():
         if (field.read_only or getattr(serializer, f"validate_{name}", None) is not None
                 or field.default is not empty or field.source_attrs != [name]):
             return None
-        plan.append((name, compile_sub(field), field.required))
+        plan.append((name, _fast_check(field), field.run_validation, field.allow_null, field.required))
     names = frozenset(serializer.fields)
 
     def check(value: Any) -> dict[str, Any]:
@@ -284,9 +306,20 @@ def serializer_check(serializer: serializers.Serializer, compile_sub: Callable[[
         if strict and not names.issuperset(value):
             raise Invalid  # an unknown field
         result: dict[str, Any] = {}
-        for name, run, required in plan:
+        for name, fast, drf, allow_null, required in plan:  # compile_field's `run`, inlined
             if name in value:
-                result[name] = run(value[name])
+                item = value[name]
+                if item is None and allow_null:
+                    result[name] = None
+                    continue
+                try:
+                    if fast is None or item is None:
+                        raise Unsure
+                    result[name] = fast(item)
+                except Invalid:
+                    raise
+                except Exception:
+                    result[name] = _drf(drf, item)
             elif required:
                 raise Invalid
         return result

@@ -35,7 +35,7 @@ class StrictSerializerMixin:
 
     def fast_validator(self, compile_field: Any) -> Check | None:
         """core.fast_validation: an unknown key makes the body invalid, as above."""
-        return serializer_check(self, compile_field, strict=True)  # type: ignore[arg-type]
+        return serializer_check(self, strict=True)  # type: ignore[arg-type]
 
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
