@@ -36,7 +36,8 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Ite
     copy_sql, insert_sql, prep = _insert_plan(model, tuple(field_names))
     conn = connections[DEFAULT_DB_ALIAS]  # `connection` is a proxy: a thread-local look-up per use
     # A key is converted once per distinct value: the rows of a chunk repeat their parent's id.
-    keys = [(index, field, {}) for index, field in enumerate(prep) if field is not None]
+    keys: list[tuple[int, Any, dict[Any, Any]]] = [
+        (index, field, {}) for index, field in enumerate(prep) if field is not None]
     params = []
     for row in rows:
         values = list(row)

@@ -255,7 +255,7 @@ def typed_check(field: drf_fields.Field, kind: type) -> Check:
     passes = validators_check(field.validators)
 
     def check(value: Any) -> Any:
-        if type(value) is not kind or (kind is int and not -(2**63) < value < 2**63) or not passes(value):
+        if type(value) is not kind or (kind is int and not -(2**63) < value < 2**63) or not passes(value):  # type: ignore[operator]
             raise Unsure
         return value
 
@@ -336,7 +336,8 @@ def list_check(field: serializers.ListSerializer, compile_sub: Callable[[Any], C
                                                        "run_child_validation")) or field.validators:
         return None
     child = compile_sub(field.child)
-    allow_empty, max_length, min_length = field.allow_empty, field.max_length, field.min_length
+    allow_empty = field.allow_empty
+    max_length, min_length = getattr(field, "max_length", None), getattr(field, "min_length", None)
 
     def check(value: Any) -> list[Any]:
         if type(value) is not list:

@@ -941,7 +941,7 @@ class _ReplayRun:
         return "lodged" if outcome.lodged else "rejected"
 
 
-def _outcomes_copy(token: uuid.UUID, finished: list[tuple[uuid.UUID, str, Any, dt.datetime]]) -> None:
+def _outcomes_copy(token: uuid.UUID, finished: list[tuple[uuid.UUID, SubmissionStatus, Any, dt.datetime]]) -> None:
     """Copy ledger outcomes (id, status, result, finished_at) to the intake rows this run still
     holds (compare-and-set: still `replaying` with this run's token), inside the caller's intake
     transaction: one UPDATE for the chunk on PostgreSQL, one per row elsewhere."""
