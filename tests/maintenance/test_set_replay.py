@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -292,22 +293,24 @@ def _structurally_bad_bodies(world) -> list[dict]:
     """Bodies whose problems the compiled validation path hands to DRF: types, blanks, unknown
     fields, lengths, formats, nested vehicle and document fields, control characters, precision."""
     bodies = []
-    for n, change in enumerate([
+    header_changes: list[dict[str, Any]] = [
         {"invoice_amount": 12.5, "cpc": 4000000, "local_reference": ["x"]},
         {"office": " mba", "colour": "red"},
         {"currency": ""},
         {"items": []},
-    ]):
+    ]
+    for n, change in enumerate(header_changes):
         body = body_im4(world, items=2, local_reference=f"BAD-H{n}")
         body.update(change)
         bodies.append(body)
-    for n, (index, change) in enumerate([
+    item_changes: list[tuple[int, dict[str, Any]]] = [
         (0, {"packages": "3", "gross_weight_kg": True}),
         (1, {"hs_code": "8703.22", "description": "x" * 501}),
         (0, {"net_weight_kg": "1.2345", "customs_value": "1e5"}),
         (1, {"description": "Item\u0007one", "origin_country": "jp", "size": 3}),
         (0, {"vehicle": {**item(0)["vehicle"], "fuel": "steam", "year_of_manufacture": "2020"}}),
-    ]):
+    ]
+    for n, (index, change) in enumerate(item_changes):
         body = body_im4(world, items=2, local_reference=f"BAD-I{n}")
         body["items"][index] = {**body["items"][index], **change}
         bodies.append(body)
