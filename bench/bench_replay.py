@@ -21,11 +21,15 @@ Same run, same database, the pairs the ratios are taken against:
   replay wrote (read back from a replayed declaration), BENCH_REPLAY_PROCS processes, chunks of
   BENCH_REPLAY_RAW_CHUNK (200) declarations per transaction, BENCH_REPLAY_RAW_N (default N)
   declarations. Ratio = replay end-to-end rate / raw rate.
+- CPU per declaration (`cpu_ms_per_declaration`, /proc): the replay's processes (replayers and
+  scorers) and the PostgreSQL backends of the benchmark's databases while it drains, against the
+  gunicorn workers and backends during the HTTP window; `cpu_ratio_http_over_replay` is the
+  3x goal read in CPU, which other load on a shared machine moves less than the rates.
 - The replay machinery alone (claim, lock, record, report) with a no-op lodge callable over
   BENCH_REPLAY_BASELINE_N (1,000) rows, one process (as before).
 
-Creates (and drops first) its own databases `forodha_bench_replay` and `..._intake` (the intake
-store on PostgreSQL, as docker-compose runs it); Redis db BENCH_REPLAY_REDIS_DB (default 12) is
+Creates (and drops first) its own databases `forodha_bench_replay` (BENCH_REPLAY_DB) and `..._intake`
+(the intake store on PostgreSQL, as docker-compose runs it); Redis db BENCH_REPLAY_REDIS_DB (default 12) is
 cache and broker (flushed). Run: .venv/bin/python -m bench.bench_replay
 """
 
@@ -48,9 +52,9 @@ sys.path.insert(0, str(ROOT))
 from bench.common import recreate_database  # noqa: E402
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "forodha_bench_replay"
+DB_NAME = os.environ.get("BENCH_REPLAY_DB", "forodha_bench_replay")
 DATABASE_URL = f"{PG}/{DB_NAME}"
-INTAKE_DB_NAME = "forodha_bench_replay_intake"
+INTAKE_DB_NAME = f"{DB_NAME}_intake"
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REPLAY_REDIS_DB', '12')}"
 N = int(os.environ.get("BENCH_REPLAY_N", "2000"))
 GOAL_N = 25000
@@ -175,6 +179,76 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each live process has used so far (/proc; {} elsewhere)."""
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return out
+
+
+def _group_pids(pgids: list[int]) -> list[int]:
+    """Live processes in these process groups (each child is spawned in a session of its own)."""
+    pids = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) in pgids:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def _backend_pids(conn: Any) -> list[int]:
+    """PostgreSQL server processes serving the benchmark's two databases (not this connection)."""
+    return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname IN (%s, %s) "
+                                       "AND pid <> pg_backend_pid()", (DB_NAME, INTAKE_DB_NAME)).fetchall()]
+
+
+class _CpuMeter:
+    """CPU seconds used by process groups and the benchmark's PostgreSQL backends between start()
+    and the last sample(): a figure other load on a shared machine moves less than a rate."""
+
+    def __init__(self, conn: Any, groups: dict[str, list[int]]) -> None:
+        self.conn, self.groups = conn, groups  # label -> process group ids
+        self.start_cpu: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+
+    def sample(self) -> None:
+        backends = _backend_pids(self.conn)
+        for pid in backends:
+            self.kind.setdefault(pid, "postgres")
+        members = []
+        for label, pgids in self.groups.items():
+            for pid in _group_pids(pgids):
+                self.kind.setdefault(pid, label)
+                members.append(pid)
+        for pid, cpu in _cpu_of(backends + members).items():
+            self.start_cpu.setdefault(pid, 0.0 if self._started else cpu)  # new since start(): all of it
+            self.last[pid] = cpu
+
+    _started = False
+
+    def start(self) -> None:
+        self.sample()
+        self._started = True
+
+    def seconds(self) -> dict[str, float]:
+        out = dict.fromkeys([*self.groups, "postgres"], 0.0)
+        for pid, cpu in self.last.items():
+            out[self.kind[pid]] += cpu - self.start_cpu.get(pid, 0.0)
+        return out
+
+
 def _steady_rate(points: list[list[float]]) -> float:
     """Items/s over the part of the curve after the first 10 % of the elapsed time."""
     if len(points) < 3:
@@ -202,8 +276,15 @@ def _http_lodging(seed: dict[str, Any]) -> dict[str, Any]:
         try:
             lodging._load(port, 3, lambda conn, n: lodging._http(conn, "POST", "/api/v1/declarations",
                                                                   seed["token"], bodies[n % len(bodies)]))
-            result: dict[str, Any] = lodging._load(port, HTTP_SECONDS, lambda conn, n: lodging._http(
-                conn, "POST", "/api/v1/declarations", seed["token"], bodies[n % len(bodies)]))
+            import psycopg
+
+            with psycopg.connect(DATABASE_URL, autocommit=True) as db:
+                meter = _CpuMeter(db, {"web": [proc.pid]})
+                meter.start()
+                result: dict[str, Any] = lodging._load(port, HTTP_SECONDS, lambda conn, n: lodging._http(
+                    conn, "POST", "/api/v1/declarations", seed["token"], bodies[n % len(bodies)]))
+                meter.sample()
+            result["cpu"] = meter.seconds()
         finally:
             lodging._stop(proc)
     result["clients"], result["workers"] = lodging.CLIENTS, lodging.WORKERS
@@ -259,11 +340,15 @@ def main() -> dict[str, Any]:
     finished = False
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         _b, lodged0, scored0 = _counts(conn)
+        meter = _CpuMeter(conn, {"scorers": [p.pid for p in scorers], "replayers": []})
+        meter.start()
         started = time.monotonic()
         replayers = [_spawn([python, "-c", _REPLAY_CHILD], tmp) for _ in range(PROCS)]
+        meter.groups["replayers"] = [p.pid for p in replayers]
         try:
             while True:
                 time.sleep(0.5)
+                meter.sample()
                 elapsed = time.monotonic() - started
                 buffered, lodged, scored = _counts(conn)
                 lodged, scored = lodged - lodged0, scored - scored0
@@ -294,6 +379,13 @@ def main() -> dict[str, Any]:
         raw = _raw(conn)
     redis.Redis.from_url(REDIS_URL).flushdb()
     tmp_dir.cleanup()
+    replay_cpu = meter.seconds()
+    http_cpu = http["cpu"]
+    # CPU per declaration on this machine (the replayers' includes their interpreter and Django
+    # start-up, ~1-2 s each: 1 ms per declaration at N = 2,000, 0.1 ms at 25,000)
+    cpu_ms = {f"replay_{k}_ms": round(v / max(lodged, 1) * 1000, 2) for k, v in replay_cpu.items()}
+    cpu_ms.update({f"http_{k}_ms": round(v / max(http["count"], 1) * 1000, 2) for k, v in http_cpu.items()})
+    cpu_ratio = sum(http_cpu.values()) / max(http["count"], 1) / max(sum(replay_cpu.values()) / max(lodged, 1), 1e-9)
     lodge_rate = _steady_rate(lodged_curve)
     score_rate = _steady_rate(scored_curve)
     end_to_end_rate = min(lodge_rate, score_rate) if score_rate else lodge_rate
@@ -321,7 +413,8 @@ def main() -> dict[str, Any]:
              "entry_numbers_gap_free": gap_free, "http_failures": http["failures"],
              "http_p50_ms": round(http["p50_ms"], 1), "http_p99_ms": round(http["p99_ms"], 1),
              "lodge_rate_steady": round(lodge_rate, 2), "score_rate_steady": round(score_rate, 2),
-             "machinery_noop_lodge_rate": round(baseline["rate"], 1), "machinery_noop_rows": BASELINE_N},
+             "machinery_noop_lodge_rate": round(baseline["rate"], 1), "machinery_noop_rows": BASELINE_N,
+             "cpu_ms_per_declaration": cpu_ms, "cpu_ratio_http_over_replay": round(cpu_ratio, 2)},
             {"scenario": f"replay: time for {GOAL_N:,} ({'measured' if N >= GOAL_N else f'projected from {N:,}'})",
              "metric": "seconds", "unit": "s", "value": round(seconds_for_goal, 1),
              "baseline_name": f"raw chunked COPY of the same {raw['rows_per_declaration']} rows per declaration, "

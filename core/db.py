@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 @cache
@@ -34,15 +34,25 @@ def insert_rows(model: type[models.Model], field_names: Sequence[str], rows: Ite
     executemany. No signals, no `pre_save`, no defaults: pass every column the row needs.
     """
     copy_sql, insert_sql, prep = _insert_plan(model, tuple(field_names))
-    params = [
-        [value if field is None else field.get_db_prep_save(value, connection)
-         for field, value in zip(prep, row, strict=True)]
-        for row in rows
-    ]
+    conn = connections[DEFAULT_DB_ALIAS]  # `connection` is a proxy: a thread-local look-up per use
+    # A key is converted once per distinct value: the rows of a chunk repeat their parent's id.
+    keys: list[tuple[int, Any, dict[Any, Any]]] = [
+        (index, field, {}) for index, field in enumerate(prep) if field is not None]
+    params = []
+    for row in rows:
+        values = list(row)
+        if len(values) != len(prep):
+            raise ValueError(f"{len(values)} values for {len(prep)} columns")
+        for index, field, converted in keys:
+            value = values[index]
+            if value not in converted:
+                converted[value] = field.get_db_prep_save(value, conn)
+            values[index] = converted[value]
+        params.append(values)
     if not params:
         return 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
             with cursor.cursor.copy(copy_sql) as copy:
                 for row in params:
                     copy.write_row(row)
@@ -58,16 +68,17 @@ def insert_instances(model: type[models.Model], objs: Sequence[models.Model]) ->
     (auto_now) are applied; no signals."""
     if not objs:
         return 0
-    if connection.vendor != "postgresql":
+    conn = connections[DEFAULT_DB_ALIAS]  # `connection` is a proxy: a thread-local look-up per use
+    if conn.vendor != "postgresql":
         model._default_manager.bulk_create(objs)
         return len(objs)
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField | models.BigAutoField
                                                                       | models.SmallAutoField)]
-    quote = connection.ops.quote_name
+    quote = conn.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    with connection.cursor() as cursor, cursor.cursor.copy(
+    with conn.cursor() as cursor, cursor.cursor.copy(
             f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
         for obj in objs:
-            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields])
     return len(objs)

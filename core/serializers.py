@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from .fast_validation import Check, decimal_check, serializer_check
+
 
 class StrictSerializerMixin:
     """Reject unknown fields (API.md: never silently dropped), recursively for nested serializers."""
@@ -30,6 +32,10 @@ class StrictSerializerMixin:
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: an unknown key makes the body invalid, as above."""
+        return serializer_check(self, strict=True)  # type: ignore[arg-type]
 
 
 class StrictSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -57,6 +63,10 @@ class PlainDecimalField(serializers.DecimalField):
         if not isinstance(data, str) or not PLAIN_DECIMAL.fullmatch(data):
             self.fail("invalid_decimal")
         return super().to_internal_value(data)
+
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: a JSON integer or a plain decimal string, as above."""
+        return decimal_check(self, PLAIN_DECIMAL.fullmatch)
 
 
 class MoneyField(PlainDecimalField):

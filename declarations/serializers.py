@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
 from core.serializers import MoneyField, StrictSerializer, StrictSerializerMixin
 
 from .enums import Channel, Incoterm, Regime, Status, TransportMode
@@ -55,12 +56,24 @@ class TextField(serializers.CharField):
         reject_control_characters(data)
         return super().to_internal_value(data)
 
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: printable ASCII has no control character (other text: DRF)."""
+        return char_check(self, extra=_printable_ascii)
+
+
+def _printable_ascii(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
 
 class CodeField(serializers.RegexField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise serializers.ValidationError("Must be a string.", code="invalid_type")
         return super().to_internal_value(data)
+
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: a string passing the field's validators (its regex)."""
+        return char_check(self)
 
 
 class AmountField(MoneyField):
@@ -85,12 +98,20 @@ class StrictIntegerField(serializers.IntegerField):
             raise serializers.ValidationError("Must be an integer.", code="invalid_type")
         return super().to_internal_value(data)
 
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: a JSON integer (not a boolean) within the field's range."""
+        return typed_check(self, int)
+
 
 class StrictBooleanField(serializers.BooleanField):
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             raise serializers.ValidationError("Must be true or false.", code="invalid_type")
         return data
+
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: a JSON boolean."""
+        return typed_check(self, bool)
 
 
 class DocumentInSerializer(StrictSerializerMixin, serializers.Serializer):
@@ -152,6 +173,19 @@ class ItemListSerializer(serializers.ListSerializer):
                                          code="too_many_items")]
             )
         return super().to_internal_value(data)
+
+    def fast_validator(self, compile_field: Any) -> Check | None:
+        """core.fast_validation: at most MAX_ITEMS, as above, then the list's own checks."""
+        check = list_check(self, compile_field)
+        if check is None:
+            return None
+
+        def items(value: Any) -> Any:
+            if isinstance(value, list) and len(value) > MAX_ITEMS:
+                raise Invalid
+            return check(value)
+
+        return items
 
 
 class ItemsField(ItemInSerializer):

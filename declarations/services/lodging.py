@@ -415,8 +415,14 @@ LineValues = tuple[int, str, Decimal, str, Decimal, str, list[dict[str, Any]]]
 
 
 def line_rows(assessment_id: Any, lines: list[LineValues]) -> list[tuple[Any, ...]]:
-    return [(assessment_id, line_no, tax, base, rule, amount, legal_basis, json.dumps(rates))
-            for line_no, tax, base, rule, amount, legal_basis, rates in lines]
+    dumped: dict[int, str] = {}  # lines share their rates list (assessment_build): encoded once
+    rows = []
+    for line_no, tax, base, rule, amount, legal_basis, rates in lines:
+        text = dumped.get(id(rates))
+        if text is None:
+            text = dumped[id(rates)] = json.dumps(rates)
+        rows.append((assessment_id, line_no, tax, base, rule, amount, legal_basis, text))
+    return rows
 
 
 def assessment_build(
@@ -440,11 +446,15 @@ def assessment_build(
         total=money((totals.total if totals is not None else zero) + penalties + fees),
         created_at=clock.now(), **taxes,
     )
+    rates_of: dict[tuple[tuple[str, Decimal, dt.date | None], ...], list[dict[str, Any]]] = {}
+    for line in result.lines if result is not None else ():
+        if line.exchange_rates not in rates_of:  # the lines of one declaration mostly share their rates
+            rates_of[line.exchange_rates] = [
+                {"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
+                for c, r, d in line.exchange_rates]
     lines: list[LineValues] = [
         (line.line_no, str(line.tax), money(line.base), str(line.rule)[:200], money(line.amount),
-         line.legal_basis[:300],
-         [{"currency": c, "kes_per_unit": f"{r:.6f}", "date": d.isoformat() if d else None}
-          for c, r, d in line.exchange_rates])
+         line.legal_basis[:300], rates_of[line.exchange_rates])
         for line in (result.lines if result is not None else ())
     ]
     if prepared.late_entry:

@@ -10,7 +10,9 @@ The B/L quantity check is the one rule that needs a lock; lodging runs it inside
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -24,6 +26,7 @@ from core import events, policy
 from core.events import Event
 from core.exception_handler import flatten_errors
 from core.exceptions import ErrorItem, NotFound, ValidationFailed, error
+from core.fast_validation import compile_serializer
 from core.problems import join_pointer
 from manifests.selectors import bl_find
 from reference.selectors import country_exists, currency_exists, office_get, package_kind_exists, unit_exists
@@ -96,7 +99,15 @@ class PreparedDeclaration:
 
 
 def body_parse(body: Any, *, partial: bool = False) -> dict[str, Any]:
-    """Structural validation (types, formats, unknown fields); raises ValidationFailed."""
+    """Structural validation (types, formats, unknown fields); raises ValidationFailed.
+
+    A full body is first read by the serializer's compiled fast path (core.fast_validation: the
+    same field rules, ~10x faster for a valid body); an invalid body, or one it cannot read, goes
+    through the serializer itself, so every problem report is the serializer's."""
+    if not partial:
+        data = _fast_body_parse()(body)
+        if data is not None:
+            return data
     serializer = _body_serializer(body, partial=partial)
     if not serializer.is_valid():
         raise ValidationFailed(
@@ -106,6 +117,13 @@ def body_parse(body: Any, *, partial: bool = False) -> dict[str, Any]:
 
 
 _serializers = threading.local()
+
+
+@functools.cache
+def _fast_body_parse() -> Callable[[Any], dict[str, Any] | None]:
+    """The compiled fast path of a full `DeclarationInSerializer` (holds no per-body state, so one
+    serves every thread)."""
+    return compile_serializer(DeclarationInSerializer())
 
 
 def _body_serializer(body: Any, *, partial: bool) -> DeclarationInSerializer:

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -290,3 +291,71 @@ def test_a_bill_of_lading_running_out_mid_chunk_rejects_only_the_declaration_it_
     bl = BillOfLading.objects.get(pk=world.bl.pk)
     assert (bl.packages_reserved, WriteOff.objects.count()) == (12, 2)
     assert DeclarationItem.objects.count() == 2 * ITEMS
+
+
+def _structurally_bad_bodies(world) -> list[dict]:
+    """Bodies whose problems the compiled validation path hands to DRF: types, blanks, unknown
+    fields, lengths, formats, nested vehicle and document fields, control characters, precision."""
+    bodies = []
+    header_changes: list[dict[str, Any]] = [
+        {"invoice_amount": 12.5, "cpc": 4000000, "local_reference": ["x"]},
+        {"office": " mba", "colour": "red"},
+        {"currency": ""},
+        {"items": []},
+    ]
+    for n, change in enumerate(header_changes):
+        body = body_im4(world, items=2, local_reference=f"BAD-H{n}")
+        body.update(change)
+        bodies.append(body)
+    item_changes: list[tuple[int, dict[str, Any]]] = [
+        (0, {"packages": "3", "gross_weight_kg": True}),
+        (1, {"hs_code": "8703.22", "description": "x" * 501}),
+        (0, {"net_weight_kg": "1.2345", "customs_value": "1e5"}),
+        (1, {"description": "Item\u0007one", "origin_country": "jp", "size": 3}),
+        (0, {"vehicle": {**item(0)["vehicle"], "fuel": "steam", "year_of_manufacture": "2020"}}),
+    ]
+    for n, (index, change) in enumerate(item_changes):
+        body = body_im4(world, items=2, local_reference=f"BAD-I{n}")
+        body["items"][index] = {**body["items"][index], **change}
+        bodies.append(body)
+    return bodies
+
+
+@pytest.mark.django_db
+def test_structurally_bad_bodies_are_rejected_by_the_chunk_with_the_problems_http_lodging_reports(
+        clock, settings, one_by_one_calls):
+    # given bodies with structural problems and one valid body with odd but accepted values
+    # (surrounding blanks, an amount as a JSON integer, a non-ASCII description), all buffered
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 20
+    world = world_create(bl_packages=10_000, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    bad = _structurally_bad_bodies(world)
+    odd_good = body_im4(world, items=2, local_reference=" ODD-GOOD ", invoice_amount=1000)
+    odd_good["items"][1] = {**odd_good["items"][1], "description": "  Kahawa \u2615 caf\u00e9  ", "packages": 2}
+    subs = [_buffer(world, outage, m, body) for m, body in enumerate([*bad, odd_good], start=1)]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {world.token}")
+    clock.set(T0 + 2 * H)
+    expected = []
+    for body in bad:
+        http = api.post("/api/v1/declarations", body, format="json")
+        assert http.status_code == 400, http.json()
+        expected.append(http.json()["errors"])
+    # when
+    report = services.replay_buffered(actor=None)
+    # then: decided by the chunk, each bad one with exactly HTTP's problem list
+    assert one_by_one_calls == []
+    assert (report.lodged, report.rejected) == (1, len(bad))
+    for sub, errors in zip(subs, expected, strict=False):
+        sub.refresh_from_db()
+        assert sub.status == SubmissionStatus.REJECTED
+        assert sub.result["errors"] == errors
+    good = subs[-1]
+    good.refresh_from_db()
+    assert good.status == SubmissionStatus.LODGED
+    declaration = Declaration.objects.get(pk=good.result["resource_id"])
+    assert declaration.local_reference == "ODD-GOOD"
+    assert declaration.invoice_amount == Decimal("1000.00")
+    descriptions = list(DeclarationItem.objects.filter(declaration=declaration).order_by("line_no")
+                        .values_list("description", flat=True))
+    assert descriptions[1] == "Kahawa \u2615 caf\u00e9"
