@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -67,3 +68,11 @@ class MoneyField(PlainDecimalField):
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", True)
         super().__init__(**kwargs)
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """Output times as the API renders them: ISO 8601 in UTC (`+00:00`), microseconds kept.
+    (DRF's own field would convert to TIME_ZONE, East Africa Time, and write `Z`.)"""
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value is None else value.astimezone(dt.UTC).isoformat()
