@@ -75,4 +75,13 @@ class UtcDateTimeField(serializers.DateTimeField):
     (DRF's own field would convert to TIME_ZONE, East Africa Time, and write `Z`.)"""
 
     def to_representation(self, value: Any) -> Any:
-        return None if value is None else value.astimezone(dt.UTC).isoformat()
+        if value is None or isinstance(value, str):  # already rendered (like DRF's own field)
+            return value
+        return value.astimezone(dt.UTC).isoformat()
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """Output: a blank stored string is rendered as null."""
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(value) if value else None

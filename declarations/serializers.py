@@ -238,9 +238,8 @@ class TotalsOutSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+# One month of `LateInterest.lines()`.
 class InterestLineOutSerializer(serializers.Serializer):
-    """One month of `LateInterest.lines()`."""
-
     month = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
 
@@ -253,9 +252,8 @@ InterestLineOutSerializer._declared_fields = {
 }
 
 
+# A `declarations.interest.LateInterest` (computed at read: services.deadlines.interest_for).
 class LateInterestOutSerializer(serializers.Serializer):
-    """A `declarations.interest.LateInterest` (computed at read: services.deadlines.interest_for)."""
-
     as_of = serializers.DateField(help_text="Today (East Africa Time): interest is computed when read")
     due_date = serializers.DateField(allow_null=True)
     months = serializers.IntegerField(help_text="Months late, a month begun counting whole (TPA 2015 s.38)")
@@ -269,9 +267,8 @@ class LateInterestOutSerializer(serializers.Serializer):
     legal_basis = serializers.CharField()
 
 
+# An `AssessmentView`: the assessment row with today's late-payment interest.
 class AssessmentOutSerializer(serializers.Serializer):
-    """An `AssessmentView`: the assessment row with today's late-payment interest."""
-
     version = serializers.IntegerField()
     currency = serializers.CharField(help_text="Always KES")
     rate_date = serializers.DateField()
@@ -282,9 +279,8 @@ class AssessmentOutSerializer(serializers.Serializer):
     late_payment_interest = LateInterestOutSerializer(help_text="Unpaid tax past its due date (TPA 2015 s.38)")
 
 
+# An `ESlipView`: the payment slip, its lines and today's interest.
 class ESlipOutSerializer(serializers.Serializer):
-    """An `ESlipView`: the payment slip, its lines and today's interest."""
-
     reference = serializers.CharField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField()
@@ -374,9 +370,8 @@ class DeclarationView:
         return getattr(self._declaration, name)
 
 
+# `DeclarationOutSerializer(declaration).data`: the declaration resource of every endpoint.
 class DeclarationOutSerializer(serializers.Serializer):
-    """`DeclarationOutSerializer(declaration).data`: the declaration resource of every endpoint."""
-
     id = serializers.UUIDField(source="pk")
     entry_number = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=Status.choices)
