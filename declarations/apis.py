@@ -55,7 +55,7 @@ def _with_etag(response: Response, declaration: Declaration) -> Response:
 
 def _full(request: Request, agent: Any, declaration_id: Any, status: int = 200) -> Response:
     declaration = selectors.declaration_get(agent=agent, declaration_id=declaration_id)
-    return _with_etag(Response(DeclarationOutSerializer(declaration).data, status=status), declaration)
+    return _with_etag(Response(DeclarationOutSerializer.render(declaration), status=status), declaration)
 
 
 class DeclarationListItemSerializer(serializers.Serializer):
@@ -127,7 +127,7 @@ class DeclarationListCreateApi(APIView):
             declaration = services.declaration_lodge(agent=agent, user=request.user, payload=payload,
                                                      actor=request.user)
         # The service primed the relations it created: render without reading them back.
-        response = _with_etag(Response(DeclarationOutSerializer(declaration).data, status=201), declaration)
+        response = _with_etag(Response(DeclarationOutSerializer.render(declaration), status=201), declaration)
         response["Location"] = f"/api/v1/declarations/{declaration.pk}"
         return response
 
@@ -163,7 +163,7 @@ class DeclarationLodgeApi(APIView):
         agent = _agent(request)
         declaration = services.declaration_draft_lodge(declaration_id=declaration_id, agent=agent,
                                                        actor=request.user)
-        return _with_etag(Response(DeclarationOutSerializer(declaration).data, status=201), declaration)
+        return _with_etag(Response(DeclarationOutSerializer.render(declaration), status=201), declaration)
 
 
 class CancelInSerializer(StrictSerializer):

@@ -391,3 +391,14 @@ class DeclarationOutSerializer(serializers.Serializer):
     def to_representation(self, instance: Any) -> Any:
         return super().to_representation(
             instance if isinstance(instance, DeclarationView) else DeclarationView(instance))
+
+    @classmethod
+    def render(cls, declaration: Any) -> dict[str, Any]:
+        """The response body, through one instance whose fields are bound once (binding the
+        nested fields on every response cost ~1.5 ms; rendering is stateless)."""
+        bound = cls.__dict__.get("_bound")
+        if bound is None:
+            bound = cls()
+            bound.fields  # noqa: B018 - bind the field tree now
+            cls._bound = bound  # type: ignore[attr-defined]
+        return bound.to_representation(declaration)
