@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import MoneyField, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
+from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
 
 from .enums import AmendmentStatus, Channel, Incoterm, Regime, Status, TransportMode
 
@@ -370,8 +370,9 @@ class DeclarationView:
         return getattr(self._declaration, name)
 
 
-# `DeclarationOutSerializer(declaration).data`: the declaration resource of every endpoint.
-class DeclarationOutSerializer(serializers.Serializer):
+# `DeclarationOutSerializer(declaration).data`: the declaration resource of every endpoint;
+# responses use `DeclarationOutSerializer.render(declaration)`, the same output compiled once.
+class DeclarationOutSerializer(RenderedSerializer):
     id = serializers.UUIDField(source="pk")
     entry_number = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=Status.choices)
@@ -388,17 +389,5 @@ class DeclarationOutSerializer(serializers.Serializer):
     payment = PaymentOutSerializer(allow_null=True)
     pending_amendment = PendingAmendmentOutSerializer(allow_null=True)
 
-    def to_representation(self, instance: Any) -> Any:
-        return super().to_representation(
-            instance if isinstance(instance, DeclarationView) else DeclarationView(instance))
-
-    @classmethod
-    def render(cls, declaration: Any) -> dict[str, Any]:
-        """The response body, through one instance whose fields are bound once (binding the
-        nested fields on every response cost ~1.5 ms; rendering is stateless)."""
-        bound = cls.__dict__.get("_bound")
-        if bound is None:
-            bound = cls()
-            bound.fields  # noqa: B018 - bind the field tree now
-            cls._bound = bound  # type: ignore[attr-defined]
-        return bound.to_representation(declaration)
+    def prepare(self, instance: Any) -> Any:
+        return instance if isinstance(instance, DeclarationView) else DeclarationView(instance)

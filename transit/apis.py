@@ -146,7 +146,7 @@ class MovementListApi(APIView):
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.movements_for_agent(agent=agent, status=status), request,
                                            view=self)
-        return paginator.get_paginated_response(TransitMovementOutSerializer(page or [], many=True).data)
+        return paginator.get_paginated_response([TransitMovementOutSerializer.render(m) for m in page or []])
 
 
 class MovementDetailApi(APIView):
@@ -154,7 +154,7 @@ class MovementDetailApi(APIView):
                    responses={200: TransitMovementOutSerializer, 403: _problem, 404: _problem})
     def get(self, request: Request, movement_id: Any) -> Response:
         movement = selectors.movement_get_for_agent(agent=_agent(request), movement_id=movement_id)
-        return Response(TransitMovementOutSerializer(movement).data)
+        return Response(TransitMovementOutSerializer.render(movement))
 
 
 class BondListApi(APIView):
@@ -260,7 +260,7 @@ class AlertListApi(APIView):
             raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {status!r}.", "?status")])
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.alerts_for_officers(status=status), request, view=self)
-        return paginator.get_paginated_response(TransitAlertOutSerializer(page or [], many=True).data)
+        return paginator.get_paginated_response([TransitAlertOutSerializer.render(a) for a in page or []])
 
 
 class _AlertActionApi(APIView):
@@ -268,7 +268,7 @@ class _AlertActionApi(APIView):
         _require(request, "work_alert", "work transit alerts")
 
     def _done(self, alert: Any) -> Response:
-        return Response(TransitAlertOutSerializer(selectors.alert_get(alert_id=alert.pk)).data)
+        return Response(TransitAlertOutSerializer.render(selectors.alert_get(alert_id=alert.pk)))
 
 
 class AlertAcknowledgeApi(_AlertActionApi):
@@ -313,7 +313,7 @@ class MovementExitOverrideApi(APIView):
         data.is_valid(raise_exception=True)
         movement = services.transit_seals_override(movement_id=movement_id, reason=data.validated_data["reason"],
                                                    actor=request.user)
-        return Response(TransitMovementOutSerializer(movement).data)
+        return Response(TransitMovementOutSerializer.render(movement))
 
 
 class MovementDemandApi(APIView):

@@ -9,7 +9,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import BlankAsNullCharField, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
+from core.serializers import (
+    BlankAsNullCharField,
+    RenderedSerializer,
+    StrictSerializer,
+    StrictSerializerMixin,
+    UtcDateTimeField,
+)
 
 from .enums import INBOUND_KINDS, MovementStatus, TrackingEventKind
 
@@ -96,7 +102,8 @@ class MovementView:
 
 
 # `TransitMovementOutSerializer(movement).data`: a movement of the agent (or an officer's).
-class TransitMovementOutSerializer(serializers.Serializer):
+# Responses: `TransitMovementOutSerializer.render(movement)`, the same output compiled once.
+class TransitMovementOutSerializer(RenderedSerializer):
     movement_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=MovementStatus.choices)
     destination_country = serializers.CharField()
@@ -122,12 +129,13 @@ class TransitMovementOutSerializer(serializers.Serializer):
     priority = serializers.BooleanField()
     seals = SealOutSerializer(many=True)
 
-    def to_representation(self, instance: Any) -> Any:
-        return super().to_representation(instance if isinstance(instance, MovementView) else MovementView(instance))
+    def prepare(self, instance: Any) -> Any:
+        return instance if isinstance(instance, MovementView) else MovementView(instance)
 
 
 # `TransitAlertOutSerializer(alert).data` (alert with movement and declaration loaded).
-class TransitAlertOutSerializer(serializers.Serializer):
+# Responses: `TransitAlertOutSerializer.render(alert)`.
+class TransitAlertOutSerializer(RenderedSerializer):
     alert_id = serializers.UUIDField(source="pk")
     movement_id = serializers.UUIDField()
     entry_number = serializers.CharField(source="declaration.entry_number", allow_null=True)

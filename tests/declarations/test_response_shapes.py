@@ -5,6 +5,8 @@ OpenAPI component generated from it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 import jsonschema
@@ -13,7 +15,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
-from declarations.serializers import DeclarationOutSerializer
+from core.serializers import compile_renderer
+from declarations import selectors
+from declarations.serializers import DeclarationOutSerializer, DeclarationView
 from tests.factories.declarations import World, body_im4
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,46 @@ def test_an_undeclared_key_is_caught() -> None:
     # the check itself can fail: a key the serializer does not declare
     with pytest.raises(AssertionError, match="declared"):
         assert_keys_match({"id": "x"}, DeclarationOutSerializer())
+
+
+def assert_compiled_is_data(declaration_id: str, world: World) -> dict[str, Any]:
+    """The compiled renderer (what responses use) gives exactly `DeclarationOutSerializer(view).data`."""
+    declaration = selectors.declaration_get(agent=world.agent, declaration_id=declaration_id)
+    view = DeclarationView(declaration)
+    expected = DeclarationOutSerializer(view).data
+    assert compile_renderer(DeclarationOutSerializer)(view) == expected
+    assert json.dumps(DeclarationOutSerializer.render(view)) == json.dumps(expected)
+    return dict(expected)
+
+
+def test_the_compiled_rendering_is_the_serializer_data_in_every_state(
+        client: APIClient, world: World, pinned_clock: Any) -> None:
+    # a draft: no assessment, no e-slip
+    draft = client.post("/api/v1/declarations", {**body_im4(world, items=3), "draft": True}, format="json")
+    assert draft.status_code == 201, draft.json()
+    assert assert_compiled_is_data(draft.json()["id"], world)["assessment"] is None
+
+    # lodged (USD: exchange rates on the lines), then late: interest lines on the e-slip
+    lodged = client.post("/api/v1/declarations", body_im4(world, items=20, currency="USD"), format="json")
+    assert lodged.status_code == 201, lodged.json()
+    data = assert_compiled_is_data(lodged.json()["id"], world)
+    assert data["eslip"]["lines"]
+    assert data["assessment"]["lines"][0]["exchange_rates"]
+    pinned_clock.move_to(dt.datetime(2026, 12, 29, 7, tzinfo=dt.UTC))
+    late = assert_compiled_is_data(lodged.json()["id"], world)
+    assert late["assessment"]["late_payment_interest"]["months"] == 1
+    assert late["eslip"]["lines"][-1]["tax"] == "late_payment_interest"
+
+    # paid (with the interest)
+    paid = client.post(f"/api/v1/declarations/{lodged.json()['id']}/payments",
+                       {"amount": late["eslip"]["amount_due"], "currency": "KES", "method": "mpesa"}, format="json")
+    assert paid.status_code == 201, paid.json()
+    assert assert_compiled_is_data(lodged.json()["id"], world)["payment"] is not None
+
+    # cancelled
+    other = client.post("/api/v1/declarations", body_im4(world, items=1, currency="KES"), format="json")
+    assert other.status_code == 201, other.json()
+    cancelled = client.post(f"/api/v1/declarations/{other.json()['id']}/cancel", {"reason": "duplicate entry"},
+                            format="json")
+    assert cancelled.status_code == 200, cancelled.json()
+    assert assert_compiled_is_data(other.json()["id"], world)["status"] == "cancelled"
