@@ -114,10 +114,10 @@ def _drf_get(field: serializers.Field) -> Getter:
 
 
 def _getter(field: serializers.Field) -> Getter:
-    """`field.get_attribute` for a plain `source` chain: attributes (or keys of a Mapping) read
-    directly, simple callables called, as DRF's `get_attribute` does. Anything unusual on the way
-    (missing attribute or key, DoesNotExist) is handed to DRF's own look-up, which decides (None,
-    the default, skip, or the error)."""
+    """`field.get_attribute`: a `source` chain of attributes (or keys of a Mapping) read directly,
+    simple callables called, as DRF's `get_attribute` does. Anything unusual on the way (missing
+    attribute or key, DoesNotExist, an error) is handed to DRF's own look-up, which decides (None,
+    the default, skip, or the error DRF raises)."""
     attrs = list(field.source_attrs)
     if not attrs:  # source="*": the instance itself
         return lambda instance: instance
@@ -134,87 +134,113 @@ def _getter(field: serializers.Field) -> Getter:
             return slow(instance)
         return value
 
-    if len(attrs) == 1:
-        (name,) = attrs
-
-        def get_one(instance: Any) -> Any:
-            if isinstance(instance, Mapping):
-                return get(instance)
-            try:
-                value = getattr(instance, name)
-            except Exception:
-                return slow(instance)
-            if callable(value) and is_simple_callable(value):
-                return get(instance)
-            return value
-
-        return get_one
     return get
+
+
+_MAPPING: dict[type, bool] = {}  # isinstance(instance, Mapping) by type (as abc caches it)
+
+
+class _Never:
+    """No value is of this type: a field without a pass-through."""
+
+
+def _converter(field: serializers.Field) -> tuple[type, Renderer]:
+    """`field.to_representation`, and the type whose values it returns unchanged (`str` for a plain
+    CharField: `str(value)` is the value itself), checked inline by the renderer."""
+    cls = type(field)
+    convert: Renderer = field.to_representation
+    if isinstance(field, serializers.ListSerializer):
+        if not _same(cls, serializers.ListSerializer, "to_representation"):
+            return _Never, convert
+        child = _compile_bound(field.child)
+        return _Never, lambda data: [child(item) for item in (data.all() if isinstance(data, BaseManager) else data)]
+    if isinstance(field, serializers.Serializer):
+        return _Never, _compile_bound(field)
+    if _same(cls, serializers.CharField, "to_representation"):  # str(value)
+        return str, convert
+    if _same(cls, serializers.IntegerField, "to_representation"):  # int(value)
+        return int, convert
+    if _same(cls, serializers.BooleanField, "to_representation"):  # True/False as such
+        return bool, convert
+    if (_same(cls, serializers.DecimalField, "to_representation") and _same(cls, serializers.DecimalField, "quantize")
+            and field.decimal_places and not field.localize and not field.normalize_output):
+        # A Decimal already at the field's places and within its digits: quantize is an identity,
+        # so DRF's string is `f"{value:f}"` (exactly `places` digits after the point). A string
+        # already written so (e.g. from a JSON column) is what DRF would write back.
+        places = field.decimal_places
+        longest = None if field.max_digits is None else field.max_digits + 1  # digits + "." at most
+        written = re.compile(rf"-?(?:0|[1-9][0-9]*)\.[0-9]{{{places}}}")
+
+        def decimal_out(value: Any) -> Any:
+            kind = type(value)
+            if (kind is decimal.Decimal or kind is str) and getattr(
+                    field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING):
+                if kind is str:
+                    text = value if written.fullmatch(value) else ""
+                else:
+                    text = f"{value:f}"
+                    dot = text.find(".")
+                    text = text if dot >= 0 and len(text) - dot - 1 == places else ""
+                if text and (longest is None or len(text) <= longest):
+                    return text
+            return convert(value)
+
+        return _Never, decimal_out
+    return _Never, convert
 
 
 def _same(cls: type, base: type, name: str) -> bool:
     return getattr(cls, name) is getattr(base, name)
 
 
-def _converter(field: serializers.Field) -> Renderer:
-    """`field.to_representation`, with pass-through where DRF's own conversion is an identity."""
-    cls = type(field)
-    convert: Renderer = field.to_representation
-    if isinstance(field, serializers.ListSerializer):
-        if not _same(cls, serializers.ListSerializer, "to_representation"):
-            return convert
-        child = _compile_bound(field.child)
-        return lambda data: [child(item) for item in (data.all() if isinstance(data, BaseManager) else data)]
-    if isinstance(field, serializers.Serializer):
-        return _compile_bound(field)
-    if _same(cls, serializers.CharField, "to_representation"):  # str(value)
-        return lambda value: value if type(value) is str else convert(value)
-    if _same(cls, serializers.IntegerField, "to_representation"):  # int(value)
-        return lambda value: value if type(value) is int else convert(value)
-    if _same(cls, serializers.BooleanField, "to_representation"):  # True/False as such
-        return lambda value: value if type(value) is bool else convert(value)
-    if (_same(cls, serializers.DecimalField, "to_representation") and _same(cls, serializers.DecimalField, "quantize")
-            and field.decimal_places is not None and not field.localize and not field.normalize_output):
-        # A Decimal already at the field's places: quantize is an identity; as a string it is `f"{v:f}"`.
-        places, max_digits = -field.decimal_places, field.max_digits
-
-        def decimal_out(value: Any) -> Any:
-            if type(value) is decimal.Decimal and getattr(field, "coerce_to_string",
-                                                          api_settings.COERCE_DECIMAL_TO_STRING):
-                _sign, digits, exponent = value.as_tuple()
-                if exponent == places and (max_digits is None or len(digits) <= max_digits):
-                    return f"{value:f}"
-            return convert(value)
-
-        return decimal_out
-    return convert
-
-
 def _compile_bound(serializer: serializers.Serializer) -> Renderer:
     """A renderer for a bound serializer (nested ones are bound in their parent's field tree)."""
     cls = type(serializer)
     to_representation = cls.to_representation
+    prepare = None
     if to_representation is not serializers.Serializer.to_representation:
-        prepare = getattr(serializer, "prepare", None)
-        if to_representation is not RenderedSerializer.to_representation or prepare is None:
+        if to_representation is not RenderedSerializer.to_representation:
             return serializer.to_representation  # its own rendering: not compiled, still exact
-    else:
-        prepare = None
-    plan = [(field.field_name, _getter(field), _converter(field))
-            for field in serializer.fields.values() if not field.write_only]
-    # Relational fields hand out PKOnlyObject: DRF checks its pk for None.
-    pk_only = {name for name, field in serializer.fields.items() if isinstance(field, RelatedField)}
+        prepare = serializer.prepare
+    readable = [field for field in serializer.fields.values() if not field.write_only]
+    if any(isinstance(field, RelatedField) for field in readable):
+        return serializer.to_representation  # PKOnlyObject and friends: DRF's own loop
+    # (name, the one attribute read directly or None, the getter, pass-through type, converter)
+    plan = []
+    for field in readable:
+        attrs = field.source_attrs
+        plan.append((field.field_name, attrs[0] if len(attrs) == 1 else None, _getter(field), *_converter(field)))
+    generic = [(name, get, same, convert) for name, _, get, same, convert in plan]
 
     def render(instance: Any) -> dict[str, Any]:
         if prepare is not None:
             instance = prepare(instance)
         out: dict[str, Any] = {}
-        for name, get, convert in plan:
-            value = get(instance)
-            if value is _SKIP:
-                continue
-            check = value.pk if name in pk_only and isinstance(value, PKOnlyObject) else value
-            out[name] = None if check is None else convert(value)
+        mapping = _MAPPING.get(type(instance))
+        if mapping is None:
+            mapping = _MAPPING[type(instance)] = isinstance(instance, Mapping)
+        if mapping:  # read by key: the general getters
+            for name, get, same, convert in generic:
+                value = get(instance)
+                if value is not _SKIP:
+                    out[name] = value if value is None or type(value) is same else convert(value)
+            return out
+        for name, attr, get, same, convert in plan:
+            if attr is None:
+                value = get(instance)
+                if value is _SKIP:
+                    continue
+            else:
+                try:
+                    value = getattr(instance, attr)
+                except Exception:
+                    value = get(instance)  # DRF decides: None, a default, skip, or its error
+                    if value is _SKIP:
+                        continue
+                else:
+                    if callable(value) and is_simple_callable(value):
+                        value = get(instance)
+            out[name] = value if value is None or type(value) is same else convert(value)
         return out
 
     return render
