@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models.manager import BaseManager
 from rest_framework import serializers
 from rest_framework.fields import SkipField, is_simple_callable
-from rest_framework.relations import PKOnlyObject, RelatedField
+from rest_framework.relations import RelatedField
 from rest_framework.settings import api_settings
 
 
