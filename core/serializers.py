@@ -144,7 +144,7 @@ class _Never:
     """No value is of this type: a field without a pass-through."""
 
 
-def _converter(field: serializers.Field) -> tuple[type, Renderer]:
+def _converter(field: Any) -> tuple[type, Renderer]:
     """`field.to_representation`, and the type whose values it returns unchanged (`str` for a plain
     CharField: `str(value)` is the value itself), checked inline by the renderer."""
     cls = type(field)
@@ -193,7 +193,7 @@ def _same(cls: type, base: type, name: str) -> bool:
     return getattr(cls, name) is getattr(base, name)
 
 
-def _compile_bound(serializer: serializers.Serializer) -> Renderer:
+def _compile_bound(serializer: Any) -> Renderer:
     """A renderer for a bound serializer (nested ones are bound in their parent's field tree)."""
     cls = type(serializer)
     to_representation = cls.to_representation
@@ -206,7 +206,7 @@ def _compile_bound(serializer: serializers.Serializer) -> Renderer:
     if any(isinstance(field, RelatedField) for field in readable):
         return serializer.to_representation  # PKOnlyObject and friends: DRF's own loop
     # (name, the one attribute read directly or None, the getter, pass-through type, converter)
-    plan = []
+    plan: list[tuple[str, str | None, Getter, type, Renderer]] = []
     for field in readable:
         attrs = field.source_attrs
         plan.append((field.field_name, attrs[0] if len(attrs) == 1 else None, _getter(field), *_converter(field)))

@@ -43,7 +43,7 @@ class KitchenSinkSerializer(serializers.Serializer):
     flag_int = serializers.BooleanField(source="one")  # 1 -> True
     owner = serializers.CharField(source="owner.profile.name", allow_null=True)  # a source chain
     owner_none = serializers.CharField(source="nobody.name", allow_null=True)  # None on the way: null
-    label = serializers.CharField(source="person.label")  # a simple callable is called
+    person_label = serializers.CharField(source="person.label")  # a simple callable is called
     money = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True)
     money_rounded = serializers.DecimalField(max_digits=10, decimal_places=2, source="long_money")
     money_int = serializers.DecimalField(max_digits=10, decimal_places=2, source="count")
