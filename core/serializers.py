@@ -210,7 +210,6 @@ def _compile_bound(serializer: Any) -> Renderer:
     for field in readable:
         attrs = field.source_attrs
         plan.append((field.field_name, attrs[0] if len(attrs) == 1 else None, _getter(field), *_converter(field)))
-    generic = [(name, get, same, convert) for name, _, get, same, convert in plan]
 
     def render(instance: Any) -> dict[str, Any]:
         if prepare is not None:
@@ -219,12 +218,6 @@ def _compile_bound(serializer: Any) -> Renderer:
         mapping = _MAPPING.get(type(instance))
         if mapping is None:
             mapping = _MAPPING[type(instance)] = isinstance(instance, Mapping)
-        if mapping:  # read by key: the general getters
-            for name, get, same, convert in generic:
-                value = get(instance)
-                if value is not _SKIP:
-                    out[name] = value if value is None or type(value) is same else convert(value)
-            return out
         for name, attr, get, same, convert in plan:
             if attr is None:
                 value = get(instance)
@@ -232,7 +225,7 @@ def _compile_bound(serializer: Any) -> Renderer:
                     continue
             else:
                 try:
-                    value = getattr(instance, attr)
+                    value = instance[attr] if mapping else getattr(instance, attr)
                 except Exception:
                     value = get(instance)  # DRF decides: None, a default, skip, or its error
                     if value is _SKIP:
