@@ -29,11 +29,9 @@ from traders.selectors import agent_for_user
 
 from . import openapi as ex
 from . import selectors, services
-from .enums import AmendmentStatus, Status
-from .interest import LateInterest
-from .models import Assessment, Declaration, ESlip, Payment
-from .serializers import DeclarationInSerializer, reject_control_characters
-from .services.deadlines import interest_for
+from .enums import Status
+from .models import Declaration, Payment
+from .serializers import DeclarationInSerializer, DeclarationOutSerializer, reject_control_characters
 
 TAGS = ["declarations"]
 _problem = problem()
@@ -50,104 +48,6 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def render_interest(interest: LateInterest) -> dict[str, Any]:
-    """Late-payment interest as of today (computed at read: declarations.services.deadlines)."""
-    return {"as_of": interest.as_of.isoformat(),
-            "due_date": interest.due_date.isoformat() if interest.due_date else None,
-            "months": interest.months, "rate_per_month": f"{interest.rate}", "rule": interest.rule,
-            "base": _money(interest.base), "per_month": _money(interest.per_month), "amount": _money(interest.amount),
-            "lines": interest.lines(), "legal_basis": interest.legal_basis}
-
-
-def render_assessment(assessment: Assessment | None, lines: list[Any] | None = None,
-                      interest: LateInterest | None = None) -> dict[str, Any] | None:
-    if assessment is None:
-        return None
-    lines = list(assessment.lines.all()) if lines is None else lines
-    return {
-        "version": assessment.version,
-        "currency": "KES",
-        "rate_date": assessment.rate_date.isoformat(),
-        "exchange_rate": f"{assessment.exchange_rate:.6f}",
-        "exchange_rate_date": assessment.exchange_rate_date.isoformat() if assessment.exchange_rate_date else None,
-        "totals": {name: _money(getattr(assessment, name)) for name in
-                   ("import_duty", "excise_duty", "vat", "idf", "rdl", "penalties", "fees", "total")},
-        "lines": [{"line_no": line.line_no, "tax": line.tax, "base": _money(line.base), "rule": line.rule,
-                   "amount": _money(line.amount), "legal_basis": line.legal_basis,
-                   "exchange_rates": line.exchange_rates} for line in lines],
-        **({"late_payment_interest": render_interest(interest)} if interest is not None else {}),
-    }
-
-
-def render_eslip(eslip: ESlip | None, lines: list[Any] | None = None,
-                 interest: LateInterest | None = None) -> dict[str, Any] | None:
-    """The payment slip; `lines` (the assessment it was issued for) itemise what is paid and why,
-    then one line per month of late-payment interest; `amount_due` = amount + interest (what a
-    payment made today must match)."""
-    if eslip is None:
-        return None
-    interest_amount = interest.amount if interest is not None else Decimal("0.00")
-    interest_lines = [{"line_no": 0, "tax": "late_payment_interest", "amount": line["amount"],
-                       "rule": f"{interest.rate * 100:.2f} % of KES {interest.base} unpaid tax, month {line['month']} "
-                               f"(from {line['from']})", "legal_basis": interest.legal_basis}
-                      for line in interest.lines()] if interest is not None else []
-    # Nothing to pay (IM8 secured by bond, or assessed at 0.00): amount 0.00 and no due date;
-    # `secured_by` names the bond.
-    return {"reference": eslip.reference, "amount": _money(eslip.amount), "currency": eslip.currency,
-            "due_date": None if eslip.secured_by or eslip.amount <= 0 else eslip.due_date.isoformat(),
-            "secured_by": eslip.secured_by or None,
-            "late_payment_interest": _money(interest_amount),
-            "amount_due": _money(eslip.amount + interest_amount),
-            "lines": [{"line_no": line.line_no, "tax": line.tax, "amount": _money(line.amount),
-                       "rule": line.rule, "legal_basis": line.legal_basis} for line in (lines or [])]
-            + interest_lines}
-
-
-def render_payment(payment: Payment | None) -> dict[str, Any] | None:
-    if payment is None:
-        return None
-    return {"reference": payment.reference, "amount": _money(payment.amount), "currency": payment.currency,
-            "method": payment.method, "bank_reference": payment.bank_reference,
-            "paid_at": payment.paid_at.isoformat()}
-
-
-def render_declaration(declaration: Declaration) -> dict[str, Any]:
-    """From prefetched relations (selectors.declaration_get, or primed by the lodging service)."""
-    assessment = next(iter(declaration.assessments.all()), None)
-    eslip = next((e for e in declaration.eslips.all() if e.is_current), None)
-    try:
-        payment: Payment | None = declaration.payment
-    except Payment.DoesNotExist:
-        payment = None
-    pending = next((r for r in declaration.amendment_requests.all() if r.status == AmendmentStatus.PENDING), None)
-    # Late-payment interest as of today (zero without an e-slip: nothing billed yet).
-    billed = None
-    if eslip is not None:
-        billed = assessment if assessment is not None and eslip.assessment_id == assessment.pk else eslip.assessment
-    interest = interest_for(declaration=declaration, assessment=billed, paid=payment is not None or eslip is None)
-    return {
-        "id": str(declaration.pk),
-        "entry_number": declaration.entry_number,
-        "status": declaration.status,
-        "channel": declaration.channel,
-        "version": declaration.version,
-        "regime": declaration.regime,
-        "office": declaration.office_id,
-        "lodged_at": declaration.lodged_at.isoformat() if declaration.lodged_at else None,
-        "late_entry": declaration.late_entry,
-        "payment_due_date": declaration.payment_due_date.isoformat() if declaration.payment_due_date else None,
-        "declaration": declaration.body,
-        "assessment": render_assessment(assessment, interest=interest),
-        "eslip": render_eslip(eslip, list(assessment.lines.all())
-                              if assessment is not None and eslip is not None
-                              and eslip.assessment_id == assessment.pk else None, interest=interest),
-        "payment": render_payment(payment),
-        "pending_amendment": None if pending is None else {
-            "id": str(pending.pk), "changed_fields": pending.changed_fields,
-            "created_at": pending.created_at.isoformat()},
-    }
-
-
 def _with_etag(response: Response, declaration: Declaration) -> Response:
     response["ETag"] = declaration.etag
     return response
@@ -155,7 +55,7 @@ def _with_etag(response: Response, declaration: Declaration) -> Response:
 
 def _full(request: Request, agent: Any, declaration_id: Any, status: int = 200) -> Response:
     declaration = selectors.declaration_get(agent=agent, declaration_id=declaration_id)
-    return _with_etag(Response(render_declaration(declaration), status=status), declaration)
+    return _with_etag(Response(DeclarationOutSerializer.render(declaration), status=status), declaration)
 
 
 class DeclarationListItemSerializer(serializers.Serializer):
@@ -227,7 +127,7 @@ class DeclarationListCreateApi(APIView):
             declaration = services.declaration_lodge(agent=agent, user=request.user, payload=payload,
                                                      actor=request.user)
         # The service primed the relations it created: render without reading them back.
-        response = _with_etag(Response(render_declaration(declaration), status=201), declaration)
+        response = _with_etag(Response(DeclarationOutSerializer.render(declaration), status=201), declaration)
         response["Location"] = f"/api/v1/declarations/{declaration.pk}"
         return response
 
@@ -263,7 +163,7 @@ class DeclarationLodgeApi(APIView):
         agent = _agent(request)
         declaration = services.declaration_draft_lodge(declaration_id=declaration_id, agent=agent,
                                                        actor=request.user)
-        return _with_etag(Response(render_declaration(declaration), status=201), declaration)
+        return _with_etag(Response(DeclarationOutSerializer.render(declaration), status=201), declaration)
 
 
 class CancelInSerializer(StrictSerializer):

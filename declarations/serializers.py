@@ -13,9 +13,9 @@ from typing import Any
 from rest_framework import serializers
 
 from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
-from core.serializers import MoneyField, StrictSerializer, StrictSerializerMixin
+from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
 
-from .enums import Channel, Incoterm, Regime, Status, TransportMode
+from .enums import AmendmentStatus, Channel, Incoterm, Regime, Status, TransportMode
 
 MAX_ITEMS = 999  # iCMS caps a declaration at 999 item lines; bigger consignments are split.
 MAX_DOCUMENTS = 99
@@ -231,6 +231,11 @@ class DeclarationInSerializer(StrictSerializer):
 # Output
 
 
+# One shape per response: these serializers both render the responses (`.data`) and name the
+# OpenAPI components (declarations.openapi); tests/declarations/test_response_shapes.py keeps
+# the rendered keys equal to the declared fields.
+
+
 class ExchangeRateUsedOutSerializer(serializers.Serializer):
     currency = serializers.CharField()
     kes_per_unit = serializers.DecimalField(max_digits=16, decimal_places=6)
@@ -267,20 +272,27 @@ class TotalsOutSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+# One month of `LateInterest.lines()`.
 class InterestLineOutSerializer(serializers.Serializer):
     month = serializers.IntegerField()
-    # "from" is a Python keyword: declared through the fields mapping below.
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
-InterestLineOutSerializer._declared_fields["from"] = serializers.DateField(help_text="The day the month began")
+# "from" is a Python keyword: declared through the fields mapping, in the order rendered.
+InterestLineOutSerializer._declared_fields = {
+    "month": InterestLineOutSerializer._declared_fields["month"],
+    "from": serializers.DateField(help_text="The day the month began"),
+    "amount": InterestLineOutSerializer._declared_fields["amount"],
+}
 
 
+# A `declarations.interest.LateInterest` (computed at read: services.deadlines.interest_for).
 class LateInterestOutSerializer(serializers.Serializer):
     as_of = serializers.DateField(help_text="Today (East Africa Time): interest is computed when read")
     due_date = serializers.DateField(allow_null=True)
     months = serializers.IntegerField(help_text="Months late, a month begun counting whole (TPA 2015 s.38)")
-    rate_per_month = serializers.DecimalField(max_digits=8, decimal_places=4)
+    rate_per_month = serializers.DecimalField(max_digits=8, decimal_places=None, source="rate",
+                                              help_text="The configured rate as written, e.g. 0.01")
     rule = serializers.ChoiceField(choices=["month_or_part", "whole_months"])
     base = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="The unpaid tax")
     per_month = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -289,28 +301,30 @@ class LateInterestOutSerializer(serializers.Serializer):
     legal_basis = serializers.CharField()
 
 
+# An `AssessmentView`: the assessment row with today's late-payment interest.
 class AssessmentOutSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     currency = serializers.CharField(help_text="Always KES")
     rate_date = serializers.DateField()
     exchange_rate = serializers.DecimalField(max_digits=16, decimal_places=6)
     exchange_rate_date = serializers.DateField(allow_null=True, help_text="Null for KES declarations")
-    totals = TotalsOutSerializer()
-    lines = AssessmentLineOutSerializer(many=True)
+    totals = TotalsOutSerializer(source="*")
+    lines = AssessmentLineOutSerializer(many=True, source="lines.all")
     late_payment_interest = LateInterestOutSerializer(help_text="Unpaid tax past its due date (TPA 2015 s.38)")
 
 
+# An `ESlipView`: the payment slip, its lines and today's interest.
 class ESlipOutSerializer(serializers.Serializer):
     reference = serializers.CharField()
     amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     currency = serializers.CharField()
     due_date = serializers.DateField(allow_null=True, help_text="None when nothing is payable (IM8, assessed at 0)")
+    secured_by = serializers.CharField(allow_null=True, help_text="IM8 transit: the regional bond that "
+                                                                  "secures the taxes at risk (nothing payable)")
     late_payment_interest = serializers.DecimalField(max_digits=18, decimal_places=2,
                                                      help_text="Interest owed today (TPA 2015 s.38)")
     amount_due = serializers.DecimalField(max_digits=18, decimal_places=2,
                                           help_text="amount + late-payment interest: what a payment today must be")
-    secured_by = serializers.CharField(allow_null=True, help_text="IM8 transit: the regional bond that "
-                                                                  "secures the taxes at risk (nothing payable)")
     lines = ESlipLineOutSerializer(many=True, help_text="What is paid, line by line, with its legal basis")
 
 
@@ -320,22 +334,94 @@ class PaymentOutSerializer(serializers.Serializer):
     currency = serializers.CharField()
     method = serializers.CharField()
     bank_reference = serializers.CharField()
-    paid_at = serializers.DateTimeField()
+    paid_at = UtcDateTimeField()
 
 
-class DeclarationOutSerializer(serializers.Serializer):
+class PendingAmendmentOutSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
+    created_at = UtcDateTimeField()
+
+
+class AssessmentView:
+    """An assessment as rendered: its row (attributes read through) and today's interest."""
+
+    currency = "KES"
+
+    def __init__(self, assessment: Any, interest: Any) -> None:
+        self._assessment = assessment
+        self.late_payment_interest = interest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._assessment, name)
+
+
+class ESlipView:
+    """The payment slip as rendered: `lines` itemise what is paid and why (the assessment it was
+    issued for), then one line per month of late-payment interest; `amount_due` = amount +
+    interest (what a payment made today must match). Nothing to pay (IM8 secured by bond, or
+    assessed at 0.00): no due date; `secured_by` names the bond."""
+
+    def __init__(self, eslip: Any, lines: list[Any], interest: Any) -> None:
+        self.reference, self.amount, self.currency = eslip.reference, eslip.amount, eslip.currency
+        self.due_date = None if eslip.secured_by or eslip.amount <= 0 else eslip.due_date
+        self.secured_by = eslip.secured_by or None
+        self.late_payment_interest = interest.amount
+        self.amount_due = eslip.amount + interest.amount
+        self.lines = [*lines, *({"line_no": 0, "tax": "late_payment_interest", "amount": line["amount"],
+                                 "rule": f"{interest.rate * 100:.2f} % of KES {interest.base} unpaid tax, "
+                                         f"month {line['month']} (from {line['from']})",
+                                 "legal_basis": interest.legal_basis} for line in interest.lines())]
+
+
+class DeclarationView:
+    """A declaration as rendered, from prefetched relations (selectors.declaration_get, or primed by
+    the lodging service): the current assessment and e-slip, the payment, a pending amendment, and
+    the late-payment interest as of today (zero without an e-slip: nothing billed yet)."""
+
+    def __init__(self, declaration: Any) -> None:
+        from .models import Payment
+        from .services.deadlines import interest_for
+
+        self._declaration = declaration
+        assessment = next(iter(declaration.assessments.all()), None)
+        eslip = next((e for e in declaration.eslips.all() if e.is_current), None)
+        try:
+            payment: Any = declaration.payment
+        except Payment.DoesNotExist:
+            payment = None
+        self.payment = payment
+        self.pending_amendment = next((r for r in declaration.amendment_requests.all()
+                                       if r.status == AmendmentStatus.PENDING), None)
+        current = eslip is not None and assessment is not None and eslip.assessment_id == assessment.pk
+        billed = (assessment if current else eslip.assessment) if eslip is not None else None
+        interest = interest_for(declaration=declaration, assessment=billed, paid=payment is not None or eslip is None)
+        self.assessment = None if assessment is None else AssessmentView(assessment, interest)
+        self.eslip = None if eslip is None else ESlipView(
+            eslip, list(assessment.lines.all()) if current else [], interest)  # type: ignore[union-attr]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._declaration, name)
+
+
+# `DeclarationOutSerializer(declaration).data`: the declaration resource of every endpoint;
+# responses use `DeclarationOutSerializer.render(declaration)`, the same output compiled once.
+class DeclarationOutSerializer(RenderedSerializer):
+    id = serializers.UUIDField(source="pk")
     entry_number = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=Status.choices)
     channel = serializers.ChoiceField(choices=Channel.choices, allow_null=True)
     version = serializers.IntegerField()
     regime = serializers.CharField()
-    office = serializers.CharField(allow_null=True)
-    lodged_at = serializers.DateTimeField(allow_null=True)
+    office = serializers.CharField(source="office_id", allow_null=True)
+    lodged_at = UtcDateTimeField(allow_null=True)
     late_entry = serializers.BooleanField()
     payment_due_date = serializers.DateField(allow_null=True)
-    declaration = serializers.DictField(help_text="The canonical body as last accepted")
+    declaration = serializers.DictField(source="body", help_text="The canonical body as last accepted")
     assessment = AssessmentOutSerializer(allow_null=True)
     eslip = ESlipOutSerializer(allow_null=True)
     payment = PaymentOutSerializer(allow_null=True)
-    pending_amendment = serializers.DictField(allow_null=True)
+    pending_amendment = PendingAmendmentOutSerializer(allow_null=True)
+
+    def prepare(self, instance: Any) -> Any:
+        return instance if isinstance(instance, DeclarationView) else DeclarationView(instance)

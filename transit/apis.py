@@ -19,8 +19,12 @@ from traders.selectors import agent_for_user
 
 from . import selectors, services
 from .enums import AlertStatus, MovementStatus
-from .models import TransitMovement
-from .serializers import PartnerMessageInSerializer, TrackingEventInSerializer
+from .serializers import (
+    PartnerMessageInSerializer,
+    TrackingEventInSerializer,
+    TransitAlertOutSerializer,
+    TransitMovementOutSerializer,
+)
 from .signing import PARTNER_HEADER, SIGNATURE_HEADER
 
 TAGS = ["transit"]
@@ -126,42 +130,6 @@ class PartnerMessageApi(APIView):
                         status=201 if outcome.created else 200)
 
 
-def render_movement(movement: TransitMovement) -> dict[str, Any]:
-    status = services.transit_status_for(movement.declaration_id) or {}
-    return {**status, "declaration_id": str(movement.declaration_id),
-            "entry_number": movement.declaration.entry_number,
-            "taxes_at_risk": {"amount": str(movement.taxes_at_risk), "currency": "KES"},
-            "eac_aeo": movement.eac_aeo, "priority": movement.priority,
-            "seals": [{"container": s.container_number or None, "e_seal": s.seal_number, "active": s.is_active}
-                      for s in movement.seals.all()]}
-
-
-class TransitMovementOutSerializer(serializers.Serializer):
-    movement_id = serializers.UUIDField()
-    declaration_id = serializers.UUIDField()
-    entry_number = serializers.CharField()
-    status = serializers.ChoiceField(choices=MovementStatus.choices)
-    destination_country = serializers.CharField()
-    office_of_entry = serializers.CharField()
-    office_of_exit = serializers.CharField()
-    departed_at = serializers.DateTimeField(allow_null=True)
-    due_at = serializers.DateTimeField(allow_null=True)
-    overdue = serializers.BooleanField()
-    exit_confirmed_at = serializers.DateTimeField(allow_null=True, help_text="Partner's exit confirmation")
-    exit_held_by = serializers.ListField(child=serializers.CharField(), help_text=(
-        "Why a confirmed exit is not closed yet: seals_missing:<n>, alert_open:<kind> (docs/transit.md)"))
-    closed_at = serializers.DateTimeField(allow_null=True)
-    tracking_state = serializers.CharField(allow_null=True)
-    last_event_at = serializers.DateTimeField(allow_null=True)
-    last_position = serializers.DictField(allow_null=True)
-    bond = serializers.DictField()
-    taxes_at_risk = serializers.DictField()
-    open_alerts = serializers.IntegerField()
-    eac_aeo = serializers.BooleanField()
-    priority = serializers.BooleanField()
-    seals = serializers.ListField(child=serializers.DictField())
-
-
 class MovementListApi(APIView):
     @extend_schema(tags=TAGS, operation_id="v1_transit_movements_list", summary="The agent's transit movements",
                    parameters=[OpenApiParameter("status", str, enum=MovementStatus.values)],
@@ -178,7 +146,7 @@ class MovementListApi(APIView):
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.movements_for_agent(agent=agent, status=status), request,
                                            view=self)
-        return paginator.get_paginated_response([render_movement(m) for m in page or []])
+        return paginator.get_paginated_response([TransitMovementOutSerializer.render(m) for m in page or []])
 
 
 class MovementDetailApi(APIView):
@@ -186,7 +154,7 @@ class MovementDetailApi(APIView):
                    responses={200: TransitMovementOutSerializer, 403: _problem, 404: _problem})
     def get(self, request: Request, movement_id: Any) -> Response:
         movement = selectors.movement_get_for_agent(agent=_agent(request), movement_id=movement_id)
-        return Response(render_movement(movement))
+        return Response(TransitMovementOutSerializer.render(movement))
 
 
 class BondListApi(APIView):
@@ -276,32 +244,6 @@ class NoteInSerializer(StrictSerializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class TransitAlertOutSerializer(serializers.Serializer):
-    alert_id = serializers.UUIDField()
-    movement_id = serializers.UUIDField()
-    entry_number = serializers.CharField(allow_null=True)
-    kind = serializers.CharField()
-    status = serializers.CharField()
-    priority = serializers.BooleanField()
-    occurrences = serializers.IntegerField()
-    detail = serializers.CharField()
-    opened_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
-    resolution = serializers.CharField()
-    assigned_to = serializers.CharField(allow_null=True)
-
-
-def render_alert(alert: Any) -> dict[str, Any]:
-    from .services.common import iso
-
-    return {"alert_id": str(alert.pk), "movement_id": str(alert.movement_id),
-            "entry_number": alert.declaration.entry_number, "kind": alert.kind, "status": alert.status,
-            "priority": alert.priority, "occurrences": alert.occurrences, "detail": alert.detail,
-            "opened_at": iso(alert.opened_at), "resolved_at": iso(alert.resolved_at),
-            "resolution": alert.resolution,
-            "assigned_to": alert.assigned_to.get_username() if alert.assigned_to_id else None}
-
-
 class AlertListApi(APIView):
     permission_classes = [CanViewAlerts]
 
@@ -318,7 +260,7 @@ class AlertListApi(APIView):
             raise ValidationFailed(errors=[error("invalid_choice", f"Unknown status {status!r}.", "?status")])
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.alerts_for_officers(status=status), request, view=self)
-        return paginator.get_paginated_response([render_alert(a) for a in page or []])
+        return paginator.get_paginated_response([TransitAlertOutSerializer.render(a) for a in page or []])
 
 
 class _AlertActionApi(APIView):
@@ -326,7 +268,7 @@ class _AlertActionApi(APIView):
         _require(request, "work_alert", "work transit alerts")
 
     def _done(self, alert: Any) -> Response:
-        return Response(render_alert(selectors.alert_get(alert_id=alert.pk)))
+        return Response(TransitAlertOutSerializer.render(selectors.alert_get(alert_id=alert.pk)))
 
 
 class AlertAcknowledgeApi(_AlertActionApi):
@@ -371,7 +313,7 @@ class MovementExitOverrideApi(APIView):
         data.is_valid(raise_exception=True)
         movement = services.transit_seals_override(movement_id=movement_id, reason=data.validated_data["reason"],
                                                    actor=request.user)
-        return Response(render_movement(movement))
+        return Response(TransitMovementOutSerializer.render(movement))
 
 
 class MovementDemandApi(APIView):

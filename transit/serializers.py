@@ -1,5 +1,7 @@
 """Input serializers: the `transit` section of an IM8 declaration body, e-seal events from the
-cargo tracking system, and partner-state messages. All strict (unknown fields are rejected)."""
+cargo tracking system, and partner-state messages. All strict (unknown fields are rejected).
+Output serializers (end of file): the movement and alert resources, rendered by them and named by
+the OpenAPI schema (one shape each)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer, StrictSerializerMixin
+from core.serializers import (
+    BlankAsNullCharField,
+    RenderedSerializer,
+    StrictSerializer,
+    StrictSerializerMixin,
+    UtcDateTimeField,
+)
 
-from .enums import INBOUND_KINDS, TrackingEventKind
+from .enums import INBOUND_KINDS, MovementStatus, TrackingEventKind
 
 SEAL_REGEX = r"^[A-Z0-9][A-Z0-9-]{4,18}[A-Z0-9]$"
 
@@ -66,3 +74,77 @@ class PartnerMessageInSerializer(StrictSerializer):
     occurred_at = serializers.DateTimeField()
     office = serializers.CharField(max_length=35, required=False, allow_blank=True)
     remarks = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+
+
+class SealOutSerializer(serializers.Serializer):
+    container = BlankAsNullCharField(source="container_number", allow_null=True)
+    e_seal = serializers.CharField(source="seal_number")
+    active = serializers.BooleanField(source="is_active")
+
+
+class MovementView:
+    """A movement as rendered: the transit status of its declaration (the same values as the
+    status look-up, services.transit_status_for) and the movement's own row."""
+
+    def __init__(self, movement: Any) -> None:
+        from .services import transit_status_for
+
+        self.__dict__.update(transit_status_for(movement.declaration_id) or {})
+        self.declaration_id = movement.declaration_id
+        self.entry_number = movement.declaration.entry_number
+        self.taxes_at_risk = {"amount": str(movement.taxes_at_risk), "currency": "KES"}
+        self.eac_aeo, self.priority = movement.eac_aeo, movement.priority
+        self.seals = movement.seals.all()
+
+
+# `TransitMovementOutSerializer(movement).data`: a movement of the agent (or an officer's).
+# Responses: `TransitMovementOutSerializer.render(movement)`, the same output compiled once.
+class TransitMovementOutSerializer(RenderedSerializer):
+    movement_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=MovementStatus.choices)
+    destination_country = serializers.CharField()
+    office_of_entry = serializers.CharField()
+    office_of_exit = serializers.CharField()
+    departed_at = UtcDateTimeField(allow_null=True)
+    due_at = UtcDateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    exit_confirmed_at = UtcDateTimeField(allow_null=True, help_text="Partner's exit confirmation")
+    exit_held_by = serializers.ListField(child=serializers.CharField(), help_text=(
+        "Why a confirmed exit is not closed yet: seals_missing:<n>, alert_open:<kind> (docs/transit.md)"))
+    closed_at = UtcDateTimeField(allow_null=True)
+    tracking_state = serializers.CharField(allow_null=True)
+    last_event_at = UtcDateTimeField(allow_null=True)
+    last_position = serializers.DictField(allow_null=True)
+    bond = serializers.DictField()
+    open_alerts = serializers.IntegerField()
+    live = serializers.BooleanField(help_text="Lodged, in transit or arrived at the exit: still followed")
+    declaration_id = serializers.UUIDField()
+    entry_number = serializers.CharField()
+    taxes_at_risk = serializers.DictField()
+    eac_aeo = serializers.BooleanField()
+    priority = serializers.BooleanField()
+    seals = SealOutSerializer(many=True)
+
+    def prepare(self, instance: Any) -> Any:
+        return instance if isinstance(instance, MovementView) else MovementView(instance)
+
+
+# `TransitAlertOutSerializer(alert).data` (alert with movement and declaration loaded).
+# Responses: `TransitAlertOutSerializer.render(alert)`.
+class TransitAlertOutSerializer(RenderedSerializer):
+    alert_id = serializers.UUIDField(source="pk")
+    movement_id = serializers.UUIDField()
+    entry_number = serializers.CharField(source="declaration.entry_number", allow_null=True)
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    priority = serializers.BooleanField()
+    occurrences = serializers.IntegerField()
+    detail = serializers.CharField()
+    opened_at = UtcDateTimeField()
+    resolved_at = UtcDateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    assigned_to = serializers.CharField(source="assigned_to.get_username", allow_null=True)
