@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -23,6 +24,7 @@ from core import clock
 from core.exceptions import NotFound, ValidationFailed, error
 from core.openapi import problem
 from core.pagination import StandardPagination
+from core.serializers import RenderedSerializer
 from intake import selectors as intake_selectors
 from intake.breaker import EPISODE_REASON, breaker, episode_open
 from intake.identity import Identity, identity_for_token
@@ -36,13 +38,15 @@ from .snapshot import WindowView, store
 logger = logging.getLogger("forodha.maintenance")
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return timezone.localtime(value).isoformat() if value is not None else None
+class MaintenanceWindowSummarySerializer(RenderedSerializer):
+    """A maintenance window as the status endpoint shows it."""
 
-
-def _window_view_json(window: WindowView) -> dict[str, Any]:
-    return {"id": str(window.id), "starts_at": _iso(window.starts_at), "ends_at": _iso(window.ends_at),
-            "scope": window.scope, "mode": window.mode, "reason": window.reason}
+    id = serializers.UUIDField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    scope = serializers.CharField()
+    mode = serializers.CharField()
+    reason = serializers.CharField()
 
 
 class WindowOutputSerializer(serializers.ModelSerializer):
@@ -58,25 +62,51 @@ class WindowOutputSerializer(serializers.ModelSerializer):
         return obj.effective_status(clock.now())
 
 
-def _window_fields() -> dict[str, serializers.Field]:
-    return {"id": serializers.UUIDField(), "starts_at": serializers.DateTimeField(),
-            "ends_at": serializers.DateTimeField(), "scope": serializers.CharField(),
-            "mode": serializers.CharField(), "reason": serializers.CharField()}
+@dataclass(frozen=True, slots=True)
+class MaintenanceState:
+    active: bool
+    window: WindowView | None  # the active window, None when none is
 
 
-_window_schema = inline_serializer("MaintenanceWindowSummary", fields=_window_fields())
+@dataclass(frozen=True, slots=True)
+class ContingencyState:
+    active: bool
+    since: dt.datetime | None
+    source: str | None
+    reason: str | None
+    buffered: int | None  # None when the intake store cannot be read either
 
-_status_schema = inline_serializer("SystemStatus", fields={
-    "maintenance": inline_serializer("SystemStatusMaintenance", fields={
-        "active": serializers.BooleanField(),
-        # null when no window is active
-        "window": type(_window_schema)(allow_null=True)}),
-    "upcoming": serializers.ListField(child=_window_schema),
-    "contingency": inline_serializer("SystemStatusContingency", fields={
-        "active": serializers.BooleanField(), "since": serializers.DateTimeField(allow_null=True),
-        "source": serializers.CharField(allow_null=True), "reason": serializers.CharField(allow_null=True),
-        "buffered": serializers.IntegerField(allow_null=True)}),
-})
+
+@dataclass(frozen=True, slots=True)
+class SystemStatus:
+    maintenance: MaintenanceState
+    upcoming: list[WindowView]
+    contingency: ContingencyState
+
+
+class SystemStatusMaintenanceSerializer(RenderedSerializer):
+    """Whether a maintenance window is active now, and which."""
+
+    active = serializers.BooleanField()
+    window = MaintenanceWindowSummarySerializer(allow_null=True, help_text="null when no window is active")
+
+
+class SystemStatusContingencySerializer(RenderedSerializer):
+    """Contingency (a window in buffer mode, a declared outage, or the primary unreachable)."""
+
+    active = serializers.BooleanField()
+    since = serializers.DateTimeField(allow_null=True)
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]  # a field, not Field.source
+    reason = serializers.CharField(allow_null=True)
+    buffered = serializers.IntegerField(allow_null=True)
+
+
+class SystemStatusSerializer(RenderedSerializer):
+    """Maintenance and contingency status."""
+
+    maintenance = SystemStatusMaintenanceSerializer()
+    upcoming = MaintenanceWindowSummarySerializer(many=True)
+    contingency = SystemStatusContingencySerializer()
 
 
 class SystemStatusApi(APIView):
@@ -87,7 +117,8 @@ class SystemStatusApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
-    @extend_schema(responses={200: _status_schema}, tags=["system"], summary="Maintenance and contingency status")
+    @extend_schema(responses={200: SystemStatusSerializer}, tags=["system"],
+                   summary="Maintenance and contingency status")
     def get(self, request: Request) -> Response:
         now = clock.now()
         snap = store.get()
@@ -97,7 +128,7 @@ class SystemStatusApi(APIView):
             buffered: int | None = intake_selectors.pending_submissions().count()
         except Exception:  # the intake store is away too
             buffered = None
-        since, source, reason = _iso(contingency.since), contingency.source, contingency.reason
+        since, source, reason = contingency.since, contingency.source, contingency.reason
         active = contingency.active
         episode = _open_episode()
         if episode is not None or breaker.state().state != "closed":
@@ -105,14 +136,13 @@ class SystemStatusApi(APIView):
             active = True
             if not contingency.active:
                 source, reason = OutageSource.DATABASE_UNAVAILABLE, EPISODE_REASON
-                since = _iso(episode.first_failure_at) if episode is not None else None
-        return Response({
-            "maintenance": {"active": window is not None,
-                            "window": _window_view_json(window) if window else None},
-            "upcoming": [_window_view_json(w) for w in snap.upcoming(now)],
-            "contingency": {"active": active, "since": since, "source": source, "reason": reason,
-                            "buffered": buffered},
-        })
+                since = episode.first_failure_at if episode is not None else None
+        return Response(SystemStatusSerializer.render(SystemStatus(
+            maintenance=MaintenanceState(active=window is not None, window=window),
+            upcoming=list(snap.upcoming(now)),
+            contingency=ContingencyState(active=active, since=since, source=source, reason=reason,
+                                         buffered=buffered),
+        )))
 
 
 def _open_episode() -> Any:

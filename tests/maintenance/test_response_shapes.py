@@ -1,0 +1,44 @@
+"""One response shape per resource (issue #19): the system status and the receipt keys are
+rendered by the serializers their OpenAPI responses name. Real responses are checked against the
+serializer's fields (recursively) and the generated OpenAPI component."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from maintenance.apis import SystemStatusSerializer
+from maintenance.enums import WindowMode, WindowScope
+from tests.declarations.test_response_shapes import assert_keys_match, assert_valid
+from tests.factories.maintenance import BufferedSubmissionFactory, MaintenanceWindowFactory, OutageFactory
+
+from .conftest import T0
+
+pytestmark = pytest.mark.django_db
+H = dt.timedelta(hours=1)
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_system_status_renders_exactly_the_serializer_shape(clock, api_client, openapi) -> None:
+    # quiet, then a buffer window with an upcoming one, then an outage too
+    bodies = [api_client.get("/api/v1/system/status").json()]
+    active = MaintenanceWindowFactory(starts_at=T0 - H, ends_at=T0 + H, scope=WindowScope.FULL,
+                                      mode=WindowMode.BUFFER, reason="Core upgrade")
+    MaintenanceWindowFactory(starts_at=T0 + 30 * H, ends_at=T0 + 32 * H, reason="Patch")
+    BufferedSubmissionFactory(window=active)
+    bodies.append(api_client.get("/api/v1/system/status").json())
+    OutageFactory(started_at=T0 - 2 * H, reason="Power")
+    bodies.append(api_client.get("/api/v1/system/status").json())
+    assert bodies[0]["maintenance"]["window"] is None
+    assert bodies[1]["maintenance"]["window"]["reason"] == "Core upgrade"
+    assert bodies[1]["upcoming"]
+    for body in bodies:
+        assert_keys_match(body, SystemStatusSerializer())
+        assert_valid(body, openapi, "SystemStatus")
