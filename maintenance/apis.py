@@ -152,18 +152,43 @@ def _open_episode() -> Any:
         return None
 
 
+class ReceiptKeySerializer(RenderedSerializer):
+    """The public key that signs contingency receipts now (a `PublicKeyDocument`)."""
+
+    key_id = serializers.CharField()
+    algorithm = serializers.CharField()
+    public_key_pem = serializers.CharField()
+    public_key_base64 = serializers.CharField()
+    canonicalization = serializers.CharField()
+
+
+class ReceiptKeyEntrySerializer(RenderedSerializer):
+    """One receipt signing key (a `PublishedKey`)."""
+
+    key_id = serializers.CharField()
+    public_key_base64 = serializers.CharField()
+    current = serializers.BooleanField()
+    valid_from = serializers.DateTimeField()
+    valid_to = serializers.DateTimeField(allow_null=True)
+
+
+class ReceiptKeyListSerializer(RenderedSerializer):
+    """Every receipt signing key ever used, current first (a `KeyListDocument`)."""
+
+    algorithm = serializers.CharField()
+    canonicalization = serializers.CharField()
+    keys = ReceiptKeyEntrySerializer(many=True)
+
+
 class ReceiptKeyApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
     @extend_schema(tags=["system"], summary="Public key that signs contingency receipts now",
-                   responses={200: inline_serializer("ReceiptKey", fields={
-                       "key_id": serializers.CharField(), "algorithm": serializers.CharField(),
-                       "public_key_pem": serializers.CharField(), "public_key_base64": serializers.CharField(),
-                       "canonicalization": serializers.CharField()})})
+                   responses={200: ReceiptKeySerializer})
     def get(self, request: Request) -> Response:
-        return Response(public_key_document())
+        return Response(ReceiptKeySerializer.render(public_key_document()))
 
 
 class ReceiptKeyListApi(APIView):
@@ -175,14 +200,9 @@ class ReceiptKeyListApi(APIView):
     throttle_classes: list[Any] = []
 
     @extend_schema(tags=["system"], summary="Every receipt signing key ever used, current first",
-                   responses={200: inline_serializer("ReceiptKeyList", fields={
-                       "algorithm": serializers.CharField(), "canonicalization": serializers.CharField(),
-                       "keys": serializers.ListField(child=inline_serializer("ReceiptKeyEntry", fields={
-                           "key_id": serializers.CharField(), "public_key_base64": serializers.CharField(),
-                           "current": serializers.BooleanField(), "valid_from": serializers.DateTimeField(),
-                           "valid_to": serializers.DateTimeField(allow_null=True)}))})})
+                   responses={200: ReceiptKeyListSerializer})
     def get(self, request: Request) -> Response:
-        return Response(key_list_document())
+        return Response(ReceiptKeyListSerializer.render(key_list_document()))
 
 
 _problem_schema = problem()

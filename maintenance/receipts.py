@@ -8,16 +8,18 @@ ensure_ascii=False)`), so any client can rebuild the exact signed bytes.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from django.utils import timezone
 
 from intake.keys import ALGORITHM, SigningKey, key_list, signing_key
 
-__all__ = ["ALGORITHM", "SigningKey", "canonical_bytes", "key_list_document", "public_key_document",
+__all__ = ["ALGORITHM", "KeyListDocument", "PublicKeyDocument", "PublishedKey", "SigningKey", "canonical_bytes",
+           "key_list_document", "public_key_document",
            "sign_receipt", "signing_key", "verify_receipt"]
 
 CANONICALIZATION = "JSON of every receipt field except `signature`, keys sorted, separators (',', ':'), UTF-8"
@@ -46,25 +48,48 @@ def verify_receipt(receipt: dict[str, Any], public_raw: bytes) -> bool:
     return True
 
 
-def public_key_document() -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class PublicKeyDocument:
+    """The key that signs receipts now (`GET /system/receipt-key`)."""
+
+    key_id: str
+    algorithm: str
+    public_key_pem: str
+    public_key_base64: str
+    canonicalization: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    """One key that ever signed a receipt."""
+
+    key_id: str
+    public_key_base64: str
+    current: bool
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyListDocument:
+    """Every key that ever signed a receipt, the current one first (`GET /system/receipt-keys`)."""
+
+    algorithm: str
+    canonicalization: str
+    keys: list[PublishedKey]
+
+
+def public_key_document() -> PublicKeyDocument:
     key = signing_key()
-    return {
-        "key_id": key.key_id,
-        "algorithm": ALGORITHM,
-        "public_key_pem": key.public_pem(),
-        "public_key_base64": base64.b64encode(key.public_raw()).decode(),
-        "canonicalization": CANONICALIZATION,
-    }
+    return PublicKeyDocument(key_id=key.key_id, algorithm=ALGORITHM, public_key_pem=key.public_pem(),
+                             public_key_base64=base64.b64encode(key.public_raw()).decode(),
+                             canonicalization=CANONICALIZATION)
 
 
-def key_list_document() -> dict[str, Any]:
+def key_list_document() -> KeyListDocument:
     """Every key that ever signed a receipt, the current one first (read from the intake store)."""
     signing_key()  # the configured key is recorded before it is listed
-    return {
-        "algorithm": ALGORITHM,
-        "canonicalization": CANONICALIZATION,
-        "keys": [{"key_id": row.key_id, "public_key_base64": row.public_key, "current": row.valid_to is None,
-                  "valid_from": timezone.localtime(row.valid_from).isoformat(),
-                  "valid_to": timezone.localtime(row.valid_to).isoformat() if row.valid_to else None}
-                 for row in key_list()],
-    }
+    return KeyListDocument(algorithm=ALGORITHM, canonicalization=CANONICALIZATION, keys=[
+        PublishedKey(key_id=row.key_id, public_key_base64=row.public_key, current=row.valid_to is None,
+                     valid_from=row.valid_from, valid_to=row.valid_to)
+        for row in key_list()])

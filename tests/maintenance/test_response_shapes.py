@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from maintenance.apis import SystemStatusSerializer
+from intake import keys
+from maintenance.apis import ReceiptKeyListSerializer, ReceiptKeySerializer, SystemStatusSerializer
 from maintenance.enums import WindowMode, WindowScope
 from tests.declarations.test_response_shapes import assert_keys_match, assert_valid
 from tests.factories.maintenance import BufferedSubmissionFactory, MaintenanceWindowFactory, OutageFactory
@@ -42,3 +43,17 @@ def test_system_status_renders_exactly_the_serializer_shape(clock, api_client, o
     for body in bodies:
         assert_keys_match(body, SystemStatusSerializer())
         assert_valid(body, openapi, "SystemStatus")
+
+
+def test_receipt_keys_render_exactly_the_serializer_shape(clock, api_client, openapi) -> None:
+    # the current key, then the list after a rotation (the retired key has a valid_to)
+    current = api_client.get("/api/v1/system/receipt-key").json()
+    keys.key_rotate()
+    listed = api_client.get("/api/v1/system/receipt-keys").json()
+    assert [k["current"] for k in listed["keys"]] == [True, False]
+    assert listed["keys"][1]["key_id"] == current["key_id"]
+    assert listed["keys"][1]["valid_to"] is not None
+    assert_keys_match(current, ReceiptKeySerializer())
+    assert_valid(current, openapi, "ReceiptKey")
+    assert_keys_match(listed, ReceiptKeyListSerializer())
+    assert_valid(listed, openapi, "ReceiptKeyList")
