@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from icalendar import Calendar, Event
 from rest_framework import exceptions, generics, serializers
 from rest_framework.authentication import TokenAuthentication
@@ -233,6 +233,37 @@ class IntakeUser:
         self.pk = identity.user_id
 
 
+class ReceiptLodgedSerializer(RenderedSerializer):
+    """What a replayed submission became."""
+
+    resource_id = serializers.CharField(allow_null=True)
+    entry_number = serializers.CharField(allow_null=True)
+    result = serializers.JSONField(required=False, help_text="The outcome's summary, when there is one.")
+
+
+class ReceiptRejectedSerializer(RenderedSerializer):
+    """Why a replayed submission was refused (every problem with its pointer)."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]  # a field
+
+
+class ReceiptStateSerializer(RenderedSerializer):
+    """The state of a buffered submission (rendered from `intake.selectors.receipt_state`)."""
+
+    submission_id = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=["buffered", "replaying", "lodged", "rejected"])
+    endpoint = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    lodged_at = serializers.DateTimeField()
+    corrects = serializers.UUIDField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    receipt = serializers.DictField()
+    lodged = ReceiptLodgedSerializer(allow_null=True)
+    rejected = ReceiptRejectedSerializer(allow_null=True)
+
+
 class ReceiptLookupApi(APIView):
     """The state of a buffered submission, for the agent who sent it (404 for everyone else)."""
 
@@ -242,20 +273,7 @@ class ReceiptLookupApi(APIView):
     # The same `Authorization: Token` scheme as every agent endpoint (checked against the copy).
     @extend_schema(tags=["system"], summary="Look a contingency receipt up: buffered, replaying, lodged, rejected",
                    auth=[{"tokenAuth": []}],  # type: ignore[list-item]
-                   responses={200: inline_serializer("ReceiptState", fields={
-                       "submission_id": serializers.UUIDField(),
-                       "state": serializers.ChoiceField(choices=["buffered", "replaying", "lodged", "rejected"]),
-                       "endpoint": serializers.CharField(), "received_at": serializers.DateTimeField(),
-                       "lodged_at": serializers.DateTimeField(),
-                       "corrects": serializers.UUIDField(allow_null=True),
-                       "finished_at": serializers.DateTimeField(allow_null=True),
-                       "receipt": serializers.DictField(),
-                       "lodged": inline_serializer("ReceiptLodged", allow_null=True, fields={
-                           "resource_id": serializers.CharField(allow_null=True),
-                           "entry_number": serializers.CharField(allow_null=True)}),
-                       "rejected": inline_serializer("ReceiptRejected", allow_null=True, fields={
-                           "code": serializers.CharField(), "detail": serializers.CharField(),
-                           "errors": serializers.ListField(child=serializers.DictField())})}),
+                   responses={200: ReceiptStateSerializer,
                        401: _problem_schema, 404: _problem_schema})
     def get(self, request: Request, submission_id: str) -> Response:
         identity = request.auth
@@ -264,7 +282,8 @@ class ReceiptLookupApi(APIView):
         if submission is None:
             raise NotFound(detail="No submission of yours has this id.", code="submission_not_found",
                            errors=[error("submission_not_found", "Unknown submission id.", "/submission_id")])
-        return Response(intake_selectors.receipt_state(submission_id=submission.pk, submission=submission))
+        return Response(ReceiptStateSerializer.render(
+            intake_selectors.receipt_state(submission_id=submission.pk, submission=submission)))
 
 
 class WindowListApi(generics.ListAPIView):

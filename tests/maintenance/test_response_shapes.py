@@ -1,18 +1,25 @@
-"""One response shape per resource (issue #19): the system status and the receipt keys are
-rendered by the serializers their OpenAPI responses name. Real responses are checked against the
+"""One response shape per resource (issue #19): the system status, the receipt keys and the
+receipt look-up are rendered by the serializers their OpenAPI responses name. Real responses are checked against the
 serializer's fields (recursively) and the generated OpenAPI component."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from intake import keys
-from maintenance.apis import ReceiptKeyListSerializer, ReceiptKeySerializer, SystemStatusSerializer
-from maintenance.enums import WindowMode, WindowScope
+from intake.selectors import receipt_state
+from maintenance.apis import (
+    ReceiptKeyListSerializer,
+    ReceiptKeySerializer,
+    ReceiptStateSerializer,
+    SystemStatusSerializer,
+)
+from maintenance.enums import SubmissionStatus, WindowMode, WindowScope
 from tests.declarations.test_response_shapes import assert_keys_match, assert_valid
 from tests.factories.maintenance import BufferedSubmissionFactory, MaintenanceWindowFactory, OutageFactory
 
@@ -57,3 +64,34 @@ def test_receipt_keys_render_exactly_the_serializer_shape(clock, api_client, ope
     assert_valid(current, openapi, "ReceiptKey")
     assert_keys_match(listed, ReceiptKeyListSerializer())
     assert_valid(listed, openapi, "ReceiptKeyList")
+
+
+def test_receipt_states_render_exactly_the_serializer_shape(clock, openapi) -> None:
+    # every state of a buffered submission (the look-up over HTTP: test_database_down.py)
+    rows = [
+        BufferedSubmissionFactory(status=SubmissionStatus.PENDING),
+        BufferedSubmissionFactory(status=SubmissionStatus.REPLAYING),
+        BufferedSubmissionFactory(status=SubmissionStatus.LODGED, finished_at=T0, result={
+            "resource_id": "d-1", "entry_number": "26MBAIM400000018", "result": {"status": "assessed"}}),
+        BufferedSubmissionFactory(status=SubmissionStatus.LODGED, finished_at=T0, result={
+            "resource_id": "d-2", "entry_number": None}),
+        BufferedSubmissionFactory(status=SubmissionStatus.REJECTED, finished_at=T0, result={
+            "code": "validation_error", "detail": "The request has validation errors.",
+            "errors": [{"code": "required", "detail": "Required.", "pointer": "/items"}]}),
+    ]
+    rendered = []
+    for row in rows:
+        document = receipt_state(submission_id=row.pk)
+        data = ReceiptStateSerializer(document).data
+        assert json.dumps(ReceiptStateSerializer.render(document)) == json.dumps(document)
+        assert json.dumps(data) == json.dumps(document)
+        rendered.append(data)
+    assert [d["state"] for d in rendered] == ["buffered", "replaying", "lodged", "lodged", "rejected"]
+    assert rendered[2]["lodged"]["result"] == {"status": "assessed"}
+    assert "result" not in rendered[3]["lodged"]
+    for data in rendered:
+        assert_valid(data, openapi, "ReceiptState")
+        lodged = data["lodged"]
+        if lodged is not None and "result" not in lodged:  # an optional key: the others are all there
+            lodged = {**lodged, "result": None}
+        assert_keys_match({**data, "lodged": lodged}, ReceiptStateSerializer())
