@@ -21,6 +21,7 @@ from . import selectors, services
 from .enums import AlertStatus, MovementStatus
 from .serializers import (
     PartnerMessageInSerializer,
+    RegionalBondOutSerializer,
     TrackingEventInSerializer,
     TransitAlertOutSerializer,
     TransitMovementOutSerializer,
@@ -162,21 +163,13 @@ class BondListApi(APIView):
                    responses={200: inline_serializer("RegionalBondPage", fields={
                        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
                        "previous": serializers.URLField(allow_null=True),
-                       "results": inline_serializer("RegionalBondOut", many=True, fields={
-                           "number": serializers.CharField(), "principal": serializers.CharField(),
-                           "amount": serializers.CharField(), "balance": serializers.CharField(),
-                           "currency": serializers.CharField(), "status": serializers.CharField(),
-                           "valid_to": serializers.DateField(allow_null=True)})}),
+                       "results": RegionalBondOutSerializer(many=True)}),
                        403: _problem})
     def get(self, request: Request) -> Response:
         agent = _agent(request)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.bonds_for_agent(agent=agent), request, view=self)
-        return paginator.get_paginated_response([
-            {"number": b.number, "principal": "agent" if b.principal_agent_id else "trader",
-             "amount": str(b.amount), "balance": str(b.balance), "currency": b.currency, "status": b.status,
-             "valid_to": b.valid_to.isoformat() if b.valid_to else None}
-            for b in page or []])
+        return paginator.get_paginated_response([RegionalBondOutSerializer.render(b) for b in page or []])
 
 
 class OfficerQueueApi(APIView):

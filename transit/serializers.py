@@ -148,3 +148,19 @@ class TransitAlertOutSerializer(RenderedSerializer):
     resolved_at = UtcDateTimeField(allow_null=True)
     resolution = serializers.CharField()
     assigned_to = serializers.CharField(source="assigned_to.get_username", allow_null=True)
+
+
+class RegionalBondOutSerializer(RenderedSerializer):
+    """A regional bond of the agent or one of its traders, with its free balance."""
+
+    number = serializers.CharField()
+    principal = serializers.SerializerMethodField()
+    amount = serializers.CharField()
+    balance = serializers.CharField()
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    valid_to = serializers.DateField(allow_null=True)
+
+    def get_principal(self, bond: Any) -> str:
+        """`agent` or `trader`: who gave the bond."""
+        return "agent" if bond.principal_agent_id else "trader"
