@@ -5,9 +5,11 @@ Buffered IM4 bodies (20 items each, spread over BENCH_REPLAY_BLS bills of lading
 an ended outage) are replayed by BENCH_REPLAY_PROCS processes running
 `maintenance.services.replay_buffered` (set-based: `declarations.replay.lodge_buffered_chunk`
 validates a chunk of CONTINGENCY_REPLAY_CHUNK_SIZE together and writes it in one transaction;
-validation, B/L write-off, assessment, e-slip, entry numbers, events, outbox, notices), while
-BENCH_REPLAY_SCORERS solo Celery workers on the `scoring` queue score what the outbox hands them
-(coalesced batches). The parent samples, once a second, how many are still buffered,
+validation, B/L write-off, assessment, e-slip, entry numbers, events, notices, and the selectivity:
+CONTINGENCY_REPLAY_SCORE_INLINE scores each chunk inside its transaction, `BENCH_REPLAY_SCORE_INLINE=0`
+hands it to the outbox instead), while BENCH_REPLAY_SCORERS solo Celery workers on the `scoring`
+queue score what the outbox hands them (coalesced batches; idle when the replay scores inline, as a
+deployment's scoring workers would be). The parent samples, once a second, how many are still buffered,
 lodged+assessed, and scored (the drain curve). Timed: until every declaration is lodged, assessed
 and scored. N = BENCH_REPLAY_N (default 2,000 for `make bench`; the goal is 25,000 in <= 180 s on
 2 cores, so the time for 25,000 is projected from the measured rate and reported; set
@@ -71,6 +73,9 @@ ITEMS = 20
 # BENCH_REPLAY_COALESCE=0: the outbox sends one scoring message per declaration (the behaviour
 # before the outbox coalesced them), to measure the difference.
 COALESCE = os.environ.get("BENCH_REPLAY_COALESCE", "1") == "1"
+# BENCH_REPLAY_SCORE_INLINE=0: the replay hands scoring to the queue (the behaviour before the replay
+# scored its chunks itself), to measure the difference.
+SCORE_INLINE = os.environ.get("BENCH_REPLAY_SCORE_INLINE", "1") == "1"
 
 os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["INTAKE_DATABASE_URL"] = f"{PG}/{INTAKE_DB_NAME}"
@@ -329,7 +334,8 @@ def main() -> dict[str, Any]:
     tmp_dir = tempfile.TemporaryDirectory()
     tmp = tmp_dir.name
     Path(tmp, "bench_replay_settings.py").write_text(
-        f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa\nOUTBOX_COALESCE = {COALESCE}\n")
+        f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa\nOUTBOX_COALESCE = {COALESCE}\n"
+        f"CONTINGENCY_REPLAY_SCORE_INLINE = {SCORE_INLINE}\n")
     scorers = [_spawn([python, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", "scoring", "-n",
                        f"replayscorer{i}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
                        "-l", "ERROR"], tmp) for i in range(SCORERS)]
@@ -399,7 +405,9 @@ def main() -> dict[str, Any]:
         "benchmark": "replay",
         "results": [
             {"scenario": (f"replay of {N:,} buffered {ITEMS}-item declarations, {PROCS} replay processes + "
-                          f"{SCORERS} scoring worker(s), lodged+assessed+scored, vs HTTP lodging"
+                          f"{SCORERS} scoring worker(s), lodged+assessed+scored "
+                          + ("(scored in each chunk's transaction)" if SCORE_INLINE else "(scored by the queue)")
+                          + ", vs HTTP lodging"
                           + ("" if COALESCE else ", outbox coalescing OFF")
                           + ("" if finished else f" (stopped at {MAX_SECONDS:.0f} s, projected)")),
              "metric": "declarations/s", "unit": "1/s", "value": round(rate, 1),

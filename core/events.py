@@ -49,6 +49,11 @@ class Event(StrEnum):
     # call that has a selectivity, new or found already stored), actor. Subscribers: clearance (one
     # `clearance.advance` outbox message per declaration ready for clearance).
     DECLARATIONS_SCORED = "declarations.scored"
+    # declarations.services.bulk_lodging (the contingency replay's chunks, CONTINGENCY_REPLAY_SCORE_INLINE),
+    # inside the chunk's transaction once its declaration rows are written: declaration_ids, actor.
+    # A subscriber scoring them now returns the ids it scored (risk: `risk_assessments_create`, whose
+    # own `declarations.scored` follows); the rest go to the scoring queue through the outbox.
+    DECLARATIONS_SCORE_NOW = "declarations.score_now"
     # declarations.apis status look-up, read only: declaration_id, regime. Subscribers return
     # {section name: value} merged into the status row (transit: the movement end to end).
     DECLARATION_STATUS_SECTIONS = "declaration.status_sections"

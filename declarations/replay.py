@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from core.exceptions import ApplicationError, ValidationFailed, error
@@ -82,7 +83,9 @@ class ReplayChunk:
         return list(self.plan.handled)
 
     def lodge(self, only: set[Any]) -> dict[Any, Any]:
-        result = chunk_lodge(self.plan, only=only)
+        # The replay scores each chunk in its transaction (CONTINGENCY_REPLAY_SCORE_INLINE): no hand-off
+        # to a scoring queue trailing the backlog (docs/performance.md "Replay").
+        result = chunk_lodge(self.plan, only=only, score_now=settings.CONTINGENCY_REPLAY_SCORE_INLINE)
         outcomes = {key: _lodged(declaration) for key, declaration in result.lodged.items()}
         outcomes.update({key: _rejected(exc) for key, exc in result.rejected.items()})
         return outcomes

@@ -565,6 +565,10 @@ CONTINGENCY_REPLAY_COMMIT_EVERY = env.int("CONTINGENCY_REPLAY_COMMIT_EVERY", def
 # apps register with their replay handlers). False: one by one.
 CONTINGENCY_REPLAY_SET_BASED = env.bool("CONTINGENCY_REPLAY_SET_BASED", default=True)
 CONTINGENCY_REPLAY_CHUNK_SIZE = env.int("CONTINGENCY_REPLAY_CHUNK_SIZE", default=100)
+# Each replayed chunk is scored (selectivity, channel) inside its own transaction, by the replay
+# process, instead of by the scoring workers after commit: the backlog is done when the replay is.
+# False: the chunk's scoring messages go through the outbox to the `scoring` queue, as a lodging's.
+CONTINGENCY_REPLAY_SCORE_INLINE = env.bool("CONTINGENCY_REPLAY_SCORE_INLINE", default=True)
 # Webhook URLs must resolve to public addresses (SSRF guard), at subscription and at every
 # delivery, in every mode -- sandboxes and local runs included. Receivers on a private network
 # (a trainer's laptop) need this set explicitly in the environment.

@@ -31,8 +31,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from core import clock
+from core import clock, events
 from core.db import insert_instances, insert_rows
+from core.events import Event
 from core.exceptions import ApplicationError, ValidationFailed
 from core.outbox import outbox_enqueue_many
 from manifests.selectors import bl_find_many
@@ -186,10 +187,11 @@ def chunk_prepare(entries: list[ChunkEntry]) -> ChunkPlan:
     return plan
 
 
-def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None) -> ChunkResult:
+def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None, score_now: bool = False) -> ChunkResult:
     """Lodge the plan's valid entries (those in `only`, when given) inside the caller's
     transaction; returns the lodged declarations and the rejections (the plan's, and any B/L
-    that could not take a declaration)."""
+    that could not take a declaration). `score_now`: the selectivity is decided in the same
+    transaction (`Event.DECLARATIONS_SCORE_NOW`) instead of by the scoring queue after commit."""
     result = ChunkResult(rejected={k: v for k, v in plan.rejected.items() if only is None or k in only})
     todo = [p for p in plan.bulk if only is None or p.entry.key in only]
     if not todo:
@@ -254,7 +256,6 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None) -> ChunkResult
          for event in lodging_events(d, prepared=p.prepared, assessment=a, eslip=e, actor=p.entry.user,
                                      from_status="", now=now)],
         new_subjects=True))
-    outbox_enqueue_many([(RISK_TASK, {"declaration_id": str(d.pk)}) for d in declarations])
 
     # 3. Trader counters (rows in id order), then the entry-number counters LAST (in key order),
     #    then the declaration rows with their numbers, then the agents' notices quoting them.
@@ -279,6 +280,19 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None) -> ChunkResult
                                     declaration_id=d.pk, created_at=clock.now(),
                                     created_by=actor_user(p.entry.user)))
     notification_create_many(notices)
+    _scoring_request([d.pk for d in declarations], score_now=score_now)
     for p, d in zip(todo, declarations, strict=True):
         result.lodged[p.entry.key] = d
     return result
+
+
+def _scoring_request(declaration_ids: list[uuid.UUID], *, score_now: bool) -> None:
+    """Score the chunk in its own transaction (`score_now`: a subscriber -- risk -- scores what it
+    can and says which), the rest through the outbox, one scoring message each, as one lodging.
+    The selectivity is the system's either way (actor None, as the scoring task records it)."""
+    scored: set[str] = set()
+    if score_now:
+        for ids in events.publish(Event.DECLARATIONS_SCORE_NOW, declaration_ids=declaration_ids, actor=None):
+            scored.update(str(pk) for pk in ids)
+    outbox_enqueue_many([(RISK_TASK, {"declaration_id": str(pk)}) for pk in declaration_ids
+                         if str(pk) not in scored])

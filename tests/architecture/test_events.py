@@ -32,6 +32,7 @@ EXPECTED_WIRING = {
     ],
     "declaration.status_sections": ["transit.subscribers.on_declaration_status_sections"],
     "declaration.validating": ["transit.subscribers.on_declaration_validating"],
+    "declarations.score_now": ["risk.subscribers.on_declarations_score_now"],
     "declarations.scored": ["clearance.subscribers.on_declarations_scored"],
 }
 

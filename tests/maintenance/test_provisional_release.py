@@ -420,13 +420,10 @@ def test_red_lane_after_recovery_opens_a_case_in_the_officers_queue(clock: Any, 
     # given a tea export released provisionally during the outage
     _tea_tariff_line()
     release = _issued(primary, world)
-    # when service returns: replayed, lodged, and scored red by a rule on tea
+    # when service returns: replayed, lodged, and scored red (in the replay's chunk) by a rule on tea
+    RiskRuleFactory(kind="hs_match", hs_prefixes="0902", forced_lane="red", weight=10)
     _recover_and_replay(primary, clock)
     declaration = Declaration.objects.get()
-    RiskRuleFactory(kind="hs_match", hs_prefixes="0902", forced_lane="red", weight=10)
-    assert provisional_releases_reconcile().waiting == 1  # not scored yet: nothing decided
-    risk_assessment_create(declaration_id=declaration.pk)
-    declaration.refresh_from_db()
     assert declaration.channel == "red"
     report = provisional_releases_reconcile()
     # then one case with the difference, an event, the release marked
@@ -459,6 +456,24 @@ def test_red_lane_after_recovery_opens_a_case_in_the_officers_queue(clock: Any, 
         ("open", None), ("closed", supervisor.pk)]
 
 
+def test_a_release_waits_for_the_selectivity_when_the_replay_leaves_scoring_to_the_queue(
+        clock: Any, primary: Primary, world: Any, notices: Any, settings: Any) -> None:
+    # given a tea export released provisionally, replayed with scoring handed to the queue
+    settings.CONTINGENCY_REPLAY_SCORE_INLINE = False
+    _tea_tariff_line()
+    _issued(primary, world)
+    RiskRuleFactory(kind="hs_match", hs_prefixes="0902", forced_lane="red", weight=10)
+    _recover_and_replay(primary, clock)
+    declaration = Declaration.objects.get()
+    # then nothing is decided before the score, and the case opens once the queue scores it red
+    assert declaration.channel is None
+    assert provisional_releases_reconcile().waiting == 1
+    assert ProvisionalReleaseCase.objects.count() == 0
+    assert risk_assessment_create(declaration_id=declaration.pk).assessment.lane == "red"
+    assert provisional_releases_reconcile().cases_opened == 1
+    assert [d["code"] for d in ProvisionalReleaseCase.objects.get().differences] == ["lane_red"]
+
+
 def test_rejection_at_replay_opens_a_case_with_the_errors(clock: Any, primary: Primary, world: Any,
                                                           notices: Any) -> None:
     # given a tea export whose HS code the tariff does not know (rejected when replayed)
@@ -481,8 +496,7 @@ def test_green_lane_with_nothing_to_pay_reconciles_clean_without_a_case(clock: A
     _issued(primary, world)
     _recover_and_replay(primary, clock)
     declaration = Declaration.objects.get()
-    risk_assessment_create(declaration_id=declaration.pk)
-    declaration.refresh_from_db()
+    assert risk_assessment_create(declaration_id=declaration.pk).created is False  # scored by the replay
     assert declaration.channel == "green"
     # when
     report = provisional_releases_reconcile()

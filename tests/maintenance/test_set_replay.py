@@ -32,6 +32,9 @@ from maintenance.enums import SubmissionStatus
 from maintenance.models import BufferedSubmission, ReplayLedger
 from manifests.models import BillOfLading, WriteOff
 from notifications.models import Notification
+from risk import subscribers as risk_subscribers
+from risk.models import RiskAssessment
+from risk.tasks import score_declarations_batch
 from tests.factories.declarations import body_im4, item, world_create
 from tests.factories.maintenance import BufferedSubmissionFactory, OutageFactory
 
@@ -111,14 +114,17 @@ def test_a_chunk_with_one_bad_submission_lodges_the_good_ones_once_and_rejects_t
     # nothing half-saved: rows for the 5 good ones only, each exactly once
     assert DeclarationItem.objects.count() == 5 * ITEMS
     assert Assessment.objects.count() == ESlip.objects.count() == DeclarationVersion.objects.count() == 5
-    assert DeclarationEvent.objects.count() == 10
+    # lodging + assessment, and the selectivity decided in the chunk's transaction (no scoring message)
+    assert DeclarationEvent.objects.count() == 15
+    assert DeclarationEvent.objects.filter(kind="channel").count() == 5
+    assert RiskAssessment.objects.count() == 5
     assert WriteOff.objects.count() == 5
     bl = BillOfLading.objects.get(pk=world.bl.pk)
     assert bl.packages_reserved == sum(i.packages for i in DeclarationItem.objects.all())
     assert Notification.objects.filter(kind="accepted").count() == 5
     assert sorted(Notification.objects.filter(kind="contingency").values_list("payload__outcome", flat=True)) == [
         "lodged"] * 5 + ["rejected"]
-    assert OutboxMessage.objects.filter(task_name="risk.score_declaration").count() == 5
+    assert OutboxMessage.objects.filter(task_name="risk.score_declaration").count() == 0
     assert ReplayLedger.objects.count() == 6
     assert not ReplayLedger.objects.get(pk=bad.pk).lodged
     world.trader.refresh_from_db()
@@ -161,6 +167,67 @@ def test_a_chunk_whose_transaction_fails_is_replayed_one_by_one_and_only_the_fai
     assert (failing.status, failing.attempts) == (SubmissionStatus.PENDING, 1)
     assert "bug in lodging" in failing.last_error
     assert not ReplayLedger.objects.filter(pk=subs[2].pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_replayed_chunk_is_scored_in_its_transaction_exactly_as_the_scoring_queue_scores_it(
+        clock, settings, inline, one_by_one_calls):
+    # given 3 buffered declarations of a trader with no history (the rule set's "new importer" hit)
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 10
+    settings.CONTINGENCY_REPLAY_SCORE_INLINE = inline
+    world = world_create(bl_packages=10_000, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    for m in range(3):
+        _buffer(world, outage, m, body_im4(world, items=ITEMS, local_reference=f"REF-{m}"))
+    # when
+    report = services.replay_buffered(actor=None)
+    messages = list(OutboxMessage.objects.filter(task_name="risk.score_declaration")
+                    .values_list("kwargs__declaration_id", flat=True))
+    # then: inline, the chunk is scored with it and no scoring message waits; otherwise one message
+    # each, and the scoring task gives the very same result
+    assert (report.lodged, one_by_one_calls) == (3, [])
+    ids = sorted(str(pk) for pk in Declaration.objects.values_list("pk", flat=True))
+    if inline:
+        assert messages == []
+    else:
+        assert sorted(messages) == ids
+        assert RiskAssessment.objects.count() == 0
+        assert score_declarations_batch(ids) == {"scored": 3, "ready_for_clearance": 0}
+    assessments = RiskAssessment.objects.order_by("declaration__local_reference")
+    assert [(a.declaration.local_reference, a.lane, a.score, a.rules_version) for a in assessments] == [
+        (f"REF-{m}", assessments[0].lane, assessments[0].score, assessments[0].rules_version) for m in range(3)]
+    assert {d.channel for d in Declaration.objects.all()} == {assessments[0].lane}
+    channel_events = DeclarationEvent.objects.filter(kind="channel")
+    assert channel_events.count() == 3
+    assert {(e.actor_label, e.reason) for e in channel_events} == {(channel_events[0].actor_label, "selectivity")}
+    assert channel_events[0].actor_id is None
+
+
+@pytest.mark.django_db
+def test_a_chunk_whose_scoring_fails_is_replayed_one_by_one_and_scored_by_the_queue(
+        clock, settings, monkeypatch, one_by_one_calls):
+    # given 3 good bodies and a scorer that breaks inside the chunk's transaction
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 10
+    world = world_create(bl_packages=10_000, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    for m in range(3):
+        _buffer(world, outage, m, body_im4(world, items=ITEMS, local_reference=f"REF-{m}"))
+
+    def broken(**kwargs):
+        raise RuntimeError("bug in scoring")
+
+    monkeypatch.setattr(risk_subscribers, "risk_assessments_create", broken)
+    # when
+    report = services.replay_buffered(actor=None)
+    # then: the chunk (its rows and its scoring) rolled back whole; each lodged alone, scored later
+    assert one_by_one_calls == ["REF-0", "REF-1", "REF-2"]
+    assert (report.lodged, report.errored) == (3, 0)
+    assert RiskAssessment.objects.count() == 0
+    assert DeclarationEvent.objects.filter(kind="channel").count() == 0
+    assert OutboxMessage.objects.filter(task_name="risk.score_declaration").count() == 3
+    serials = sorted(_serial(e) for e in Declaration.objects.values_list("entry_number", flat=True))
+    assert serials == [1, 2, 3]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -249,6 +316,7 @@ def test_a_replayed_declaration_equals_one_lodged_over_http_with_the_same_body(c
     api.credentials(HTTP_AUTHORIZATION=f"Token {world.token}")
     http = api.post("/api/v1/declarations", body, format="json")
     assert http.status_code == 201, http.json()
+    assert score_declarations_batch([http.json()["id"]]) == {"scored": 1, "ready_for_clearance": 0}  # the queue
     submission = BufferedSubmissionFactory(agent=world.staff.user, received_at=received,
                                            body=json.dumps(body).encode())
     # when (later) it is replayed
@@ -265,8 +333,7 @@ def test_a_replayed_declaration_equals_one_lodged_over_http_with_the_same_body(c
     assert a["assessment"]["total"] > Decimal("0")
     assert len(a["lines"]) >= 20 * 3
     assert _serial(replayed.entry_number) == _serial(over_http.entry_number) + 1
-    assert over_http.channel is None
-    assert replayed.channel is None
+    assert over_http.channel == replayed.channel == over_http.risk_assessment.lane  # scored in the chunk
 
 
 @pytest.mark.django_db
