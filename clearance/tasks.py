@@ -62,9 +62,9 @@ def advance_clearance_batch(declaration_ids: list[str]) -> dict[str, str]:
 @shared_task(name="clearance.sweep_stalled", **RELIABLE)
 def sweep_stalled(limit: int = 500) -> dict[str, int]:
     """Beat: re-enqueue declarations ready for clearance (paid, or nothing to pay) and scored but
-    not advanced for longer than RISK_SWEEP_UNSCORED_MINUTES (a lost message). Advancing is
+    not advanced for longer than CLEARANCE_SWEEP_STALLED_MINUTES (a lost message). Advancing is
     idempotent, so a duplicate is harmless."""
-    cutoff = clock.now() - dt.timedelta(minutes=settings.RISK_SWEEP_UNSCORED_MINUTES)
+    cutoff = clock.now() - dt.timedelta(minutes=settings.CLEARANCE_SWEEP_STALLED_MINUTES)
     # Ready for clearance: paid, or assessed with nothing to pay (no payment due date: IM8 secured
     # by bond, or assessed at KES 0.00; declarations.lifecycle.no_payment_step).
     ready = Q(status=Status.PAID) | Q(status=Status.ASSESSED, payment_due_date__isnull=True)

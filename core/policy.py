@@ -1,11 +1,14 @@
 """The one seam through which a deployment mode changes domain behaviour.
 
-Domain services never ask "am I a training sandbox?": they ask the installed policy. Production
-runs `Policy` (every hook neutral); the sandbox app installs its own in `SandboxConfig.ready`
-(`sandbox.policy.SandboxPolicy`, neutral too while `FORODHA_SANDBOX` is off): the local
-reference's first letter chooses the lane, the query and the refusal at validation; the clock
-moved by trainers (`core.clock.now()` adds `clock_offset()`); the simulated single window that
-raises IDFs; the simulated partner states that answer transit messages.
+Domain services never ask "am I a training sandbox?": they ask the installed policy. Outside
+sandbox mode the installed policy is `NEUTRAL`, a plain `Policy` (every hook neutral), so
+production runs no sandbox code at all. In sandbox mode (`FORODHA_SANDBOX`) the sandbox app
+installs `sandbox.policy.SandboxPolicy` instead (`SandboxConfig.ready`, and again whenever Django
+announces a change of `FORODHA_SANDBOX`, as `override_settings` and pytest's `settings` fixture
+do): the local reference's first letter chooses the lane, the query and the refusal at
+validation; the clock moved by trainers (`core.clock.now()` adds `clock_offset()`); the simulated
+single window that raises IDFs; the simulated partner states that answer transit messages. Its
+hooks do not re-check the mode: being installed is the check.
 """
 
 from __future__ import annotations
@@ -48,10 +51,13 @@ class Policy:
         return False
 
 
-_installed: Policy = Policy()
+# The default: installed until (and unless) a deployment mode installs its own.
+NEUTRAL: Policy = Policy()
+_installed: Policy = NEUTRAL
 
 
 def install(policy: Policy) -> None:
+    """Make `policy` the one `current()` answers (the sandbox app: `sandbox.policy.policy_install`)."""
     global _installed
     _installed = policy
 

@@ -1,7 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
-
-from core import policy
+from django.core.signals import setting_changed
 
 
 class SandboxConfig(AppConfig):
@@ -9,13 +8,15 @@ class SandboxConfig(AppConfig):
     verbose_name = "Training sandbox"
 
     def ready(self) -> None:
-        # The one seam of sandbox behaviour in domain services (core.policy); neutral while
-        # FORODHA_SANDBOX is off, so it is installed whatever the mode (tests switch it).
+        # The one seam of sandbox behaviour in domain services (core.policy): SandboxPolicy in
+        # sandbox mode, the neutral default otherwise; re-installed whenever FORODHA_SANDBOX
+        # changes (override_settings, pytest's `settings` fixture).
         # local import: the policy and the admin pages import models, loadable once the registry is ready
         from . import admin_pages
-        from .policy import SandboxPolicy
+        from .policy import mode_changed, policy_install
 
-        policy.install(SandboxPolicy())
+        policy_install()
+        setting_changed.connect(mode_changed, dispatch_uid="sandbox.policy.mode_changed")
         # The trainer pages on the officer site.
         admin_pages.pages_register()
         if settings.FORODHA_SANDBOX:

@@ -21,7 +21,6 @@ from django.utils.dateparse import parse_datetime, parse_duration
 from core import clock
 from core.exceptions import ValidationFailed, error
 from core.models import ClockState
-from core.settings_cache import setting
 
 from .exceptions import SandboxModeRequired
 
@@ -29,7 +28,6 @@ CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
 # A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".
 CLOCK_LOCAL_TTL = 0.5
 
-_ZERO = dt.timedelta(0)
 _local = threading.local()
 
 
@@ -43,10 +41,9 @@ def _load_offset_seconds() -> float:
 
 
 def offset() -> dt.timedelta:
-    """The trainers' offset in sandbox mode (memoised per thread), else zero. Called by every
-    `core.clock.now()` through `SandboxPolicy.clock_offset`."""
-    if not setting("FORODHA_SANDBOX"):
-        return _ZERO
+    """The trainers' offset (memoised per thread). Called by every `core.clock.now()` through
+    `SandboxPolicy.clock_offset`, installed only in sandbox mode (outside it the neutral policy
+    answers zero without reading it); the trainers' commands check the mode first."""
     memo = getattr(_local, "memo", None)
     mono = time.monotonic()
     if memo is None or mono - memo[0] > CLOCK_LOCAL_TTL:

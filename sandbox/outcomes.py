@@ -14,15 +14,14 @@ reference):
 | X | rejected at validation: lodging refused with `sandbox_outcome_rejected` on `/local_reference` |
 | anything else | normal risk scoring |
 
-Outside sandbox mode every function here is a no-op, so production scoring is never affected.
+Reached only through `sandbox.policy.SandboxPolicy`, which is installed only in sandbox mode: outside
+it nothing here runs, so production scoring is never affected.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
-
-from django.conf import settings
 
 from clearance.services.clearance import declaration_query_agent
 from core.exceptions import ErrorItem, error
@@ -40,7 +39,7 @@ QUERY_REASON = "Documents required (sandbox deterministic outcome: Q)"
 
 def outcome_letter(local_reference: Any) -> str | None:
     """The deterministic-outcome letter of a local reference, or None (normal processing)."""
-    if not settings.FORODHA_SANDBOX or not isinstance(local_reference, str) or not local_reference:
+    if not isinstance(local_reference, str) or not local_reference:
         return None
     first = local_reference.strip()[:1]
     return first if first in LETTERS else None

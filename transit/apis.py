@@ -20,11 +20,15 @@ from traders.selectors import agent_for_user
 from . import selectors, services
 from .enums import AlertStatus, MovementStatus
 from .serializers import (
+    BondDemandOutSerializer,
     PartnerMessageInSerializer,
+    PartnerMessageOutSerializer,
     RegionalBondOutSerializer,
     TrackingEventInSerializer,
+    TrackingEventOutSerializer,
     TransitAlertOutSerializer,
     TransitMovementOutSerializer,
+    TransitQueueSerializer,
 )
 from .signing import PARTNER_HEADER, SIGNATURE_HEADER
 
@@ -65,26 +69,14 @@ def _agent(request: Request) -> Any:
     return agent
 
 
-TrackingEventOut = inline_serializer("TrackingEventOut", fields={
-    "event_id": serializers.CharField(), "movement_id": serializers.UUIDField(),
-    "declaration_id": serializers.UUIDField(), "entry_number": serializers.CharField(allow_null=True),
-    "seal_number": serializers.CharField(), "kind": serializers.CharField(),
-    "occurred_at": serializers.DateTimeField(), "received_at": serializers.DateTimeField(),
-    "applied": serializers.BooleanField(),
-    "deferred": serializers.BooleanField(help_text="Received before departure: applied once the goods depart"),
-    "effects": serializers.ListField(child=serializers.CharField()),
-    "movement_status": serializers.CharField(), "tracking_state": serializers.CharField(),
-    "last_event_at": serializers.DateTimeField(allow_null=True), "duplicate": serializers.BooleanField(),
-})
-
-
 class TrackingEventApi(APIView):
     permission_classes = [IsTrackingSystem]
 
     @extend_schema(
         tags=TAGS, summary="Post one RECTS e-seal event (tracking system only; idempotent by event_id)",
         request=TrackingEventInSerializer,
-        responses={201: TrackingEventOut, 200: OpenApiResponse(description="Duplicate: the stored result"),
+        responses={201: TrackingEventOutSerializer,
+                   200: OpenApiResponse(TrackingEventOutSerializer, description="Duplicate: the stored result"),
                    400: _problem, 401: _problem, 403: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
@@ -98,8 +90,7 @@ class TrackingEventApi(APIView):
             longitude=location.get("longitude"), battery_percent=v.get("battery_percent"),
             details=v.get("details") or {}, actor=request.user,
         )
-        return Response({**outcome.event.result, "duplicate": not outcome.created},
-                        status=201 if outcome.created else 200)
+        return Response(TrackingEventOutSerializer.render(outcome), status=201 if outcome.created else 200)
 
 
 class PartnerMessageApi(APIView):
@@ -115,20 +106,15 @@ class PartnerMessageApi(APIView):
         parameters=[OpenApiParameter(PARTNER_HEADER, str, OpenApiParameter.HEADER, required=True),
                     OpenApiParameter(SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True)],
         request=PartnerMessageInSerializer,
-        responses={201: inline_serializer("PartnerMessageOut", fields={
-            "message_id": serializers.CharField(), "movement_id": serializers.UUIDField(),
-            "kind": serializers.CharField(), "movement_status": serializers.CharField(),
-            "effects": serializers.ListField(child=serializers.CharField()),
-            "received_at": serializers.DateTimeField(), "duplicate": serializers.BooleanField()}),
-            200: OpenApiResponse(description="Duplicate: the stored result"),
-            400: _problem, 401: _problem, 403: _problem, 409: _problem},
+        responses={201: PartnerMessageOutSerializer,
+                   200: OpenApiResponse(PartnerMessageOutSerializer, description="Duplicate: the stored result"),
+                   400: _problem, 401: _problem, 403: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
         outcome = services.partner_message_receive(
             partner_code=request.headers.get(PARTNER_HEADER), signature=request.headers.get(SIGNATURE_HEADER),
             body=request.body)
-        return Response({**outcome.message.result, "duplicate": not outcome.created},
-                        status=201 if outcome.created else 200)
+        return Response(PartnerMessageOutSerializer.render(outcome), status=201 if outcome.created else 200)
 
 
 class MovementListApi(APIView):
@@ -178,23 +164,13 @@ class OfficerQueueApi(APIView):
     @extend_schema(tags=TAGS, summary="Officer queue: live transit movements with last position and age",
                    parameters=[OpenApiParameter("status", str), OpenApiParameter("office_of_exit", str),
                                OpenApiParameter("alerts_only", bool)],
-                   responses={200: inline_serializer("TransitQueue", fields={
-                       "results": serializers.ListField(child=serializers.DictField())}), 403: _problem})
+                   responses={200: TransitQueueSerializer, 403: _problem})
     def get(self, request: Request) -> Response:
         params = request.query_params
         rows = selectors.transit_officer_queue(status=params.get("status") or None,
                                                office_of_exit=params.get("office_of_exit") or None,
                                                alerts_only=params.get("alerts_only") in ("1", "true"))
-        return Response({"results": [
-            {"movement_id": str(r.movement_id), "declaration_id": str(r.declaration_id),
-             "entry_number": r.entry_number, "status": r.status, "destination_country": r.destination_country,
-             "office_of_exit": r.office_of_exit, "priority": r.priority,
-             "departed_at": r.departed_at.isoformat() if r.departed_at else None,
-             "due_at": r.due_at.isoformat() if r.due_at else None, "age_seconds": int(r.age.total_seconds()),
-             "overdue": r.overdue, "tracking_state": r.tracking_state or None,
-             "last_event_at": r.last_event_at.isoformat() if r.last_event_at else None,
-             "last_position": r.last_position, "open_alerts": r.open_alerts}
-            for r in rows]})
+        return Response(TransitQueueSerializer.render({"results": rows}))
 
 
 # --- officer actions (the same services as the admin workspace; rights from the officers groups) ---
@@ -312,17 +288,12 @@ class MovementExitOverrideApi(APIView):
 class MovementDemandApi(APIView):
     @extend_schema(tags=TAGS, summary="Supervisor: the movement failed; demand the secured amount on the bond",
                    request=ReasonInSerializer,
-                   responses={200: inline_serializer("BondDemandOut", fields={
-                       "movement_id": serializers.UUIDField(), "bond_number": serializers.CharField(),
-                       "amount_demanded": serializers.CharField(), "currency": serializers.CharField(),
-                       "bond_amount_after": serializers.CharField(), "balance_after": serializers.CharField()}),
-                       400: _problem, 401: _problem, 403: _problem, 404: _problem, 409: _problem})
+                   responses={200: BondDemandOutSerializer, 400: _problem, 401: _problem, 403: _problem,
+                              404: _problem, 409: _problem})
     def post(self, request: Request, movement_id: Any) -> Response:
         _require(request, "demand_bond", "demand on a regional bond")
         data = ReasonInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.bond_demand(movement_id=movement_id, reason=data.validated_data["reason"],
                                      actor=request.user)
-        return Response({"movement_id": str(movement_id), "bond_number": entry.bond.number,
-                         "amount_demanded": str(entry.amount), "currency": "KES",
-                         "bond_amount_after": str(entry.bond.amount), "balance_after": str(entry.balance_after)})
+        return Response(BondDemandOutSerializer.render(entry))

@@ -1,7 +1,8 @@
 """Input serializers: the `transit` section of an IM8 declaration body, e-seal events from the
 cargo tracking system, and partner-state messages. All strict (unknown fields are rejected).
-Output serializers (end of file): the movement and alert resources, rendered by them and named by
-the OpenAPI schema (one shape each)."""
+Output serializers (end of file): the movement, alert and bond resources, the answers to e-seal
+events, partner messages and bond demands, and the officer queue; responses are rendered by them
+and the OpenAPI schema names them (one shape each)."""
 
 from __future__ import annotations
 
@@ -164,3 +165,94 @@ class RegionalBondOutSerializer(RenderedSerializer):
     def get_principal(self, bond: Any) -> str:
         """`agent` or `trader`: who gave the bond."""
         return "agent" if bond.principal_agent_id else "trader"
+
+
+# `TrackingEventOutSerializer.render(outcome)`: the answer to an e-seal event, first or replayed.
+# The result is stored with the event (a replay answers it unchanged and changes nothing); it is
+# rendered through these fields either way, so both answers have this shape.
+class TrackingEventOutSerializer(RenderedSerializer):
+    """The result of one e-seal event (as stored with it) and whether this post was a duplicate."""
+
+    event_id = serializers.CharField()
+    movement_id = serializers.UUIDField()
+    declaration_id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    seal_number = serializers.CharField()
+    kind = serializers.CharField()
+    occurred_at = UtcDateTimeField()
+    received_at = UtcDateTimeField()
+    applied = serializers.BooleanField()
+    deferred = serializers.BooleanField(help_text="Received before departure: applied once the goods depart")
+    effects = serializers.ListField(child=serializers.CharField())
+    movement_status = serializers.CharField()
+    tracking_state = serializers.CharField()
+    last_event_at = UtcDateTimeField(allow_null=True)
+    duplicate = serializers.BooleanField()
+
+    def prepare(self, instance: Any) -> Any:
+        """A `TrackingOutcome` (the event and whether this post created it): its stored result."""
+        return {**instance.event.result, "duplicate": not instance.created}
+
+
+# `PartnerMessageOutSerializer.render(outcome)`: the answer to an inbound partner message, first or
+# replayed (the result stored with the message, rendered through these fields).
+class PartnerMessageOutSerializer(RenderedSerializer):
+    """The result of an inbound partner-state message (as stored with it) and whether this post was
+    a duplicate."""
+
+    message_id = serializers.CharField()
+    movement_id = serializers.UUIDField()
+    kind = serializers.CharField()
+    movement_status = serializers.CharField()
+    effects = serializers.ListField(child=serializers.CharField())
+    received_at = UtcDateTimeField()
+    duplicate = serializers.BooleanField()
+
+    def prepare(self, instance: Any) -> Any:
+        """An `InboundOutcome` (the message and whether this post created it): its stored result."""
+        return {**instance.message.result, "duplicate": not instance.created}
+
+
+# `BondDemandOutSerializer.render(entry)`: the `demand` entry of the bond ledger (bond loaded).
+class BondDemandOutSerializer(RenderedSerializer):
+    """A demand on a regional bond: the secured amount called, the bond's face value and free
+    balance after it."""
+
+    movement_id = serializers.UUIDField()
+    bond_number = serializers.CharField(source="bond.number")
+    amount_demanded = serializers.CharField(source="amount")
+    currency = serializers.CharField(source="bond.currency")
+    bond_amount_after = serializers.CharField(source="bond.amount")
+    balance_after = serializers.CharField()
+
+
+# `TransitQueueSerializer.render({"results": rows})`: selectors.transit_officer_queue's rows.
+class TransitQueueRowSerializer(RenderedSerializer):
+    """A movement in the officer queue, with its last position and age."""
+
+    movement_id = serializers.UUIDField()
+    declaration_id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    destination_country = serializers.CharField()
+    office_of_exit = serializers.CharField()
+    priority = serializers.BooleanField()
+    departed_at = UtcDateTimeField(allow_null=True)
+    due_at = UtcDateTimeField(allow_null=True)
+    age_seconds = serializers.SerializerMethodField()
+    overdue = serializers.BooleanField()
+    tracking_state = BlankAsNullCharField(allow_null=True)
+    last_event_at = UtcDateTimeField(allow_null=True)
+    last_position = serializers.DictField(allow_null=True)
+    open_alerts = serializers.IntegerField()
+
+    def get_age_seconds(self, row: Any) -> int:
+        """Time since departure (or since lodging while awaiting release), in whole seconds."""
+        return int(row.age.total_seconds())
+
+
+class TransitQueueSerializer(RenderedSerializer):
+    """The officer queue: live movements (and finished ones with a live alert), EAC-AEO priority
+    first, then open alerts, then the oldest departure."""
+
+    results = TransitQueueRowSerializer(many=True)

@@ -389,9 +389,11 @@ RISK_LANE_YELLOW_FROM = env.int("RISK_LANE_YELLOW_FROM", default=50)
 RISK_LANE_RED_FROM = env.int("RISK_LANE_RED_FROM", default=80)
 # Active AEOs with reduced inspection are drawn at this fraction of a random rule's rate.
 RISK_AEO_RANDOM_RATE_FACTOR = env.str("RISK_AEO_RANDOM_RATE_FACTOR", default="0.2")
-# Declarations lodged but unscored (risk), or paid and scored but not advanced (clearance), for
-# longer than this are re-enqueued by the sweepers.
+# Declarations lodged but unscored for longer than this are re-enqueued by risk's sweeper.
 RISK_SWEEP_UNSCORED_MINUTES = env.int("RISK_SWEEP_UNSCORED_MINUTES", default=5)
+# Declarations ready for clearance (paid, or nothing to pay) and scored but not advanced for longer
+# than this are re-enqueued by clearance's sweeper (clearance.sweep_stalled, docs/clearance.md).
+CLEARANCE_SWEEP_STALLED_MINUTES = env.int("CLEARANCE_SWEEP_STALLED_MINUTES", default=5)
 # Unassigned yellow/red officer tasks escalate to supervisors when past their queue's service
 # level (OFFICERS_SLA_HOURS below, clearance.sla): one rule for the timer and the pages.
 # Webhook deliveries: attempts before giving up, first back-off (doubles each time, jittered),

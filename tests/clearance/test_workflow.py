@@ -308,3 +308,25 @@ def test_assessment_amend_decides_the_pending_request_or_refuses(lane_rules, off
     assert nothing.value.code == "no_pending_amendment"
     assert [(e.pointer, e.code) for e in invalid.value.errors] == [("/items", "empty")]
     assert (decided.pk, request.status, request.decision_reason) == (request.pk, "rejected", "Not supported")
+
+
+def test_the_stalled_sweeper_follows_its_own_setting_not_risks(lane_rules, monkeypatch, settings):
+    from config.celery import app
+
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(app, "send_task", lambda name, kwargs=None, **kw: sent.append((name, kwargs)))
+    # given a paid, scored declaration not advanced for 10 minutes
+    stalled = _declaration("red", status="assessed", lodged_at=clock.now() - dt.timedelta(minutes=30))
+    risk_assessment_create(declaration_id=stalled.pk)
+    Declaration.objects.filter(pk=stalled.pk).update(status="paid", updated_at=clock.now() - dt.timedelta(minutes=10))
+    advance = ("clearance.advance", {"declaration_id": str(stalled.pk)})
+
+    # when clearance's limit is 15 minutes, then it is not stalled yet, whatever risk's limit says
+    settings.CLEARANCE_SWEEP_STALLED_MINUTES = 15
+    settings.RISK_SWEEP_UNSCORED_MINUTES = 1
+    assert (clearance_tasks.sweep_stalled(), sent) == ({"stuck_paid": 0}, [])
+
+    # when clearance's limit is 5 minutes, then it is re-enqueued, whatever risk's limit says
+    settings.CLEARANCE_SWEEP_STALLED_MINUTES = 5
+    settings.RISK_SWEEP_UNSCORED_MINUTES = 60
+    assert (clearance_tasks.sweep_stalled(), sent) == ({"stuck_paid": 1}, [advance])

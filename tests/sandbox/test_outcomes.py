@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clearance.models import OfficerTask
+from core import policy
 from declarations.models import Declaration
 from risk.models import RiskAssessment
 from sandbox.models import ApiErrorRecord
@@ -76,7 +77,10 @@ def test_outside_sandbox_mode_letters_mean_nothing(settings):
     declaration = lodge_pay_score_advance(world, "RAGT-1")
     assert declaration.channel == "green"  # no rules in this test database: green by score
     assert RiskAssessment.objects.get(declaration=declaration).hits == []
-    assert lodging_errors({"local_reference": "XAGT-1"}) == []
+    # the seam is neutral outside sandbox mode (sandbox.outcomes itself no longer asks the mode)
+    assert policy.current() is policy.NEUTRAL
+    assert policy.current().lodging_errors({"local_reference": "XAGT-1"}) == []
+    assert [e.code for e in lodging_errors({"local_reference": "XAGT-1"})] == [REJECT_CODE]
 
 
 def test_x_is_rejected_at_validation_through_the_api(sandbox, api_client):
