@@ -13,7 +13,11 @@ from .tasks import ADVANCE_TASK
 
 
 def on_declaration_status_changed(*, declaration: Any, from_status: str, to_status: str, actor: Any) -> None:
-    if to_status == Status.CANCELLED and from_status == Status.UNDER_CONTROL:
+    if to_status == Status.PAID:
+        # Paid: advanced after commit by a worker if it is scored too (whichever of payment and
+        # scoring comes second advances it; both hold the declaration's row lock).
+        outbox_enqueue_many([(ADVANCE_TASK, {"declaration_id": str(declaration.pk)})])
+    elif to_status == Status.CANCELLED and from_status == Status.UNDER_CONTROL:
         # Cancelled while under officer control: close its task so it leaves the work queues.
         officer_tasks_close(declaration_id=declaration.pk, outcome="cancelled")
 

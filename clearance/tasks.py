@@ -47,8 +47,9 @@ def _advance(declaration_id: str) -> str:
 
 @shared_task(name=ADVANCE_TASK, **RELIABLE)
 def advance_clearance(declaration_id: str) -> str:
-    """Sent after commit by the payment (settings.DECLARATION_PAID_TASK) and by the scoring
-    transaction's `declarations.scored` event; a no-op until the declaration is paid and scored."""
+    """Sent after commit by clearance's subscribers: to the `paid` transition
+    (`declaration.status_changed`) and to the scoring transaction's `declarations.scored`; a
+    no-op until the declaration is paid and scored."""
     return _advance(declaration_id)
 
 

@@ -41,8 +41,8 @@ class Event(StrEnum):
     DECLARATION_REGISTERED = "declaration.registered"
     # declarations.services.lifecycle.declaration_transition_locked, after the status row and its
     # event are written: declaration, from_status, to_status, actor.
-    # Subscribers: manifests (write-off settle/release), clearance (officer tasks closed), transit
-    # (movement departs / is cancelled).
+    # Subscribers: manifests (write-off settle/release), clearance (a `clearance.advance` outbox row
+    # once paid; officer tasks closed), transit (movement departs / is cancelled).
     DECLARATION_STATUS_CHANGED = "declaration.status_changed"
     # risk.services.assessment, inside the scoring transaction, after the assessments and channels
     # are written: outcomes (a list of `risk.services.ScoringOutcome`, one per declaration of the

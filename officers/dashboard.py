@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from declarations.enums import Status
+
 from . import charts
 from .selectors import LANES, dashboard_figures
 
@@ -47,7 +49,8 @@ def dashboard_view(request: HttpRequest, *, site: Any) -> HttpResponse:
         ],
         unit=" h",
         colours={"median": "#00897b", "p90": "#6d4c41"},
-        row_links=[declarations_url(channel__exact=lane, status__in="released,exited") for lane in release_lanes],
+        row_links=[declarations_url(channel__exact=lane, status__in=f"{Status.RELEASED},{Status.EXITED}")
+                   for lane in release_lanes],
     )
     backlog_chart = charts.horizontal_bars(
         title="Backlog per status",

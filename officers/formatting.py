@@ -10,6 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from declarations.enums import Status
+
 EAT = ZoneInfo("Africa/Nairobi")
 
 TAX_NAMES = {
@@ -22,11 +24,8 @@ TAX_NAMES = {
     "fees": "Fees",
 }
 
-STATUS_NAMES = {
-    "draft": "draft", "registered": "registered", "assessed": "assessed", "paid": "paid",
-    "under_control": "under control", "queried": "queried", "released": "released", "exited": "exited",
-    "cancelled": "cancelled", "rejected": "rejected",
-}
+# The statuses' own labels, in lower case ("under control").
+STATUS_NAMES = {str(status): str(status.label).lower() for status in Status}
 
 
 def tax_name(code: str) -> str:
@@ -77,17 +76,17 @@ def _status(code: str) -> str:
 def _transition_sentence(event: Any, who: str) -> str:
     payload = event.payload or {}
     source, target = event.from_status, event.to_status
-    if target == "draft":
+    if target == Status.DRAFT:
         return f"{who} started a draft"
-    if target == "registered":
+    if target == Status.REGISTERED:
         return f"{who} lodged the declaration; it was registered"
-    if target == "assessed":
+    if target == Status.ASSESSED:
         total = payload.get("total")
         return f"{who} assessed the taxes" + (f": KES {money(total)} to pay" if total else "")
-    if target == "paid":
+    if target == Status.PAID:
         return f"{who} recorded the payment"
-    if target == "under_control":
-        if source == "queried":
+    if target == Status.UNDER_CONTROL:
+        if source == Status.QUERIED:
             return f"{who} recorded the documents as received; the control continues"
         control = payload.get("control")
         if control == "inspection":
@@ -95,17 +94,17 @@ def _transition_sentence(event: Any, who: str) -> str:
         if control == "documentary_check":
             return f"{who} put the declaration under control for a documentary check"
         return f"{who} put the declaration under control"
-    if target == "queried":
+    if target == Status.QUERIED:
         documents = payload.get("documents_required") or []
         return f"{who} queried the agent" + (f" for: {', '.join(map(str, documents))}" if documents else "")
-    if target == "released":
+    if target == Status.RELEASED:
         order = payload.get("release_order")
         return f"{who} released the goods" + (f" (release order {order})" if order else "")
-    if target == "exited":
+    if target == Status.EXITED:
         return f"{who} recorded the gate out"
-    if target == "rejected":
+    if target == Status.REJECTED:
         return f"{who} rejected the declaration" + (" and seized the goods" if payload.get("seized") else "")
-    if target == "cancelled":
+    if target == Status.CANCELLED:
         return f"{who} cancelled the declaration"
     return f"{who} moved the declaration from {_status(source) or 'nothing'} to {_status(target)}"
 

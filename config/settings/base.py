@@ -450,8 +450,6 @@ MANIFEST_SEA_PRE_ARRIVAL_HOURS = env.int("MANIFEST_SEA_PRE_ARRIVAL_HOURS", defau
 MANIFEST_AIR_PRE_ARRIVAL_HOURS = env.int("MANIFEST_AIR_PRE_ARRIVAL_HOURS", default=4)
 # Percentage of a B/L's gross weight that declarations may write off beyond it (0: never more).
 MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT = env.str("MANIFEST_WRITEOFF_WEIGHT_TOLERANCE_PERCENT", default="0")
-# Payment hands the paid declaration to the clearance app by this task name.
-DECLARATION_PAID_TASK = "clearance.advance"
 
 # --- declarations ---
 # Days between registration (lodging) and the e-slip's payment due date.

@@ -21,7 +21,7 @@ from core.exceptions import ApplicationError, Conflict, NotFound, ValidationFail
 from ..enums import Status
 from ..lifecycle import is_secured_transit, no_payment_step, transition_check
 from ..models import BankCallbackNonce, Declaration, ESlip, Payment
-from .common import logger, outbox_enqueue
+from .common import logger
 from .deadlines import interest_for, interest_record_locked
 from .lifecycle import declaration_transition_locked
 
@@ -94,9 +94,7 @@ def _record_payment(
                  **({"late_payment_interest": str(interest.amount), "interest_months": interest.months}
                     if interest.amount else {})},
     )
-    hook = getattr(settings, "DECLARATION_PAID_TASK", "")
-    if hook:  # the clearance app subscribes by naming its task in settings
-        outbox_enqueue(task_name=hook, kwargs={"declaration_id": str(declaration.pk)})
+    # Clearance takes it from here: it subscribes to the PAID transition (declaration.status_changed).
     return payment
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.conf import settings
 
 from clearance import tasks as clearance_tasks
 from clearance.models import ReleaseOrder
@@ -52,7 +51,7 @@ def test_lodging_and_payment_hand_over_to_risk_and_release_settles_the_bill_of_l
     scoring_messages = _outbox("risk.score_declaration", declaration)
     risk_tasks.score_declaration(str(declaration.pk))
     _pay(world, declaration)
-    paid_messages = _outbox(settings.DECLARATION_PAID_TASK, declaration)
+    paid_messages = _outbox("clearance.advance", declaration)
     action = clearance_tasks.advance_clearance(str(declaration.pk))
     # then
     declaration.refresh_from_db()

@@ -129,10 +129,10 @@ def lodge(lane: str, status: str = "assessed") -> Declaration:
 
 
 def pay(declaration: Declaration) -> None:
-    """What H4's payment does for clearance: paid, then DECLARATION_PAID_TASK through the outbox."""
+    """What H4's payment does for clearance: paid (clearance's subscriber puts `clearance.advance`
+    in the outbox)."""
     with transaction.atomic():
         declaration_transition(declaration_id=declaration.pk, to_status="paid", actor=None)
-        outbox.outbox_enqueue(task_name=settings.DECLARATION_PAID_TASK, kwargs={"declaration_id": str(declaration.pk)})
 
 
 def test_lanes_flow_end_to_end_through_a_real_worker(workers, lane_rules):
