@@ -31,7 +31,12 @@ from . import openapi as ex
 from . import selectors, services
 from .enums import Status
 from .models import Declaration, Payment
-from .serializers import DeclarationInSerializer, DeclarationOutSerializer, reject_control_characters
+from .serializers import (
+    DeclarationHistorySerializer,
+    DeclarationInSerializer,
+    DeclarationOutSerializer,
+    reject_control_characters,
+)
 
 TAGS = ["declarations"]
 _problem = problem()
@@ -42,10 +47,6 @@ def _agent(request: Request) -> Any:
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")
     return agent
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _with_etag(response: Response, declaration: Declaration) -> Response:
@@ -205,38 +206,14 @@ class DeclarationPaymentApi(APIView):
         return _full(request, agent, declaration_id, status=201)
 
 
-_event_schema = inline_serializer("DeclarationEventOut", fields={
-    "kind": serializers.CharField(), "from": serializers.CharField(), "to": serializers.CharField(),
-    "actor": serializers.CharField(), "reason": serializers.CharField(), "payload": serializers.DictField(),
-    "at": serializers.DateTimeField()})
-_history_schema = inline_serializer("DeclarationHistory", fields={
-    "id": serializers.UUIDField(), "status": serializers.CharField(),
-    "events": serializers.ListField(child=_event_schema),
-    "versions": serializers.ListField(child=serializers.DictField()),
-    "amendment_requests": serializers.ListField(child=serializers.DictField())})
-
-
 class DeclarationHistoryApi(APIView):
     @extend_schema(tags=TAGS, summary="Status history, versions (snapshot + field diff) and amendment requests",
                    parameters=ex.HISTORY_PARAMETERS,
-                   responses={200: OpenApiResponse(_history_schema, examples=ex.HISTORY_EXAMPLES),
+                   responses={200: OpenApiResponse(DeclarationHistorySerializer, examples=ex.HISTORY_EXAMPLES),
                               404: ex.READ_RESPONSES[404]})
     def get(self, request: Request, declaration_id: Any) -> Response:
         history = selectors.declaration_history(agent=_agent(request), declaration_id=declaration_id)
-        return Response({
-            "id": str(history["id"]),
-            "status": history["status"],
-            "events": [{"kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label,
-                        "reason": e.reason, "payload": e.payload, "at": e.created_at.isoformat()}
-                       for e in history["events"]],
-            "versions": [{**v, "created_at": v["created_at"].isoformat(), "fee_kes": _money(v["fee_kes"])}
-                         for v in history["versions"]],
-            "amendment_requests": [{"id": str(r.pk), "status": r.status, "base_version": r.base_version,
-                                    "changed_fields": r.changed_fields, "decision_reason": r.decision_reason,
-                                    "created_at": r.created_at.isoformat(),
-                                    "decided_at": r.decided_at.isoformat() if r.decided_at else None}
-                                   for r in history["amendment_requests"]],
-        })
+        return Response(DeclarationHistorySerializer.render(history))
 
 
 class StatusLookupApi(APIView):

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
 from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
 
-from .enums import AmendmentStatus, Channel, Incoterm, Regime, Status, TransportMode
+from .enums import AmendmentStatus, Channel, EventKind, Incoterm, Regime, Status, TransportMode
 
 MAX_ITEMS = 999  # iCMS caps a declaration at 999 item lines; bigger consignments are split.
 MAX_DOCUMENTS = 99
@@ -425,3 +425,65 @@ class DeclarationOutSerializer(RenderedSerializer):
 
     def prepare(self, instance: Any) -> Any:
         return instance if isinstance(instance, DeclarationView) else DeclarationView(instance)
+
+
+# ------------------------------------------------------------------------------------------------
+# The history of a declaration (`GET /api/v1/declarations/{id}/history`, selectors.declaration_history)
+
+
+class DeclarationEventOutSerializer(RenderedSerializer):
+    """One entry of the status history (a DeclarationEvent)."""
+
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    # `from` is a Python keyword: declared through the class namespace, in its place.
+    locals()["from"] = serializers.CharField(source="from_status", help_text="The status before (blank at first)")
+    to = serializers.CharField(source="to_status", help_text="The status after")
+    actor = serializers.CharField(source="actor_label")
+    reason = serializers.CharField()
+    payload = serializers.DictField(help_text="What the event recorded; its keys depend on the kind")
+    at = UtcDateTimeField(source="created_at")
+
+
+class DeclarationVersionChangeSerializer(RenderedSerializer):
+    """One changed leaf of the canonical body between two versions (a missing side is null)."""
+
+    pointer = serializers.CharField(help_text="JSON pointer into the declaration body")
+    old = serializers.JSONField(allow_null=True, help_text="Any JSON value of the body")
+    new = serializers.JSONField(allow_null=True, help_text="Any JSON value of the body")
+
+
+class DeclarationVersionOutSerializer(RenderedSerializer):
+    """One version of the declaration: its full snapshot and the field diff from the one before."""
+
+    number = serializers.IntegerField()
+    reason = serializers.CharField()
+    created_at = UtcDateTimeField()
+    fee_kes = MoneyField(help_text="Alteration fee charged for this version (KES)")
+    changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
+    # The snapshot is stored JSON as written when the version was made (services.snapshots): its
+    # keys are those of the code of the day (`body`, `version`, `entry_number`, ...), not a fixed
+    # shape, so it is declared as an object, not field by field.
+    snapshot = serializers.DictField(help_text="The declaration as it stood at this version (stored JSON)")
+    diff = DeclarationVersionChangeSerializer(many=True)
+
+
+class AmendmentRequestOutSerializer(RenderedSerializer):
+    """A tax-affecting amendment asked for by the agent, pending or decided by an officer."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=AmendmentStatus.choices)
+    base_version = serializers.IntegerField()
+    changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
+    decision_reason = serializers.CharField()
+    created_at = UtcDateTimeField()
+    decided_at = UtcDateTimeField(allow_null=True)
+
+
+class DeclarationHistorySerializer(RenderedSerializer):
+    """Status history, versions and amendment requests of one declaration."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    events = DeclarationEventOutSerializer(many=True)
+    versions = DeclarationVersionOutSerializer(many=True)
+    amendment_requests = AmendmentRequestOutSerializer(many=True)
