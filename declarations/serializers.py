@@ -8,9 +8,11 @@ business rules (tariff, B/L, authorisation, ...) live in `services.validation`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
 from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
@@ -487,3 +489,77 @@ class DeclarationHistorySerializer(RenderedSerializer):
     events = DeclarationEventOutSerializer(many=True)
     versions = DeclarationVersionOutSerializer(many=True)
     amendment_requests = AmendmentRequestOutSerializer(many=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# The status look-up (`GET /api/v1/status`): a few columns per row (selectors.status_lookup*), then
+# the sections other apps add through Event.DECLARATION_STATUS_SECTIONS.
+
+
+class AddedSectionMixin:
+    """A section another app adds to the rendered row (after `render`): declared for the schema,
+    absent from the row the serializer renders (skipped, not null)."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
+            raise SkipField()
+        return super().get_attribute(instance)  # type: ignore[misc]
+
+
+class TransitPositionOutSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_null=True)
+    latitude = serializers.CharField(allow_null=True)
+    longitude = serializers.CharField(allow_null=True)
+
+
+class TransitBondOutSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    amount_secured = serializers.CharField()
+    currency = serializers.CharField()
+    released = serializers.BooleanField()
+    demanded = serializers.BooleanField()
+
+
+class TransitStatusSectionSerializer(AddedSectionMixin, serializers.Serializer):
+    """The IM8 movement end to end, as transit adds it (transit.services.movements.transit_status_for;
+    tests/declarations/test_response_shapes.py checks these keys against what transit renders)."""
+
+    movement_id = serializers.UUIDField()
+    status = serializers.CharField()
+    destination_country = serializers.CharField()
+    office_of_entry = serializers.CharField()
+    office_of_exit = serializers.CharField()
+    departed_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    exit_confirmed_at = serializers.DateTimeField(allow_null=True)
+    exit_held_by = serializers.ListField(child=serializers.CharField(),
+                                         help_text="Why a confirmed exit cannot close yet (seals_missing:n, ...)")
+    closed_at = serializers.DateTimeField(allow_null=True)
+    tracking_state = serializers.CharField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    last_position = TransitPositionOutSerializer(allow_null=True)
+    bond = TransitBondOutSerializer()
+    open_alerts = serializers.IntegerField()
+    live = serializers.BooleanField()
+
+
+class StatusLookupRowSerializer(RenderedSerializer):
+    """One declaration found by the status look-up (rendered from the look-up's columns)."""
+
+    id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=Status.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices, allow_null=True)
+    ucr = serializers.CharField()
+    bill_of_lading = serializers.CharField(source="bill_of_lading_number")
+    regime = serializers.CharField()
+    office = serializers.CharField(source="office_id", allow_null=True)
+    updated_at = UtcDateTimeField()
+    transit = TransitStatusSectionSerializer(
+        required=False, allow_null=True,
+        help_text="IM8 only: the transit movement (null before it exists); added by transit, not rendered here")
+
+
+class StatusLookupSerializer(RenderedSerializer):
+    results = StatusLookupRowSerializer(many=True)

@@ -29,6 +29,9 @@ from declarations.serializers import (
     DeclarationVersionChangeSerializer,
     DeclarationVersionOutSerializer,
     DeclarationView,
+    StatusLookupRowSerializer,
+    StatusLookupSerializer,
+    TransitStatusSectionSerializer,
 )
 from declarations.services import amendment_request_reject, bank_callback_headers
 from tests.factories.declarations import World, body_im4
@@ -278,6 +281,15 @@ def test_status_lookup_body_is_exactly_the_rows_by_token_and_by_session(
         results = sorted(response.json()["results"], key=lambda row: row["status"])
         assert list(response.json()) == ["results"]
         assert json.dumps(results) == json.dumps(expected_bl)
+    # and the schema names the serializer that rendered the rows (the optional transit section aside)
+    for response in by_entry + by_bl:
+        assert_valid(response.json(), openapi, "StatusLookup")
+        for row in response.json()["results"]:
+            assert list(row) == [name for name in StatusLookupRowSerializer().fields if name != "transit"]
+    assert_response_names(openapi, "/api/v1/status", "get", "200", "StatusLookup")
+    assert_component_names_the_fields(openapi, "StatusLookup", StatusLookupSerializer())
+    assert_component_names_the_fields(openapi, "StatusLookupRow", StatusLookupRowSerializer())
+    assert "transit" not in openapi["components"]["schemas"]["StatusLookupRow"]["required"]
 
 
 def test_status_lookup_keeps_the_transit_section_other_apps_add(frozen: Any, openapi: dict[str, Any]) -> None:
@@ -300,6 +312,10 @@ def test_status_lookup_keeps_the_transit_section_other_apps_add(frozen: Any, ope
     assert section["movement_id"] == str(TransitMovement.objects.get(declaration_id=lodged["id"]).pk)
     expected = {"results": [{**_status_row(lodged, world, regime="IM8"), "transit": section}]}
     assert json.dumps(response.json()) == json.dumps(expected)
+    # and the section transit adds is the one the row's schema declares (keys and types)
+    assert_keys_match(response.json()["results"][0], StatusLookupRowSerializer())
+    assert_valid(response.json(), openapi, "StatusLookup")
+    assert_component_names_the_fields(openapi, "TransitStatusSection", TransitStatusSectionSerializer())
 
 
 @override_settings(BANK_CALLBACK_SECRET="s3cret")
