@@ -32,6 +32,7 @@ from . import selectors, services
 from .enums import Status
 from .models import Declaration, Payment
 from .serializers import (
+    BankCallbackOutSerializer,
     DeclarationHistorySerializer,
     DeclarationInSerializer,
     DeclarationOutSerializer,
@@ -295,11 +296,9 @@ class BankCallbackApi(APIView):
                                          "nonce is a replay (409 replayed_request)."),
         ],
         request=BankCallbackInSerializer,
-        responses={201: inline_serializer("BankCallbackOut", fields={
-            "payment_reference": serializers.CharField(), "declaration_id": serializers.UUIDField(),
-            "entry_number": serializers.CharField(), "status": serializers.CharField(),
-            "replayed": serializers.BooleanField()}),
-            200: OpenApiResponse(description="Already recorded (same bank reference)"),
+        responses={201: BankCallbackOutSerializer,
+            200: OpenApiResponse(BankCallbackOutSerializer,
+                                 description="Already recorded (same bank reference): `replayed` is true"),
             400: _problem, 401: _problem, 404: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
@@ -313,10 +312,8 @@ class BankCallbackApi(APIView):
         payment, created = services.payment_confirm_from_bank(
             eslip_reference=v["eslip_reference"], amount=v["amount"], currency=v["currency"],
             bank_reference=v["bank_reference"], paid_at=v["paid_at"], actor=None)
-        declaration = payment.declaration
-        return Response({"payment_reference": payment.reference, "declaration_id": str(declaration.pk),
-                         "entry_number": declaration.entry_number, "status": declaration.status,
-                         "replayed": not created}, status=201 if created else 200)
+        return Response(BankCallbackOutSerializer.render({"payment": payment, "replayed": not created}),
+                        status=201 if created else 200)
 
 
 

@@ -563,3 +563,14 @@ class StatusLookupRowSerializer(RenderedSerializer):
 
 class StatusLookupSerializer(RenderedSerializer):
     results = StatusLookupRowSerializer(many=True)
+
+
+class BankCallbackOutSerializer(RenderedSerializer):
+    """The answer to a bank's confirmation: the payment and where its declaration stands.
+    Rendered from `{"payment": payment, "replayed": bool}`."""
+
+    payment_reference = serializers.CharField(source="payment.reference")
+    declaration_id = serializers.UUIDField(source="payment.declaration.pk")
+    entry_number = serializers.CharField(source="payment.declaration.entry_number")
+    status = serializers.ChoiceField(source="payment.declaration.status", choices=Status.choices)
+    replayed = serializers.BooleanField(help_text="True when this bank reference was already recorded (200)")

@@ -23,6 +23,7 @@ from declarations import selectors
 from declarations.models import DeclarationVersion, Payment
 from declarations.serializers import (
     AmendmentRequestOutSerializer,
+    BankCallbackOutSerializer,
     DeclarationEventOutSerializer,
     DeclarationHistorySerializer,
     DeclarationOutSerializer,
@@ -342,3 +343,11 @@ def test_bank_callback_body_is_exactly_the_payment_and_the_declaration(
     assert (first.status_code, retry.status_code) == (201, 200)
     assert json.dumps(first.json()) == json.dumps(expected)
     assert json.dumps(retry.json()) == json.dumps({**expected, "replayed": True})
+    assert json.dumps(BankCallbackOutSerializer({"payment": payment, "replayed": False}).data) == json.dumps(expected)
+    # and both answers name the serializer that rendered them
+    for response in (first, retry):
+        assert_keys_match(response.json(), BankCallbackOutSerializer())
+        assert_valid(response.json(), openapi, "BankCallbackOut")
+    for status in ("201", "200"):
+        assert_response_names(openapi, "/api/v1/payments/bank-callback", "post", status, "BankCallbackOut")
+    assert_component_names_the_fields(openapi, "BankCallbackOut", BankCallbackOutSerializer())
