@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.permissions import AllowAny
@@ -109,6 +109,32 @@ class ProvisionalReleaseCheckSerializer(RenderedSerializer):
         required=False, help_text="Whenever the signature holds (valid or not, e.g. expired).")
 
 
+class ProvisionalReleaseRuleSerializer(RenderedSerializer):
+    """One qualifying rule as copied to intake (maintenance.ProvisionalReleaseRule.as_snapshot)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    flow = serializers.ChoiceField(choices=["export", "import", "any"])
+    hs_prefixes = serializers.ListField(child=serializers.CharField())
+    requires_aeo = serializers.BooleanField()
+    validity_hours = serializers.IntegerField()
+
+
+class ProvisionalReleaseRulesSerializer(RenderedSerializer):
+    """The published rules: intake's copy (a ReleaseRuleSnapshot, or None before the first copy)."""
+
+    refreshed_at = LocalDateTimeField(allow_null=True)
+    digest = serializers.CharField(allow_null=True)
+    watch_listed_never_qualify = serializers.BooleanField()
+    rules = ProvisionalReleaseRuleSerializer(many=True)
+
+    def prepare(self, instance: Any) -> Any:
+        return {"refreshed_at": instance.refreshed_at if instance else None,
+                "digest": instance.digest if instance else None,
+                "watch_listed_never_qualify": True,
+                "rules": instance.rules if instance else []}
+
+
 def token_param(request: Request) -> str:
     """The `token` query parameter, checked for shape only (400 problem otherwise)."""
     unknown = sorted(set(request.query_params) - {"token"})
@@ -181,20 +207,7 @@ class ProvisionalReleaseRulesApi(APIView):
 
     @extend_schema(
         tags=["system"], summary="The published rules deciding which buffered goods get a provisional release",
-        responses={200: inline_serializer("ProvisionalReleaseRules", fields={
-            "refreshed_at": serializers.DateTimeField(allow_null=True),
-            "digest": serializers.CharField(allow_null=True),
-            "watch_listed_never_qualify": serializers.BooleanField(),
-            "rules": serializers.ListField(child=inline_serializer("ProvisionalReleaseRule", fields={
-                "code": serializers.CharField(), "name": serializers.CharField(),
-                "flow": serializers.ChoiceField(choices=["export", "import", "any"]),
-                "hs_prefixes": serializers.ListField(child=serializers.CharField()),
-                "requires_aeo": serializers.BooleanField(), "validity_hours": serializers.IntegerField()}))})})
+        responses={200: ProvisionalReleaseRulesSerializer})
     def get(self, request: Request) -> Response:
         snapshot = ReleaseRuleSnapshot.objects.filter(pk=1).first()
-        return Response({
-            "refreshed_at": timezone.localtime(snapshot.refreshed_at).isoformat() if snapshot else None,
-            "digest": snapshot.digest if snapshot else None,
-            "watch_listed_never_qualify": True,
-            "rules": snapshot.rules if snapshot else [],
-        })
+        return Response(ProvisionalReleaseRulesSerializer.render(snapshot))

@@ -28,6 +28,8 @@ from maintenance.provisional import release_snapshot_refresh
 from maintenance.release_apis import (
     ProvisionalReleaseCheckSerializer,
     ProvisionalReleaseClaimsSerializer,
+    ProvisionalReleaseRuleSerializer,
+    ProvisionalReleaseRulesSerializer,
 )
 from tests.declarations.test_response_shapes import (
     assert_component_names_the_fields,
@@ -210,3 +212,10 @@ def test_the_published_rules_are_exact(clock, openapi) -> None:
              "hs_prefixes": ["06", "07", "08", "09"], "requires_aeo": False, "validity_hours": 72},
             {"code": "aeo-imports", "name": "Imports of Authorised Economic Operators", "flow": "import",
              "hs_prefixes": [], "requires_aeo": True, "validity_hours": 72}]})
+    # and both are ProvisionalReleaseRulesSerializer's, the class the schema names
+    for body in (before, after.json()):
+        assert_keys_match(body, ProvisionalReleaseRulesSerializer())
+        assert_valid(body, openapi, "ProvisionalReleaseRules")
+    assert_response_names(openapi, "/api/v1/provisional-releases/rules", "get", "200", "ProvisionalReleaseRules")
+    assert_component_names_the_fields(openapi, "ProvisionalReleaseRules", ProvisionalReleaseRulesSerializer())
+    assert_component_names_the_fields(openapi, "ProvisionalReleaseRule", ProvisionalReleaseRuleSerializer())
