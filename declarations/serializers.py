@@ -473,7 +473,9 @@ class AmendmentRequestOutSerializer(RenderedSerializer):
     """A tax-affecting amendment asked for by the agent, pending or decided by an officer."""
 
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=AmendmentStatus.choices)
+    # A plain string in the schema: a second choice set named `status` (beside the declaration's)
+    # would need an ENUM_NAME_OVERRIDES entry (config/settings).
+    status = serializers.CharField(help_text="pending, accepted or rejected (AmendmentStatus)")
     base_version = serializers.IntegerField()
     changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
     decision_reason = serializers.CharField()
@@ -485,7 +487,7 @@ class DeclarationHistorySerializer(RenderedSerializer):
     """Status history, versions and amendment requests of one declaration."""
 
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=Status.choices)
+    status = serializers.CharField(help_text="The declaration's status now (as DeclarationOut's)")
     events = DeclarationEventOutSerializer(many=True)
     versions = DeclarationVersionOutSerializer(many=True)
     amendment_requests = AmendmentRequestOutSerializer(many=True)
@@ -549,8 +551,11 @@ class StatusLookupRowSerializer(RenderedSerializer):
 
     id = serializers.UUIDField()
     entry_number = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=Status.choices)
-    channel = serializers.ChoiceField(choices=Channel.choices, allow_null=True)
+    # Status and channel are plain strings in the schema: a second component with the declaration's
+    # choice sets would rename DeclarationOut's enums (DeclarationOutStatusEnum) unless
+    # ENUM_NAME_OVERRIDES (config/settings) named them.
+    status = serializers.CharField(help_text="As DeclarationOut's status")
+    channel = serializers.CharField(allow_null=True, help_text="As DeclarationOut's channel")
     ucr = serializers.CharField()
     bill_of_lading = serializers.CharField(source="bill_of_lading_number")
     regime = serializers.CharField()
@@ -572,5 +577,5 @@ class BankCallbackOutSerializer(RenderedSerializer):
     payment_reference = serializers.CharField(source="payment.reference")
     declaration_id = serializers.UUIDField(source="payment.declaration.pk")
     entry_number = serializers.CharField(source="payment.declaration.entry_number")
-    status = serializers.ChoiceField(source="payment.declaration.status", choices=Status.choices)
+    status = serializers.CharField(source="payment.declaration.status", help_text="As DeclarationOut's status")
     replayed = serializers.BooleanField(help_text="True when this bank reference was already recorded (200)")

@@ -57,7 +57,7 @@ class OmittedWhenAbsentMixin:
         return super().get_attribute(instance)  # type: ignore[misc]
 
 
-class OptionalNullableChoiceField(OmittedWhenAbsentMixin, serializers.ChoiceField):
+class OptionalNullableCharField(OmittedWhenAbsentMixin, serializers.CharField):
     pass
 
 
@@ -97,10 +97,11 @@ class ProvisionalReleaseCheckSerializer(RenderedSerializer):
 
     valid = serializers.BooleanField()
     key_id = serializers.CharField(required=False, help_text="The token's `kid`, when it names one.")
-    submission_state = OptionalNullableChoiceField(
-        required=False, allow_null=True, choices=["buffered", "replaying", "lodged", "rejected"],
-        help_text="Valid tokens: the buffered submission's state now, as GET /api/v1/receipts/{submission_id} "
-                  "says (null when intake has no such submission).")
+    # A plain string in the schema: ReceiptState's `state` already names this choice set (StateEnum).
+    submission_state = OptionalNullableCharField(
+        required=False, allow_null=True,
+        help_text="Valid tokens: the buffered submission's state now (buffered, replaying, lodged or rejected), "
+                  "as GET /api/v1/receipts/{submission_id} says (null when intake has no such submission).")
     reason = serializers.ChoiceField(
         required=False, help_text="Only when not valid.",
         choices=["malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid", "unknown_release"])
