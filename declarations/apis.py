@@ -31,7 +31,15 @@ from . import openapi as ex
 from . import selectors, services
 from .enums import Status
 from .models import Declaration, Payment
-from .serializers import DeclarationInSerializer, DeclarationOutSerializer, reject_control_characters
+from .serializers import (
+    BankCallbackOutSerializer,
+    DeclarationHistorySerializer,
+    DeclarationInSerializer,
+    DeclarationOutSerializer,
+    StatusLookupRowSerializer,
+    StatusLookupSerializer,
+    reject_control_characters,
+)
 
 TAGS = ["declarations"]
 _problem = problem()
@@ -42,10 +50,6 @@ def _agent(request: Request) -> Any:
     if agent is None:
         raise PermissionDeniedError(detail="Only clearing-agent staff can use declarations.", code="not_an_agent")
     return agent
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _with_etag(response: Response, declaration: Declaration) -> Response:
@@ -205,38 +209,14 @@ class DeclarationPaymentApi(APIView):
         return _full(request, agent, declaration_id, status=201)
 
 
-_event_schema = inline_serializer("DeclarationEventOut", fields={
-    "kind": serializers.CharField(), "from": serializers.CharField(), "to": serializers.CharField(),
-    "actor": serializers.CharField(), "reason": serializers.CharField(), "payload": serializers.DictField(),
-    "at": serializers.DateTimeField()})
-_history_schema = inline_serializer("DeclarationHistory", fields={
-    "id": serializers.UUIDField(), "status": serializers.CharField(),
-    "events": serializers.ListField(child=_event_schema),
-    "versions": serializers.ListField(child=serializers.DictField()),
-    "amendment_requests": serializers.ListField(child=serializers.DictField())})
-
-
 class DeclarationHistoryApi(APIView):
     @extend_schema(tags=TAGS, summary="Status history, versions (snapshot + field diff) and amendment requests",
                    parameters=ex.HISTORY_PARAMETERS,
-                   responses={200: OpenApiResponse(_history_schema, examples=ex.HISTORY_EXAMPLES),
+                   responses={200: OpenApiResponse(DeclarationHistorySerializer, examples=ex.HISTORY_EXAMPLES),
                               404: ex.READ_RESPONSES[404]})
     def get(self, request: Request, declaration_id: Any) -> Response:
         history = selectors.declaration_history(agent=_agent(request), declaration_id=declaration_id)
-        return Response({
-            "id": str(history["id"]),
-            "status": history["status"],
-            "events": [{"kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label,
-                        "reason": e.reason, "payload": e.payload, "at": e.created_at.isoformat()}
-                       for e in history["events"]],
-            "versions": [{**v, "created_at": v["created_at"].isoformat(), "fee_kes": _money(v["fee_kes"])}
-                         for v in history["versions"]],
-            "amendment_requests": [{"id": str(r.pk), "status": r.status, "base_version": r.base_version,
-                                    "changed_fields": r.changed_fields, "decision_reason": r.decision_reason,
-                                    "created_at": r.created_at.isoformat(),
-                                    "decided_at": r.decided_at.isoformat() if r.decided_at else None}
-                                   for r in history["amendment_requests"]],
-        })
+        return Response(DeclarationHistorySerializer.render(history))
 
 
 class StatusLookupApi(APIView):
@@ -254,8 +234,7 @@ class StatusLookupApi(APIView):
     @extend_schema(
         tags=TAGS, summary="Cheap status look-up by entry number, UCR or B/L (own declarations only)",
         parameters=[OpenApiParameter("entry_number", str), OpenApiParameter("ucr", str), *ex.STATUS_PARAMETERS],
-        responses={200: OpenApiResponse(inline_serializer("StatusLookup", fields={
-            "results": serializers.ListField(child=serializers.DictField())}), examples=ex.STATUS_EXAMPLES),
+        responses={200: OpenApiResponse(StatusLookupSerializer, examples=ex.STATUS_EXAMPLES),
             400: _problem, 401: _problem},
     )
     def get(self, request: Request) -> Response:
@@ -276,14 +255,14 @@ class StatusLookupApi(APIView):
                 rows = selectors.status_lookup(user=request.user, **keys)
         results = []
         for r in rows:
-            row = {"id": str(r["id"]), "entry_number": r["entry_number"], "status": r["status"],
-                   "channel": r["channel"], "ucr": r["ucr"], "bill_of_lading": r["bill_of_lading_number"],
-                   "regime": r["regime"], "office": r["office_id"], "updated_at": r["updated_at"].isoformat()}
-            # Sections other apps add (transit: the IM8 movement end to end, one more query).
+            row = StatusLookupRowSerializer.render(r)  # compiled once: no per-field DRF work
+            # Sections other apps add (transit: the IM8 movement end to end, one more query),
+            # declared in StatusLookupRowSerializer for the schema.
             for section in events.publish(Event.DECLARATION_STATUS_SECTIONS, declaration_id=r["id"],
                                           regime=r["regime"]):
                 row.update(section)
             results.append(row)
+        # StatusLookupSerializer's envelope, without rendering the rendered rows again.
         return Response({"results": results})
 
 
@@ -317,11 +296,9 @@ class BankCallbackApi(APIView):
                                          "nonce is a replay (409 replayed_request)."),
         ],
         request=BankCallbackInSerializer,
-        responses={201: inline_serializer("BankCallbackOut", fields={
-            "payment_reference": serializers.CharField(), "declaration_id": serializers.UUIDField(),
-            "entry_number": serializers.CharField(), "status": serializers.CharField(),
-            "replayed": serializers.BooleanField()}),
-            200: OpenApiResponse(description="Already recorded (same bank reference)"),
+        responses={201: BankCallbackOutSerializer,
+            200: OpenApiResponse(BankCallbackOutSerializer,
+                                 description="Already recorded (same bank reference): `replayed` is true"),
             400: _problem, 401: _problem, 404: _problem, 409: _problem},
     )
     def post(self, request: Request) -> Response:
@@ -335,10 +312,8 @@ class BankCallbackApi(APIView):
         payment, created = services.payment_confirm_from_bank(
             eslip_reference=v["eslip_reference"], amount=v["amount"], currency=v["currency"],
             bank_reference=v["bank_reference"], paid_at=v["paid_at"], actor=None)
-        declaration = payment.declaration
-        return Response({"payment_reference": payment.reference, "declaration_id": str(declaration.pk),
-                         "entry_number": declaration.entry_number, "status": declaration.status,
-                         "replayed": not created}, status=201 if created else 200)
+        return Response(BankCallbackOutSerializer.render({"payment": payment, "replayed": not created}),
+                        status=201 if created else 200)
 
 
 

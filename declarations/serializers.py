@@ -8,14 +8,16 @@ business rules (tariff, B/L, authorisation, ...) live in `services.validation`.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
 from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
 
-from .enums import AmendmentStatus, Channel, Incoterm, Regime, Status, TransportMode
+from .enums import AmendmentStatus, Channel, EventKind, Incoterm, Regime, Status, TransportMode
 
 MAX_ITEMS = 999  # iCMS caps a declaration at 999 item lines; bigger consignments are split.
 MAX_DOCUMENTS = 99
@@ -425,3 +427,155 @@ class DeclarationOutSerializer(RenderedSerializer):
 
     def prepare(self, instance: Any) -> Any:
         return instance if isinstance(instance, DeclarationView) else DeclarationView(instance)
+
+
+# ------------------------------------------------------------------------------------------------
+# The history of a declaration (`GET /api/v1/declarations/{id}/history`, selectors.declaration_history)
+
+
+class DeclarationEventOutSerializer(RenderedSerializer):
+    """One entry of the status history (a DeclarationEvent)."""
+
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    # `from` is a Python keyword: declared through the class namespace, in its place.
+    locals()["from"] = serializers.CharField(source="from_status", help_text="The status before (blank at first)")
+    to = serializers.CharField(source="to_status", help_text="The status after")
+    actor = serializers.CharField(source="actor_label")
+    reason = serializers.CharField()
+    payload = serializers.DictField(help_text="What the event recorded; its keys depend on the kind")
+    at = UtcDateTimeField(source="created_at")
+
+
+class DeclarationVersionChangeSerializer(RenderedSerializer):
+    """One changed leaf of the canonical body between two versions (a missing side is null)."""
+
+    pointer = serializers.CharField(help_text="JSON pointer into the declaration body")
+    old = serializers.JSONField(allow_null=True, help_text="Any JSON value of the body")
+    new = serializers.JSONField(allow_null=True, help_text="Any JSON value of the body")
+
+
+class DeclarationVersionOutSerializer(RenderedSerializer):
+    """One version of the declaration: its full snapshot and the field diff from the one before."""
+
+    number = serializers.IntegerField()
+    reason = serializers.CharField()
+    created_at = UtcDateTimeField()
+    fee_kes = MoneyField(help_text="Alteration fee charged for this version (KES)")
+    changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
+    # The snapshot is stored JSON as written when the version was made (services.snapshots): its
+    # keys are those of the code of the day (`body`, `version`, `entry_number`, ...), not a fixed
+    # shape, so it is declared as an object, not field by field.
+    snapshot = serializers.DictField(help_text="The declaration as it stood at this version (stored JSON)")
+    diff = DeclarationVersionChangeSerializer(many=True)
+
+
+class AmendmentRequestOutSerializer(RenderedSerializer):
+    """A tax-affecting amendment asked for by the agent, pending or decided by an officer."""
+
+    id = serializers.UUIDField()
+    # A plain string in the schema: a second choice set named `status` (beside the declaration's)
+    # would need an ENUM_NAME_OVERRIDES entry (config/settings).
+    status = serializers.CharField(help_text="pending, accepted or rejected (AmendmentStatus)")
+    base_version = serializers.IntegerField()
+    changed_fields = serializers.ListField(child=serializers.CharField(), help_text="Pointers of the changed fields")
+    decision_reason = serializers.CharField()
+    created_at = UtcDateTimeField()
+    decided_at = UtcDateTimeField(allow_null=True)
+
+
+class DeclarationHistorySerializer(RenderedSerializer):
+    """Status history, versions and amendment requests of one declaration."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField(help_text="The declaration's status now (as DeclarationOut's)")
+    events = DeclarationEventOutSerializer(many=True)
+    versions = DeclarationVersionOutSerializer(many=True)
+    amendment_requests = AmendmentRequestOutSerializer(many=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# The status look-up (`GET /api/v1/status`): a few columns per row (selectors.status_lookup*), then
+# the sections other apps add through Event.DECLARATION_STATUS_SECTIONS.
+
+
+class AddedSectionMixin:
+    """A section another app adds to the rendered row (after `render`): declared for the schema,
+    absent from the row the serializer renders (skipped, not null)."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
+            raise SkipField()
+        return super().get_attribute(instance)  # type: ignore[misc]
+
+
+class TransitPositionOutSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_null=True)
+    latitude = serializers.CharField(allow_null=True)
+    longitude = serializers.CharField(allow_null=True)
+
+
+class TransitBondOutSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    amount_secured = serializers.CharField()
+    currency = serializers.CharField()
+    released = serializers.BooleanField()
+    demanded = serializers.BooleanField()
+
+
+class TransitStatusSectionSerializer(AddedSectionMixin, serializers.Serializer):
+    """The IM8 movement end to end, as transit adds it (transit.services.movements.transit_status_for;
+    tests/declarations/test_response_shapes.py checks these keys against what transit renders)."""
+
+    movement_id = serializers.UUIDField()
+    status = serializers.CharField()
+    destination_country = serializers.CharField()
+    office_of_entry = serializers.CharField()
+    office_of_exit = serializers.CharField()
+    departed_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+    exit_confirmed_at = serializers.DateTimeField(allow_null=True)
+    exit_held_by = serializers.ListField(child=serializers.CharField(),
+                                         help_text="Why a confirmed exit cannot close yet (seals_missing:n, ...)")
+    closed_at = serializers.DateTimeField(allow_null=True)
+    tracking_state = serializers.CharField(allow_null=True)
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    last_position = TransitPositionOutSerializer(allow_null=True)
+    bond = TransitBondOutSerializer()
+    open_alerts = serializers.IntegerField()
+    live = serializers.BooleanField()
+
+
+class StatusLookupRowSerializer(RenderedSerializer):
+    """One declaration found by the status look-up (rendered from the look-up's columns)."""
+
+    id = serializers.UUIDField()
+    entry_number = serializers.CharField(allow_null=True)
+    # Status and channel are plain strings in the schema: a second component with the declaration's
+    # choice sets would rename DeclarationOut's enums (DeclarationOutStatusEnum) unless
+    # ENUM_NAME_OVERRIDES (config/settings) named them.
+    status = serializers.CharField(help_text="As DeclarationOut's status")
+    channel = serializers.CharField(allow_null=True, help_text="As DeclarationOut's channel")
+    ucr = serializers.CharField()
+    bill_of_lading = serializers.CharField(source="bill_of_lading_number")
+    regime = serializers.CharField()
+    office = serializers.CharField(source="office_id", allow_null=True)
+    updated_at = UtcDateTimeField()
+    transit = TransitStatusSectionSerializer(
+        required=False, allow_null=True,
+        help_text="IM8 only: the transit movement (null before it exists); added by transit, not rendered here")
+
+
+class StatusLookupSerializer(RenderedSerializer):
+    results = StatusLookupRowSerializer(many=True)
+
+
+class BankCallbackOutSerializer(RenderedSerializer):
+    """The answer to a bank's confirmation: the payment and where its declaration stands.
+    Rendered from `{"payment": payment, "replayed": bool}`."""
+
+    payment_reference = serializers.CharField(source="payment.reference")
+    declaration_id = serializers.UUIDField(source="payment.declaration.pk")
+    entry_number = serializers.CharField(source="payment.declaration.entry_number")
+    status = serializers.CharField(source="payment.declaration.status", help_text="As DeclarationOut's status")
+    replayed = serializers.BooleanField(help_text="True when this bank reference was already recorded (200)")

@@ -11,6 +11,7 @@ database: the token is the capability and carries nothing the agent did not send
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import segno
@@ -18,8 +19,9 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +30,7 @@ from rest_framework.views import APIView
 from core import clock
 from core.exceptions import UnprocessableEntity, ValidationFailed, error
 from core.openapi import problem
+from core.serializers import RenderedSerializer
 from intake.models import ReleaseRuleSnapshot
 from intake.provisional import MAX_TOKEN_LENGTH
 
@@ -44,24 +47,93 @@ _token_parameter = OpenApiParameter(
     "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
     description="The provisional release token (compact JWS, EdDSA), as in the 202 or read from the QR code.")
 
-_verify_schema = inline_serializer("ProvisionalReleaseCheck", fields={
-    "valid": serializers.BooleanField(),
-    "reason": serializers.ChoiceField(
+class OmittedWhenAbsentMixin:
+    """A key the answer carries only sometimes, null when it does not know: skipped (not rendered
+    as null) when the answer lacks it. (DRF renders an absent `allow_null` field as null.)"""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
+            raise SkipField()
+        return super().get_attribute(instance)  # type: ignore[misc]
+
+
+class OptionalNullableCharField(OmittedWhenAbsentMixin, serializers.CharField):
+    pass
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in the server's time zone (East Africa Time, `+03:00`), as the release pages write
+    times; a value already written as a string is passed through."""
+
+    def to_representation(self, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return timezone.localtime(value).isoformat()
+
+
+class ProvisionalReleaseClaimsSerializer(RenderedSerializer):
+    """The release as its signed claims state it (maintenance.provisional.release_verify). Forodha
+    writes every claim (intake.provisional.release_claims), so the shape is fixed; a claim the
+    signed token lacks is null (a list, empty)."""
+
+    release_id = serializers.UUIDField(allow_null=True, help_text="The token's `jti`")
+    submission_id = serializers.UUIDField(allow_null=True, help_text="The buffered submission (`sub`)")
+    trader_pin = serializers.CharField(allow_null=True)
+    regime = serializers.CharField(allow_null=True)
+    office = serializers.CharField(allow_null=True)
+    bills_of_lading = serializers.ListField(child=serializers.CharField())
+    containers = serializers.ListField(child=serializers.CharField())
+    # A summary of the goods (today `hs`, `packages`, `items`, `description`) passed through as
+    # signed: a token lives for days across deploys, so its keys are those of the code that issued
+    # it (and {} when it has none), not a shape this answer can promise.
+    goods = serializers.JSONField(help_text="Summary of the goods as signed (hs, packages, items, description)")
+    rule = serializers.CharField(allow_null=True, help_text="The qualifying rule's code")
+    issued_at = LocalDateTimeField(allow_null=True)
+    expires_at = LocalDateTimeField(allow_null=True)
+
+
+class ProvisionalReleaseCheckSerializer(RenderedSerializer):
+    """The online check of a provisional release (rendered from `release_verify`'s answer)."""
+
+    valid = serializers.BooleanField()
+    key_id = serializers.CharField(required=False, help_text="The token's `kid`, when it names one.")
+    # A plain string in the schema: ReceiptState's `state` already names this choice set (StateEnum).
+    submission_state = OptionalNullableCharField(
+        required=False, allow_null=True,
+        help_text="Valid tokens: the buffered submission's state now (buffered, replaying, lodged or rejected), "
+                  "as GET /api/v1/receipts/{submission_id} says (null when intake has no such submission).")
+    reason = serializers.ChoiceField(
         required=False, help_text="Only when not valid.",
-        choices=["malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid", "unknown_release"]),
-    "detail": serializers.CharField(required=False),
-    "key_id": serializers.CharField(required=False),
-    "submission_state": serializers.CharField(
-        required=False, help_text="The buffered submission's state now (valid tokens): buffered, replaying, "
-                                  "lodged or rejected, as GET /api/v1/receipts/{submission_id} says."),
-    "release": inline_serializer("ProvisionalReleaseClaims", required=False, fields={
-        "release_id": serializers.UUIDField(), "submission_id": serializers.UUIDField(),
-        "trader_pin": serializers.CharField(), "regime": serializers.CharField(), "office": serializers.CharField(),
-        "bills_of_lading": serializers.ListField(child=serializers.CharField()),
-        "containers": serializers.ListField(child=serializers.CharField()),
-        "goods": serializers.DictField(), "rule": serializers.CharField(),
-        "issued_at": serializers.DateTimeField(), "expires_at": serializers.DateTimeField()}),
-})
+        choices=["malformed", "unknown_key", "bad_signature", "expired", "not_yet_valid", "unknown_release"])
+    detail = serializers.CharField(required=False, help_text="Only when not valid.")
+    release = ProvisionalReleaseClaimsSerializer(
+        required=False, help_text="Whenever the signature holds (valid or not, e.g. expired).")
+
+
+class ProvisionalReleaseRuleSerializer(RenderedSerializer):
+    """One qualifying rule as copied to intake (maintenance.ProvisionalReleaseRule.as_snapshot)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    flow = serializers.ChoiceField(choices=["export", "import", "any"])
+    hs_prefixes = serializers.ListField(child=serializers.CharField())
+    requires_aeo = serializers.BooleanField()
+    validity_hours = serializers.IntegerField()
+
+
+class ProvisionalReleaseRulesSerializer(RenderedSerializer):
+    """The published rules: intake's copy (a ReleaseRuleSnapshot, or None before the first copy)."""
+
+    refreshed_at = LocalDateTimeField(allow_null=True)
+    digest = serializers.CharField(allow_null=True)
+    watch_listed_never_qualify = serializers.BooleanField()
+    rules = ProvisionalReleaseRuleSerializer(many=True)
+
+    def prepare(self, instance: Any) -> Any:
+        return {"refreshed_at": instance.refreshed_at if instance else None,
+                "digest": instance.digest if instance else None,
+                "watch_listed_never_qualify": True,
+                "rules": instance.rules if instance else []}
 
 
 def token_param(request: Request) -> str:
@@ -95,12 +167,12 @@ class ProvisionalReleaseVerifyApi(APIView):
                     "`valid: false` and a `reason`; a missing or garbled parameter is a 400 problem. "
                     "Offline: verify the JWS with `GET /api/v1/system/receipt-keys` (docs/maintenance.md).",
         parameters=[_token_parameter],
-        responses={200: _verify_schema, 400: _bad_token},
+        responses={200: ProvisionalReleaseCheckSerializer, 400: _bad_token},
         examples=[OpenApiExample("expired", response_only=True, value={
             "valid": False, "reason": "expired", "detail": "The release expired at 2026-12-04T09:00:00+00:00.",
             "key_id": "ed25519:0123456789abcdef"})])
     def get(self, request: Request) -> Response:
-        return Response(release_verify(token_param(request)))
+        return Response(ProvisionalReleaseCheckSerializer.render(release_verify(token_param(request))))
 
 
 class ProvisionalReleasePrintApi(APIView):
@@ -136,20 +208,7 @@ class ProvisionalReleaseRulesApi(APIView):
 
     @extend_schema(
         tags=["system"], summary="The published rules deciding which buffered goods get a provisional release",
-        responses={200: inline_serializer("ProvisionalReleaseRules", fields={
-            "refreshed_at": serializers.DateTimeField(allow_null=True),
-            "digest": serializers.CharField(allow_null=True),
-            "watch_listed_never_qualify": serializers.BooleanField(),
-            "rules": serializers.ListField(child=inline_serializer("ProvisionalReleaseRule", fields={
-                "code": serializers.CharField(), "name": serializers.CharField(),
-                "flow": serializers.ChoiceField(choices=["export", "import", "any"]),
-                "hs_prefixes": serializers.ListField(child=serializers.CharField()),
-                "requires_aeo": serializers.BooleanField(), "validity_hours": serializers.IntegerField()}))})})
+        responses={200: ProvisionalReleaseRulesSerializer})
     def get(self, request: Request) -> Response:
         snapshot = ReleaseRuleSnapshot.objects.filter(pk=1).first()
-        return Response({
-            "refreshed_at": timezone.localtime(snapshot.refreshed_at).isoformat() if snapshot else None,
-            "digest": snapshot.digest if snapshot else None,
-            "watch_listed_never_qualify": True,
-            "rules": snapshot.rules if snapshot else [],
-        })
+        return Response(ProvisionalReleaseRulesSerializer.render(snapshot))
