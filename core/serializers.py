@@ -260,6 +260,18 @@ def compile_renderer(serializer_class: type[serializers.Serializer]) -> Renderer
     return _compile_bound(serializer)
 
 
+class OmittedWhenAbsentMixin:
+    """A field for a key the rendered mapping carries only sometimes: skipped (absent from the
+    output, not rendered as null) when the mapping lacks it, declared for the schema all the same.
+    (DRF renders an absent `allow_null` field as null.) Used for a section another app adds to a
+    row after `render`, and for an answer's optional keys."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
+            raise SkipField()
+        return super().get_attribute(instance)  # type: ignore[misc]
+
+
 class RenderedSerializer(serializers.Serializer):
     """An output serializer that renders responses: `render(instance)` is `cls(instance).data`
     (as a plain dict), through a renderer compiled on first use. `prepare` turns the instance into

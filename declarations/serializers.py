@@ -8,14 +8,19 @@ business rules (tariff, B/L, authorisation, ...) live in `services.validation`.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.fields import SkipField
 
 from core.fast_validation import Check, Invalid, char_check, list_check, typed_check
-from core.serializers import MoneyField, RenderedSerializer, StrictSerializer, StrictSerializerMixin, UtcDateTimeField
+from core.serializers import (
+    MoneyField,
+    OmittedWhenAbsentMixin,
+    RenderedSerializer,
+    StrictSerializer,
+    StrictSerializerMixin,
+    UtcDateTimeField,
+)
 
 from .enums import AmendmentStatus, Channel, EventKind, Incoterm, Regime, Status, TransportMode
 
@@ -498,16 +503,6 @@ class DeclarationHistorySerializer(RenderedSerializer):
 # the sections other apps add through Event.DECLARATION_STATUS_SECTIONS.
 
 
-class AddedSectionMixin:
-    """A section another app adds to the rendered row (after `render`): declared for the schema,
-    absent from the row the serializer renders (skipped, not null)."""
-
-    def get_attribute(self, instance: Any) -> Any:
-        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
-            raise SkipField()
-        return super().get_attribute(instance)  # type: ignore[misc]
-
-
 class TransitPositionOutSerializer(serializers.Serializer):
     name = serializers.CharField(allow_null=True)
     latitude = serializers.CharField(allow_null=True)
@@ -522,7 +517,7 @@ class TransitBondOutSerializer(serializers.Serializer):
     demanded = serializers.BooleanField()
 
 
-class TransitStatusSectionSerializer(AddedSectionMixin, serializers.Serializer):
+class TransitStatusSectionSerializer(OmittedWhenAbsentMixin, serializers.Serializer):
     """The IM8 movement end to end, as transit adds it (transit.services.movements.transit_status_for;
     tests/declarations/test_response_shapes.py checks these keys against what transit renders)."""
 

@@ -11,7 +11,6 @@ database: the token is the capability and carries nothing the agent did not send
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import segno
@@ -21,7 +20,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.fields import SkipField
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +28,7 @@ from rest_framework.views import APIView
 from core import clock
 from core.exceptions import UnprocessableEntity, ValidationFailed, error
 from core.openapi import problem
-from core.serializers import RenderedSerializer
+from core.serializers import OmittedWhenAbsentMixin, RenderedSerializer
 from intake.models import ReleaseRuleSnapshot
 from intake.provisional import MAX_TOKEN_LENGTH
 
@@ -46,16 +44,6 @@ _invalid = problem(description="The token is not a valid provisional release (`i
 _token_parameter = OpenApiParameter(
     "token", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True,
     description="The provisional release token (compact JWS, EdDSA), as in the 202 or read from the QR code.")
-
-class OmittedWhenAbsentMixin:
-    """A key the answer carries only sometimes, null when it does not know: skipped (not rendered
-    as null) when the answer lacks it. (DRF renders an absent `allow_null` field as null.)"""
-
-    def get_attribute(self, instance: Any) -> Any:
-        if isinstance(instance, Mapping) and self.field_name not in instance:  # type: ignore[attr-defined]
-            raise SkipField()
-        return super().get_attribute(instance)  # type: ignore[misc]
-
 
 class OptionalNullableCharField(OmittedWhenAbsentMixin, serializers.CharField):
     pass
