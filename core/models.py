@@ -61,14 +61,3 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.kwargs}"
-
-
-class ClockState(models.Model):
-    """The sandbox clock offset (singleton row, pk=1). The cache holds a copy for every process."""
-
-    offset_seconds = models.FloatField(default=0.0)
-    updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.CharField(max_length=150, blank=True, default="")
-
-    def __str__(self) -> str:
-        return f"clock offset {self.offset_seconds:+.0f}s"

@@ -182,7 +182,7 @@ GROUP_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_READ_TRANSIT,
         *_READ_EXEMPTIONS,
         *_READ_VALUATION,
-        "core.change_clockstate",  # the sandbox clock page (only in a training sandbox)
+        "sandbox.change_clockstate",  # the sandbox clock page (only in a training sandbox)
     ),
 }
 

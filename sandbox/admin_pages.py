@@ -3,7 +3,7 @@ set it to an East Africa Time instant, back to real time), the outage drill run 
 trainee reports. Forms are parsed here; the work is done by the same functions as
 `manage.py sandbox clock|drill|report` (sandbox.clock, sandbox.drills, sandbox.report).
 
-Every page needs `core.change_clockstate` (the trainer group's permission: a drill moves the clock)
+Every page needs `sandbox.change_clockstate` (the trainer group's permission: a drill moves the clock)
 and answers 404 outside a training sandbox."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .groups import OFFICER_GROUPS
 from .models import Drill
 from .report import agent_report, class_report, officer_report
 
-PERMISSION = "core.change_clockstate"
+PERMISSION = "sandbox.change_clockstate"
 
 
 class ClockForm(forms.Form):

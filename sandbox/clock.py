@@ -1,7 +1,7 @@
 """The sandbox clock: its offset from the real time, and moving it (trainers' `manage.py sandbox clock`).
 
 `core.clock.now()` adds the installed policy's `clock_offset()`: `SandboxPolicy` answers with
-`offset()` below. The offset lives in the database (`core.ClockState`) and is mirrored in the
+`offset()` below. The offset lives in the database (`sandbox.ClockState`) and is mirrored in the
 shared cache, so every process (web and workers) follows the moved clock within `CLOCK_LOCAL_TTL`
 seconds. Outside sandbox mode the offset is never read.
 """
@@ -20,9 +20,9 @@ from django.utils.dateparse import parse_datetime, parse_duration
 
 from core import clock
 from core.exceptions import ValidationFailed, error
-from core.models import ClockState
 
 from .exceptions import SandboxModeRequired
+from .models import ClockState
 
 CLOCK_OFFSET_CACHE_KEY = "forodha:clock:offset_seconds"
 # A process re-reads the shared offset at most this often (seconds): cheap, and still "to the second".

@@ -19,7 +19,7 @@ def sandbox_clock(request: HttpRequest) -> dict[str, Any]:
     if not settings.FORODHA_SANDBOX:
         return {}
     user = getattr(request, "user", None)
-    trainer = bool(user is not None and user.has_perm("core.change_clockstate"))
+    trainer = bool(user is not None and user.has_perm("sandbox.change_clockstate"))
     links = [("move", reverse("admin:sandbox_clock")), ("drill", reverse("admin:sandbox_drill")),
              ("trainee reports", reverse("admin:sandbox_reports"))] if trainer else []
     return {"sandbox_clock": {

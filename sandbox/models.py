@@ -54,3 +54,19 @@ class ApiErrorRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.method} {self.path} -> {self.status} {self.code}"
+
+
+class ClockState(models.Model):
+    """The sandbox clock offset (singleton row, pk=1). The cache holds a copy for every process
+    (`sandbox.clock`). The table keeps its first name (`core_clockstate`): the model moved from core,
+    which must not know the sandbox (state-only migrations core 0004 / sandbox 0002)."""
+
+    offset_seconds = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        db_table = "core_clockstate"
+
+    def __str__(self) -> str:
+        return f"clock offset {self.offset_seconds:+.0f}s"

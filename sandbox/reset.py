@@ -23,7 +23,7 @@ from .seeding import require_sandbox
 # Apps whose rows are reference data (loaded by load_reference_data) or framework tables.
 KEEP_APPS = frozenset({"reference", "tariff", "contenttypes", "auth", "authtoken", "staticfiles",
                        "drf_spectacular", "drf_spectacular_sidecar", "django_filters", "rest_framework"})
-KEEP_MODELS = frozenset({"core.clockstate"})
+KEEP_MODELS = frozenset({"sandbox.clockstate"})
 # Operational rows living in a reference app: the exemptions register is seeded per sandbox.
 WIPE_MODELS = frozenset({"tariff.exemptioncertificate", "tariff.exemptioncertificatechange",
                          "tariff.exemptiondrawdown"})

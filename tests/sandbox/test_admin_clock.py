@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from core import clock
-from core.models import ClockState
+from sandbox.models import ClockState
 from tests.factories.officers import officer_create
 
 pytestmark = pytest.mark.django_db

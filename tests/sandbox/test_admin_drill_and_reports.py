@@ -8,11 +8,10 @@ import pytest
 from django.test import Client
 
 from core import clock
-from core.models import ClockState
 from maintenance.models import MaintenanceWindow, Outage
 from sandbox import clock as sandbox_clock
 from sandbox.drills import WINDOW_START
-from sandbox.models import Drill
+from sandbox.models import ClockState, Drill
 from tests.factories.officers import officer_create
 
 pytestmark = pytest.mark.django_db

@@ -1,12 +1,14 @@
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from core import clock
-from core.models import ClockState
 from sandbox import clock as sandbox_clock
 from sandbox.clock import parse_duration_text
+from sandbox.models import ClockState
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +69,14 @@ def test_sandbox_responses_say_so(settings, client):
     assert response["Forodha-Sandbox-Clock"].startswith(str(clock.today().year))
     settings.FORODHA_SANDBOX = False
     assert "Forodha-Sandbox" not in client.get("/api/v1/health/live")
+
+
+def test_the_offset_a_trainer_set_before_the_model_moved_to_sandbox_is_still_read(sandbox):
+    # given the offset row as core wrote it (the table keeps its name: state-only migrations)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO core_clockstate (id, offset_seconds, updated_at, updated_by) "
+                       "VALUES (1, -86400.0, now(), 'trainer')")
+    cache.delete(sandbox_clock.CLOCK_OFFSET_CACHE_KEY)
+    # when / then: the sandbox model and the clock read it
+    assert (ClockState.objects.get(pk=1).offset_seconds, ClockState._meta.db_table) == (-86400.0, "core_clockstate")
+    assert sandbox_clock._load_offset_seconds() == -86400.0
