@@ -37,7 +37,7 @@ from core.events import Event
 from core.exceptions import ApplicationError, ValidationFailed
 from core.outbox import outbox_enqueue_many
 from manifests.selectors import bl_find_many
-from manifests.services import writeoff_reserve_fresh_many
+from manifests.services import writeoff_fresh_many_fit, writeoff_reserve_fresh_many
 from notifications.models import Notification
 from notifications.services import notification_create_many
 from traders.selectors import traders_for_agent
@@ -187,6 +187,12 @@ def chunk_prepare(entries: list[ChunkEntry]) -> ChunkPlan:
     return plan
 
 
+class ChunkRaced(RuntimeError):
+    """The chunk's bills changed between the unlocked check and their locks (another lodging took
+    what they had left): the chunk's transaction must roll back; its declarations are lodged one
+    by one, each told exactly what does not fit."""
+
+
 def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None, score_now: bool = False) -> ChunkResult:
     """Lodge the plan's valid entries (those in `only`, when given) inside the caller's
     transaction; returns the lodged declarations and the rejections (the plan's, and any B/L
@@ -200,15 +206,19 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None, score_now: boo
     transition_check(Status.REGISTERED, Status.ASSESSED)
     now = clock.now()
 
-    # 1. B/L write-offs: the bills locked in id order, each takes its declarations' sum in one
-    #    statement for all; a bill that cannot is retried one declaration at a time (chunk order,
-    #    each in a savepoint) to find which does not fit, as one lodging would report it.
+    # 1. B/L write-offs. When every bill can take its declarations' sum (read without locks), the
+    #    bills are locked LAST (step 3), for the shortest time: two replayers' chunks share bills,
+    #    and a lock taken here would serialise their whole transactions. Otherwise (a bill short,
+    #    a manifest not declarable) as one lodging would: the bills locked in id order now, each
+    #    takes its sum in one statement, and a bill that cannot is retried one declaration at a
+    #    time (chunk order, each in a savepoint) to find which does not fit.
     with_bill = [p for p in todo if p.prepared.bill_of_lading is not None]
-    reserved = writeoff_reserve_fresh_many([
-        (p.prepared.bill_of_lading, p.declaration_id, p.prepared.total_packages,
-         p.prepared.total_gross_weight_kg, p.entry.user) for p in with_bill])
+    reservations = [(p.prepared.bill_of_lading, p.declaration_id, p.prepared.total_packages,
+                     p.prepared.total_gross_weight_kg, p.entry.user) for p in with_bill]
+    late = bool(reservations) and writeoff_fresh_many_fit(reservations)
+    reserved = set() if late else writeoff_reserve_fresh_many(reservations)
     refused: set[uuid.UUID] = set()
-    for p in with_bill:
+    for p in [] if late else with_bill:
         if p.declaration_id in reserved:
             continue
         with transaction.atomic():
@@ -257,8 +267,12 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None, score_now: boo
                                      from_status="", now=now)],
         new_subjects=True))
 
-    # 3. Trader counters (rows in id order), then the entry-number counters LAST (in key order),
-    #    then the declaration rows with their numbers, then the agents' notices quoting them.
+    # 3. The bills (late path: locked in id order, each takes its sum; if one no longer can, the
+    #    chunk rolls back and the caller lodges it one by one), trader counters (rows in id order),
+    #    then the entry-number counters LAST (in key order), then the declaration rows with their
+    #    numbers, then the agents' notices quoting them: the lock order of one lodging.
+    if late and writeoff_reserve_fresh_many(reservations) != {p.declaration_id for p in with_bill}:
+        raise ChunkRaced("a bill of lading can no longer take the chunk's declarations")
     for trader_pk, count in sorted(Counter(p.prepared.trader.pk for p in todo
                                            if p.prepared.trader is not None).items()):
         trader_counts_add(trader_pk, count, now)

@@ -5,6 +5,7 @@ from manifests.services.common import manifest_etag, pre_arrival_deadline
 from manifests.services.lifecycle import manifest_record_arrival, manifest_record_discharge
 from manifests.services.lodging import manifest_lodge, manifest_submit
 from manifests.services.writeoff import (
+    writeoff_fresh_many_fit,
     writeoff_release,
     writeoff_reserve,
     writeoff_reserve_fresh,
@@ -22,6 +23,7 @@ __all__ = [
     "manifest_record_discharge",
     "manifest_submit",
     "pre_arrival_deadline",
+    "writeoff_fresh_many_fit",
     "writeoff_release",
     "writeoff_reserve",
     "writeoff_reserve_fresh",

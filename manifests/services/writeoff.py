@@ -175,6 +175,39 @@ def writeoff_reserve_fresh(
                             gross_weight_kg=gross_weight_kg, actor=actor)
 
 
+def _fresh_sums(reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, Any]]) -> tuple[
+        dict[uuid.UUID, list[tuple[uuid.UUID, int, Decimal, Any]]], dict[uuid.UUID, tuple[int, Decimal]]]:
+    """The reservations the bulk path may take, by bill, and each bill's sums (packages, weight)."""
+    by_bill: dict[uuid.UUID, list[tuple[uuid.UUID, int, Decimal, Any]]] = {}
+    if _tolerance_percent() != 0:
+        return by_bill, {}
+    for bill, declaration_id, packages, weight, actor in reservations:
+        if not (isinstance(packages, int) and not isinstance(packages, bool) and packages > 0):
+            continue
+        quantized = Decimal(weight).quantize(WEIGHT_Q)
+        if quantized < 0 or bill.manifest.status not in DECLARABLE:
+            continue
+        by_bill.setdefault(bill.pk, []).append((declaration_id, packages, quantized, actor))
+    sums = {pk: (sum(p for _d, p, _w, _a in group), sum((w for _d, _p, w, _a in group), Decimal("0")))
+            for pk, group in by_bill.items()}
+    return by_bill, sums
+
+
+def writeoff_fresh_many_fit(reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, Any]]) -> bool:
+    """Would `writeoff_reserve_fresh_many` take every one of these reservations now? Read without
+    locks (one query), so a caller may build its rows first and take the bills' locks last, for
+    the shortest time; the answer can change before it locks, so that call still decides."""
+    by_bill, sums = _fresh_sums(reservations)
+    if sum(len(group) for group in by_bill.values()) != len(reservations):
+        return False
+    fits = BillOfLading.objects.filter(pk__in=list(sums)).exclude(status=BillStatus.SETTLED).values_list(
+        "pk", "packages", "packages_reserved", "packages_settled", "gross_weight_kg", "weight_reserved_kg",
+        "weight_settled_kg")
+    fitting = {pk for pk, packages, p_res, p_set, weight, w_res, w_set in fits
+               if packages >= p_res + p_set + sums[pk][0] and weight >= w_res + w_set + sums[pk][1]}
+    return fitting == set(sums)
+
+
 def writeoff_reserve_fresh_many(
     reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, Any]],
 ) -> set[uuid.UUID]:
@@ -184,22 +217,9 @@ def writeoff_reserve_fresh_many(
     UPDATE for every bill on PostgreSQL), and one INSERT records the write-offs. Returns the ids of
     the declarations reserved; the others (their bill could not take the sum, or the fast path does
     not apply) are the caller's to reserve one at a time, which says which one does not fit."""
-    if _tolerance_percent() != 0:
-        return set()
-    by_bill: dict[uuid.UUID, list[tuple[uuid.UUID, int, Decimal, Any]]] = {}
-    bills: dict[uuid.UUID, BillOfLading] = {}
-    for bill, declaration_id, packages, weight, actor in reservations:
-        if not (isinstance(packages, int) and not isinstance(packages, bool) and packages > 0):
-            continue
-        quantized = Decimal(weight).quantize(WEIGHT_Q)
-        if quantized < 0 or bill.manifest.status not in DECLARABLE:
-            continue
-        bills[bill.pk] = bill
-        by_bill.setdefault(bill.pk, []).append((declaration_id, packages, quantized, actor))
+    by_bill, sums = _fresh_sums(reservations)
     if not by_bill:
         return set()
-    sums = {pk: (sum(p for _d, p, _w, _a in group), sum((w for _d, _p, w, _a in group), Decimal("0")))
-            for pk, group in by_bill.items()}
     list(BillOfLading.objects.select_for_update().filter(pk__in=list(sums)).order_by("pk").values_list("pk"))
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(BillOfLading._meta.db_table)

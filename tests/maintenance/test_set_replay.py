@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.models import OutboxMessage
@@ -27,6 +28,7 @@ from declarations.models import (
     DeclarationVersion,
     ESlip,
 )
+from declarations.services import bulk_lodging
 from maintenance import replay_handlers, services
 from maintenance.enums import SubmissionStatus
 from maintenance.models import BufferedSubmission, ReplayLedger
@@ -355,6 +357,52 @@ def test_a_bill_of_lading_running_out_mid_chunk_rejects_only_the_declaration_it_
     assert third.status == SubmissionStatus.REJECTED
     assert [(e["code"], e["pointer"]) for e in third.result["errors"]] == [("bl_quantity_exceeded",
                                                                              "/bill_of_lading")]
+    bl = BillOfLading.objects.get(pk=world.bl.pk)
+    assert (bl.packages_reserved, WriteOff.objects.count()) == (12, 2)
+    assert DeclarationItem.objects.count() == 2 * ITEMS
+
+
+@pytest.mark.django_db
+def test_a_chunk_whose_bills_all_fit_locks_them_only_after_its_rows_are_written(clock, settings, one_by_one_calls):
+    # given 3 declarations on a bill with room for all
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 10
+    world = world_create(bl_packages=10_000, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    for m in range(3):
+        _buffer(world, outage, m, body_im4(world, items=ITEMS, local_reference=f"REF-{m}"))
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        report = services.replay_buffered(actor=None)
+    # then: the bill is locked after the assessments are written (not for the whole transaction),
+    # before the trader and entry-number counters (the lock order of one lodging)
+    sql = [q["sql"] for q in queries.captured_queries]
+    bill_lock = next(i for i, q in enumerate(sql) if '"manifests_billoflading"' in q and "FOR UPDATE" in q)
+    assessments = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "declarations_assessment"'))
+    counter = next(i for i, q in enumerate(sql) if "declarations_entrynumbercounter" in q)
+    assert assessments < bill_lock < counter
+    assert (report.lodged, one_by_one_calls) == (3, [])
+    bl = BillOfLading.objects.get(pk=world.bl.pk)
+    assert (bl.packages_reserved, WriteOff.objects.count()) == (3 * 6, 3)
+
+
+@pytest.mark.django_db
+def test_a_bill_taken_by_another_lodging_after_the_check_rolls_the_chunk_back_to_one_by_one(
+        clock, settings, monkeypatch, one_by_one_calls):
+    # given a B/L with room for two of three declarations, and the unlocked check answering "fits"
+    # (as it would have before another lodging took the room)
+    settings.CONTINGENCY_REPLAY_CHUNK_SIZE = 10
+    world = world_create(bl_packages=13, bl_weight="9999999.000")
+    outage = OutageFactory(started_at=T0 - 5 * H, ended_at=T0 + H, status="ended")
+    subs = [_buffer(world, outage, m, body_im4(world, items=ITEMS, local_reference=f"REF-{m}")) for m in range(3)]
+    monkeypatch.setattr(bulk_lodging, "writeoff_fresh_many_fit", lambda reservations: True)
+    # when
+    report = services.replay_buffered(actor=None)
+    # then: the chunk rolled back whole; one by one, the third is refused by the bill
+    assert one_by_one_calls == ["REF-0", "REF-1", "REF-2"]
+    assert (report.lodged, report.rejected, report.errored) == (2, 1, 0)
+    assert sorted(_serial(e) for e in Declaration.objects.values_list("entry_number", flat=True)) == [1, 2]
+    third = BufferedSubmission.objects.get(pk=subs[2].pk)
+    assert [e["code"] for e in third.result["errors"]] == ["bl_quantity_exceeded"]
     bl = BillOfLading.objects.get(pk=world.bl.pk)
     assert (bl.packages_reserved, WriteOff.objects.count()) == (12, 2)
     assert DeclarationItem.objects.count() == 2 * ITEMS
