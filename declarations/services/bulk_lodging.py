@@ -216,20 +216,19 @@ def chunk_lodge(plan: ChunkPlan, *, only: set[Any] | None = None, score_now: boo
     reservations = [(p.prepared.bill_of_lading, p.declaration_id, p.prepared.total_packages,
                      p.prepared.total_gross_weight_kg, p.entry.user) for p in with_bill]
     late = bool(reservations) and writeoff_fresh_many_fit(reservations)
-    reserved = set() if late else writeoff_reserve_fresh_many(reservations)
-    refused: set[uuid.UUID] = set()
-    for p in [] if late else with_bill:
-        if p.declaration_id in reserved:
-            continue
-        with transaction.atomic():
-            problems = _reserve(Declaration(id=p.declaration_id), p.prepared, p.entry.user)
-            if problems:
-                refused.add(p.declaration_id)
-                result.rejected[p.entry.key] = ValidationFailed(errors=problems)
-                transaction.set_rollback(True)
-    todo = [p for p in todo if p.declaration_id not in refused]
-    if not todo:
-        return result
+    if not late:
+        reserved = writeoff_reserve_fresh_many(reservations)
+        refused: set[uuid.UUID] = set()
+        for p in (p for p in with_bill if p.declaration_id not in reserved):
+            with transaction.atomic():
+                problems = _reserve(Declaration(id=p.declaration_id), p.prepared, p.entry.user)
+                if problems:
+                    refused.add(p.declaration_id)
+                    result.rejected[p.entry.key] = ValidationFailed(errors=problems)
+                    transaction.set_rollback(True)
+        todo = [p for p in todo if p.declaration_id not in refused]
+        if not todo:
+            return result
 
     # 2. The rows, built as one lodging builds them.
     declarations: list[Declaration] = []

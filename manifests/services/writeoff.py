@@ -194,18 +194,19 @@ def _fresh_sums(reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, 
 
 
 def writeoff_fresh_many_fit(reservations: list[tuple[BillOfLading, uuid.UUID, int, Decimal, Any]]) -> bool:
-    """Would `writeoff_reserve_fresh_many` take every one of these reservations now? Read without
-    locks (one query), so a caller may build its rows first and take the bills' locks last, for
-    the shortest time; the answer can change before it locks, so that call still decides."""
+    """Would `writeoff_reserve_fresh_many` take every one of these reservations? Judged on the bills
+    as the caller read them (no query, no lock), so a caller may build its rows first and take the
+    bills' locks last, for the shortest time; the bills can change before it locks, so that call
+    still decides."""
     by_bill, sums = _fresh_sums(reservations)
     if sum(len(group) for group in by_bill.values()) != len(reservations):
         return False
-    fits = BillOfLading.objects.filter(pk__in=list(sums)).exclude(status=BillStatus.SETTLED).values_list(
-        "pk", "packages", "packages_reserved", "packages_settled", "gross_weight_kg", "weight_reserved_kg",
-        "weight_settled_kg")
-    fitting = {pk for pk, packages, p_res, p_set, weight, w_res, w_set in fits
-               if packages >= p_res + p_set + sums[pk][0] and weight >= w_res + w_set + sums[pk][1]}
-    return fitting == set(sums)
+    bills = {bill.pk: bill for bill, *_rest in reservations}
+    return all(
+        bill.status != BillStatus.SETTLED
+        and bill.packages >= bill.packages_reserved + bill.packages_settled + sums[pk][0]
+        and bill.gross_weight_kg >= bill.weight_reserved_kg + bill.weight_settled_kg + sums[pk][1]
+        for pk, bill in bills.items())
 
 
 def writeoff_reserve_fresh_many(
