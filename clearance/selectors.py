@@ -9,22 +9,10 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
-
 from core.exceptions import NotFound
 from declarations.models import Declaration
 
-from .models import AgentQuery, OfficerTask, ProvisionalReleaseCase, ReleaseOrder
-
-
-def officer_task_queue(*, queue: str | None = None, unassigned_only: bool = False) -> QuerySet[OfficerTask]:
-    """Live tasks, AEO priority first, then oldest first."""
-    qs = OfficerTask.objects.filter(status__in=[OfficerTask.Status.OPEN, OfficerTask.Status.ASSIGNED])
-    if queue:
-        qs = qs.filter(queue=queue)
-    if unassigned_only:
-        qs = qs.filter(status=OfficerTask.Status.OPEN)
-    return qs.select_related("declaration").order_by("-priority", "created_at")
+from .models import AgentQuery, ProvisionalReleaseCase, ReleaseOrder
 
 
 @dataclass(frozen=True)

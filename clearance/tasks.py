@@ -75,9 +75,9 @@ def sweep_stalled(limit: int = 500) -> dict[str, int]:
         )[:limit]
     )
     app = celery_app.app()
-    for pk in stuck:
-        app.send_task(ADVANCE_TASK, kwargs={"declaration_id": str(pk)})
-    return {"stuck_paid": len(stuck)}
+    for start in range(0, len(stuck), 50):  # batches, as the outbox coalesces them
+        app.send_task(ADVANCE_BATCH_TASK, kwargs={"declaration_ids": [str(pk) for pk in stuck[start:start + 50]]})
+    return {"stalled": len(stuck)}
 
 
 @shared_task(name="clearance.escalate_overdue_tasks", **RELIABLE)

@@ -49,16 +49,6 @@ class OptionalNullableCharField(OmittedWhenAbsentMixin, serializers.CharField):
     pass
 
 
-class LocalDateTimeField(serializers.DateTimeField):
-    """ISO 8601 in the server's time zone (East Africa Time, `+03:00`), as the release pages write
-    times; a value already written as a string is passed through."""
-
-    def to_representation(self, value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        return timezone.localtime(value).isoformat()
-
-
 class ProvisionalReleaseClaimsSerializer(RenderedSerializer):
     """The release as its signed claims state it (maintenance.provisional.release_verify). Forodha
     writes every claim (intake.provisional.release_claims), so the shape is fixed; a claim the
@@ -76,8 +66,8 @@ class ProvisionalReleaseClaimsSerializer(RenderedSerializer):
     # it (and {} when it has none), not a shape this answer can promise.
     goods = serializers.JSONField(help_text="Summary of the goods as signed (hs, packages, items, description)")
     rule = serializers.CharField(allow_null=True, help_text="The qualifying rule's code")
-    issued_at = LocalDateTimeField(allow_null=True)
-    expires_at = LocalDateTimeField(allow_null=True)
+    issued_at = serializers.DateTimeField(allow_null=True)  # EAT (+03:00), as DRF writes it
+    expires_at = serializers.DateTimeField(allow_null=True)  # EAT (+03:00), as DRF writes it
 
 
 class ProvisionalReleaseCheckSerializer(RenderedSerializer):
@@ -112,7 +102,7 @@ class ProvisionalReleaseRuleSerializer(RenderedSerializer):
 class ProvisionalReleaseRulesSerializer(RenderedSerializer):
     """The published rules: intake's copy (a ReleaseRuleSnapshot, or None before the first copy)."""
 
-    refreshed_at = LocalDateTimeField(allow_null=True)
+    refreshed_at = serializers.DateTimeField(allow_null=True)  # EAT (+03:00), as DRF writes it
     digest = serializers.CharField(allow_null=True)
     watch_listed_never_qualify = serializers.BooleanField()
     rules = ProvisionalReleaseRuleSerializer(many=True)

@@ -81,10 +81,10 @@ class ReplayHandler:
     lodge: LodgeCallable | Callable[..., ReplayOutcome]
     lodge_chunk: ChunkLodgeCallable | Callable[..., Any] | None = None
 
-    @property
-    def owner(self) -> str:
-        """`module.function` of the lodge callable, for readers and error messages."""
-        return f"{self.lodge.__module__}.{getattr(self.lodge, '__qualname__', repr(self.lodge))}"
+
+class ChunkRetry(RuntimeError):
+    """Raised by a chunk callable when its chunk must be replayed one by one: an expected race
+    (another lodging took what the chunk counted on), not a failure; logged without a traceback."""
 
 
 # The endpoints that need a handler: every lodging endpoint (the others are re-dispatched).
@@ -100,10 +100,6 @@ def register(kind: str, *, lodge: LodgeCallable | Callable[..., ReplayOutcome],
     if kind not in KINDS:
         raise ValueError(f"{kind!r} is not a lodging endpoint; replay handlers exist for {', '.join(KINDS)}")
     _handlers[kind] = ReplayHandler(kind=kind, lodge=lodge, lodge_chunk=lodge_chunk)
-
-
-def unregister(kind: str) -> None:
-    _handlers.pop(kind, None)
 
 
 def registrations() -> dict[str, ReplayHandler]:
@@ -126,15 +122,11 @@ def require(kinds: Iterable[str] = KINDS) -> None:
             code="replay_unavailable")
 
 
-def handler_for(kind: str) -> ReplayHandler:
-    require([kind])
-    return _handlers[kind]
-
-
 def lodge(submission: Any, *, lodged_at: dt.datetime, deadline_extension: dt.timedelta) -> ReplayOutcome:
-    """The default lodge callable of the replay: the handler registered for the submission's endpoint."""
-    return handler_for(submission.endpoint).lodge(submission, lodged_at=lodged_at,
-                                                  deadline_extension=deadline_extension)
+    """The default lodge callable of the replay: the handler registered for the submission's endpoint
+    (the replay calls `require()` once before it claims anything)."""
+    return _handlers[submission.endpoint].lodge(submission, lodged_at=lodged_at,
+                                                deadline_extension=deadline_extension)
 
 
 class _Chunks:

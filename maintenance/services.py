@@ -12,6 +12,7 @@ Every change bumps the cache version stamp on commit so every process reloads it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -582,7 +583,7 @@ def default_lodge() -> LodgeCallable:
 def default_chunk_lodge() -> ChunkLodgeCallable | None:
     """Set-based replay through the chunk callables registered with the handlers; None (one by
     one) when none is registered or `CONTINGENCY_REPLAY_SET_BASED` is off."""
-    if not getattr(settings, "CONTINGENCY_REPLAY_SET_BASED", True) or not replay_handlers.has_chunk_lodging():
+    if not settings.CONTINGENCY_REPLAY_SET_BASED or not replay_handlers.has_chunk_lodging():
         return None
     return replay_handlers.lodge_chunk
 
@@ -697,13 +698,15 @@ def replay_buffered(*, actor: Actor, batch_size: int | None = None,
         chunk_lodge = default_chunk_lodge() if lodge is None else None
     chunk_fn = chunk_lodge or None
     batch_size = batch_size or settings.CONTINGENCY_REPLAY_BATCH_SIZE
-    commit_every = max(1, commit_every or (getattr(settings, "CONTINGENCY_REPLAY_CHUNK_SIZE", 100) if chunk_fn
-                                           else getattr(settings, "CONTINGENCY_REPLAY_COMMIT_EVERY", 20)))
+    commit_every = max(1, commit_every or (settings.CONTINGENCY_REPLAY_CHUNK_SIZE if chunk_fn
+                                           else settings.CONTINGENCY_REPLAY_COMMIT_EVERY))
     started = clock.now()
     token = uuid.uuid4()
     reclaimed = _reclaim_interrupted() if reclaim else 0
     run = _ReplayRun(token=token, lodge_fn=lodge_fn, actor=actor, chunk_fn=chunk_fn)
-    with _long_lived_objects_frozen():
+    # gc.freeze is process-wide: only the batch run (a worker's task), not the one-submission
+    # replay a web request runs (`only`), freezes the objects alive before it.
+    with _long_lived_objects_frozen() if only is None else contextlib.nullcontext():
         while True:
             ids = _claim(batch_size, token, run.errored, clock.now()) if only is None else _claim_only(only, token)
             if not ids:
@@ -818,6 +821,9 @@ class _ReplayRun:
                     raise RuntimeError("the chunk lodging callable did not decide every claimed submission")
                 _ledger_record(outcomes)
                 _notify_outcomes([(s, outcomes[s.pk]) for s in decided if s.pk in claimed], self.actor)
+        except replay_handlers.ChunkRetry:
+            logger.info("a bill of lading changed under a replay chunk of %d; replaying it one by one", len(decided))
+            return todo
         except Exception:
             logger.exception("set-based replay of a chunk of %d failed; replaying it one by one", len(decided))
             return todo

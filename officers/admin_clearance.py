@@ -28,7 +28,7 @@ class OfficerTaskAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ReleaseOrder)
-class ReleaseOrderAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+class ReleaseOrderAdmin(ReadOnlyAdminMixin, OfficeScopedAdminMixin, admin.ModelAdmin):
     list_display = ["number", "declaration", "lane", "automatic", "issued_at", "gate_out_at"]
     list_filter = ["lane", "automatic"]
     search_fields = ["number"]

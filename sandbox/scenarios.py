@@ -375,9 +375,4 @@ def _quiet_outbox() -> None:
     queued for workers would be no-ops, so they are marked sent (no burst of idle tasks on start).
     Windows' and notifications' messages are left for the workers."""
     names = ("risk.score_declaration", "clearance.advance", "clearance.manifest_arrived")
-    fields = {f.name for f in OutboxMessage._meta.get_fields()}
-    if "task_name" not in fields:
-        return
-    if "dispatched_at" in fields:
-        OutboxMessage.objects.filter(task_name__in=names, dispatched_at__isnull=True).update(
-            dispatched_at=clock.now())
+    OutboxMessage.objects.filter(task_name__in=names, dispatched_at__isnull=True).update(dispatched_at=clock.now())

@@ -68,7 +68,6 @@ class AgentStaffAdmin(admin.ModelAdmin):
 class AEOProfileChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AEOProfileChange
     extra = 0
-    can_delete = False
     readonly_fields = ("created_at", "actor", "from_status", "to_status", "reason", "payload")
     fields = readonly_fields
 

@@ -36,6 +36,7 @@ from core.db import insert_instances, insert_rows
 from core.events import Event
 from core.exceptions import ApplicationError, ValidationFailed
 from core.outbox import outbox_enqueue_many
+from maintenance.replay_handlers import ChunkRetry
 from manifests.selectors import bl_find_many
 from manifests.services import writeoff_fresh_many_fit, writeoff_reserve_fresh_many
 from notifications.models import Notification
@@ -187,7 +188,7 @@ def chunk_prepare(entries: list[ChunkEntry]) -> ChunkPlan:
     return plan
 
 
-class ChunkRaced(RuntimeError):
+class ChunkRaced(ChunkRetry):
     """The chunk's bills changed between the unlocked check and their locks (another lodging took
     what they had left): the chunk's transaction must roll back; its declarations are lodged one
     by one, each told exactly what does not fit."""

@@ -16,5 +16,3 @@ SUBSCRIPTION = Lifecycle("a webhook subscription", {
     S.ACTIVE: {S.SUSPENDED},
     S.SUSPENDED: {S.ACTIVE},
 }, code="webhook_not_suspended")
-# Raise 409 `webhook_not_suspended` unless `current -> target` is in the table.
-transition_check = SUBSCRIPTION.transition_check

@@ -251,10 +251,10 @@ def test_sweepers_reenqueue_stuck_declarations(lane_rules, monkeypatch):
     )
     # when: risk's sweeper (unscored), then clearance's (paid and scored, not advanced)
     unscored, stalled = risk_tasks.sweep_unscored(), clearance_tasks.sweep_stalled()
-    assert (unscored, stalled) == ({"unscored": 1}, {"stuck_paid": 1})
+    assert (unscored, stalled) == ({"unscored": 1}, {"stalled": 1})
     assert sent == [
         ("risk.score_declarations_batch", {"declaration_ids": [str(stuck.pk)]}),
-        ("clearance.advance", {"declaration_id": str(scored_paid.pk)}),
+        ("clearance.advance_batch", {"declaration_ids": [str(scored_paid.pk)]}),
     ]
 
 
@@ -319,14 +319,14 @@ def test_the_stalled_sweeper_follows_its_own_setting_not_risks(lane_rules, monke
     stalled = _declaration("red", status="assessed", lodged_at=clock.now() - dt.timedelta(minutes=30))
     risk_assessment_create(declaration_id=stalled.pk)
     Declaration.objects.filter(pk=stalled.pk).update(status="paid", updated_at=clock.now() - dt.timedelta(minutes=10))
-    advance = ("clearance.advance", {"declaration_id": str(stalled.pk)})
+    advance = ("clearance.advance_batch", {"declaration_ids": [str(stalled.pk)]})
 
     # when clearance's limit is 15 minutes, then it is not stalled yet, whatever risk's limit says
     settings.CLEARANCE_SWEEP_STALLED_MINUTES = 15
     settings.RISK_SWEEP_UNSCORED_MINUTES = 1
-    assert (clearance_tasks.sweep_stalled(), sent) == ({"stuck_paid": 0}, [])
+    assert (clearance_tasks.sweep_stalled(), sent) == ({"stalled": 0}, [])
 
     # when clearance's limit is 5 minutes, then it is re-enqueued, whatever risk's limit says
     settings.CLEARANCE_SWEEP_STALLED_MINUTES = 5
     settings.RISK_SWEEP_UNSCORED_MINUTES = 60
-    assert (clearance_tasks.sweep_stalled(), sent) == ({"stuck_paid": 1}, [advance])
+    assert (clearance_tasks.sweep_stalled(), sent) == ({"stalled": 1}, [advance])
